@@ -1,0 +1,80 @@
+// swift-tools-version:6.1
+// Outpost — an embedded, offline-first order replica for Linux.
+// Layers (imports flow one way): outpost → Sync → {SecureLine → CSodium, Replica → OrderDomain}.
+import PackageDescription
+
+let package = Package(
+    name: "Outpost",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "OrderDomain", targets: ["OrderDomain"]),
+        .library(name: "Replica", targets: ["Replica"]),
+        .library(name: "SecureLine", targets: ["SecureLine"]),
+        .library(name: "Sync", targets: ["Sync"]),
+        .executable(name: "outpost", targets: ["outpost"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-nio", .upToNextMinor(from: "2.101.2")),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+    ],
+    targets: [
+        .target(name: "OrderDomain"),
+        .target(
+            name: "Replica",
+            dependencies: [
+                "OrderDomain",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .systemLibrary(
+            name: "CSodium",
+            pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"])]
+        ),
+        .target(name: "SecureLine", dependencies: ["CSodium"]),
+        .target(
+            name: "Sync",
+            dependencies: [
+                "Replica",
+                "SecureLine",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "outpost",
+            dependencies: [
+                "Replica",
+                "Sync",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .target(
+            name: "OutpostTestSupport",
+            dependencies: ["OrderDomain"],
+            path: "Tests/OutpostTestSupport"
+        ),
+        .testTarget(
+            name: "OrderDomainTests",
+            dependencies: [
+                "OrderDomain",
+                "OutpostTestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(
+            name: "ReplicaTests",
+            dependencies: [
+                "Replica",
+                "OutpostTestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

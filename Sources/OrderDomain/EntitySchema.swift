@@ -1,0 +1,92 @@
+/// One replicated field: its column name, how its siblings resolve, and whether it may change after the
+/// record is created (facts' identifying fields never do).
+public struct FieldSpec: Hashable, Sendable {
+    public var name: String
+    public var resolution: Resolution
+    public var mutable: Bool
+
+    public init(_ name: String, _ resolution: Resolution = .latest, mutable: Bool = true) {
+        self.name = name
+        self.resolution = resolution
+        self.mutable = mutable
+    }
+
+    static func fact(_ name: String) -> FieldSpec { FieldSpec(name, .latest, mutable: false) }
+}
+
+/// The replicated record kinds and their fields. The order of `fields` is the field index used by the
+/// compact dot encoding, so fields are only ever appended (a schema version bump), never reordered.
+public enum Entity: String, Hashable, Sendable, CaseIterable {
+    case customers
+    case orders
+    case orderLines = "order_lines"
+    case payments
+    case fulfilments
+    case trackingEvents = "tracking_events"
+    case returns
+    case refunds
+    case exchanges
+    case stock
+
+    /// A small stable number used on the wire and in the conflict log.
+    public var code: UInt8 { UInt8(Entity.allCases.firstIndex(of: self) ?? 0) }
+
+    /// The entity with wire code `code`.
+    public init?(code: UInt8) {
+        guard Int(code) < Entity.allCases.count else { return nil }
+        self = Entity.allCases[Int(code)]
+    }
+
+    /// Whether records of this kind belong to an order (and carry `order_id`).
+    public var belongsToOrder: Bool { self != .customers && self != .stock && self != .orders }
+
+    /// The replicated fields, in field-index order.
+    public var fields: [FieldSpec] {
+        switch self {
+        case .customers:
+            [.init("email"), .init("name"), .init("phone"), .init("address"), .init("created_at", .earliest)]
+        case .orders:
+            [
+                .fact("number"), .fact("customer_id"), .fact("channel"), .fact("location"), .fact("currency"),
+                .init("shipping_minor"), .init("tax_minor"), .init("discount_minor"), .init("ship_by"),
+                .fact("created_at"), .init("notes"), .init("phone"), .init("address"), .init("tags", .union),
+                .init("cancelled_at", .earliest), .init("cancel_reason"), .init("processing_at", .earliest),
+            ]
+        case .orderLines:
+            [
+                .fact("order_id"), .fact("sku"), .fact("name"), .init("quantity"), .fact("unit_price_minor"),
+                .fact("exchange_id"), .fact("position"),
+            ]
+        case .payments:
+            [
+                .fact("order_id"), .fact("kind"), .fact("amount_minor"), .fact("method"), .fact("provisional"),
+                .fact("reference"), .fact("at"), .fact("note"),
+            ]
+        case .fulfilments:
+            [
+                .fact("order_id"), .fact("lines"), .init("packed_at", .earliest), .init("shipped_at", .earliest),
+                .init("delivered_at", .earliest), .init("cancelled_at", .earliest), .init("carrier"),
+                .init("tracking_number"), .init("ship_to"),
+            ]
+        case .trackingEvents:
+            [.fact("order_id"), .fact("fulfilment_id"), .fact("kind"), .fact("at"), .fact("note")]
+        case .returns:
+            [
+                .fact("order_id"), .fact("lines"), .fact("reason"), .fact("note"), .fact("requested_at"),
+                .init("received_at", .earliest), .init("closed_at", .earliest), .init("cancelled_at", .earliest),
+                .init("restock", .greatest),
+            ]
+        case .refunds:
+            [.fact("order_id"), .fact("amount_minor"), .fact("lines"), .fact("reason"), .fact("at")]
+        case .exchanges:
+            [.fact("order_id"), .fact("return_id"), .fact("lines"), .fact("difference_minor"), .fact("at")]
+        case .stock:
+            // One row per (sku, location, site); only that site writes it, so it never conflicts and
+            // on-hand is the sum of contributions (DESIGN.md, "Stock").
+            [.fact("sku"), .fact("location"), .fact("site"), .init("on_hand")]
+        }
+    }
+
+    /// The index of the field named `name`.
+    public func fieldIndex(_ name: String) -> Int? { fields.firstIndex { $0.name == name } }
+}

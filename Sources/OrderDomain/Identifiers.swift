@@ -1,0 +1,88 @@
+/// Device-made identifiers: UUIDv7 for entities, deterministic ids for keys several devices must agree on.
+public enum Identifiers {
+    /// A UUIDv7 string (RFC 9562): 48 bits of Unix milliseconds, then random bits, so ids made on one device
+    /// sort by creation time and ids made on different devices never collide.
+    public static func uuidV7<R: RandomNumberGenerator>(milliseconds: Int64, using random: inout R) -> String {
+        var bytes = [UInt8](repeating: 0, count: 16)
+        let ms = UInt64(max(0, milliseconds))
+        for index in 0..<6 { bytes[index] = UInt8(truncatingIfNeeded: ms >> (8 * (5 - index))) }
+        let high = random.next() as UInt64
+        let low = random.next() as UInt64
+        for index in 6..<16 {
+            let source = index < 8 ? high : low
+            bytes[index] = UInt8(truncatingIfNeeded: source >> (8 * (index % 8)))
+        }
+        bytes[6] = (bytes[6] & 0x0F) | 0x70  // version 7
+        bytes[8] = (bytes[8] & 0x3F) | 0x80  // RFC 9562 variant
+        return format(bytes)
+    }
+
+    /// The customer id for an e-mail address: a name-based UUID (version 8) of the normalised address, so two
+    /// offline devices that create the same customer create the same key and their fields merge.
+    public static func customerID(email: String) -> String {
+        let normalized = email.trimmingWhitespace().lowercased()
+        var bytes = fnv1a128(Array(("customer:" + normalized).utf8))
+        bytes[6] = (bytes[6] & 0x0F) | 0x80  // version 8: custom
+        bytes[8] = (bytes[8] & 0x3F) | 0x80
+        return format(bytes)
+    }
+
+    /// The key of one site's stock contribution for a SKU at a location.
+    public static func stockContributionID(sku: String, location: String, site: String) -> String {
+        "\(sku)@\(location)@\(site)"
+    }
+
+    /// Lower-case 8-4-4-4-12 hex.
+    static func format(_ bytes: [UInt8]) -> String {
+        let hex = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(36)
+        for (index, byte) in bytes.enumerated() {
+            if index == 4 || index == 6 || index == 8 || index == 10 { out.append(UInt8(ascii: "-")) }
+            out.append(hex[Int(byte >> 4)])
+            out.append(hex[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// 128-bit FNV-1a: not cryptographic; only needs to be deterministic and well spread.
+    static func fnv1a128(_ input: [UInt8]) -> [UInt8] {
+        var high: UInt64 = 0x6c62_272e_07bb_0142
+        var low: UInt64 = 0x62b8_2175_6295_c58d
+        for byte in input {
+            low ^= UInt64(byte)
+            // multiply (high, low) by the FNV-128 prime 2^88 + 0x13B, modulo 2^128
+            let (productHigh, productLow) = low.multipliedFullWidth(by: 0x13B)
+            let newHigh = high &* 0x13B &+ productHigh &+ (low << 24)
+            high = newHigh
+            low = productLow
+        }
+        var bytes: [UInt8] = []
+        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: high >> UInt64(shift))) }
+        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: low >> UInt64(shift))) }
+        return bytes
+    }
+}
+
+/// A human order number: the device's prefix and its own sequence, e.g. `K3QZ-1042`, so two offline devices
+/// never issue the same number.
+public struct OrderNumber: Hashable, Sendable, CustomStringConvertible {
+    /// The issuing device's prefix.
+    public var prefix: String
+    /// The device's sequence number.
+    public var sequence: Int64
+
+    /// Creates a number.
+    public init(prefix: String, sequence: Int64) {
+        self.prefix = prefix
+        self.sequence = sequence
+    }
+
+    /// A prefix for a new device: four Crockford base-32 characters drawn from the site's random bits.
+    public static func prefix(fromSiteBits bits: UInt64) -> String {
+        let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+        return String((0..<4).map { alphabet[Int((bits >> UInt64($0 * 5)) & 31)] })
+    }
+
+    public var description: String { "\(prefix)-\(sequence)" }
+}

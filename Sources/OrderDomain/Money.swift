@@ -1,0 +1,133 @@
+/// An ISO 4217 currency code with the number of minor-unit digits it uses.
+public struct CurrencyCode: Hashable, Sendable, CustomStringConvertible {
+    /// The three upper-case letters, e.g. `EUR`.
+    public let code: String
+
+    /// Validates a code: three ASCII letters (case-insensitive on input, stored upper-case).
+    public init(_ code: String) throws(DomainError) {
+        let upper = code.uppercased()
+        guard upper.utf8.count == 3, upper.utf8.allSatisfy({ (65...90).contains($0) }) else {
+            throw DomainError(
+                .invalidInput, "'\(code)' is not an ISO 4217 currency code",
+                hint: "use three letters such as EUR, USD or GBP")
+        }
+        self.code = upper
+    }
+
+    private init(unchecked code: String) { self.code = code }
+
+    /// ISO 4217's `XXX` ("no currency"): what a record missing its currency reads as.
+    public static let none = CurrencyCode(unchecked: "XXX")
+
+    /// Minor-unit digits: 0 for currencies such as JPY and KRW, 3 for BHD/KWD/OMR/JOD/TND, else 2.
+    public var minorDigits: Int {
+        switch code {
+        case "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV", "XAF",
+            "XOF", "XPF":
+            0
+        case "BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND": 3
+        default: 2
+        }
+    }
+
+    public var description: String { code }
+}
+
+/// An amount of money: integer minor units (cents) in one currency. Never floating point.
+public struct Money: Hashable, Sendable, CustomStringConvertible {
+    /// The amount in minor units (e.g. cents). May be negative for differences owed the other way.
+    public var minorUnits: Int64
+    /// The currency.
+    public var currency: CurrencyCode
+
+    /// Creates an amount.
+    public init(minorUnits: Int64, currency: CurrencyCode) {
+        self.minorUnits = minorUnits
+        self.currency = currency
+    }
+
+    /// Zero in `currency`.
+    public static func zero(_ currency: CurrencyCode) -> Money { Money(minorUnits: 0, currency: currency) }
+
+    /// Parses a decimal amount such as `12.50` or `7` in `currency` exactly, refusing more fraction digits
+    /// than the currency has, signs other than a leading `-`, exponents and overflow.
+    public init(parsing text: String, currency: CurrencyCode) throws(DomainError) {
+        let digits = currency.minorDigits
+        var body = Substring(text.trimmingWhitespace())
+        let negative = body.hasPrefix("-")
+        if negative { body = body.dropFirst() }
+        let parts = body.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        let whole = parts.first ?? ""
+        let fraction = parts.count > 1 ? parts[1] : ""
+        let isDigits = { (s: Substring) in s.utf8.allSatisfy { (48...57).contains($0) } }
+        guard !whole.isEmpty, isDigits(whole), isDigits(fraction), parts.count == 1 || !fraction.isEmpty else {
+            throw DomainError(
+                .invalidInput, "'\(text)' is not an amount", hint: "write amounts as decimals, e.g. 12.50")
+        }
+        guard fraction.count <= digits else {
+            throw DomainError(
+                .invalidInput, "'\(text)' has more decimals than \(currency) allows (\(digits))",
+                hint: "round the amount to \(digits) decimal places")
+        }
+        let padded = String(fraction) + String(repeating: "0", count: digits - fraction.count)
+        guard let value = Int64(String(whole) + padded), value <= Int64.max / 2 else {
+            throw DomainError(.invalidInput, "'\(text)' is too large an amount")
+        }
+        self.init(minorUnits: negative ? -value : value, currency: currency)
+    }
+
+    /// The sum; refuses mixed currencies and overflow.
+    public func adding(_ other: Money) throws(DomainError) -> Money {
+        try requireSameCurrency(other)
+        let (sum, overflow) = minorUnits.addingReportingOverflow(other.minorUnits)
+        guard !overflow else { throw DomainError(.invalidInput, "amount overflows") }
+        return Money(minorUnits: sum, currency: currency)
+    }
+
+    /// The difference; refuses mixed currencies and overflow.
+    public func subtracting(_ other: Money) throws(DomainError) -> Money {
+        try requireSameCurrency(other)
+        let (difference, overflow) = minorUnits.subtractingReportingOverflow(other.minorUnits)
+        guard !overflow else { throw DomainError(.invalidInput, "amount overflows") }
+        return Money(minorUnits: difference, currency: currency)
+    }
+
+    /// The amount times a whole quantity; refuses overflow.
+    public func multiplied(by quantity: Int64) throws(DomainError) -> Money {
+        let (product, overflow) = minorUnits.multipliedReportingOverflow(by: quantity)
+        guard !overflow else { throw DomainError(.invalidInput, "amount overflows") }
+        return Money(minorUnits: product, currency: currency)
+    }
+
+    private func requireSameCurrency(_ other: Money) throws(DomainError) {
+        guard other.currency == currency else {
+            throw DomainError(
+                .currencyMismatch, "cannot combine \(currency) and \(other.currency) amounts",
+                hint: "amounts on one order are all in the order's currency")
+        }
+    }
+
+    /// The amount as a decimal string, e.g. `12.50 EUR`.
+    public var description: String { "\(Money.decimalString(minorUnits, digits: currency.minorDigits)) \(currency)" }
+
+    /// Formats minor units as a decimal string with `digits` fraction digits.
+    public static func decimalString(_ minor: Int64, digits: Int) -> String {
+        let sign = minor < 0 ? "-" : ""
+        let magnitude = minor.magnitude
+        guard digits > 0 else { return sign + String(magnitude) }
+        var scale: UInt64 = 1
+        for _ in 0..<digits { scale *= 10 }
+        let fraction = String(magnitude % scale)
+        return sign + String(magnitude / scale) + "." + String(repeating: "0", count: digits - fraction.count)
+            + fraction
+    }
+}
+
+extension StringProtocol {
+    func trimmingWhitespace() -> Substring {
+        let scalars = Substring(self)
+        let start = scalars.firstIndex { !$0.isWhitespace } ?? scalars.endIndex
+        let end = scalars.lastIndex { !$0.isWhitespace }.map { scalars.index(after: $0) } ?? start
+        return scalars[start..<Swift.max(start, end)]
+    }
+}

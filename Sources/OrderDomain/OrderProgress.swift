@@ -1,0 +1,172 @@
+/// What has happened to one line, derived from the order's facts.
+public struct LineProgress: Hashable, Sendable {
+    public var lineID: String
+    public var sku: String
+    /// The quantity register's value.
+    public var ordered: Int64
+    /// Units the order still stands for: shipped units always stand; a cancel drops the rest; an edit below
+    /// what shipped does not un-ship anything.
+    public var demand: Int64
+    /// Units in live parcels (packed, shipped or both).
+    public var packed: Int64
+    public var shipped: Int64
+    public var delivered: Int64
+    /// Units in returns received.
+    public var returned: Int64
+    /// Units in returns received with restocking: back on the shelf.
+    public var restocked: Int64
+    /// Units in returns requested and still open.
+    public var returnRequested: Int64
+    public var unitPriceMinor: Int64
+
+    /// Units still to pack.
+    public var unpacked: Int64 { max(0, demand - packed) }
+    /// Units packed and not yet shipped.
+    public var packedNotShipped: Int64 { max(0, packed - shipped) }
+    /// Units the order holds in reserve: not yet shipped and still wanted.
+    public var reserved: Int64 { max(0, demand - shipped) }
+}
+
+/// The derived view of an order: status, overlays, per-line progress and money. A pure function of the
+/// order's fields and facts, so every replica holding the same facts derives the same view.
+public struct OrderProgress: Hashable, Sendable {
+    public private(set) var status: OrderStatus
+    public private(set) var overlays: [Overlay]
+    public private(set) var lines: [LineProgress]
+    /// Σ max(quantity, shipped) × price + shipping + tax − discount: the order's value.
+    public private(set) var totalMinor: Int64
+    /// Money captured.
+    public private(set) var capturedMinor: Int64
+    /// Authorizations neither captured nor voided.
+    public private(set) var authorizedOpenMinor: Int64
+    public private(set) var refundedMinor: Int64
+    /// What the customer still owes (total − captured − open authorizations), never below zero.
+    public private(set) var balanceDueMinor: Int64
+    /// What the customer is owed back: money kept beyond what still stands.
+    public private(set) var refundDueMinor: Int64
+
+    /// Derives the view from `order`.
+    public init(_ order: Order) {
+        let cancelled = order.cancelledAt != nil
+        var lines: [LineProgress] = []
+        lines.reserveCapacity(order.lines.count)
+        var index: [String: Int] = [:]
+        for line in order.lines.sorted(by: { ($0.position, $0.id) < ($1.position, $1.id) }) {
+            index[line.id] = lines.count
+            lines.append(
+                LineProgress(
+                    lineID: line.id, sku: line.sku, ordered: line.quantity, demand: 0, packed: 0, shipped: 0,
+                    delivered: 0, returned: 0, restocked: 0, returnRequested: 0, unitPriceMinor: line.unitPriceMinor))
+        }
+        let deliveredByTracking = Set(order.trackingEvents.filter { $0.kind == .delivered }.map(\.fulfilmentID))
+        for parcel in order.fulfilments {
+            // Physical facts beat intents: a shipped parcel stands even if it or the order was cancelled.
+            let shipped = parcel.shippedAt != nil
+            let live = shipped || (parcel.cancelledAt == nil && !cancelled)
+            guard live else { continue }
+            let delivered = shipped && (parcel.deliveredAt != nil || deliveredByTracking.contains(parcel.id))
+            for item in parcel.lines {
+                guard let at = index[item.lineID] else { continue }
+                lines[at].packed += item.quantity
+                if shipped { lines[at].shipped += item.quantity }
+                if delivered { lines[at].delivered += item.quantity }
+            }
+        }
+        for item in order.returns {
+            for quantity in item.lines {
+                guard let at = index[quantity.lineID] else { continue }
+                if item.receivedAt != nil {
+                    lines[at].returned += quantity.quantity
+                    if item.restock { lines[at].restocked += quantity.quantity }
+                } else if item.cancelledAt == nil {
+                    lines[at].returnRequested += quantity.quantity
+                }
+            }
+        }
+        var subtotal: Int64 = 0
+        var standingGoods: Int64 = 0
+        var returnedValue: Int64 = 0
+        for at in lines.indices {
+            let shipped = lines[at].shipped
+            lines[at].demand = cancelled ? shipped : max(lines[at].ordered, shipped)
+            subtotal &+= max(lines[at].ordered, shipped) &* lines[at].unitPriceMinor
+            standingGoods &+= lines[at].demand &* lines[at].unitPriceMinor
+            returnedValue &+= min(lines[at].returned, shipped) &* lines[at].unitPriceMinor
+        }
+        let charges = order.shippingMinor &+ order.taxMinor &- order.discountMinor
+        totalMinor = subtotal &+ charges
+        let anyShipped = lines.contains { $0.shipped > 0 }
+        let standing = cancelled ? (anyShipped ? standingGoods &+ charges : 0) : totalMinor
+
+        var captured: Int64 = 0
+        var authorized: [String: Int64] = [:]
+        var settled: [String: Int64] = [:]
+        for payment in order.payments {
+            switch payment.kind {
+            case .capture:
+                captured &+= payment.amountMinor
+                if let reference = payment.reference { settled[reference, default: 0] &+= payment.amountMinor }
+            case .authorize: authorized[payment.id, default: 0] &+= payment.amountMinor
+            case .void: if let reference = payment.reference { settled[reference, default: 0] = Int64.max / 4 }
+            case .fail: break
+            }
+        }
+        capturedMinor = captured
+        authorizedOpenMinor = authorized.reduce(0) { $0 &+ max(0, $1.value - (settled[$1.key] ?? 0)) }
+        refundedMinor = order.refunds.reduce(0) { $0 &+ $1.amountMinor }
+        balanceDueMinor = max(0, standing - capturedMinor - authorizedOpenMinor)
+        let kept = capturedMinor - refundedMinor
+        refundDueMinor = max(0, kept - (standing - returnedValue))
+        self.lines = lines
+
+        let shippedUnits = lines.reduce(0) { $0 + $1.shipped }
+        let returnedUnits = lines.reduce(0) { $0 + min($1.returned, $1.shipped) }
+        status = Self.status(
+            order: order, lines: lines, shippedUnits: shippedUnits, returnedUnits: returnedUnits,
+            captured: capturedMinor, refunded: refundedMinor, paid: balanceDueMinor == 0)
+
+        var overlays = Set<Overlay>()
+        let lastAttempt = order.payments.filter { $0.kind != .void }.max { ($0.at, $0.id) < ($1.at, $1.id) }
+        if lastAttempt?.kind == .fail && balanceDueMinor > 0 { overlays.insert(.paymentIssue) }
+        if order.payments.contains(where: { $0.provisional && $0.kind != .fail }) { overlays.insert(.paymentProvisional) }
+        if refundedMinor > 0 && refundedMinor < capturedMinor { overlays.insert(.partiallyRefunded) }
+        if refundedMinor > capturedMinor { overlays.insert(.overRefunded) }
+        if returnedUnits > 0 && returnedUnits < shippedUnits { overlays.insert(.partiallyReturned) }
+        if lines.contains(where: { $0.returnRequested > 0 }) { overlays.insert(.returnOpen) }
+        if refundDueMinor > 0 || (cancelled && anyShipped && kept > 0 && returnedUnits < shippedUnits) {
+            overlays.insert(.refundDue)
+        }
+        if lines.contains(where: { $0.shipped > $0.ordered }) { overlays.insert(.overFulfilled) }
+        if let address = order.address,
+            order.fulfilments.contains(where: { $0.shippedAt != nil && $0.shipTo != nil && $0.shipTo != address })
+        {
+            overlays.insert(.redirectRequested)
+        }
+        self.overlays = overlays.sorted()
+    }
+
+    /// Precedence: returned > refunded > cancelled > the fulfilment pipeline > processing > paid > pending.
+    private static func status(
+        order: Order, lines: [LineProgress], shippedUnits: Int64, returnedUnits: Int64, captured: Int64,
+        refunded: Int64, paid: Bool
+    ) -> OrderStatus {
+        if shippedUnits > 0 && returnedUnits >= shippedUnits { return .returned }
+        if captured > 0 && refunded >= captured { return .refunded }
+        if order.cancelledAt != nil && shippedUnits == 0 { return .cancelled }
+        let demand = lines.reduce(0) { $0 + $1.demand }
+        let packed = lines.reduce(0) { $0 + min($1.packed, $1.demand) }
+        let shipped = lines.reduce(0) { $0 + min($1.shipped, $1.demand) }
+        let delivered = lines.reduce(0) { $0 + min($1.delivered, $1.demand) }
+        if demand > 0 && delivered >= demand { return .delivered }
+        if demand > 0 && shipped >= demand { return .shipped }
+        if demand > 0 && packed >= demand { return .fulfilled }
+        if packed > 0 { return .partiallyFulfilled }
+        if order.processingAt != nil { return .processing }
+        return paid ? .paid : .pendingPayment
+    }
+
+    /// Units of `sku` this order holds in reserve.
+    public func reserved(sku: String) -> Int64 {
+        lines.filter { $0.sku == sku }.reduce(0) { $0 + $1.reserved }
+    }
+}

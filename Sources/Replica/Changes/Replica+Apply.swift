@@ -1,0 +1,177 @@
+import Foundation
+import GRDB
+import OrderDomain
+
+extension Replica {
+    /// Stages one batch of a stream from `peer` (a site id) durably, without touching live state.
+    ///
+    /// Records replace earlier staged copies of the same key. Batches may be re-sent; staging is idempotent.
+    /// Live state changes only in `completeStream(from:end:)`, because merging an unfinished stream makes
+    /// stale values resurface (DESIGN.md; `shared/model/merge_model.py` shows the divergence).
+    public func stage(_ batch: ChangeBatch, from peer: String) async throws {
+        let wall = now()
+        try await pool.write { db in
+            let ordinals = try Self.registerSites(db, batch.sites)
+            let existing = try Row.fetchOne(
+                db, sql: "SELECT position_entity, position_lseq FROM staged_streams WHERE peer_site = ?", arguments: [peer])
+            let upsert = try db.cachedStatement(
+                sql: "INSERT OR REPLACE INTO staged_rows (peer_site, entity, row_id, payload) VALUES (?, ?, ?, ?)")
+            for row in batch.rows {
+                guard row.fields.count == row.entity.fields.count else {
+                    throw ReplicaError(.protocolViolation, "a \(row.entity.rawValue) record has \(row.fields.count) fields, expected \(row.entity.fields.count)")
+                }
+                var payload: [UInt8] = []
+                RowCodec.encode(try Self.rename(row.fields, ordinals), into: &payload)
+                try upsert.execute(arguments: [peer, Int(row.entity.code), row.id, Data(payload)])
+            }
+            var position = batch.position
+            if let existing {
+                let staged = StreamPosition(entity: UInt8(truncatingIfNeeded: existing[0] as Int64), lseq: existing[1])
+                position = max(position, staged)
+                try db.execute(
+                    sql: "UPDATE staged_streams SET position_entity = ?, position_lseq = ?, rows = rows + ? WHERE peer_site = ?",
+                    arguments: [Int(position.entity), position.lseq, batch.rows.count, peer])
+            } else {
+                try db.execute(
+                    sql: "INSERT INTO staged_streams VALUES (?, ?, ?, ?, ?, ?)",
+                    arguments: [peer, batch.snapshotLseq, Int(position.entity), position.lseq, batch.rows.count, wall])
+            }
+        }
+    }
+
+    /// Merges the complete staged stream from `peer` into live state in one transaction, joins the sender's
+    /// version vector into this replica's, records the sender's snapshot as this replica's cursor for it,
+    /// and clears the staging. A stream with no staged records still advances the vector.
+    @discardableResult
+    public func completeStream(from peer: String, end: StreamEnd) async throws -> MergeSummary {
+        let wall = now()
+        let (summary, touched) = try await pool.write { db -> (MergeSummary, Set<String>) in
+            let context = try WriteContext(db, wallMilliseconds: wall)
+            let ours = try Self.versionVector(db)
+            let senderOrdinals = try Self.registerSites(db, end.vector.keys.sorted())
+            var theirs = VersionVector()
+            for (index, site) in end.vector.keys.sorted().enumerated() {
+                theirs.add(Dot(site: senderOrdinals[index], counter: end.vector[site] ?? 0))
+            }
+            var summary = MergeSummary()
+            let staged = try Row.fetchCursor(
+                db, sql: "SELECT entity, row_id, payload FROM staged_rows WHERE peer_site = ? ORDER BY entity, row_id", arguments: [peer])
+            while let row = try staged.next() {
+                guard let entity = Entity(code: UInt8(truncatingIfNeeded: row[0] as Int64)) else {
+                    throw ReplicaError(.protocolViolation, "staged record of unknown entity \(row[0] as Int64)")
+                }
+                let fields = try RowCodec.decode((row[2] as DatabaseValue).storage.blobBytes)
+                try Self.merge(RowState(entity: entity, id: row[1], fields: fields), context: context, ourVector: ours, theirVector: theirs, summary: &summary)
+            }
+            try Self.storeVector(db, ours.joined(with: theirs))
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO sync_cursors (peer_site, lseq, synced_at) VALUES (?, ?, ?)",
+                arguments: [peer, end.snapshotLseq, wall])
+            try db.execute(sql: "DELETE FROM staged_rows WHERE peer_site = ?", arguments: [peer])
+            try db.execute(sql: "DELETE FROM staged_streams WHERE peer_site = ?", arguments: [peer])
+            for id in context.touchedOrders.sorted() { try OrderRecords.refresh(db, id: id) }
+            summary.ordersTouched = context.touchedOrders.count
+            try context.finish()
+            return (summary, context.touchedOrders)
+        }
+        notify(touched)
+        return summary
+    }
+
+    /// Discards a staged, unfinished stream from `peer` (for example when the peer was reset).
+    public func discardStagedStream(from peer: String) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM staged_rows WHERE peer_site = ?", arguments: [peer])
+            try db.execute(sql: "DELETE FROM staged_streams WHERE peer_site = ?", arguments: [peer])
+        }
+    }
+
+    /// Merges one record into live state with the rule of DESIGN.md, "Merging a key".
+    static func merge(
+        _ incoming: RowState, context: WriteContext, ourVector: VersionVector, theirVector: VersionVector,
+        summary: inout MergeSummary
+    ) throws {
+        let entity = incoming.entity
+        let local = try RowStore.load(context.db, entity, id: incoming.id)
+        let current = local?.state ?? RowState(entity: entity, id: incoming.id, fields: Array(repeating: .empty, count: entity.fields.count))
+        var merged = current
+        var changed = 0
+        for index in incoming.fields.indices {
+            let field = current.fields[index].merged(with: incoming.fields[index], ourVector: ourVector, theirVector: theirVector)
+            if field != current.fields[index] {
+                changed += 1
+                merged.fields[index] = field
+                if field.isConflict && !current.fields[index].isConflict {
+                    summary.conflictsDetected += 1
+                    try recordConflict(context, merged, field: index)
+                }
+            }
+            for sibling in incoming.fields[index].siblings { context.observe(sibling.time) }
+        }
+        summary.rows += 1
+        summary.fieldsReceived += incoming.fields.count
+        summary.fieldsChanged += changed
+        guard changed > 0 else { return }
+        try RowStore.save(
+            context.db, merged, lseq: context.nextLseq(), previousLseq: local?.lseq,
+            previousSiblingMask: local.map { RowStore.siblingMask(of: $0.state) } ?? 0)
+        if entity == .orders {
+            context.touchedOrders.insert(incoming.id)
+        } else if let order = merged.value("order_id").text {
+            context.touchedOrders.insert(order)
+        }
+    }
+
+    private static func recordConflict(_ context: WriteContext, _ state: RowState, field index: Int) throws {
+        let spec = state.entity.fields[index]
+        let field = state.fields[index]
+        let sites = try siteIDs(context.db)
+        let orderID = state.entity == .orders ? state.id : state.value("order_id").text
+        try context.db.execute(
+            sql: """
+                INSERT INTO conflict_history (entity, row_id, order_id, field, "values", winner, rule, sites, detected_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                state.entity.rawValue, state.id, orderID, spec.name, field.siblings.map(\.value.description).sorted().joined(separator: " | "),
+                field.resolved(by: spec.resolution).description, spec.resolution.rawValue,
+                field.siblings.map { sites[$0.dot.site] ?? "?" }.sorted().joined(separator: ","), context.wallMilliseconds,
+            ])
+    }
+
+    /// Local ordinals for `siteIDs`, registering unknown sites.
+    static func registerSites(_ db: Database, _ siteIDs: [String]) throws -> [UInt32] {
+        try siteIDs.map { id in
+            guard id.count == 32, id.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
+                throw ReplicaError(.protocolViolation, "'\(id)' is not a site id")
+            }
+            if let ordinal = try Int64.fetchOne(db.cachedStatement(sql: "SELECT ordinal FROM sites WHERE site_id = ?"), arguments: [id]) {
+                return UInt32(truncatingIfNeeded: ordinal)
+            }
+            try db.cachedStatement(sql: "INSERT INTO sites (site_id) VALUES (?)").execute(arguments: [id])
+            return UInt32(truncatingIfNeeded: db.lastInsertedRowID)
+        }
+    }
+
+    /// Renames batch-local site indexes to local ordinals.
+    static func rename(_ fields: [FieldState], _ ordinals: [UInt32]) throws -> [FieldState] {
+        try fields.map { field in
+            FieldState(
+                siblings: try field.siblings.map { sibling in
+                    guard Int(sibling.dot.site) < ordinals.count else {
+                        throw ReplicaError(.protocolViolation, "a dot names site \(sibling.dot.site) of a batch with \(ordinals.count) sites")
+                    }
+                    return Sibling(value: sibling.value, dot: Dot(site: ordinals[Int(sibling.dot.site)], counter: sibling.dot.counter), time: sibling.time)
+                })
+        }
+    }
+
+    /// Stores the remote entries of `vector` (the local entry lives in `replica_clock`).
+    static func storeVector(_ db: Database, _ vector: VersionVector) throws {
+        let statement = try db.cachedStatement(
+            sql: "INSERT INTO version_vector (site, counter) VALUES (?, ?) ON CONFLICT(site) DO UPDATE SET counter = max(counter, excluded.counter)")
+        for (site, counter) in vector.counters where site != localSite {
+            try statement.execute(arguments: [Int64(site), Int64(counter)])
+        }
+    }
+}

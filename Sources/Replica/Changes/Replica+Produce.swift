@@ -1,0 +1,135 @@
+import GRDB
+import OrderDomain
+
+extension Replica {
+    /// This replica's version vector over local site ordinals.
+    static func versionVector(_ db: Database) throws -> VersionVector {
+        var counters: [UInt32: UInt64] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT site, counter FROM version_vector") {
+            counters[UInt32(truncatingIfNeeded: row[0] as Int64)] = UInt64(row[1] as Int64)
+        }
+        counters[localSite] = UInt64(try Int64.fetchOne(db, sql: "SELECT counter FROM replica_clock") ?? 0)
+        return VersionVector(counters)
+    }
+
+    static func siteIDs(_ db: Database) throws -> [UInt32: String] {
+        var sites: [UInt32: String] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT ordinal, site_id FROM sites") {
+            sites[UInt32(truncatingIfNeeded: row[0] as Int64)] = row[1]
+        }
+        return sites
+    }
+
+    static func versionVectorBySite(_ db: Database) throws -> [String: UInt64] {
+        let sites = try siteIDs(db)
+        var result: [String: UInt64] = [:]
+        for (site, counter) in try versionVector(db).counters {
+            if let id = sites[site] { result[id] = counter }
+        }
+        return result
+    }
+
+    /// Streams, from one read snapshot, every record holding a dot that `request.vector` does not cover, in
+    /// batches of at most `batchSize` records, calling `emit` for each; returns the stream's end marker.
+    ///
+    /// When `request.resume` is set, the stream continues a cut one: records after the staged position, plus
+    /// every record before it that changed since the original snapshot (DESIGN.md, "Streams are merged
+    /// whole"), which replace their staged copies at the receiver.
+    ///
+    /// This runs synchronously inside one read transaction, so memory stays bounded by `batchSize` while
+    /// `emit` ships each batch (it may block to apply back-pressure).
+    public func withChanges(
+        for request: StreamRequest, batchSize: Int = 500, _ emit: (ChangeBatch) throws -> Void
+    ) throws -> StreamEnd {
+        try pool.read { db in
+            let sites = try Self.siteIDs(db)
+            var ordinalOf: [String: UInt32] = [:]
+            for (ordinal, id) in sites { ordinalOf[id] = ordinal }
+            var theirVector: [UInt32: UInt64] = [:]
+            for (id, counter) in request.vector { if let ordinal = ordinalOf[id] { theirVector[ordinal] = counter } }
+            let receiver = VersionVector(theirVector)
+            let snapshotLseq = try Int64.fetchOne(db, sql: "SELECT lseq FROM replica_clock") ?? 0
+
+            var batch = BatchBuilder(sites: sites, snapshotLseq: snapshotLseq)
+            for entity in Entity.allCases {
+                // Records after the resume point, or changed since the original snapshot (possibly staged
+                // already, now stale), are sent whatever the receiver's vector says: they replace staged copies.
+                var lower = request.cursor
+                if let resume = request.resume {
+                    if entity.code < resume.position.entity {
+                        lower = resume.snapshotLseq
+                    } else if entity.code == resume.position.entity {
+                        lower = max(resume.position.lseq, request.cursor)
+                    }
+                }
+                let statement = try db.cachedStatement(sql: RowStore.selectSQL(entity, where: "WHERE lseq > ? ORDER BY lseq"))
+                let cursor = try Row.fetchCursor(statement, arguments: [lower])
+                while let row = try cursor.next() {
+                    let (state, lseq) = try RowStore.decode(db, entity, row: row)
+                    let position = StreamPosition(entity: entity.code, lseq: lseq)
+                    let changedSinceSnapshot = request.resume.map { lseq > $0.snapshotLseq } ?? false
+                    guard changedSinceSnapshot || state.dots.contains(where: { !receiver.covers($0) }) else { continue }
+                    batch.append(state, position: position)
+                    if batch.rows.count >= batchSize { try emit(batch.take()) }
+                }
+            }
+            if !batch.rows.isEmpty { try emit(batch.take()) }
+            return StreamEnd(sender: identity.siteID, vector: try Self.versionVectorBySite(db), snapshotLseq: snapshotLseq)
+        }
+    }
+
+    /// The request this replica sends to `peer` (a site id) to receive what it lacks: its vector, its cursor
+    /// for that peer, and what it has staged of a cut stream from it.
+    public func streamRequest(from peer: String) async throws -> StreamRequest {
+        try await pool.read { db in
+            let cursor = try Int64.fetchOne(db, sql: "SELECT lseq FROM sync_cursors WHERE peer_site = ?", arguments: [peer]) ?? 0
+            var resume: StreamRequest.Resume?
+            if let row = try Row.fetchOne(
+                db, sql: "SELECT position_entity, position_lseq, snapshot_lseq FROM staged_streams WHERE peer_site = ?", arguments: [peer])
+            {
+                resume = .init(position: StreamPosition(entity: UInt8(truncatingIfNeeded: row[0] as Int64), lseq: row[1]), snapshotLseq: row[2])
+            }
+            return StreamRequest(vector: try Self.versionVectorBySite(db), cursor: cursor, resume: resume)
+        }
+    }
+}
+
+/// Accumulates one batch, renaming the sender's ordinals to batch-local site indexes.
+private struct BatchBuilder {
+    let sites: [UInt32: String]
+    let snapshotLseq: Int64
+    var index: [UInt32: UInt32] = [:]
+    var siteList: [String] = []
+    var rows: [RowChange] = []
+    var position = StreamPosition(entity: 0, lseq: 0)
+
+    init(sites: [UInt32: String], snapshotLseq: Int64) {
+        self.sites = sites
+        self.snapshotLseq = snapshotLseq
+    }
+
+    mutating func local(_ ordinal: UInt32) -> UInt32 {
+        if let known = index[ordinal] { return known }
+        let next = UInt32(siteList.count)
+        index[ordinal] = next
+        siteList.append(sites[ordinal] ?? "")
+        return next
+    }
+
+    mutating func append(_ state: RowState, position: StreamPosition) {
+        let fields = state.fields.map { field in
+            FieldState(siblings: field.siblings.map { Sibling(value: $0.value, dot: Dot(site: local($0.dot.site), counter: $0.dot.counter), time: $0.time) })
+        }
+        rows.append(RowChange(entity: state.entity, id: state.id, fields: fields))
+        self.position = position
+    }
+
+    mutating func take() -> ChangeBatch {
+        defer {
+            rows = []
+            siteList = []
+            index = [:]
+        }
+        return ChangeBatch(sites: siteList, rows: rows, position: position, snapshotLseq: snapshotLseq)
+    }
+}

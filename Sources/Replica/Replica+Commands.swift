@@ -1,0 +1,239 @@
+import GRDB
+import OrderDomain
+
+/// Options for a new order beyond customer and lines.
+public struct NewOrderOptions: Sendable {
+    public var currency: String = "EUR"
+    public var channel: Channel = .pos
+    public var location: String = "main"
+    /// Decimal amounts in the order's currency, e.g. `4.90`.
+    public var shipping: String?
+    public var tax: String?
+    public var discount: String?
+    /// Unix milliseconds (UTC).
+    public var shipBy: Int64?
+    public var notes: String?
+    public var address: String?
+    public var phone: String?
+    public var tags: Set<String> = []
+
+    public init() {}
+}
+
+/// What a command created or changed, for the caller to show.
+public struct CommandResult: Hashable, Sendable {
+    public var orderID: String
+    public var orderNumber: String
+    /// The record the command created (payment, parcel, return, refund, exchange), if any.
+    public var recordID: String?
+    public var status: OrderStatus
+}
+
+extension Replica {
+    // MARK: Customers
+
+    /// Creates a customer. Refuses an e-mail address that already has a customer.
+    public func createCustomer(email: String, name: String? = nil, phone: String? = nil, address: String? = nil) async throws -> Customer {
+        try Self.checkEmail(email)
+        return try await write { context in
+            let customer = Customer(email: email, name: name, phone: phone, address: address, createdAt: context.eventTime)
+            if try RowStore.load(context.db, .customers, id: customer.id) != nil {
+                throw DomainError(.invalidInput, "a customer with e-mail \(email) already exists", hint: "use `customer edit`")
+            }
+            try context.insert(.customers, id: customer.id, Self.customerValues(customer))
+            return customer
+        }
+    }
+
+    /// Changes a customer's name, phone or address (nil leaves a field as it is).
+    public func editCustomer(email: String, name: String? = nil, phone: String? = nil, address: String? = nil) async throws {
+        try await write { context in
+            var values: [String: FieldValue] = [:]
+            if let name { values["name"] = .text(name) }
+            if let phone { values["phone"] = .text(phone) }
+            if let address { values["address"] = .text(address) }
+            guard !values.isEmpty else { throw DomainError(.invalidInput, "nothing to change", hint: "pass --name, --phone or --address") }
+            try context.update(.customers, id: Identifiers.customerID(email: email), values)
+        }
+    }
+
+    static func checkEmail(_ email: String) throws(DomainError) {
+        let parts = email.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !email.contains(" ") else {
+            throw DomainError(.invalidInput, "'\(email)' is not an e-mail address", hint: "write it as name@example.com")
+        }
+    }
+
+    static func customerValues(_ customer: Customer) -> [String: FieldValue] {
+        [
+            "email": .text(customer.email), "name": FieldValue(customer.name), "phone": FieldValue(customer.phone),
+            "address": FieldValue(customer.address), "created_at": .integer(customer.createdAt),
+        ]
+    }
+
+    // MARK: Stock
+
+    /// Sets the counted on-hand quantity of `sku` at `location` by adjusting this device's contribution, so
+    /// counts made on different devices add up instead of overwriting each other.
+    public func setStock(sku: String, location: String = "main", onHand: Int64) async throws {
+        try LineSpec.checkSKU(sku)
+        guard onHand >= 0 else { throw DomainError(.invalidInput, "on-hand stock cannot be negative") }
+        try await write { context in
+            let current = try StockLevels.level(context.db, sku: sku, location: location)?.onHand ?? 0
+            try self.adjustContribution(context, sku: sku, location: location, by: onHand - current)
+        }
+    }
+
+    /// Adds `quantity` (negative to remove) to the on-hand stock of `sku` at `location`.
+    public func addStock(sku: String, location: String = "main", quantity: Int64) async throws {
+        try LineSpec.checkSKU(sku)
+        try await write { context in
+            if quantity < 0, let level = try StockLevels.level(context.db, sku: sku, location: location),
+                level.available + quantity < 0
+            {
+                throw DomainError(.insufficientStock, "only \(level.available) unit(s) of \(sku) are available to remove")
+            }
+            try self.adjustContribution(context, sku: sku, location: location, by: quantity)
+        }
+    }
+
+    private func adjustContribution(_ context: WriteContext, sku: String, location: String, by delta: Int64) throws {
+        let id = Identifiers.stockContributionID(sku: sku, location: location, site: identity.siteID)
+        if let (state, _) = try RowStore.load(context.db, .stock, id: id) {
+            let current = state.value("on_hand").integer ?? 0
+            try context.update(.stock, id: id, ["on_hand": .integer(current + delta)])
+        } else {
+            try context.insert(
+                .stock, id: id,
+                ["sku": .text(sku), "location": .text(location), "site": .text(identity.siteID), "on_hand": .integer(delta)])
+        }
+    }
+
+    // MARK: Orders
+
+    /// Creates an order for the customer with `customerEmail` (created on the fly when new), reserving stock.
+    ///
+    /// - Parameters:
+    ///   - lines: SKU, quantity and unit price (decimal, in `options.currency`) of each line.
+    /// - Throws: `DomainError` for bad input or `.insufficientStock` when a tracked SKU lacks available stock.
+    public func createOrder(customerEmail: String, lines: [LineSpec], options: NewOrderOptions = NewOrderOptions()) async throws
+        -> CommandResult
+    {
+        try Self.checkEmail(customerEmail)
+        let currency = try CurrencyCode(options.currency)
+        guard !lines.isEmpty else { throw DomainError(.invalidInput, "an order needs at least one line", hint: "pass --line SKU:QTY:PRICE") }
+        var parsedPrices: [Int64] = []
+        for line in lines {
+            try LineSpec.checkSKU(line.sku)
+            guard line.quantity > 0 else { throw DomainError(.invalidInput, "line \(line.sku): quantity must be positive") }
+            let price = try Money(parsing: line.unitPrice ?? "", currency: currency)
+            guard price.minorUnits >= 0 else { throw DomainError(.invalidInput, "line \(line.sku): a price cannot be negative") }
+            parsedPrices.append(price.minorUnits)
+        }
+        let prices = parsedPrices
+        let charges = try [options.shipping, options.tax, options.discount].map { text throws(DomainError) -> Int64 in
+            guard let text else { return 0 }
+            let amount = try Money(parsing: text, currency: currency).minorUnits
+            guard amount >= 0 else { throw DomainError(.invalidInput, "'\(text)': charges and discounts cannot be negative") }
+            return amount
+        }
+        return try await write { context in
+            let db = context.db
+            try StockLevels.requireAvailable(db, lines.map { ($0.sku, $0.quantity) }, location: options.location)
+            let customerID = Identifiers.customerID(email: customerEmail)
+            if try RowStore.load(db, .customers, id: customerID) == nil {
+                let customer = Customer(email: customerEmail, createdAt: context.eventTime)
+                try context.insert(.customers, id: customerID, Self.customerValues(customer))
+            }
+            var random = SystemRandomNumberGenerator()
+            let id = Identifiers.uuidV7(milliseconds: context.eventTime, using: &random)
+            let number = OrderNumber(prefix: self.identity.numberPrefix, sequence: context.nextOrderSequence()).description
+            var order = Order(
+                id: id, number: number, customerID: customerID, channel: options.channel, location: options.location,
+                currency: currency, shippingMinor: charges[0], taxMinor: charges[1], discountMinor: charges[2],
+                shipBy: options.shipBy, createdAt: context.eventTime, notes: options.notes, phone: options.phone,
+                address: options.address, tags: options.tags)
+            for (position, (line, price)) in zip(lines, prices).enumerated() {
+                order.lines.append(
+                    OrderLine(
+                        id: Identifiers.uuidV7(milliseconds: context.eventTime, using: &random), sku: line.sku, name: line.sku,
+                        quantity: line.quantity, unitPriceMinor: price, position: Int64(position)))
+            }
+            // The derived view is computed in memory and written with the rows: one write per row.
+            let progress = order.progress
+            try context.insert(.orders, id: id, Self.orderValues(order), derived: OrderRecords.orderDerived(progress))
+            for (line, lineProgress) in zip(order.lines, progress.lines) {
+                try context.insert(.orderLines, id: line.id, Self.lineValues(line, orderID: id), derived: OrderRecords.lineDerived(lineProgress))
+            }
+            context.touchedOrders.remove(id)
+            context.refreshedOrders.insert(id)
+            return CommandResult(orderID: id, orderNumber: number, recordID: nil, status: progress.status)
+        }
+    }
+
+    static func orderValues(_ order: Order) -> [String: FieldValue] {
+        [
+            "number": .text(order.number), "customer_id": .text(order.customerID), "channel": .text(order.channel.rawValue),
+            "location": .text(order.location), "currency": .text(order.currency.code),
+            "shipping_minor": .integer(order.shippingMinor), "tax_minor": .integer(order.taxMinor),
+            "discount_minor": .integer(order.discountMinor), "ship_by": FieldValue(order.shipBy),
+            "created_at": .integer(order.createdAt), "notes": FieldValue(order.notes), "phone": FieldValue(order.phone),
+            "address": FieldValue(order.address), "tags": TagSet.value(of: order.tags),
+        ]
+    }
+
+    static func lineValues(_ line: OrderLine, orderID: String) -> [String: FieldValue] {
+        [
+            "order_id": .text(orderID), "sku": .text(line.sku), "name": .text(line.name), "quantity": .integer(line.quantity),
+            "unit_price_minor": .integer(line.unitPriceMinor), "exchange_id": FieldValue(line.exchangeID),
+            "position": .integer(line.position),
+        ]
+    }
+
+    /// Loads the order named by id or human number, or throws `.notFound`.
+    static func requireOrder(_ db: Database, _ reference: String) throws -> Order {
+        let id = try String.fetchOne(
+            db.cachedStatement(sql: "SELECT id FROM orders WHERE id = ?1 OR number = ?1 LIMIT 1"), arguments: [reference])
+        guard let id, let order = try OrderRecords.load(db, id: id) else {
+            throw DomainError(.notFound, "no order '\(reference)'", hint: "use an order id or number from `outpost order list`")
+        }
+        return order
+    }
+
+    /// Maps `SKU:QTY` specs onto an order's lines (the first line with that SKU).
+    static func lineQuantities(_ order: Order, _ specs: [LineSpec]) throws(DomainError) -> [LineQuantity] {
+        var result: [LineQuantity] = []
+        for spec in specs {
+            guard let line = order.lines.first(where: { $0.sku == spec.sku }) else {
+                throw DomainError(.notFound, "order \(order.number) has no line with SKU \(spec.sku)")
+            }
+            if let index = result.firstIndex(where: { $0.lineID == line.id }) {
+                result[index].quantity += spec.quantity
+            } else {
+                result.append(LineQuantity(lineID: line.id, quantity: spec.quantity))
+            }
+        }
+        return result
+    }
+
+    static func newID(_ context: WriteContext) -> String {
+        var random = SystemRandomNumberGenerator()
+        return Identifiers.uuidV7(milliseconds: context.eventTime, using: &random)
+    }
+
+    /// Runs an order command: loads the order, lets `body` validate and write, and reports the new status.
+    func orderCommand(
+        _ reference: String, _ body: @escaping @Sendable (WriteContext, Order) throws -> String?
+    ) async throws -> CommandResult {
+        try await write { context in
+            let order = try Self.requireOrder(context.db, reference)
+            let record = try body(context, order)
+            context.touchedOrders.insert(order.id)
+            let progress = try OrderRecords.refresh(context.db, id: order.id)
+            context.touchedOrders.remove(order.id)
+            context.refreshedOrders.insert(order.id)
+            return CommandResult(
+                orderID: order.id, orderNumber: order.number, recordID: record, status: progress?.status ?? .pendingPayment)
+        }
+    }
+}

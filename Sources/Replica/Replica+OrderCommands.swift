@@ -1,0 +1,305 @@
+import GRDB
+import OrderDomain
+
+/// The order lifecycle commands. Each is one transaction: validated against the local view by
+/// `OrderDomain`'s transition checks, written with one dot, refused without a trace.
+extension Replica {
+    /// Takes a payment: `capture` (default) or `authorize` up to the balance due.
+    /// - Parameters:
+    ///   - amount: a decimal amount in the order's currency, e.g. `12.50`.
+    ///   - provisional: taken offline; the card is not yet confirmed by the processor.
+    @discardableResult
+    public func pay(
+        order reference: String, amount: String, method: PaymentMethod = .card, provisional: Bool = false,
+        kind: PaymentKind = .capture, authorization: String? = nil
+    ) async throws -> CommandResult {
+        try await orderCommand(reference) { context, order in
+            let minor = try Money(parsing: amount, currency: order.currency).minorUnits
+            try order.checkPayment(kind: kind, amountMinor: minor, reference: authorization)
+            return try Self.insertPayment(context, order, kind: kind, amountMinor: minor, method: method, provisional: provisional, reference: authorization, note: nil)
+        }
+    }
+
+    /// Records a failed payment attempt (moves no money; shows the `payment_issue` overlay).
+    @discardableResult
+    public func failPayment(order reference: String, reason: String? = nil, method: PaymentMethod = .card) async throws -> CommandResult {
+        try await orderCommand(reference) { context, order in
+            try order.checkPayment(kind: .fail, amountMinor: 0, reference: nil)
+            return try Self.insertPayment(context, order, kind: .fail, amountMinor: 0, method: method, provisional: false, reference: nil, note: reason)
+        }
+    }
+
+    /// Releases an open authorization.
+    @discardableResult
+    public func voidAuthorization(order reference: String, authorization: String) async throws -> CommandResult {
+        try await orderCommand(reference) { context, order in
+            try order.checkPayment(kind: .void, amountMinor: 0, reference: authorization)
+            let amount = order.payments.first { $0.id == authorization }?.amountMinor ?? 0
+            return try Self.insertPayment(context, order, kind: .void, amountMinor: amount, method: .card, provisional: false, reference: authorization, note: nil)
+        }
+    }
+
+    private static func insertPayment(
+        _ context: WriteContext, _ order: Order, kind: PaymentKind, amountMinor: Int64, method: PaymentMethod,
+        provisional: Bool, reference: String?, note: String?
+    ) throws -> String {
+        let id = Self.newID(context)
+        try context.insert(
+            .payments, id: id,
+            [
+                "order_id": .text(order.id), "kind": .text(kind.rawValue), "amount_minor": .integer(amountMinor),
+                "method": .text(method.rawValue), "provisional": FieldValue(provisional), "reference": FieldValue(reference),
+                "at": .integer(context.eventTime), "note": FieldValue(note),
+            ])
+        return id
+    }
+
+    /// Starts processing (picking) a paid order.
+    @discardableResult
+    public func startProcessing(order reference: String) async throws -> CommandResult {
+        try await orderCommand(reference) { context, order in
+            try order.checkProcess()
+            try context.update(.orders, id: order.id, ["processing_at": .integer(context.eventTime)])
+            return nil
+        }
+    }
+
+    /// Packs a parcel: the given `SKU:QTY` lines, or everything still unpacked.
+    @discardableResult
+    public func pack(order reference: String, lines: [LineSpec] = []) async throws -> CommandResult {
+        try await orderCommand(reference) { context, order in
+            let quantities =
+                lines.isEmpty
+                ? order.progress.lines.filter { $0.unpacked > 0 }.map { LineQuantity(lineID: $0.lineID, quantity: $0.unpacked) }
+                : try Self.lineQuantities(order, lines)
+            try order.checkPack(quantities)
+            let id = Self.newID(context)
+            try context.insert(
+                .fulfilments, id: id,
+                ["order_id": .text(order.id), "lines": .text(LineQuantity.encode(quantities)), "packed_at": .integer(context.eventTime)])
+            return id
+        }
+    }
+
+    /// Ships parcels with a carrier and tracking number: the one named, or every packed, unshipped parcel.
+    /// Only packed parcels ship.
+    @discardableResult
+    public func ship(order reference: String, carrier: String, tracking: String, parcel: String? = nil) async throws -> CommandResult {
+        try await orderCommand(reference) { context, order in
+            let parcels = parcel.map { [$0] } ?? order.fulfilments.filter { $0.shippedAt == nil && $0.cancelledAt == nil }.map(\.id)
+            try order.checkShip(parcels)
+            for id in parcels {
+                try context.update(
+                    .fulfilments, id: id,
+                    [
+                        "shipped_at": .integer(context.eventTime), "carrier": .text(carrier), "tracking_number": .text(tracking),
+                        "ship_to": FieldValue(order.address),
+                    ])
+            }
+            return parcels.joined(separator: ",")
+        }
+    }
+
+    /// Records a carrier event for a shipped parcel (the latest shipped one unless named).
+    @discardableResult
+    public func track(
+        order reference: String, event: TrackingKind, at: Int64? = nil, note: String? = nil, parcel: String? = nil
+    ) async throws -> CommandResult {
+        try await orderCommand(reference) { context, order in
+            let target = try parcel ?? Self.latestShipped(order)
+            try order.checkShipped(target)
+            let id = Self.newID(context)
+            try context.insert(
+                .trackingEvents, id: id,
+                [
+                    "order_id": .text(order.id), "fulfilment_id": .text(target), "kind": .text(event.rawValue),
+                    "at": .integer(at ?? context.eventTime), "note": FieldValue(note),
+                ])
+            if event == .delivered {
+                try context.update(.fulfilments, id: target, ["delivered_at": .integer(at ?? context.eventTime)])
+            }
+            return id
+        }
+    }
+
+    /// Marks shipped parcels delivered (the one named, or every shipped, undelivered parcel).
+    @discardableResult
+    public func deliver(order reference: String, parcel: String? = nil) async throws -> CommandResult {
+        try await orderCommand(reference) { context, order in
+            let parcels = parcel.map { [$0] } ?? order.fulfilments.filter { $0.shippedAt != nil && $0.deliveredAt == nil }.map(\.id)
+            guard !parcels.isEmpty else {
+                throw DomainError(.illegalTransition, "order \(order.number): nothing shipped is awaiting delivery")
+            }
+            for id in parcels {
+                try order.checkShipped(id)
+                try context.update(.fulfilments, id: id, ["delivered_at": .integer(context.eventTime)])
+            }
+            return parcels.joined(separator: ",")
+        }
+    }
+
+    static func latestShipped(_ order: Order) throws(DomainError) -> String {
+        guard let parcel = order.fulfilments.filter({ $0.shippedAt != nil }).max(by: { ($0.shippedAt ?? 0, $0.id) < ($1.shippedAt ?? 0, $1.id) })
+        else { throw DomainError(.illegalTransition, "order \(order.number) has not shipped", hint: "ship it first") }
+        return parcel.id
+    }
+
+    /// Cancels what has not shipped; packed parcels return to stock. Refused once everything has shipped.
+    @discardableResult
+    public func cancel(order reference: String, reason: String? = nil) async throws -> CommandResult {
+        try await orderCommand(reference) { context, order in
+            try order.checkCancel()
+            try context.update(.orders, id: order.id, ["cancelled_at": .integer(context.eventTime), "cancel_reason": FieldValue(reason)])
+            return nil
+        }
+    }
+
+    /// Requests a return of shipped units; with `receive` the goods are received at once (counter returns).
+    @discardableResult
+    public func requestReturn(
+        order reference: String, lines: [LineSpec], reason: ReturnReason, note: String? = nil, receive: Bool = false,
+        restock: Bool = false
+    ) async throws -> CommandResult {
+        try await orderCommand(reference) { context, order in
+            let quantities = try Self.lineQuantities(order, lines)
+            try order.checkReturn(quantities)
+            return try Self.insertReturn(context, order, quantities, reason: reason, note: note, receive: receive, restock: restock)
+        }
+    }
+
+    private static func insertReturn(
+        _ context: WriteContext, _ order: Order, _ quantities: [LineQuantity], reason: ReturnReason, note: String?,
+        receive: Bool, restock: Bool
+    ) throws -> String {
+        let id = Self.newID(context)
+        try context.insert(
+            .returns, id: id,
+            [
+                "order_id": .text(order.id), "lines": .text(LineQuantity.encode(quantities)), "reason": .text(reason.rawValue),
+                "note": FieldValue(note), "requested_at": .integer(context.eventTime),
+                "received_at": receive ? .integer(context.eventTime) : .null, "restock": FieldValue(restock),
+            ])
+        return id
+    }
+
+    /// Receives an open return; `restock` puts the units back on the shelf.
+    @discardableResult
+    public func receiveReturn(order reference: String, returnID: String, restock: Bool) async throws -> CommandResult {
+        try await orderCommand(reference) { context, order in
+            try order.checkOpenReturn(returnID)
+            try context.update(.returns, id: returnID, ["received_at": .integer(context.eventTime), "restock": FieldValue(restock)])
+            return returnID
+        }
+    }
+
+    /// Cancels an open return (the customer kept the goods).
+    @discardableResult
+    public func cancelReturn(order reference: String, returnID: String) async throws -> CommandResult {
+        try await orderCommand(reference) { context, order in
+            try order.checkOpenReturn(returnID)
+            try context.update(.returns, id: returnID, ["cancelled_at": .integer(context.eventTime)])
+            return returnID
+        }
+    }
+
+    /// Closes a received or cancelled return.
+    @discardableResult
+    public func closeReturn(order reference: String, returnID: String) async throws -> CommandResult {
+        try await orderCommand(reference) { context, order in
+            try order.checkCloseReturn(returnID)
+            try context.update(.returns, id: returnID, ["closed_at": .integer(context.eventTime)])
+            return returnID
+        }
+    }
+
+    /// Refunds captured money (at most captured minus already refunded).
+    @discardableResult
+    public func refund(order reference: String, amount: String, reason: String? = nil, lines: [LineSpec] = []) async throws -> CommandResult {
+        try await orderCommand(reference) { context, order in
+            let minor = try Money(parsing: amount, currency: order.currency).minorUnits
+            try order.checkRefund(amountMinor: minor)
+            let quantities = try Self.lineQuantities(order, lines)
+            let id = Self.newID(context)
+            try context.insert(
+                .refunds, id: id,
+                [
+                    "order_id": .text(order.id), "amount_minor": .integer(minor), "lines": .text(LineQuantity.encode(quantities)),
+                    "reason": FieldValue(reason), "at": .integer(context.eventTime),
+                ])
+            return id
+        }
+    }
+
+    /// Exchanges shipped units for new ones: a return of `returning`, new outbound lines `sending` (stock is
+    /// reserved for them), and the price difference recorded (positive: the customer owes it).
+    @discardableResult
+    public func exchange(order reference: String, returning: [LineSpec], sending: [LineSpec], reason: ReturnReason = .wrongSize)
+        async throws -> CommandResult
+    {
+        try await orderCommand(reference) { context, order in
+            let quantities = try Self.lineQuantities(order, returning)
+            try order.checkReturn(quantities)
+            guard !sending.isEmpty else { throw DomainError(.invalidInput, "an exchange needs something to send", hint: "pass --send SKU:QTY:PRICE") }
+            try StockLevels.requireAvailable(context.db, sending.map { ($0.sku, $0.quantity) }, location: order.location)
+            let returnID = try Self.insertReturn(context, order, quantities, reason: reason, note: "exchange", receive: false, restock: false)
+            let exchangeID = Self.newID(context)
+            var outbound: [String] = []
+            var sentValue: Int64 = 0
+            for (offset, spec) in sending.enumerated() {
+                try LineSpec.checkSKU(spec.sku)
+                let price = try Money(parsing: spec.unitPrice ?? "", currency: order.currency).minorUnits
+                let line = OrderLine(
+                    id: Self.newID(context), sku: spec.sku, name: spec.sku, quantity: spec.quantity, unitPriceMinor: price,
+                    exchangeID: exchangeID, position: Int64(order.lines.count + offset))
+                try context.insert(.orderLines, id: line.id, Self.lineValues(line, orderID: order.id))
+                outbound.append(line.id)
+                sentValue += price * spec.quantity
+            }
+            let returnedValue = quantities.reduce(Int64(0)) { total, item in
+                total + item.quantity * (order.line(item.lineID)?.unitPriceMinor ?? 0)
+            }
+            try context.insert(
+                .exchanges, id: exchangeID,
+                [
+                    "order_id": .text(order.id), "return_id": .text(returnID), "lines": .text(outbound.joined(separator: ",")),
+                    "difference_minor": .integer(sentValue - returnedValue), "at": .integer(context.eventTime),
+                ])
+            return exchangeID
+        }
+    }
+
+    /// Edits an order: contact details, notes, tags, and the quantity of unfulfilled lines (`SKU:QTY`).
+    /// Nil leaves a field unchanged.
+    @discardableResult
+    public func edit(
+        order reference: String, phone: String? = nil, address: String? = nil, notes: String? = nil, tags: Set<String>? = nil,
+        quantities: [LineSpec] = []
+    ) async throws -> CommandResult {
+        try await orderCommand(reference) { context, order in
+            var changes: [LineQuantity] = []
+            for spec in quantities {
+                guard let line = order.lines.first(where: { $0.sku == spec.sku }) else {
+                    throw DomainError(.notFound, "order \(order.number) has no line with SKU \(spec.sku)")
+                }
+                changes.append(LineQuantity(lineID: line.id, quantity: spec.quantity))
+            }
+            try order.checkEdit(addressChanged: address != nil && address != order.address, quantities: changes)
+            var values: [String: FieldValue] = [:]
+            if let phone { values["phone"] = .text(phone) }
+            if let address { values["address"] = .text(address) }
+            if let notes { values["notes"] = .text(notes) }
+            if let tags { values["tags"] = TagSet.value(of: tags) }
+            guard !values.isEmpty || !changes.isEmpty else {
+                throw DomainError(.invalidInput, "nothing to change", hint: "pass --phone, --address, --note, --tag or --line")
+            }
+            let increases = changes.compactMap { change -> (String, Int64)? in
+                guard let line = order.line(change.lineID), change.quantity > line.quantity else { return nil }
+                return (line.sku, change.quantity - line.quantity)
+            }
+            try StockLevels.requireAvailable(context.db, increases, location: order.location)
+            if !values.isEmpty { try context.update(.orders, id: order.id, values) }
+            for change in changes { try context.update(.orderLines, id: change.lineID, ["quantity": .integer(change.quantity)]) }
+            return nil
+        }
+    }
+}

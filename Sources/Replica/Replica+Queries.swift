@@ -1,0 +1,195 @@
+import GRDB
+import OrderDomain
+
+/// One entry of an order's audit timeline.
+public struct TimelineEntry: Hashable, Sendable {
+    /// Unix milliseconds (UTC).
+    public var at: Int64
+    /// What happened, e.g. `created`, `payment_capture`, `shipped`.
+    public var event: String
+    public var detail: String?
+}
+
+/// A field holding concurrent values that no later write has settled.
+public struct Conflict: Hashable, Sendable {
+    public var orderID: String?
+    public var entity: Entity
+    public var recordID: String
+    public var field: String
+    /// Every sibling value, sorted.
+    public var values: [FieldValue]
+    /// The value shown.
+    public var winner: FieldValue
+    /// The resolution rule that chose it.
+    public var rule: Resolution
+    /// Site ids of the concurrent writers.
+    public var sites: [String]
+    /// The earliest hybrid time among the siblings (Unix milliseconds).
+    public var detectedAt: Int64
+}
+
+/// An order with everything known about it.
+public struct OrderDetails: Hashable, Sendable {
+    public var order: Order
+    public var progress: OrderProgress
+    public var customerEmail: String?
+    public var timeline: [TimelineEntry]
+    public var conflicts: [Conflict]
+}
+
+/// A row of an order listing.
+public struct OrderListing: Hashable, Sendable {
+    public var id: String
+    public var number: String
+    public var status: OrderStatus
+    public var overlays: [Overlay]
+    public var totalMinor: Int64
+    public var currency: String
+    public var customerEmail: String?
+    public var channel: Channel
+    public var createdAt: Int64
+}
+
+/// Filters for `orders(matching:)`; nil matches everything.
+public struct OrderFilter: Sendable {
+    public var status: OrderStatus?
+    public var customerEmail: String?
+    public var channel: Channel?
+    /// Created at or after (Unix milliseconds).
+    public var since: Int64?
+    /// Created before (Unix milliseconds).
+    public var until: Int64?
+    public var limit: Int?
+    public init(status: OrderStatus? = nil, customerEmail: String? = nil, channel: Channel? = nil, since: Int64? = nil, until: Int64? = nil, limit: Int? = nil) {
+        self.status = status
+        self.customerEmail = customerEmail
+        self.channel = channel
+        self.since = since
+        self.until = until
+        self.limit = limit
+    }
+}
+
+/// A customer with their order history.
+public struct CustomerDetails: Hashable, Sendable {
+    public var customer: Customer
+    public var orders: [OrderListing]
+    /// Units bought per SKU (what still stands: shipped or reserved).
+    public var purchased: [String: Int64]
+    /// Units returned per SKU.
+    public var returned: [String: Int64]
+}
+
+extension Replica {
+    /// The order named by id or number, with lines, facts, derived status, timeline and open conflicts.
+    public func order(_ reference: String) async throws -> OrderDetails {
+        try await pool.read { db in
+            let order = try Self.requireOrder(db, reference)
+            let email = try String.fetchOne(db, sql: "SELECT email FROM customers WHERE id = ?", arguments: [order.customerID])
+            let timeline = try Row.fetchAll(
+                db, sql: "SELECT at, event, detail FROM order_timeline WHERE order_id = ? ORDER BY at, event", arguments: [order.id]
+            ).map { TimelineEntry(at: $0[0], event: $0[1], detail: $0[2]) }
+            return OrderDetails(
+                order: order, progress: order.progress, customerEmail: email, timeline: timeline,
+                conflicts: try Self.conflicts(db, orderID: order.id))
+        }
+    }
+
+    /// Orders matching `filter`, newest first.
+    public func orders(matching filter: OrderFilter = OrderFilter()) async throws -> [OrderListing] {
+        try await pool.read { db in
+            var clauses: [String] = []
+            var arguments: StatementArguments = []
+            if let status = filter.status { clauses.append("o.status = ?"); arguments += [status.rawValue] }
+            if let email = filter.customerEmail { clauses.append("o.customer_id = ?"); arguments += [Identifiers.customerID(email: email)] }
+            if let channel = filter.channel { clauses.append("o.channel = ?"); arguments += [channel.rawValue] }
+            if let since = filter.since { clauses.append("o.created_at >= ?"); arguments += [since] }
+            if let until = filter.until { clauses.append("o.created_at < ?"); arguments += [until] }
+            let whereSQL = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
+            let limitSQL = filter.limit.map { " LIMIT \($0)" } ?? ""
+            return try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT o.id, o.number, o.status, o.overlays, o.total_minor, o.currency, c.email, o.channel, o.created_at
+                    FROM orders o LEFT JOIN customers c ON c.id = o.customer_id \(whereSQL)
+                    ORDER BY o.created_at DESC, o.number\(limitSQL)
+                    """, arguments: arguments
+            ).map(Self.listing)
+        }
+    }
+
+    static func listing(_ row: Row) -> OrderListing {
+        OrderListing(
+            id: row[0], number: row[1], status: OrderStatus(rawValue: row[2] ?? "") ?? .pendingPayment,
+            overlays: (row[3] as String? ?? "").split(separator: ",").compactMap { Overlay(rawValue: String($0)) },
+            totalMinor: row[4] ?? 0, currency: row[5] ?? "", customerEmail: row[6],
+            channel: Channel(rawValue: row[7] ?? "") ?? .manual, createdAt: row[8] ?? 0)
+    }
+
+    /// The customer with `email`, their orders, what they bought and what they returned.
+    public func customer(email: String) async throws -> CustomerDetails {
+        try await pool.read { db in
+            let id = Identifiers.customerID(email: email)
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM customers WHERE id = ?", arguments: [id]) else {
+                throw DomainError(.notFound, "no customer with e-mail \(email)", hint: "add one with `outpost customer add`")
+            }
+            var customer = Customer(email: row["email"], name: row["name"], phone: row["phone"], address: row["address"], createdAt: row["created_at"] ?? 0)
+            customer.id = id
+            let orders = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT o.id, o.number, o.status, o.overlays, o.total_minor, o.currency, ?, o.channel, o.created_at
+                    FROM orders o WHERE o.customer_id = ? ORDER BY o.created_at DESC
+                    """, arguments: [email, id]
+            ).map(Self.listing)
+            var purchased: [String: Int64] = [:]
+            var returned: [String: Int64] = [:]
+            for line in try Row.fetchAll(
+                db, sql: "SELECT l.sku, l.demand, l.returned FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE o.customer_id = ?",
+                arguments: [id])
+            {
+                let sku: String = line[0]
+                purchased[sku, default: 0] += line[1] ?? 0
+                if let units: Int64 = line[2], units > 0 { returned[sku, default: 0] += units }
+            }
+            return CustomerDetails(customer: customer, orders: orders, purchased: purchased.filter { $0.value > 0 }, returned: returned)
+        }
+    }
+
+    /// Fields currently holding concurrent values, for one order or all.
+    public func conflicts(order reference: String? = nil) async throws -> [Conflict] {
+        try await pool.read { db in
+            let orderID = try reference.map { try Self.requireOrder(db, $0).id }
+            return try Self.conflicts(db, orderID: orderID)
+        }
+    }
+
+    static func conflicts(_ db: Database, orderID: String?) throws -> [Conflict] {
+        let keys = try Row.fetchAll(db, sql: "SELECT DISTINCT entity, row_id FROM siblings ORDER BY entity, row_id")
+        var sites: [Int64: String] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT ordinal, site_id FROM sites") { sites[row[0]] = row[1] }
+        var result: [Conflict] = []
+        for key in keys {
+            guard let entity = Entity(code: UInt8(truncatingIfNeeded: key[0] as Int64)),
+                let (state, _) = try RowStore.load(db, entity, id: key[1])
+            else { continue }
+            let owner = entity == .orders ? state.id : state.value("order_id").text
+            if let orderID, owner != orderID { continue }
+            for (index, field) in state.fields.enumerated() where field.isConflict {
+                let spec = entity.fields[index]
+                result.append(
+                    Conflict(
+                        orderID: owner, entity: entity, recordID: state.id, field: spec.name,
+                        values: field.siblings.map(\.value).sorted(), winner: field.resolved(by: spec.resolution),
+                        rule: spec.resolution, sites: field.siblings.map { sites[Int64($0.dot.site)] ?? "?" }.sorted(),
+                        detectedAt: field.siblings.map(\.time.milliseconds).min() ?? 0))
+            }
+        }
+        return result
+    }
+
+    /// The replica's version vector, by site id.
+    public func versionVector() async throws -> [String: UInt64] {
+        try await pool.read { db in try Self.versionVectorBySite(db) }
+    }
+}

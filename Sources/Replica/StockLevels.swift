@@ -1,0 +1,76 @@
+import GRDB
+import OrderDomain
+
+/// Stock of one SKU at one location. On-hand is the sum of every site's counted contribution, minus what
+/// shipped, plus what came back restocked; reserved is what live orders still hold.
+public struct StockLevel: Hashable, Sendable {
+    public var sku: String
+    public var location: String
+    public var onHand: Int64
+    public var reserved: Int64
+    /// On-hand minus reserved.
+    public var available: Int64 { onHand - reserved }
+}
+
+/// Stock queries. Derived from replicated facts only (never a last-writer-wins integer), so replicas that
+/// hold the same facts agree on every level.
+enum StockLevels {
+    static let sql = """
+        WITH contributions AS (
+            SELECT sku, location, SUM(on_hand) AS counted FROM stock %@ GROUP BY sku, location
+        )
+        SELECT c.sku, c.location, c.counted,
+               COALESCE((SELECT SUM(l.shipped) FROM order_lines l JOIN orders o ON o.id = l.order_id
+                         WHERE l.sku = c.sku AND o.location = c.location), 0),
+               COALESCE((SELECT SUM(l.restocked) FROM order_lines l JOIN orders o ON o.id = l.order_id
+                         WHERE l.sku = c.sku AND o.location = c.location), 0),
+               COALESCE((SELECT SUM(l.reserved) FROM order_lines l JOIN orders o ON o.id = l.order_id
+                         WHERE l.sku = c.sku AND o.location = c.location), 0)
+        FROM contributions c ORDER BY c.sku, c.location
+        """
+
+    private static func make(_ row: Row) -> StockLevel {
+        let counted: Int64 = row[2]
+        let shipped: Int64 = row[3]
+        let restocked: Int64 = row[4]
+        return StockLevel(sku: row[0], location: row[1], onHand: counted - shipped + restocked, reserved: row[5])
+    }
+
+    /// The level of `sku` at `location`, or nil when the SKU is not tracked there (no count was ever made).
+    static func level(_ db: Database, sku: String, location: String) throws -> StockLevel? {
+        let statement = try db.cachedStatement(sql: sql.replacingOccurrences(of: "%@", with: "WHERE sku = ? AND location = ?"))
+        return try Row.fetchOne(statement, arguments: [sku, location]).map(make)
+    }
+
+    /// Every tracked level, optionally for one SKU.
+    static func all(_ db: Database, sku: String?) throws -> [StockLevel] {
+        if let sku {
+            let statement = try db.cachedStatement(sql: sql.replacingOccurrences(of: "%@", with: "WHERE sku = ?"))
+            return try Row.fetchAll(statement, arguments: [sku]).map(make)
+        }
+        return try Row.fetchAll(db, sql: sql.replacingOccurrences(of: "%@", with: "")).map(make)
+    }
+
+    /// Refuses when any tracked SKU lacks `quantity` available units at `location`. Untracked SKUs (never
+    /// counted) are not limited: a shop may sell services or items it does not count.
+    static func requireAvailable(_ db: Database, _ wanted: [(sku: String, quantity: Int64)], location: String) throws {
+        var totals: [String: Int64] = [:]
+        for item in wanted { totals[item.sku, default: 0] += item.quantity }
+        for (sku, quantity) in totals.sorted(by: { $0.key < $1.key }) {
+            guard let level = try level(db, sku: sku, location: location) else { continue }
+            if level.available < quantity {
+                throw DomainError(
+                    .insufficientStock,
+                    "only \(max(0, level.available)) unit(s) of \(sku) are available at \(location); \(quantity) wanted",
+                    hint: "add stock with `outpost stock add \(sku) N`, or sell fewer")
+            }
+        }
+    }
+}
+
+extension Replica {
+    /// Stock levels of every tracked SKU (or one SKU) at every location.
+    public func stockLevels(sku: String? = nil) async throws -> [StockLevel] {
+        try await pool.read { db in try StockLevels.all(db, sku: sku) }
+    }
+}

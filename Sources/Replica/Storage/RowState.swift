@@ -1,0 +1,160 @@
+import Foundation
+import GRDB
+import OrderDomain
+
+/// One replicated record with the full state of each field (every sibling with its dot), in field-index
+/// order. Dots use the replica's site ordinals.
+struct RowState: Equatable, Sendable {
+    var entity: Entity
+    var id: String
+    var fields: [FieldState]
+
+    /// The visible values under each field's resolution rule.
+    var visibleValues: [FieldValue] {
+        zip(fields, entity.fields).map { $0.resolved(by: $1.resolution) }
+    }
+
+    /// Every dot held by any sibling of any field.
+    var dots: some Sequence<Dot> { fields.lazy.flatMap { $0.siblings.map(\.dot) } }
+
+    func value(_ name: String) -> FieldValue {
+        guard let index = entity.fieldIndex(name) else { return .null }
+        return fields[index].resolved(by: entity.fields[index].resolution)
+    }
+}
+
+extension FieldValue {
+    init(_ value: DatabaseValue) {
+        switch value.storage {
+        case .null: self = .null
+        case .int64(let integer): self = .integer(integer)
+        case .double(let double): self = .integer(Int64(exactly: double.rounded()) ?? 0)
+        case .string(let string): self = .text(string)
+        case .blob(let data): self = .text(String(decoding: data, as: UTF8.self))
+        }
+    }
+
+    var databaseValue: DatabaseValue {
+        switch self {
+        case .null: .null
+        case .integer(let integer): integer.databaseValue
+        case .text(let string): string.databaseValue
+        }
+    }
+}
+
+/// Reads and writes `RowState`s: visible values in the named columns, dots in the `dots` BLOB, extra
+/// siblings in the `siblings` table.
+enum RowStore {
+    static func selectSQL(_ entity: Entity, where clause: String) -> String {
+        let columns = entity.fields.map(\.name).joined(separator: ", ")
+        return "SELECT lseq, id, \(columns), dots FROM \(entity.rawValue) \(clause)"
+    }
+
+    /// Loads the record `id`, with its current `lseq`, or nil when absent.
+    static func load(_ db: Database, _ entity: Entity, id: String) throws -> (state: RowState, lseq: Int64)? {
+        let statement = try db.cachedStatement(sql: selectSQL(entity, where: "WHERE id = ?"))
+        guard let row = try Row.fetchOne(statement, arguments: [id]) else { return nil }
+        return try decode(db, entity, row: row)
+    }
+
+    /// Decodes a row selected with `selectSQL`.
+    static func decode(_ db: Database, _ entity: Entity, row: Row) throws -> (state: RowState, lseq: Int64) {
+        let lseq: Int64 = row[0]
+        let id: String = row[1]
+        let count = entity.fields.count
+        let blob: [UInt8] = (row[count + 2] as DatabaseValue).storage.blobBytes
+        let dots = try RowDots(decoding: blob)
+        var fields: [FieldState] = []
+        fields.reserveCapacity(count)
+        for index in 0..<count {
+            if dots.siblingMask & (1 << UInt64(index)) != 0 {
+                fields.append(.empty)  // filled below from the side table
+            } else if let group = dots.writer(of: index) {
+                let value = FieldValue(row[index + 2] as DatabaseValue)
+                fields.append(FieldState(siblings: [Sibling(value: value, dot: group.dot, time: group.time)]))
+            } else {
+                fields.append(.empty)
+            }
+        }
+        if dots.siblingMask != 0 {
+            let statement = try db.cachedStatement(
+                sql: "SELECT field, site, counter, hlc, value FROM siblings WHERE entity = ? AND row_id = ?")
+            var collected: [Int: [Sibling]] = [:]
+            for sibling in try Row.fetchAll(statement, arguments: [Int(entity.code), id]) {
+                let field: Int = sibling[0]
+                let dot = Dot(site: UInt32(truncatingIfNeeded: sibling[1] as Int64), counter: UInt64(sibling[2] as Int64))
+                let time = HybridTime(rawValue: UInt64(bitPattern: sibling[3] as Int64))
+                collected[field, default: []].append(Sibling(value: FieldValue(sibling[4] as DatabaseValue), dot: dot, time: time))
+            }
+            for (field, siblings) in collected where field < count { fields[field] = FieldState(siblings: siblings) }
+        }
+        return (RowState(entity: entity, id: id, fields: fields), lseq)
+    }
+
+    /// Writes `state` as the record's new content at `lseq` (its new position in the change order).
+    /// `previousLseq` is the row's current lseq, or nil to insert. `derived` sets non-replicated columns.
+    static func save(
+        _ db: Database, _ state: RowState, lseq: Int64, previousLseq: Int64?,
+        derived: [(String, DatabaseValue)] = [], previousSiblingMask: UInt64 = 0
+    ) throws {
+        let entity = state.entity
+        var dots = RowDots()
+        var multi: [(Int, FieldState)] = []
+        for (index, field) in state.fields.enumerated() {
+            let bit = UInt64(1) << UInt64(index)
+            if field.siblings.count == 1, let only = field.siblings.first {
+                dots.assign(bit, to: only.dot, time: only.time)
+            } else if field.siblings.count > 1 {
+                dots.markSiblings(bit)
+                multi.append((index, field))
+            }
+        }
+        let values = state.visibleValues.map(\.databaseValue)
+        var list: [(any DatabaseValueConvertible)?] = [lseq, state.id]
+        list += values.map { $0 as (any DatabaseValueConvertible)? }
+        list.append(Data(dots.encoded()))
+        list += derived.map { $0.1 as (any DatabaseValueConvertible)? }
+        if let previousLseq {
+            let assignments = entity.fields.map { "\($0.name) = ?" }.joined(separator: ", ")
+            let extra = derived.map { ", \($0.0) = ?" }.joined()
+            let statement = try db.cachedStatement(
+                sql: "UPDATE \(entity.rawValue) SET lseq = ?, id = ?, \(assignments), dots = ?\(extra) WHERE lseq = ?")
+            list.append(previousLseq)
+            try statement.execute(arguments: StatementArguments(list))
+        } else {
+            let names = (["lseq", "id"] + entity.fields.map(\.name) + ["dots"] + derived.map(\.0)).joined(separator: ", ")
+            let marks = Array(repeating: "?", count: entity.fields.count + 3 + derived.count).joined(separator: ", ")
+            let statement = try db.cachedStatement(sql: "INSERT INTO \(entity.rawValue) (\(names)) VALUES (\(marks))")
+            try statement.execute(arguments: StatementArguments(list))
+        }
+        if previousSiblingMask != 0 || !multi.isEmpty {
+            try db.cachedStatement(sql: "DELETE FROM siblings WHERE entity = ? AND row_id = ?")
+                .execute(arguments: [Int(entity.code), state.id])
+            let insert = try db.cachedStatement(
+                sql: "INSERT INTO siblings (entity, row_id, field, site, counter, hlc, value) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            for (index, field) in multi {
+                for sibling in field.siblings {
+                    try insert.execute(arguments: [
+                        Int(entity.code), state.id, index, Int64(sibling.dot.site), Int64(sibling.dot.counter),
+                        Int64(bitPattern: sibling.time.rawValue), sibling.value.databaseValue,
+                    ])
+                }
+            }
+        }
+    }
+
+    /// The sibling mask stored for a record (0 when it has no multi-sibling field).
+    static func siblingMask(of state: RowState) -> UInt64 {
+        var mask: UInt64 = 0
+        for (index, field) in state.fields.enumerated() where field.siblings.count > 1 { mask |= 1 << UInt64(index) }
+        return mask
+    }
+}
+
+extension DatabaseValue.Storage {
+    var blobBytes: [UInt8] {
+        if case .blob(let data) = self { return Array(data) }
+        return []
+    }
+}

@@ -1,0 +1,112 @@
+import GRDB
+import OrderDomain
+
+/// The local site's ordinal in its own replica: the first row of `sites`.
+let localSite: UInt32 = 1
+
+/// The state of one write transaction: the dot every field written by it records (allocated on first
+/// use), the hybrid time, the local change sequence, and which orders it touched.
+final class WriteContext {
+    let db: Database
+    let wallMilliseconds: Int64
+    private var counter: Int64
+    private var hybrid: HybridClock
+    private var lseq: Int64
+    private var orderSequence: Int64
+    private var allocated: (dot: Dot, time: HybridTime)?
+    private var dirty = false
+    /// Orders whose derived view must be refreshed before commit.
+    var touchedOrders: Set<String> = []
+    /// Orders whose derived view the command already refreshed itself (still reported to observers).
+    var refreshedOrders: Set<String> = []
+
+    init(_ db: Database, wallMilliseconds: Int64) throws {
+        self.db = db
+        self.wallMilliseconds = wallMilliseconds
+        guard let row = try Row.fetchOne(db, sql: "SELECT counter, hlc, lseq, order_sequence FROM replica_clock") else {
+            throw ReplicaError.corrupt("replica_clock is empty")
+        }
+        counter = row[0]
+        hybrid = HybridClock(last: HybridTime(rawValue: UInt64(bitPattern: row[1] as Int64)))
+        lseq = row[2]
+        orderSequence = row[3]
+    }
+
+    /// This transaction's dot and time; every field it writes records them.
+    var stamp: (dot: Dot, time: HybridTime) {
+        if let allocated { return allocated }
+        counter += 1
+        let stamp = (Dot(site: localSite, counter: UInt64(counter)), hybrid.tick(nowMilliseconds: wallMilliseconds))
+        allocated = stamp
+        dirty = true
+        return stamp
+    }
+
+    /// The time shown to people for this transaction's events (UTC milliseconds from the hybrid clock).
+    var eventTime: Int64 { stamp.time.milliseconds }
+
+    /// The next position in the local change order.
+    func nextLseq() -> Int64 {
+        lseq += 1
+        dirty = true
+        return lseq
+    }
+
+    /// The next human order sequence of this device.
+    func nextOrderSequence() -> Int64 {
+        orderSequence += 1
+        dirty = true
+        return orderSequence
+    }
+
+    /// Folds a remote hybrid time into the local clock.
+    func observe(_ time: HybridTime) {
+        if time > hybrid.last {
+            hybrid.observe(time)
+            dirty = true
+        }
+    }
+
+    /// Persists the clock row (one small UPDATE per transaction).
+    func finish() throws {
+        guard dirty else { return }
+        try db.cachedStatement(sql: "UPDATE replica_clock SET counter = ?, hlc = ?, lseq = ?, order_sequence = ?")
+            .execute(arguments: [counter, Int64(bitPattern: hybrid.last.rawValue), lseq, orderSequence])
+    }
+
+    // MARK: Local writes
+
+    /// Inserts a new record; every field is written with this transaction's dot (absent ones as null).
+    func insert(
+        _ entity: Entity, id: String, _ values: [String: FieldValue], derived: [(String, DatabaseValue)] = []
+    ) throws {
+        let (dot, time) = stamp
+        let fields = entity.fields.map { FieldState.written(values[$0.name] ?? .null, dot: dot, time: time) }
+        try RowStore.save(db, RowState(entity: entity, id: id, fields: fields), lseq: nextLseq(), previousLseq: nil, derived: derived)
+        if let order = values["order_id"]?.text { touchedOrders.insert(order) }
+        if entity == .orders { touchedOrders.insert(id) }
+    }
+
+    /// Writes `values` into an existing record; each written field's siblings are all replaced (a local write
+    /// settles a conflict, which the conflict history records as resolved).
+    func update(_ entity: Entity, id: String, _ values: [String: FieldValue]) throws {
+        guard let (state, previous) = try RowStore.load(db, entity, id: id) else {
+            throw DomainError(.notFound, "no \(entity.rawValue) record \(id)")
+        }
+        let (dot, time) = stamp
+        var next = state
+        for (name, value) in values {
+            guard let index = entity.fieldIndex(name) else { continue }
+            if next.fields[index].isConflict {
+                try db.cachedStatement(
+                    sql: "UPDATE conflict_history SET resolved_at = ? WHERE entity = ? AND row_id = ? AND field = ? AND resolved_at IS NULL")
+                    .execute(arguments: [eventTime, entity.rawValue, id, name])
+            }
+            next.fields[index] = .written(value, dot: dot, time: time)
+        }
+        try RowStore.save(
+            db, next, lseq: nextLseq(), previousLseq: previous, previousSiblingMask: RowStore.siblingMask(of: state))
+        if let order = state.value("order_id").text { touchedOrders.insert(order) }
+        if entity == .orders { touchedOrders.insert(id) }
+    }
+}

@@ -1,0 +1,1 @@
+@main struct Outpost { static func main() {} }

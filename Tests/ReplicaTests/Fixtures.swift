@@ -1,0 +1,93 @@
+import Foundation
+import GRDB
+import OrderDomain
+@testable import Replica
+
+/// A fake wall clock shared by a test's replicas: every reading advances one millisecond.
+final class FakeClock: Sendable {
+    private let value = LockedValue<Int64>(1_790_000_000_000)
+    func callAsFunction() -> Int64 { value.update { $0 += 1; return $0 } }
+}
+
+final class LockedValue<T: Sendable>: @unchecked Sendable {
+    private var value: T
+    private let lock = NSLock()
+    init(_ value: T) { self.value = value }
+    func update<R>(_ body: (inout T) -> R) -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&value)
+    }
+}
+
+/// A directory removed when the test ends.
+final class TemporaryDirectory {
+    let url: URL
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("outpost-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+    deinit { try? FileManager.default.removeItem(at: url) }
+}
+
+extension Replica {
+    /// Sends everything `self` lacks from `sender` as one complete stream (staged, then merged).
+    @discardableResult
+    func pull(from sender: Replica, batchSize: Int = 50) async throws -> MergeSummary {
+        let request = try await streamRequest(from: sender.identity.siteID)
+        let batches = LockedValue<[ChangeBatch]>([])
+        let end = try sender.withChanges(for: request, batchSize: batchSize) { batch in batches.update { $0.append(batch) } }
+        for batch in batches.update({ $0 }) { try await stage(batch, from: sender.identity.siteID) }
+        return try await completeStream(from: sender.identity.siteID, end: end)
+    }
+
+    /// Every table's full content, for byte-level "nothing changed" checks.
+    func rawDump() async throws -> String {
+        try await pool.read { db in
+            var out = ""
+            let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            for table in tables {
+                out += "## \(table)\n"
+                for row in try Row.fetchAll(db, sql: "SELECT * FROM \"\(table)\" ORDER BY 1, 2") { out += row.description + "\n" }
+            }
+            return out
+        }
+    }
+
+    /// The replicated content and everything derived from it, with sites named by site id: equal on
+    /// replicas that have converged.
+    func contentDump() async throws -> String {
+        try await pool.read { db in
+            let sites = try Replica.siteIDs(db)
+            var out = ""
+            for entity in Entity.allCases {
+                out += "## \(entity.rawValue)\n"
+                let derived = Schema.derivedColumns(entity).map(\.0)
+                for row in try Row.fetchAll(db, sql: RowStore.selectSQL(entity, where: "ORDER BY id")) {
+                    let (state, _) = try RowStore.decode(db, entity, row: row)
+                    out += state.id
+                    for (spec, field) in zip(entity.fields, state.fields) {
+                        let siblings = field.siblings.map { "\($0.value)@\(sites[$0.dot.site] ?? "?"):\($0.dot.counter)" }.sorted()
+                        out += " \(spec.name)=\(siblings.joined(separator: "|"))"
+                    }
+                    if !derived.isEmpty,
+                        let values = try Row.fetchOne(db, sql: "SELECT \(derived.joined(separator: ", ")) FROM \(entity.rawValue) WHERE id = ?", arguments: [state.id])
+                    {
+                        out += " derived=\(values.description)"
+                    }
+                    out += "\n"
+                }
+            }
+            out += "## stock_levels\n"
+            for level in try StockLevels.all(db, sku: nil) { out += "\(level)\n" }
+            out += "## conflicts\n"
+            for conflict in try Replica.conflicts(db, orderID: nil) { out += "\(conflict)\n" }
+            return out
+        }
+    }
+}
+
+func line(_ sku: String, _ quantity: Int64, _ price: String? = "10.00") -> LineSpec {
+    LineSpec(sku: sku, quantity: quantity, unitPrice: price)
+}
