@@ -49,7 +49,8 @@ extension Replica {
             let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
             for table in tables {
                 out += "## \(table)\n"
-                for row in try Row.fetchAll(db, sql: "SELECT * FROM \"\(table)\" ORDER BY 1, 2") { out += row.description + "\n" }
+                let rows = try Row.fetchAll(db, sql: "SELECT * FROM \"\(table)\"").map(\.description).sorted()
+                out += rows.joined(separator: "\n") + "\n"
             }
             return out
         }

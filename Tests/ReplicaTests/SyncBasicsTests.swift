@@ -1,0 +1,44 @@
+import Foundation
+import OrderDomain
+import Testing
+@testable import Replica
+
+@Suite struct SyncBasicsTests {
+    @Test func aPulledOrderIsIdenticalOnBothReplicas() async throws {
+        let pair = try await Pair.make()
+        #expect(try await pair.converged())
+        let onB = try await pair.b.order(pair.order)
+        #expect(onB.progress.status == .paid)
+        #expect(onB.progress.totalMinor == 5000)
+        #expect(try await pair.b.stockLevels(sku: "TEE-M").first?.available == 8)
+    }
+
+    @Test func applyingTheSameStreamTwiceChangesNothing() async throws {
+        let pair = try await Pair.make()
+        let before = try await pair.b.rawDump()
+        let summary = try await pair.b.pull(from: pair.a)
+        #expect(summary.fieldsChanged == 0)
+        // The cursor row's timestamp is the only thing a no-op sync may touch.
+        let after = try await pair.b.rawDump()
+        let strip = { (dump: String) in dump.split(separator: "\n").filter { !$0.contains("synced_at") }.joined(separator: "\n") }
+        #expect(strip(before) == strip(after))
+    }
+
+    @Test func aConcurrentPhoneEditIsAConflictWithBothValuesKept() async throws {
+        let pair = try await Pair.make()
+        try await pair.a.edit(order: pair.order, phone: "+44 111")
+        try await pair.b.edit(order: pair.order, phone: "+44 222")
+        try await pair.sync()
+        #expect(try await pair.converged())
+        let conflicts = try await pair.a.conflicts(order: pair.order)
+        #expect(conflicts.count == 1)
+        #expect(conflicts.first?.field == "phone")
+        #expect(conflicts.first?.values == [.text("+44 111"), .text("+44 222")])
+        // A later local write sees both siblings and settles the conflict everywhere.
+        try await pair.b.edit(order: pair.order, phone: "+44 333")
+        try await pair.sync()
+        #expect(try await pair.a.conflicts(order: pair.order).isEmpty)
+        #expect(try await pair.a.order(pair.order).order.phone == "+44 333")
+        #expect(try await pair.converged())
+    }
+}
