@@ -1,0 +1,105 @@
+import OrderDomain
+import OutpostTestSupport
+import PropertyBased
+import Testing
+
+/// The merge of a field (DESIGN.md, "Merging a key") is a join: commutative, associative, idempotent, for
+/// every field kind, on states reachable by real histories (random writes and merges on three sites).
+@Suite struct MergeLawTests {
+    /// One site's state of one field.
+    struct SiteState: Equatable {
+        var field: FieldState
+        var vector: VersionVector
+
+        func joined(with other: SiteState) -> SiteState {
+            SiteState(
+                field: field.merged(with: other.field, ourVector: vector, theirVector: other.vector),
+                vector: vector.joined(with: other.vector))
+        }
+    }
+
+    /// Replays a script: each step is a write on a site or a merge between two sites.
+    static func replay(_ script: [Int], values: (Int) -> FieldValue) -> [SiteState] {
+        var sites = Array(repeating: SiteState(field: .empty, vector: VersionVector()), count: 3)
+        for (time, step) in script.enumerated() {
+            let site = step % 3
+            switch (step / 3) % 3 {
+            case 0:
+                let dot = Dot(site: UInt32(site), counter: sites[site].vector[UInt32(site)] + 1)
+                sites[site].field = .written(values(step), dot: dot, time: HybridTime(milliseconds: Int64(time), logical: UInt16(site)))
+                sites[site].vector.add(dot)
+            default:
+                let from = (site + (step / 3) % 3) % 3
+                sites[site] = sites[site].joined(with: sites[from])
+            }
+        }
+        return sites
+    }
+
+    static let script = Gen.int(in: 0...98).array(of: 1...40)
+
+    static let kinds: [(Resolution, @Sendable (Int) -> FieldValue)] = [
+        (.latest, { .text("v\($0 % 7)") }),
+        (.earliest, { .integer(Int64($0 % 11)) }),
+        (.greatest, { .integer(Int64($0 % 5)) }),
+        (.union, { .text(["gift", "vip", "rush", "gift,vip"][$0 % 4]) }),
+    ]
+
+    @Test(arguments: Resolution.allCases)
+    func fieldMergeIsAJoin(rule: Resolution) async {
+        let values = Self.kinds.first { $0.0 == rule }?.1 ?? { .integer(Int64($0)) }
+        await propertyCheck(count: 300, input: Self.script) { script in
+            let sites = Self.replay(script, values: values)
+            #expect(JoinLaws.violation(sites[0], sites[1], sites[2]) { $0.joined(with: $1) } == nil)
+            // The visible value does not depend on merge order.
+            let left = sites[0].joined(with: sites[1]).joined(with: sites[2]).field.resolved(by: rule)
+            let right = sites[2].joined(with: sites[1]).joined(with: sites[0]).field.resolved(by: rule)
+            #expect(left == right)
+        }
+    }
+
+    @Test func aLocalWriteReplacesEverySiblingItSees() async {
+        await propertyCheck(count: 200, input: Self.script) { script in
+            var sites = Self.replay(script, values: { .integer(Int64($0)) })
+            sites[0] = sites[0].joined(with: sites[1]).joined(with: sites[2])
+            let dot = Dot(site: 0, counter: sites[0].vector[0] + 1)
+            sites[0].field = .written(.text("settled"), dot: dot, time: HybridTime(milliseconds: 99_999))
+            sites[0].vector.add(dot)
+            let everywhere = sites[1].joined(with: sites[2]).joined(with: sites[0])
+            #expect(everywhere.field.siblings.map(\.value) == [.text("settled")])
+        }
+    }
+
+    @Test func concurrentWritesAreAllKept() {
+        var a = SiteState(field: .empty, vector: VersionVector())
+        var b = a
+        a.field = .written(.text("x"), dot: Dot(site: 0, counter: 1), time: HybridTime(milliseconds: 5))
+        a.vector.add(Dot(site: 0, counter: 1))
+        b.field = .written(.text("y"), dot: Dot(site: 1, counter: 1), time: HybridTime(milliseconds: 4))
+        b.vector.add(Dot(site: 1, counter: 1))
+        let merged = a.joined(with: b)
+        #expect(merged.field.siblings.map(\.value) == [.text("x"), .text("y")])
+        #expect(merged.field.isConflict)
+        #expect(merged.field.resolved(by: .latest) == .text("x"))
+    }
+
+    /// Lattice fields: version vectors join by per-site maximum.
+    @Test func versionVectorJoinIsAJoin() async {
+        let vector = Gen.int(in: 0...5).array(of: 3).map { counts in
+            VersionVector(Dictionary(uniqueKeysWithValues: counts.enumerated().map { (UInt32($0.offset), UInt64($0.element)) }))
+        }
+        await propertyCheck(count: 300, input: vector, vector, vector) { a, b, c in
+            #expect(JoinLaws.violation(a, b, c) { $0.joined(with: $1) } == nil)
+        }
+    }
+
+    /// Facts: insert-only records with unique ids join by union.
+    @Test func factSetsJoinByUnion() async {
+        let facts = Gen.int(in: 0...20).array(of: 0...8).map { ids in
+            Dictionary(ids.map { ("fact-\($0)", Int64($0) * 100) }, uniquingKeysWith: { first, _ in first })
+        }
+        await propertyCheck(count: 300, input: facts, facts, facts) { a, b, c in
+            #expect(JoinLaws.violation(a, b, c) { $0.merging($1) { first, _ in first } } == nil)
+        }
+    }
+}
