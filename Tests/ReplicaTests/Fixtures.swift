@@ -32,16 +32,6 @@ final class TemporaryDirectory {
 }
 
 extension Replica {
-    /// Sends everything `self` lacks from `sender` as one complete stream (staged, then merged).
-    @discardableResult
-    func pull(from sender: Replica, batchSize: Int = 50) async throws -> MergeSummary {
-        let request = try await streamRequest(from: sender.identity.siteID)
-        let batches = LockedValue<[ChangeBatch]>([])
-        let end = try sender.withChanges(for: request, batchSize: batchSize) { batch in batches.update { $0.append(batch) } }
-        for batch in batches.update({ $0 }) { try await stage(batch, from: sender.identity.siteID) }
-        return try await completeStream(from: sender.identity.siteID, end: end)
-    }
-
     /// Every table's full content, for byte-level "nothing changed" checks.
     func rawDump() async throws -> String {
         try await pool.read { db in

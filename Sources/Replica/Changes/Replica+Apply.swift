@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import GRDB
 import OrderDomain
@@ -10,32 +11,34 @@ extension Replica {
     /// stale values resurface (DESIGN.md; `shared/model/merge_model.py` shows the divergence).
     public func stage(_ batch: ChangeBatch, from peer: String) async throws {
         let wall = now()
-        try await pool.write { db in
-            let ordinals = try Self.registerSites(db, batch.sites)
-            let existing = try Row.fetchOne(
-                db, sql: "SELECT position_entity, position_lseq FROM staged_streams WHERE peer_site = ?", arguments: [peer])
-            let upsert = try db.cachedStatement(
-                sql: "INSERT OR REPLACE INTO staged_rows (peer_site, entity, row_id, payload) VALUES (?, ?, ?, ?)")
-            for row in batch.rows {
-                guard row.fields.count == row.entity.fields.count else {
-                    throw ReplicaError(.protocolViolation, "a \(row.entity.rawValue) record has \(row.fields.count) fields, expected \(row.entity.fields.count)")
-                }
-                var payload: [UInt8] = []
-                RowCodec.encode(try Self.rename(row.fields, ordinals), into: &payload)
-                try upsert.execute(arguments: [peer, Int(row.entity.code), row.id, Data(payload)])
+        try await pool.write { db in try Self.stage(db, batch, from: peer, wall: wall) }
+    }
+
+    static func stage(_ db: Database, _ batch: ChangeBatch, from peer: String, wall: Int64) throws {
+        let ordinals = try Self.registerSites(db, batch.sites)
+        let existing = try Row.fetchOne(
+            db, sql: "SELECT position_entity, position_lseq FROM staged_streams WHERE peer_site = ?", arguments: [peer])
+        let upsert = try db.cachedStatement(
+            sql: "INSERT OR REPLACE INTO staged_rows (peer_site, entity, row_id, payload) VALUES (?, ?, ?, ?)")
+        for row in batch.rows {
+            guard row.fields.count == row.entity.fields.count else {
+                throw ReplicaError(.protocolViolation, "a \(row.entity.rawValue) record has \(row.fields.count) fields, expected \(row.entity.fields.count)")
             }
-            var position = batch.position
-            if let existing {
-                let staged = StreamPosition(entity: UInt8(truncatingIfNeeded: existing[0] as Int64), lseq: existing[1])
-                position = max(position, staged)
-                try db.execute(
-                    sql: "UPDATE staged_streams SET position_entity = ?, position_lseq = ?, rows = rows + ? WHERE peer_site = ?",
-                    arguments: [Int(position.entity), position.lseq, batch.rows.count, peer])
-            } else {
-                try db.execute(
-                    sql: "INSERT INTO staged_streams VALUES (?, ?, ?, ?, ?, ?)",
-                    arguments: [peer, batch.snapshotLseq, Int(position.entity), position.lseq, batch.rows.count, wall])
-            }
+            var payload: [UInt8] = []
+            RowCodec.encode(try Self.rename(row.fields, ordinals), into: &payload)
+            try upsert.execute(arguments: [peer, Int(row.entity.code), row.id, Data(payload)])
+        }
+        var position = batch.position
+        if let existing {
+            let staged = StreamPosition(entity: UInt8(truncatingIfNeeded: existing[0] as Int64), lseq: existing[1])
+            position = max(position, staged)
+            try db.execute(
+                sql: "UPDATE staged_streams SET position_entity = ?, position_lseq = ?, rows = rows + ? WHERE peer_site = ?",
+                arguments: [Int(position.entity), position.lseq, batch.rows.count, peer])
+        } else {
+            try db.execute(
+                sql: "INSERT INTO staged_streams VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [peer, batch.snapshotLseq, Int(position.entity), position.lseq, batch.rows.count, wall])
         }
     }
 
@@ -45,37 +48,65 @@ extension Replica {
     @discardableResult
     public func completeStream(from peer: String, end: StreamEnd) async throws -> MergeSummary {
         let wall = now()
-        let (summary, touched) = try await pool.write { db -> (MergeSummary, Set<String>) in
-            let context = try WriteContext(db, wallMilliseconds: wall)
-            let ours = try Self.versionVector(db)
-            let senderOrdinals = try Self.registerSites(db, end.vector.keys.sorted())
-            var theirs = VersionVector()
-            for (index, site) in end.vector.keys.sorted().enumerated() {
-                theirs.add(Dot(site: senderOrdinals[index], counter: end.vector[site] ?? 0))
+        let (summary, touched) = try await pool.write { db in try Self.complete(db, from: peer, end: end, wall: wall) }
+        notify(touched)
+        return summary
+    }
+
+    static func complete(_ db: Database, from peer: String, end: StreamEnd, wall: Int64) throws -> (MergeSummary, Set<String>) {
+        let context = try WriteContext(db, wallMilliseconds: wall)
+        let ours = try Self.versionVector(db)
+        let senderOrdinals = try Self.registerSites(db, end.vector.keys.sorted())
+        var theirs = VersionVector()
+        for (index, site) in end.vector.keys.sorted().enumerated() {
+            theirs.add(Dot(site: senderOrdinals[index], counter: end.vector[site] ?? 0))
+        }
+        var summary = MergeSummary()
+        let staged = try Row.fetchCursor(
+            db, sql: "SELECT entity, row_id, payload FROM staged_rows WHERE peer_site = ? ORDER BY entity, row_id", arguments: [peer])
+        while let row = try staged.next() {
+            guard let entity = Entity(code: UInt8(truncatingIfNeeded: row[0] as Int64)) else {
+                throw ReplicaError(.protocolViolation, "staged record of unknown entity \(row[0] as Int64)")
             }
-            var summary = MergeSummary()
-            let staged = try Row.fetchCursor(
-                db, sql: "SELECT entity, row_id, payload FROM staged_rows WHERE peer_site = ? ORDER BY entity, row_id", arguments: [peer])
-            while let row = try staged.next() {
-                guard let entity = Entity(code: UInt8(truncatingIfNeeded: row[0] as Int64)) else {
-                    throw ReplicaError(.protocolViolation, "staged record of unknown entity \(row[0] as Int64)")
-                }
-                let fields = try RowCodec.decode((row[2] as DatabaseValue).storage.blobBytes)
-                try Self.merge(RowState(entity: entity, id: row[1], fields: fields), context: context, ourVector: ours, theirVector: theirs, summary: &summary)
+            let fields = try RowCodec.decode((row[2] as DatabaseValue).storage.blobBytes)
+            try Self.merge(RowState(entity: entity, id: row[1], fields: fields), context: context, ourVector: ours, theirVector: theirs, summary: &summary)
+        }
+        try Self.storeVector(db, ours.joined(with: theirs))
+        try db.execute(
+            sql: "INSERT OR REPLACE INTO sync_cursors (peer_site, lseq, synced_at) VALUES (?, ?, ?)",
+            arguments: [peer, end.snapshotLseq, wall])
+        try db.execute(sql: "DELETE FROM staged_rows WHERE peer_site = ?", arguments: [peer])
+        try db.execute(sql: "DELETE FROM staged_streams WHERE peer_site = ?", arguments: [peer])
+        for id in context.touchedOrders.sorted() { try OrderRecords.refresh(db, id: id) }
+        summary.ordersTouched = context.touchedOrders.count
+        try context.finish()
+        return (summary, context.touchedOrders)
+    }
+
+    /// Pulls everything this replica lacks from `other` (another replica file on this machine, e.g. on a
+    /// USB stick) with the same staged, resumable stream a network session uses.
+    ///
+    /// - Returns: what the merge did.
+    @discardableResult
+    public func pull(from other: Replica, batchSize: Int = 500) async throws -> MergeSummary {
+        let wall = now()
+        // The stream runs inside a read transaction of `other`: keep it off Swift's cooperative threads.
+        let (summary, touched) = try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try self.pullBlocking(from: other, batchSize: batchSize, wall: wall) })
             }
-            try Self.storeVector(db, ours.joined(with: theirs))
-            try db.execute(
-                sql: "INSERT OR REPLACE INTO sync_cursors (peer_site, lseq, synced_at) VALUES (?, ?, ?)",
-                arguments: [peer, end.snapshotLseq, wall])
-            try db.execute(sql: "DELETE FROM staged_rows WHERE peer_site = ?", arguments: [peer])
-            try db.execute(sql: "DELETE FROM staged_streams WHERE peer_site = ?", arguments: [peer])
-            for id in context.touchedOrders.sorted() { try OrderRecords.refresh(db, id: id) }
-            summary.ordersTouched = context.touchedOrders.count
-            try context.finish()
-            return (summary, context.touchedOrders)
         }
         notify(touched)
         return summary
+    }
+
+    private func pullBlocking(from other: Replica, batchSize: Int, wall: Int64) throws -> (MergeSummary, Set<String>) {
+        let peer = other.identity.siteID
+        let request = try pool.read { db in try Self.streamRequest(db, from: peer) }
+        let end = try other.withChanges(for: request, batchSize: batchSize) { batch in
+            try pool.write { db in try Self.stage(db, batch, from: peer, wall: wall) }
+        }
+        return try pool.write { db in try Self.complete(db, from: peer, end: end, wall: wall) }
     }
 
     /// Discards a staged, unfinished stream from `peer` (for example when the peer was reset).

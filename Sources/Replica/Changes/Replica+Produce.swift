@@ -81,16 +81,18 @@ extension Replica {
     /// The request this replica sends to `peer` (a site id) to receive what it lacks: its vector, its cursor
     /// for that peer, and what it has staged of a cut stream from it.
     public func streamRequest(from peer: String) async throws -> StreamRequest {
-        try await pool.read { db in
-            let cursor = try Int64.fetchOne(db, sql: "SELECT lseq FROM sync_cursors WHERE peer_site = ?", arguments: [peer]) ?? 0
-            var resume: StreamRequest.Resume?
-            if let row = try Row.fetchOne(
-                db, sql: "SELECT position_entity, position_lseq, snapshot_lseq FROM staged_streams WHERE peer_site = ?", arguments: [peer])
-            {
-                resume = .init(position: StreamPosition(entity: UInt8(truncatingIfNeeded: row[0] as Int64), lseq: row[1]), snapshotLseq: row[2])
-            }
-            return StreamRequest(vector: try Self.versionVectorBySite(db), cursor: cursor, resume: resume)
+        try await pool.read { db in try Self.streamRequest(db, from: peer) }
+    }
+
+    static func streamRequest(_ db: Database, from peer: String) throws -> StreamRequest {
+        let cursor = try Int64.fetchOne(db, sql: "SELECT lseq FROM sync_cursors WHERE peer_site = ?", arguments: [peer]) ?? 0
+        var resume: StreamRequest.Resume?
+        if let row = try Row.fetchOne(
+            db, sql: "SELECT position_entity, position_lseq, snapshot_lseq FROM staged_streams WHERE peer_site = ?", arguments: [peer])
+        {
+            resume = .init(position: StreamPosition(entity: UInt8(truncatingIfNeeded: row[0] as Int64), lseq: row[1]), snapshotLseq: row[2])
         }
+        return StreamRequest(vector: try Self.versionVectorBySite(db), cursor: cursor, resume: resume)
     }
 }
 

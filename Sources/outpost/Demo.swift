@@ -1,0 +1,131 @@
+import ArgumentParser
+import Foundation
+import OrderDomain
+import Replica
+
+/// `outpost demo`: the story a new user runs first, on a throwaway directory.
+struct Demo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the pop-up shop story: a hub and two laptops sell offline, conflict, and converge.",
+        discussion: """
+            Everything happens in a temporary directory (kept with --keep DIR, so you can open the replicas \
+            with sqlite3). The replicas sync file-to-file in this process; networked sync is `outpost sync`.
+
+            Example:
+              outpost demo
+              outpost demo --keep /tmp/outpost-demo
+            """)
+
+    @Option(help: "Keep the replicas in DIR instead of a temporary directory.")
+    var keep: String?
+
+    func run() async throws {
+        let directory = try keep.map { path -> URL in
+            let url = URL(fileURLWithPath: path)
+            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+            return url
+        } ?? FileManager.default.temporaryDirectory.appendingPathComponent("outpost-demo-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { if keep == nil { try? FileManager.default.removeItem(at: directory) } }
+        for name in ["hub", "popup-1", "popup-2"] {
+            for suffix in ["", "-wal", "-shm"] {
+                try? FileManager.default.removeItem(at: directory.appendingPathComponent("\(name).sqlite\(suffix)"))
+            }
+        }
+        func make(_ name: String) throws -> Replica {
+            try Replica.create(at: directory.appendingPathComponent("\(name).sqlite").path, name: name)
+        }
+        let hub = try make("hub")
+        let one = try make("popup-1")
+        let two = try make("popup-2")
+        let story = Story(hub: hub, laptops: [one, two])
+
+        print("Outpost demo — replicas in \(directory.path)\n")
+        print("1. Morning: the hub counts stock; both laptops sync with it.")
+        try await hub.setStock(sku: "TEE-M", onHand: 5)
+        try await hub.setStock(sku: "MUG", onHand: 3)
+        try await story.syncAll()
+
+        print("2. Offline: each laptop sells.")
+        var options = NewOrderOptions()
+        options.address = "1 Harbour St, Leith"
+        let ana = try await one.createOrder(
+            customerEmail: "ana@example.com", lines: [LineSpec(sku: "TEE-M", quantity: 2, unitPrice: "19.90")], options: options)
+        try await one.pay(order: ana.orderNumber, amount: "39.80", method: .cash)
+        print("   popup-1 sold \(ana.orderNumber) to ana@example.com: 2 × TEE-M, paid 39.80 EUR cash")
+        let bo = try await two.createOrder(
+            customerEmail: "bo@example.com",
+            lines: [LineSpec(sku: "MUG", quantity: 1, unitPrice: "12.00"), LineSpec(sku: "TEE-M", quantity: 1, unitPrice: "19.90")])
+        try await two.pay(order: bo.orderNumber, amount: "31.90", method: .card, provisional: true)
+        print("   popup-2 sold \(bo.orderNumber) to bo@example.com: MUG + TEE-M, card taken offline (provisional)")
+        try await story.syncAll()
+
+        print("3. Offline again, the laptops disagree:")
+        try await one.pack(order: ana.orderNumber)
+        try await one.ship(order: ana.orderNumber, carrier: "DHL", tracking: "JD014600003")
+        print("   popup-1 packs and ships \(ana.orderNumber) (DHL JD014600003)")
+        try await two.cancel(order: ana.orderNumber, reason: "customer called to cancel")
+        print("   popup-2 cancels \(ana.orderNumber): the customer called")
+        try await one.edit(order: bo.orderNumber, phone: "+44 7700 900111")
+        try await two.edit(order: bo.orderNumber, phone: "+44 7700 900222")
+        print("   both laptops record a different phone number for \(bo.orderNumber)")
+
+        print("4. Everyone syncs through the hub.\n")
+        try await story.syncAll()
+        try await story.report(ana: ana.orderNumber)
+    }
+}
+
+/// The demo's replicas and how it shows them.
+struct Story {
+    let hub: Replica
+    let laptops: [Replica]
+
+    /// Each laptop pushes to and pulls from the hub, twice, so every change reaches everyone.
+    func syncAll() async throws {
+        for _ in 0..<2 {
+            for laptop in laptops {
+                try await hub.pull(from: laptop)
+                try await laptop.pull(from: hub)
+            }
+        }
+    }
+
+    func report(ana: String) async throws {
+        let shipped = try await hub.order(ana)
+        print("What happened to \(ana):")
+        print("   status   \(shipped.progress.status.rawValue)   overlays: \(shipped.progress.overlays.map(\.rawValue).joined(separator: ", "))")
+        print("   why      physical facts beat intents: what shipped stands, so the cancel had nothing left to cancel;")
+        print("            the customer paid and asked to cancel, so a return-and-refund is due (refund_due).")
+        print("")
+        print("Conflicts kept for people to see:")
+        for conflict in try await hub.conflicts() {
+            let values = conflict.values.map(\.description).joined(separator: " vs ")
+            let number = try await conflict.orderID.map { try await hub.order($0).order.number } ?? "-"
+            print("   order \(number) \(conflict.entity.rawValue).\(conflict.field): \(values) → shows \(conflict.winner) (rule: \(conflict.rule.rawValue))")
+        }
+        print("")
+        print("Orders (identical on every replica):")
+        let listing = try await hub.orders()
+        print("   " + pad("NUMBER", 10) + pad("STATUS", 14) + pad("TOTAL", 10) + "CUSTOMER")
+        for order in listing {
+            print("   " + pad(order.number, 10) + pad(order.status.rawValue, 14) + pad(Money.decimalString(order.totalMinor, digits: 2), 10) + (order.customerEmail ?? ""))
+        }
+        print("")
+        print("Stock:")
+        print("   " + pad("SKU", 8) + pad("ON HAND", 9) + pad("RESERVED", 10) + "AVAILABLE")
+        for level in try await hub.stockLevels() {
+            print("   " + pad(level.sku, 8) + pad(String(level.onHand), 9) + pad(String(level.reserved), 10) + String(level.available))
+        }
+        var views: [[OrderListing]] = []
+        for replica in [hub] + laptops { views.append(try await replica.orders()) }
+        guard views.allSatisfy({ $0 == views[0] }) else {
+            throw ValidationError("the replicas disagree after syncing — please report this as a bug")
+        }
+        print("\nAll three replicas agree.")
+    }
+
+    private func pad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
+    }
+}
