@@ -35,7 +35,14 @@ let package = Package(
             pkgConfig: "libsodium",
             providers: [.apt(["libsodium-dev"])]
         ),
-        .target(name: "SecureLine", dependencies: ["CSodium"]),
+        .target(
+            name: "SecureLine",
+            dependencies: [
+                "CSodium",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .target(
             name: "Sync",
             dependencies: [

@@ -101,7 +101,8 @@ struct Story {
         print("Conflicts kept for people to see:")
         for conflict in try await hub.conflicts() {
             let values = conflict.values.map(\.description).joined(separator: " vs ")
-            let number = try await conflict.orderID.map { try await hub.order($0).order.number } ?? "-"
+            var number = "-"
+            if let orderID = conflict.orderID { number = try await hub.order(orderID).order.number }
             print("   order \(number) \(conflict.entity.rawValue).\(conflict.field): \(values) → shows \(conflict.winner) (rule: \(conflict.rule.rawValue))")
         }
         print("")
