@@ -18,6 +18,10 @@ public struct LineSettings: Sendable {
     public var rekeyInterval: UInt64 = 65536
     /// The largest handshake payload accepted.
     public var maximumHelloSize = 4096
+    /// Both messages of the handshake must arrive within this time, or the connection closes.
+    public var handshakeTimeout: Duration = .seconds(10)
+    /// A connection with no bytes received for this long closes (peers `PING` to stay alive).
+    public var idleTimeout: Duration = .seconds(120)
 
     public init() {}
 
@@ -31,7 +35,11 @@ public struct LineSettings: Sendable {
 /// Bytes in, events and bytes out; no sockets and no clocks (the channel handler enforces deadlines).
 public struct LineMachine: Sendable {
     enum State: Sendable {
-        case awaitingMessageOne, awaitingMessageTwo, established, closed
+        case awaitingMessageOne, awaitingMessageTwo
+        /// Listener: message two sent; the dialler's first transport message will prove it is live (a replayed
+        /// message one never gets this far, so it authenticates nothing and changes nothing).
+        case awaitingConfirmation(peerHello: [UInt8])
+        case established, closed
     }
 
     private var state: State
@@ -120,8 +128,7 @@ public struct LineMachine: Sendable {
             (sender, receiver) = handshake.transport()
             self.handshake = nil
             peerKey = initiator
-            state = .established
-            events.append(.established(peerKey: initiator, peerHello: payload))
+            state = .awaitingConfirmation(peerHello: payload)
         case .awaitingMessageTwo:
             guard var handshake else { throw LineError(.protocolViolation, "no handshake") }
             let payload = try handshake.readMessageTwo(Array(frame))
@@ -130,30 +137,41 @@ public struct LineMachine: Sendable {
             self.handshake = nil
             state = .established
             events.append(.established(peerKey: peerKey ?? [], peerHello: payload))
+            // The first transport message confirms to the listener that this is a live dialler.
+            output += try sealRecord(Record(verb: "PING", json: "{\"n\":0}"))
+        case .awaitingConfirmation(let peerHello):
+            let plaintext = try receiver.decrypt(ad: [], ciphertext: frame)
+            state = .established
+            events.append(.established(peerKey: peerKey ?? [], peerHello: peerHello))
+            try deliver(plaintext, output: &output, events: &events)
         case .established:
             let plaintext = try receiver.decrypt(ad: [], ciphertext: frame)
-            if receiver.nonce % settings.rekeyInterval == 0 { receiver.rekey() }
-            records.append(plaintext)
-            while let record = try records.next() {
-                switch record.verb {
-                case "PING":
-                    output += try sealRecord(Record(verb: "PONG", json: record.json))
-                case "PONG":
-                    break
-                case "ERROR":
-                    let fields = record.fields
-                    events.append(.peerError(code: fields["code"] as? String ?? "unknown", message: fields["message"] as? String ?? ""))
-                case "BYE":
-                    guard records.pendingCount == 0 else { throw LineError(.protocolViolation, "data after goodbye") }
-                    state = .closed
-                    events.append(.goodbye)
-                    return
-                default:
-                    events.append(.record(record))
-                }
-            }
+            try deliver(plaintext, output: &output, events: &events)
         case .closed:
             throw LineError(.protocolViolation, "data after goodbye")
+        }
+    }
+
+    private mutating func deliver(_ plaintext: [UInt8], output: inout [UInt8], events: inout [LineEvent]) throws(LineError) {
+        if receiver.nonce % settings.rekeyInterval == 0 { receiver.rekey() }
+        records.append(plaintext)
+        while let record = try records.next() {
+            switch record.verb {
+            case "PING":
+                output += try sealRecord(Record(verb: "PONG", json: record.json))
+            case "PONG":
+                break
+            case "ERROR":
+                let fields = record.fields
+                events.append(.peerError(code: fields["code"] as? String ?? "unknown", message: fields["message"] as? String ?? ""))
+            case "BYE":
+                guard records.pendingCount == 0 else { throw LineError(.protocolViolation, "data after goodbye") }
+                state = .closed
+                events.append(.goodbye)
+                return
+            default:
+                events.append(.record(record))
+            }
         }
     }
 

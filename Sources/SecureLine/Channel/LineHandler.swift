@@ -1,0 +1,130 @@
+import NIOCore
+
+/// Drives a `LineMachine` from a channel: bytes in → `LineEvent`s up; `Record`s down → bytes out.
+/// Enforces the handshake deadline and the idle timeout. Every failure closes the channel and surfaces as a
+/// `LineError` in the inbound stream; nothing is delivered upward after it.
+final class LineHandler: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = LineEvent
+    typealias OutboundIn = Record
+    typealias OutboundOut = ByteBuffer
+
+    private var machine: LineMachine
+    private let dialling: Bool
+    private let settings: LineSettings
+    private var handshakeTimer: Scheduled<Void>?
+    private var idleTimer: Scheduled<Void>?
+    private var finished = false
+
+    init(machine: LineMachine, dialling: Bool, settings: LineSettings) {
+        self.machine = machine
+        self.dialling = dialling
+        self.settings = settings
+    }
+
+    private static func amount(_ duration: Duration) -> TimeAmount {
+        let (seconds, attoseconds) = duration.components
+        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        handshakeTimer = context.eventLoop.scheduleTask(in: Self.amount(settings.handshakeTimeout)) { [weak self] in
+            self?.fail(context: loopBound.value, LineError(.timedOut, "the handshake did not complete in time"))
+        }
+        resetIdle(context: context)
+        if dialling {
+            do {
+                let bytes = try machine.start()
+                context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: nil)
+            } catch {
+                fail(context: context, error)
+            }
+        }
+        context.fireChannelActive()
+    }
+
+    private func resetIdle(context: ChannelHandlerContext) {
+        idleTimer?.cancel()
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        idleTimer = context.eventLoop.scheduleTask(in: Self.amount(settings.idleTimeout)) { [weak self] in
+            self?.fail(context: loopBound.value, LineError(.timedOut, "no data for \(self?.settings.idleTimeout ?? .zero)"))
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !finished else { return }
+        resetIdle(context: context)
+        let buffer = unwrapInboundIn(data)
+        do {
+            let (output, events) = try buffer.withUnsafeReadableBytes { try machine.receive($0) }
+            if !output.isEmpty {
+                context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: output)), promise: nil)
+            }
+            for event in events {
+                if case .established = event {
+                    handshakeTimer?.cancel()
+                    handshakeTimer = nil
+                }
+                context.fireChannelRead(wrapInboundOut(event))
+                if case .goodbye = event {
+                    finished = true
+                    cancelTimers()
+                    context.close(promise: nil)
+                    return
+                }
+            }
+        } catch {
+            fail(context: context, error)
+        }
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let record = unwrapOutboundIn(data)
+        do {
+            let bytes = record.verb == "BYE" ? try machine.goodbye() : try machine.seal(record)
+            context.write(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: promise)
+            if record.verb == "BYE" {
+                finished = true
+                cancelTimers()
+                context.flush()
+            }
+        } catch {
+            promise?.fail(error)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        cancelTimers()
+        if !finished {
+            finished = true
+            let error: LineError =
+                machine.isEstablished
+                ? LineError(.truncated, "the connection ended without a goodbye")
+                : dialling
+                    ? LineError(.rejected, "the peer closed during the handshake: it does not trust this key, is on another network, or is not the listener whose key was pinned")
+                    : LineError(.truncated, "the dialler left during the handshake")
+            context.fireErrorCaught(error)
+        }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        fail(context: context, error)
+    }
+
+    private func fail(context: ChannelHandlerContext, _ error: any Error) {
+        guard !finished else { return }
+        finished = true
+        cancelTimers()
+        context.fireErrorCaught(error)
+        context.close(promise: nil)
+    }
+
+    private func cancelTimers() {
+        handshakeTimer?.cancel()
+        idleTimer?.cancel()
+        handshakeTimer = nil
+        idleTimer = nil
+    }
+}

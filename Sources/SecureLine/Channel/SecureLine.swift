@@ -1,0 +1,154 @@
+import NIOCore
+import NIOPosix
+
+/// An authenticated, encrypted connection, inside `SecureLine.dial` or a `LineListener` handler.
+public struct LineSession {
+    /// The peer's static public key (the dialler pinned it; the listener found it in its trust store).
+    public let peerKey: [UInt8]
+    /// What the peer sent in its handshake message (e.g. its site id and name as JSON).
+    public let peerHello: [UInt8]
+    private var inbound: NIOAsyncChannelInboundStream<LineEvent>.AsyncIterator
+    private let outbound: NIOAsyncChannelOutboundWriter<Record>
+
+    init(peerKey: [UInt8], peerHello: [UInt8], inbound: NIOAsyncChannelInboundStream<LineEvent>.AsyncIterator, outbound: NIOAsyncChannelOutboundWriter<Record>) {
+        self.peerKey = peerKey
+        self.peerHello = peerHello
+        self.inbound = inbound
+        self.outbound = outbound
+    }
+
+    /// The next record from the peer; nil after its goodbye.
+    /// - Throws: `LineError`: `.peerError` for an `ERROR` record, `.truncated` when the connection ends without
+    ///   a goodbye, `.authenticationFailed`/`.protocolViolation` for bad bytes, `.timedOut` when idle too long.
+    public mutating func next() async throws -> Record? {
+        while let event = try await inbound.next() {
+            switch event {
+            case .record(let record): return record
+            case .goodbye: return nil
+            case .peerError(let code, let message): throw LineError(.peerError, "\(code): \(message)")
+            case .established: continue
+            }
+        }
+        throw LineError(.truncated, "the connection ended without a goodbye")
+    }
+
+    /// Sends a record.
+    public func send(_ record: Record) async throws {
+        try await outbound.write(record)
+    }
+
+    /// Sends an `ERROR` record (the peer's `next()` throws it).
+    public func sendError(code: String, message: String) async throws {
+        try await send(Record(verb: "ERROR", fields: ["code": code, "message": message]))
+    }
+
+    /// Sends the goodbye that marks a clean close.
+    public func goodbye() async throws {
+        try await outbound.write(Record(verb: "BYE"))
+    }
+}
+
+/// Dialling and listening.
+public enum SecureLine {
+    static func waitForHandshake(_ inbound: inout NIOAsyncChannelInboundStream<LineEvent>.AsyncIterator) async throws -> (key: [UInt8], hello: [UInt8]) {
+        guard let first = try await inbound.next() else { throw LineError(.rejected, "the connection closed during the handshake") }
+        guard case .established(let key, let hello) = first else { throw LineError(.protocolViolation, "data before the handshake completed") }
+        return (key, hello)
+    }
+
+    /// Dials `host:port`, completes the handshake with the listener whose static key is `listenerKey`, runs
+    /// `body` with the session, and closes the connection when `body` returns or throws.
+    ///
+    /// ```swift
+    /// try await SecureLine.dial(host: "127.0.0.1", port: 7400, identity: me, listenerKey: hubKey,
+    ///                           networkID: network, hello: Array(#"{"site":"…"}"#.utf8)) { session in
+    ///     try await session.send(Record(verb: "HELLO"))
+    ///     let answer = try await session.next()
+    ///     try await session.goodbye()
+    /// }
+    /// ```
+    public static func dial<T: Sendable>(
+        host: String, port: Int, identity: KeyPair, listenerKey: [UInt8], networkID: [UInt8], hello: [UInt8],
+        settings: LineSettings = LineSettings(), banner: String = LineSettings.banner,
+        _ body: (inout LineSession) async throws -> T
+    ) async throws -> T {
+        let machine = LineMachine(dialling: identity, listenerKey: listenerKey, networkID: networkID, hello: hello, settings: settings, banner: banner)
+        let channel: NIOAsyncChannel<LineEvent, Record>
+        do {
+            channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(.seconds(5))
+                .connect(host: host, port: port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(LineHandler(machine: machine, dialling: true, settings: settings))
+                        return try NIOAsyncChannel<LineEvent, Record>(wrappingChannelSynchronously: channel)
+                    }
+                }
+        } catch {
+            throw LineError(.unreachable, "cannot reach \(host):\(port): \(error)")
+        }
+        return try await channel.executeThenClose { inbound, outbound in
+            var iterator = inbound.makeAsyncIterator()
+            let (key, peerHello) = try await waitForHandshake(&iterator)
+            var session = LineSession(peerKey: key, peerHello: peerHello, inbound: iterator, outbound: outbound)
+            return try await body(&session)
+        }
+    }
+}
+
+/// A listening socket that answers only trusted diallers on its network.
+public final class LineListener: Sendable {
+    private let server: NIOAsyncChannel<NIOAsyncChannel<LineEvent, Record>, Never>
+    /// The bound port (useful after binding port 0).
+    public let port: Int
+    /// The bound host.
+    public let host: String
+
+    private init(server: NIOAsyncChannel<NIOAsyncChannel<LineEvent, Record>, Never>, host: String, port: Int) {
+        self.server = server
+        self.host = host
+        self.port = port
+    }
+
+    /// Binds `host:port` (port 0 picks a free port).
+    /// - Parameter trusts: decides from a dialler's static key whether to answer; called on the event loop.
+    public static func bind(
+        host: String, port: Int, identity: KeyPair, networkID: [UInt8], hello: [UInt8], settings: LineSettings = LineSettings(),
+        trusts: @escaping @Sendable ([UInt8]) -> Bool
+    ) async throws -> LineListener {
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .bind(host: host, port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let machine = LineMachine(listening: identity, networkID: networkID, hello: hello, settings: settings, trusts: trusts)
+                    try channel.pipeline.syncOperations.addHandler(LineHandler(machine: machine, dialling: false, settings: settings))
+                    return try NIOAsyncChannel<LineEvent, Record>(wrappingChannelSynchronously: channel)
+                }
+            }
+        return LineListener(server: server, host: host, port: server.channel.localAddress?.port ?? port)
+    }
+
+    /// Accepts connections until the listener is closed or the task cancelled; each completed handshake runs
+    /// `handler` in its own child task. A connection that fails its handshake never reaches `handler`.
+    public func run(_ handler: @escaping @Sendable (inout LineSession) async throws -> Void) async throws {
+        try await withThrowingDiscardingTaskGroup { group in
+            try await server.executeThenClose { connections in
+                for try await connection in connections {
+                    group.addTask {
+                        try? await connection.executeThenClose { inbound, outbound in
+                            var iterator = inbound.makeAsyncIterator()
+                            let (key, peerHello) = try await SecureLine.waitForHandshake(&iterator)
+                            var session = LineSession(peerKey: key, peerHello: peerHello, inbound: iterator, outbound: outbound)
+                            try await handler(&session)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Stops accepting; `run` returns once in-flight handlers finish.
+    public func close() async {
+        try? await server.channel.close()
+    }
+}
