@@ -107,8 +107,9 @@ public struct RecordParser: Sendable {
         }
         var bodyLength = 0
         if let declared = object["body"] {
-            guard let number = declared as? NSNumber, !(declared is Bool), let whole = Int64(exactly: number.doubleValue),
-                !number.stringValue.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }), whole >= 0, whole <= Int64(Record.maximumBody)
+            guard let number = declared as? NSNumber, let whole = Int64(exactly: number.doubleValue),
+                number.stringValue.allSatisfy(\.isASCII), number.stringValue.allSatisfy(\.isNumber), whole >= 0,
+                whole <= Int64(Record.maximumBody)
             else { throw LineError(.protocolViolation, "a record's body length must be a whole number from 0 to \(Record.maximumBody)") }
             bodyLength = Int(whole)
         }

@@ -1,0 +1,145 @@
+import Foundation
+import Testing
+@testable import SecureLine
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The line over real loopback sockets.
+@Suite struct LoopbackTests {
+    let listenerKey = KeyPair.generate()
+    let diallerKey = KeyPair.generate()
+    let network = KeyText.newNetworkID()
+
+    func echoListener(trusting key: [UInt8], settings: LineSettings = LineSettings(), seen: LockedCounter = LockedCounter()) async throws -> LineListener {
+        try await LineListener.bind(host: "127.0.0.1", port: 0, identity: listenerKey, networkID: network, hello: Array("hub".utf8), settings: settings) {
+            $0 == key
+        }
+    }
+
+    func serveEcho(_ listener: LineListener, seen: LockedCounter) -> Task<Void, any Error> {
+        Task {
+            try await listener.run { session in
+                seen.increment()
+                while let record = try await session.next() {
+                    try await session.send(Record(verb: "ECHOED", json: record.json, body: record.body))
+                }
+            }
+        }
+    }
+
+    @Test func aTrustedDiallerExchangesRecords() async throws {
+        let seen = LockedCounter()
+        let listener = try await echoListener(trusting: diallerKey.publicKey)
+        let server = serveEcho(listener, seen: seen)
+        let result = try await SecureLine.dial(
+            host: "127.0.0.1", port: listener.port, identity: diallerKey, listenerKey: listenerKey.publicKey, networkID: network,
+            hello: Array("laptop".utf8)
+        ) { session -> [Int] in
+            #expect(session.peerHello == Array("hub".utf8))
+            var sizes: [Int] = []
+            for size in [0, 10, 70_000, 300_000] {
+                try await session.send(Record(verb: "DATA", json: "{\"size\":\(size)}", body: Array(repeating: 9, count: size)))
+                let echo = try await session.next()
+                #expect(echo?.verb == "ECHOED")
+                sizes.append(echo?.body.count ?? -1)
+            }
+            try await session.goodbye()
+            return sizes
+        }
+        #expect(result == [0, 10, 70_000, 300_000])
+        await listener.close()
+        try await server.value
+        #expect(seen.value == 1)
+    }
+
+    @Test func anUntrustedDeviceIsRejectedAndNeverServed() async throws {
+        let seen = LockedCounter()
+        let listener = try await echoListener(trusting: KeyPair.generate().publicKey)
+        let server = serveEcho(listener, seen: seen)
+        let error = await #expect(throws: LineError.self) {
+            try await SecureLine.dial(
+                host: "127.0.0.1", port: listener.port, identity: diallerKey, listenerKey: listenerKey.publicKey, networkID: network, hello: []
+            ) { session in try await session.send(Record(verb: "SECRET")) }
+        }
+        #expect(error?.code == .rejected)
+        await listener.close()
+        try await server.value
+        #expect(seen.value == 0)
+    }
+
+    @Test func aDeviceOnAnotherNetworkIsRejected() async throws {
+        let seen = LockedCounter()
+        let listener = try await echoListener(trusting: diallerKey.publicKey)
+        let server = serveEcho(listener, seen: seen)
+        let error = await #expect(throws: LineError.self) {
+            try await SecureLine.dial(
+                host: "127.0.0.1", port: listener.port, identity: diallerKey, listenerKey: listenerKey.publicKey,
+                networkID: KeyText.newNetworkID(), hello: []
+            ) { _ in }
+        }
+        #expect(error?.code == .rejected)
+        await listener.close()
+        try await server.value
+        #expect(seen.value == 0)
+    }
+
+    @Test func anUnreachableAddressSaysSo() async throws {
+        let error = await #expect(throws: LineError.self) {
+            try await SecureLine.dial(host: "127.0.0.1", port: 1, identity: diallerKey, listenerKey: listenerKey.publicKey, networkID: network, hello: []) { _ in }
+        }
+        #expect(error?.code == .unreachable)
+    }
+
+    @Test func aSlowSenderIsClosedAtTheHandshakeDeadline() async throws {
+        var settings = LineSettings()
+        settings.handshakeTimeout = .milliseconds(800)
+        let seen = LockedCounter()
+        let listener = try await echoListener(trusting: diallerKey.publicKey, settings: settings)
+        let server = serveEcho(listener, seen: seen)
+        let port = listener.port
+        let closedAfter = try await Task.detached { try Self.trickle(port: port, bytesPerSecond: 4, limit: .seconds(6)) }.value
+        #expect(closedAfter < .seconds(3), "closed after \(closedAfter)")
+        #expect(closedAfter > .milliseconds(500))
+        await listener.close()
+        try await server.value
+        #expect(seen.value == 0)
+    }
+
+    /// Connects with a plain socket and sends a valid-looking frame header then one byte at a time; returns
+    /// how long until the listener closed the connection.
+    static func trickle(port: Int, bytesPerSecond: Int, limit: Duration) throws -> Duration {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw LineError(.unreachable, "socket") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw LineError(.unreachable, "connect") }
+        var timeout = timeval(tv_sec: 0, tv_usec: Int(1_000_000 / bytesPerSecond))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let clock = ContinuousClock()
+        let start = clock.now
+        let bytes: [UInt8] = [0, 0, 0, 96] + [UInt8](repeating: 1, count: 96)
+        var index = 0
+        var buffer = [UInt8](repeating: 0, count: 64)
+        while clock.now - start < limit {
+            if index < bytes.count { _ = send(fd, [bytes[index]], 1, Int32(MSG_NOSIGNAL)); index += 1 }
+            let received = recv(fd, &buffer, buffer.count, 0)
+            if received == 0 || (received < 0 && errno != EAGAIN && errno != EWOULDBLOCK) { return clock.now - start }
+        }
+        return clock.now - start
+    }
+}
+
+final class LockedCounter: @unchecked Sendable {
+    private var count = 0
+    private let lock = NSLock()
+    func increment() { lock.lock(); count += 1; lock.unlock() }
+    var value: Int { lock.lock(); defer { lock.unlock() }; return count }
+}
