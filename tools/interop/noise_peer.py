@@ -8,6 +8,8 @@ prologue, the dialler's confirmation PING, and `VERB <json>\\n[body]` records. U
         dials, sends ECHO records with bodies, expects ECHOED copies back, says BYE; exit 0 on success
     noise_peer.py listen --key PRIV_HEX --network HEX --trust PUB_HEX
         prints `port N`, accepts one dialler it trusts, echoes every record as ECHOED until BYE; exit 0
+    noise_peer.py vectors protocol/vectors/line-session.json
+        recomputes every wire byte of the session vector independently; exit 0 when all match
 """
 import argparse
 import json
@@ -130,6 +132,47 @@ def listen(args):
             count += 1
 
 
+def record_bytes(verb, obj_text, body):
+    if body:
+        obj = json.loads(obj_text)
+        obj_text = json.dumps({"body": len(body), **obj}, separators=(",", ":"))
+    return verb.encode() + b" " + obj_text.encode() + b"\n" + body
+
+
+def vectors(args):
+    v = json.load(open(args.file))
+    prologue = v["banner"].encode() + bytes.fromhex(v["network_id"])
+    assert prologue.hex() == v["prologue"], "prologue"
+    sides = {}
+    for name, initiator in (("dialler", True), ("listener", False)):
+        noise = NoiseConnection.from_name(PROTOCOL)
+        noise.set_as_initiator() if initiator else noise.set_as_responder()
+        noise.set_keypair_from_private_bytes(Keypair.STATIC, bytes.fromhex(v[f"{name}_static_private"]))
+        noise.set_keypair_from_private_bytes(Keypair.EPHEMERAL, bytes.fromhex(v[f"{name}_ephemeral_private"]))
+        if initiator:
+            noise.set_keypair_from_public_bytes(Keypair.REMOTE_STATIC, bytes.fromhex(v["listener_static_public"]))
+        noise.set_prologue(prologue)
+        noise.start_handshake()
+        sides[name] = noise
+    frame = lambda body: struct.pack(">I", len(body)) + body
+    steps = v["steps"]
+    one = frame(sides["dialler"].write_message(bytes.fromhex(v["dialler_hello"])))
+    assert one.hex() == steps[0]["wire"], "message one"
+    assert sides["listener"].read_message(one[4:]).hex() == v["dialler_hello"]
+    two = frame(sides["listener"].write_message(bytes.fromhex(v["listener_hello"])))
+    assert two.hex() == steps[1]["wire"], "message two"
+    sides["dialler"].read_message(two[4:])
+    for index, step in enumerate(steps[2:], start=2):
+        r = step["record"]
+        sender = sides[step["from"]]
+        receiver = sides["listener" if step["from"] == "dialler" else "dialler"]
+        wire = frame(sender.encrypt(record_bytes(r["verb"], r["json"], bytes.fromhex(r["body"]))))
+        assert wire.hex() == step["wire"], f"step {index} ({r['verb']})"
+        receiver.decrypt(wire[4:])
+    print(f"ok: all {len(steps)} steps of {args.file} reproduced independently")
+    return 0
+
+
 def main():
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="mode", required=True)
@@ -143,8 +186,10 @@ def main():
     l.add_argument("--key", required=True)
     l.add_argument("--network", required=True)
     l.add_argument("--trust", required=True)
+    vec = sub.add_parser("vectors")
+    vec.add_argument("file")
     args = parser.parse_args()
-    return dial(args) if args.mode == "dial" else listen(args)
+    return {"dial": dial, "listen": listen, "vectors": vectors}[args.mode](args)
 
 
 if __name__ == "__main__":
