@@ -83,6 +83,10 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "SyncTests",
+            dependencies: ["Sync", "Replica", "SecureLine", "OutpostTestSupport"]
+        ),
+        .testTarget(
             name: "SecureLineTests",
             dependencies: [
                 "SecureLine",

@@ -27,6 +27,12 @@ public enum Identifiers {
         return format(bytes)
     }
 
+    /// A 128-bit FNV-1a fingerprint of `bytes` as 32 hex characters (not cryptographic: for comparing
+    /// content, never for security).
+    public static func fingerprint(_ bytes: [UInt8]) -> String {
+        format(fnv1a128(bytes)).filter { $0 != "-" }
+    }
+
     /// The key of one site's stock contribution for a SKU at a location.
     public static func stockContributionID(sku: String, location: String, site: String) -> String {
         "\(sku)@\(location)@\(site)"

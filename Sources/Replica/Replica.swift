@@ -35,6 +35,9 @@ public final class Replica: Sendable {
     let now: @Sendable () -> Int64
     private let observers = Mutex<[UUID: AsyncStream<Set<String>>.Continuation]>([:])
 
+    /// The schema version of replicated records; peers must agree on it to sync.
+    public static let schemaVersion = Schema.version
+
     /// The wall clock used by default: Unix milliseconds (UTC).
     public static let systemClock: @Sendable () -> Int64 = {
         Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))

@@ -46,37 +46,6 @@ extension Replica {
         }
     }
 
-    /// The replicated content and everything derived from it, with sites named by site id: equal on
-    /// replicas that have converged.
-    func contentDump() async throws -> String {
-        try await pool.read { db in
-            let sites = try Replica.siteIDs(db)
-            var out = ""
-            for entity in Entity.allCases {
-                out += "## \(entity.rawValue)\n"
-                let derived = Schema.derivedColumns(entity).map(\.0)
-                for row in try Row.fetchAll(db, sql: RowStore.selectSQL(entity, where: "ORDER BY id")) {
-                    let (state, _) = try RowStore.decode(db, entity, row: row)
-                    out += state.id
-                    for (spec, field) in zip(entity.fields, state.fields) {
-                        let siblings = field.siblings.map { "\($0.value)@\(sites[$0.dot.site] ?? "?"):\($0.dot.counter)" }.sorted()
-                        out += " \(spec.name)=\(siblings.joined(separator: "|"))"
-                    }
-                    if !derived.isEmpty,
-                        let values = try Row.fetchOne(db, sql: "SELECT \(derived.joined(separator: ", ")) FROM \(entity.rawValue) WHERE id = ?", arguments: [state.id])
-                    {
-                        out += " derived=\(values.description)"
-                    }
-                    out += "\n"
-                }
-            }
-            out += "## stock_levels\n"
-            for level in try StockLevels.all(db, sku: nil) { out += "\(level)\n" }
-            out += "## conflicts\n"
-            for conflict in try Replica.conflicts(db, orderID: nil) { out += "\(conflict)\n" }
-            return out
-        }
-    }
 }
 
 func line(_ sku: String, _ quantity: Int64, _ price: String? = "10.00") -> LineSpec {

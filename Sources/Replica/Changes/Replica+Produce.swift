@@ -39,7 +39,7 @@ extension Replica {
     /// This runs synchronously inside one read transaction, so memory stays bounded by `batchSize` while
     /// `emit` ships each batch (it may block to apply back-pressure).
     public func withChanges(
-        for request: StreamRequest, batchSize: Int = 500, _ emit: (ChangeBatch) throws -> Void
+        for request: StreamRequest, batchSize: Int = 500, estimate: ((Int) throws -> Void)? = nil, _ emit: (ChangeBatch) throws -> Void
     ) throws -> StreamEnd {
         try pool.read { db in
             let sites = try Self.siteIDs(db)
@@ -50,6 +50,14 @@ extension Replica {
             let receiver = VersionVector(theirVector)
             let snapshotLseq = try Int64.fetchOne(db, sql: "SELECT lseq FROM replica_clock") ?? 0
 
+            if let estimate {
+                // An upper bound for progress bars: records past the cursor (those the vector covers are skipped).
+                var total = 0
+                for entity in Entity.allCases {
+                    total += try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(entity.rawValue) WHERE lseq > ?", arguments: [request.cursor]) ?? 0
+                }
+                try estimate(total)
+            }
             var batch = BatchBuilder(sites: sites, snapshotLseq: snapshotLseq)
             for entity in Entity.allCases {
                 // Records after the resume point, or changed since the original snapshot (possibly staged

@@ -4,6 +4,18 @@ import OrderDomain
 /// `fieldCount { siblingCount { site counter hlc value } }` with unsigned LEB128 varints and values as
 /// `0` (null) | `1 zigzag-varint` (integer) | `2 varint-length UTF-8` (text).
 public enum RowCodec {
+    /// Appends an unsigned LEB128 varint.
+    public static func appendVarint(_ value: UInt64, to out: inout [UInt8]) { Varint.append(value, to: &out) }
+
+    /// Reads an unsigned LEB128 varint at `offset`, advancing it.
+    public static func readVarint(_ bytes: [UInt8], offset: inout Int) throws -> UInt64 {
+        var reader = Varint.Reader(bytes)
+        reader.offset = offset
+        let value = try reader.next()
+        offset = reader.offset
+        return value
+    }
+
     /// Appends `fields` to `out`.
     public static func encode(_ fields: [FieldState], into out: inout [UInt8]) {
         Varint.append(UInt64(fields.count), to: &out)
@@ -30,7 +42,15 @@ public enum RowCodec {
 
     /// Decodes fields encoded by `encode`, refusing anything malformed (counts are bounded before use).
     public static func decode(_ bytes: [UInt8]) throws -> [FieldState] {
+        var offset = 0
+        return try decode(bytes, offset: &offset)
+    }
+
+    /// Decodes fields starting at `offset`, advancing it past them.
+    public static func decode(_ bytes: [UInt8], offset: inout Int) throws -> [FieldState] {
         var reader = Varint.Reader(bytes)
+        reader.offset = offset
+        defer { offset = reader.offset }
         let count = try reader.next()
         guard count <= 64 else { throw ReplicaError(.protocolViolation, "a record claims \(count) fields") }
         var fields: [FieldState] = []

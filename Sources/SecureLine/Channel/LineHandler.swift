@@ -15,11 +15,19 @@ final class LineHandler: ChannelDuplexHandler {
     private var handshakeTimer: Scheduled<Void>?
     private var idleTimer: Scheduled<Void>?
     private var finished = false
+    let counters: LineCounters
 
-    init(machine: LineMachine, dialling: Bool, settings: LineSettings) {
+    init(machine: LineMachine, dialling: Bool, settings: LineSettings, counters: LineCounters) {
         self.machine = machine
         self.dialling = dialling
         self.settings = settings
+        self.counters = counters
+    }
+
+    private func send(_ bytes: [UInt8], context: ChannelHandlerContext, promise: EventLoopPromise<Void>? = nil, flush: Bool = true) {
+        counters.addSent(bytes.count)
+        let buffer = wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes))
+        if flush { context.writeAndFlush(buffer, promise: promise) } else { context.write(buffer, promise: promise) }
     }
 
     private static func amount(_ duration: Duration) -> TimeAmount {
@@ -35,8 +43,7 @@ final class LineHandler: ChannelDuplexHandler {
         resetIdle(context: context)
         if dialling {
             do {
-                let bytes = try machine.start()
-                context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: nil)
+                send(try machine.start(), context: context)
             } catch {
                 fail(context: context, error)
             }
@@ -56,11 +63,10 @@ final class LineHandler: ChannelDuplexHandler {
         guard !finished else { return }
         resetIdle(context: context)
         let buffer = unwrapInboundIn(data)
+        counters.addReceived(buffer.readableBytes)
         do {
             let (output, events) = try buffer.withUnsafeReadableBytes { try machine.receive($0) }
-            if !output.isEmpty {
-                context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: output)), promise: nil)
-            }
+            if !output.isEmpty { send(output, context: context) }
             for event in events {
                 if case .established = event {
                     handshakeTimer?.cancel()
@@ -83,7 +89,7 @@ final class LineHandler: ChannelDuplexHandler {
         let record = unwrapOutboundIn(data)
         do {
             let bytes = record.verb == "BYE" ? try machine.goodbye() : try machine.seal(record)
-            context.write(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: promise)
+            send(bytes, context: context, promise: promise, flush: false)
             if record.verb == "BYE" {
                 finished = true
                 cancelTimers()

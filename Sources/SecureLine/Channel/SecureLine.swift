@@ -1,5 +1,33 @@
 import NIOCore
 import NIOPosix
+import Synchronization
+
+/// Bytes counted on one connection's socket, both ways (frames included, TCP/IP headers not).
+public final class LineCounters: Sendable {
+    private let sent = Atomic<Int>(0)
+    private let received = Atomic<Int>(0)
+    public init() {}
+    public var bytesSent: Int { sent.load(ordering: .relaxed) }
+    public var bytesReceived: Int { received.load(ordering: .relaxed) }
+    func addSent(_ count: Int) { sent.add(count, ordering: .relaxed) }
+    func addReceived(_ count: Int) { received.add(count, ordering: .relaxed) }
+}
+
+/// The sending half of a session: safe to use from another task than the one reading.
+public struct LineSender: Sendable {
+    let outbound: NIOAsyncChannelOutboundWriter<Record>
+
+    /// Sends a record (waits when the socket is backed up).
+    public func send(_ record: Record) async throws { try await outbound.write(record) }
+
+    /// Sends an `ERROR` record (the peer's `next()` throws it).
+    public func sendError(code: String, message: String) async throws {
+        try await send(Record(verb: "ERROR", fields: ["code": code, "message": message]))
+    }
+
+    /// Sends the goodbye that marks a clean close.
+    public func goodbye() async throws { try await outbound.write(Record(verb: "BYE")) }
+}
 
 /// An authenticated, encrypted connection, inside `SecureLine.dial` or a `LineListener` handler.
 public struct LineSession {
@@ -7,14 +35,21 @@ public struct LineSession {
     public let peerKey: [UInt8]
     /// What the peer sent in its handshake message (e.g. its site id and name as JSON).
     public let peerHello: [UInt8]
+    /// Bytes on the wire so far.
+    public let counters: LineCounters
+    /// The sending half, for a task that sends while this one reads.
+    public let sender: LineSender
     private var inbound: NIOAsyncChannelInboundStream<LineEvent>.AsyncIterator
-    private let outbound: NIOAsyncChannelOutboundWriter<Record>
 
-    init(peerKey: [UInt8], peerHello: [UInt8], inbound: NIOAsyncChannelInboundStream<LineEvent>.AsyncIterator, outbound: NIOAsyncChannelOutboundWriter<Record>) {
+    init(
+        peerKey: [UInt8], peerHello: [UInt8], inbound: NIOAsyncChannelInboundStream<LineEvent>.AsyncIterator,
+        outbound: NIOAsyncChannelOutboundWriter<Record>, counters: LineCounters
+    ) {
         self.peerKey = peerKey
         self.peerHello = peerHello
         self.inbound = inbound
-        self.outbound = outbound
+        self.sender = LineSender(outbound: outbound)
+        self.counters = counters
     }
 
     /// The next record from the peer; nil after its goodbye.
@@ -33,19 +68,13 @@ public struct LineSession {
     }
 
     /// Sends a record.
-    public func send(_ record: Record) async throws {
-        try await outbound.write(record)
-    }
+    public func send(_ record: Record) async throws { try await sender.send(record) }
 
     /// Sends an `ERROR` record (the peer's `next()` throws it).
-    public func sendError(code: String, message: String) async throws {
-        try await send(Record(verb: "ERROR", fields: ["code": code, "message": message]))
-    }
+    public func sendError(code: String, message: String) async throws { try await sender.sendError(code: code, message: message) }
 
     /// Sends the goodbye that marks a clean close.
-    public func goodbye() async throws {
-        try await outbound.write(Record(verb: "BYE"))
-    }
+    public func goodbye() async throws { try await sender.goodbye() }
 }
 
 /// Dialling and listening.
@@ -73,13 +102,14 @@ public enum SecureLine {
         _ body: (inout LineSession) async throws -> T
     ) async throws -> T {
         let machine = LineMachine(dialling: identity, listenerKey: listenerKey, networkID: networkID, hello: hello, settings: settings, banner: banner)
+        let counters = LineCounters()
         let channel: NIOAsyncChannel<LineEvent, Record>
         do {
             channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connectTimeout(.seconds(5))
                 .connect(host: host, port: port) { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(LineHandler(machine: machine, dialling: true, settings: settings))
+                        try channel.pipeline.syncOperations.addHandler(LineHandler(machine: machine, dialling: true, settings: settings, counters: counters))
                         return try NIOAsyncChannel<LineEvent, Record>(wrappingChannelSynchronously: channel)
                     }
                 }
@@ -89,7 +119,7 @@ public enum SecureLine {
         return try await channel.executeThenClose { inbound, outbound in
             var iterator = inbound.makeAsyncIterator()
             let (key, peerHello) = try await waitForHandshake(&iterator)
-            var session = LineSession(peerKey: key, peerHello: peerHello, inbound: iterator, outbound: outbound)
+            var session = LineSession(peerKey: key, peerHello: peerHello, inbound: iterator, outbound: outbound, counters: counters)
             return try await body(&session)
         }
     }
@@ -121,7 +151,8 @@ public final class LineListener: Sendable {
             .bind(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let machine = LineMachine(listening: identity, networkID: networkID, hello: hello, settings: settings, trusts: trusts)
-                    try channel.pipeline.syncOperations.addHandler(LineHandler(machine: machine, dialling: false, settings: settings))
+                    let handler = LineHandler(machine: machine, dialling: false, settings: settings, counters: LineCounters())
+                    try channel.pipeline.syncOperations.addHandler(handler, name: "line")
                     return try NIOAsyncChannel<LineEvent, Record>(wrappingChannelSynchronously: channel)
                 }
             }
@@ -134,11 +165,13 @@ public final class LineListener: Sendable {
         try await withThrowingDiscardingTaskGroup { group in
             try await server.executeThenClose { connections in
                 for try await connection in connections {
+                    let counters = try? await connection.channel.pipeline.handler(type: LineHandler.self).map(\.counters).get()
                     group.addTask {
                         try? await connection.executeThenClose { inbound, outbound in
                             var iterator = inbound.makeAsyncIterator()
                             let (key, peerHello) = try await SecureLine.waitForHandshake(&iterator)
-                            var session = LineSession(peerKey: key, peerHello: peerHello, inbound: iterator, outbound: outbound)
+                            var session = LineSession(
+                                peerKey: key, peerHello: peerHello, inbound: iterator, outbound: outbound, counters: counters ?? LineCounters())
                             try await handler(&session)
                         }
                     }

@@ -1,0 +1,27 @@
+/// Why a sync session failed. A struct with an extensible `Code`.
+public struct SyncError: Error, Hashable, Sendable, CustomStringConvertible {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        public let name: String
+        public init(_ name: String) { self.name = name }
+        public var description: String { name }
+
+        /// The peers' replicated schemas differ.
+        public static let schemaMismatch = Code("schema_mismatch")
+        /// The peer broke the session protocol.
+        public static let protocolViolation = Code("protocol_violation")
+        /// The peer reported an error.
+        public static let peerError = Code("peer_error")
+        /// The peer's site is this replica's own site (a copied replica file).
+        public static let sameSite = Code("same_site")
+    }
+
+    public var code: Code
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code): \(message)" }
+}

@@ -1,0 +1,188 @@
+import Foundation
+import Logging
+import OrderDomain
+import Replica
+import SecureLine
+
+/// One sync session on an established line (protocol/SPEC.md, "Sync sessions"). Both sides run the same
+/// logic: each sends `HELLO` with what it lacks, streams what the other lacks (`STREAM`, `CHANGES`…, `END`),
+/// stages the other's batches (`ACK` each), merges the other's complete stream (`DONE`), and the dialler
+/// closes with `BYE`. A session cut anywhere leaves the received batches staged and live state untouched.
+struct SyncSession {
+    enum Role { case dialler, listener }
+
+    let replica: Replica
+    let role: Role
+    let batchSize: Int
+    let progress: (@Sendable (SyncProgress) -> Void)?
+    let logger: Logger
+
+    /// The hello each side puts in its handshake message.
+    static func hello(_ replica: Replica) -> [UInt8] {
+        let object = ["site": replica.identity.siteID, "name": replica.identity.name]
+        return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])).map(Array.init) ?? []
+    }
+
+    /// The peer's site id and name from its handshake hello.
+    static func peer(from hello: [UInt8]) throws -> (site: String, name: String) {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(hello))) as? [String: Any], let site = object["site"] as? String,
+            site.count == 32
+        else { throw SyncError(.protocolViolation, "the peer's handshake hello has no site id") }
+        return (site, object["name"] as? String ?? "")
+    }
+
+    func run(_ session: inout LineSession) async throws -> SyncSummary {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let (peerSite, peerName) = try Self.peer(from: session.peerHello)
+        guard peerSite != replica.identity.siteID else {
+            try? await session.sendError(code: "same_site", message: "both replicas have site \(peerSite)")
+            throw SyncError(.sameSite, "the peer has this replica's own site id (a copied replica file?)")
+        }
+        var summary = SyncSummary()
+        summary.peerSite = peerSite
+        summary.peerName = peerName
+        let request = try await replica.streamRequest(from: peerSite)
+        try await session.send(Record(verb: "HELLO", fields: Self.helloFields(request)))
+        logger.debug("sync session started", metadata: ["peer": "\(peerName)", "resume": "\(request.resume != nil)"])
+
+        var sending: Task<SyncSummary, any Error>?
+        defer { sending?.cancel() }
+        var theirsMerged = false
+        var oursAcknowledged = false
+        var receivingTotal = 0
+        while !(theirsMerged && oursAcknowledged) {
+            guard let record = try await session.next() else {
+                throw SyncError(.protocolViolation, "the peer said goodbye before the session completed")
+            }
+            let fields = record.fields
+            switch record.verb {
+            case "HELLO":
+                guard sending == nil else { throw SyncError(.protocolViolation, "a second HELLO") }
+                guard fields["schema"] as? Int == Replica.schemaVersion else {
+                    try? await session.sendError(code: "schema_mismatch", message: "this replica speaks schema \(Replica.schemaVersion)")
+                    throw SyncError(.schemaMismatch, "the peer speaks schema \(fields["schema"] ?? "?"); this replica speaks \(Replica.schemaVersion)")
+                }
+                let theirRequest = try Self.request(from: fields)
+                let sender = session.sender
+                let (replica, batchSize, progress) = (self.replica, self.batchSize, self.progress)
+                sending = Task { try await Self.stream(replica, theirRequest, batchSize: batchSize, sender: sender, progress: progress) }
+            case "STREAM":
+                receivingTotal = fields["total"] as? Int ?? 0
+            case "CHANGES":
+                guard let position = fields["position"] as? [Int], position.count == 2, let snapshot = fields["snapshot"] as? Int,
+                    let number = fields["batch"] as? Int
+                else { throw SyncError(.protocolViolation, "CHANGES needs batch, position and snapshot") }
+                let batch = try BatchCodec.decode(
+                    record.body, position: StreamPosition(entity: UInt8(clamping: position[0]), lseq: Int64(position[1])),
+                    snapshotLseq: Int64(snapshot))
+                try await replica.stage(batch, from: peerSite)
+                try await session.send(Record(verb: "ACK", json: "{\"batch\":\(number)}"))
+                summary.batchesReceived += 1
+                summary.rowsReceived += batch.rows.count
+                summary.changesReceived += batch.fieldCount
+                progress?(SyncProgress(direction: .receiving, done: summary.rowsReceived, total: receivingTotal))
+            case "END":
+                guard let vector = fields["vector"] as? [String: Any], let snapshot = fields["snapshot"] as? Int else {
+                    throw SyncError(.protocolViolation, "END needs vector and snapshot")
+                }
+                var counters: [String: UInt64] = [:]
+                for (site, value) in vector {
+                    guard let counter = value as? Int, counter >= 0 else { throw SyncError(.protocolViolation, "END vector is malformed") }
+                    counters[site] = UInt64(counter)
+                }
+                let merged = try await replica.completeStream(from: peerSite, end: StreamEnd(sender: peerSite, vector: counters, snapshotLseq: Int64(snapshot)))
+                summary.changesApplied = merged.fieldsChanged
+                summary.conflicts = merged.conflictsDetected
+                try await session.send(Record(verb: "DONE", fields: ["rows": merged.rows, "changed": merged.fieldsChanged, "conflicts": merged.conflictsDetected]))
+                theirsMerged = true
+            case "ACK":
+                break
+            case "DONE":
+                oursAcknowledged = true
+            default:
+                throw SyncError(.protocolViolation, "unexpected \(record.verb) in a sync session")
+            }
+        }
+        if let sending {
+            let sent = try await sending.value
+            summary.batchesSent = sent.batchesSent
+            summary.rowsSent = sent.rowsSent
+            summary.changesSent = sent.changesSent
+        }
+        switch role {
+        case .dialler: try await session.goodbye()
+        case .listener:
+            if try await session.next() != nil { throw SyncError(.protocolViolation, "records after the session completed") }
+        }
+        summary.bytesSent = session.counters.bytesSent
+        summary.bytesReceived = session.counters.bytesReceived
+        summary.duration = clock.now - start
+        logger.debug(
+            "synced", metadata: ["peer": "\(peerName)", "sent": "\(summary.changesSent)", "received": "\(summary.changesReceived)", "conflicts": "\(summary.conflicts)"])
+        return summary
+    }
+
+    /// Streams what the peer asked for; on failure tells the peer, so it does not wait for an `END`.
+    static func stream(_ replica: Replica, _ request: StreamRequest, batchSize: Int, sender: LineSender, progress: (@Sendable (SyncProgress) -> Void)?) async throws
+        -> SyncSummary
+    {
+        var summary = SyncSummary()
+        let producer = ChangeProducer(replica: replica, request: request, batchSize: batchSize)
+        defer { producer.stop() }
+        var total = 0
+        do {
+            for try await item in producer.items {
+                switch item {
+                case .estimate(let estimate):
+                    total = estimate
+                    try await sender.send(Record(verb: "STREAM", json: "{\"total\":\(estimate)}"))
+                case .batch(let batch):
+                    summary.batchesSent += 1
+                    let json = "{\"batch\":\(summary.batchesSent),\"position\":[\(batch.position.entity),\(batch.position.lseq)],\"snapshot\":\(batch.snapshotLseq)}"
+                    try await sender.send(Record(verb: "CHANGES", json: json, body: try BatchCodec.encode(batch)))
+                    producer.sent()
+                    summary.rowsSent += batch.rows.count
+                    summary.changesSent += batch.fieldCount
+                    progress?(SyncProgress(direction: .sending, done: summary.rowsSent, total: total))
+                case .end(let end):
+                    try await sender.send(Record(verb: "END", fields: ["vector": end.vector.mapValues { Int($0) }, "snapshot": Int(end.snapshotLseq)]))
+                }
+            }
+        } catch {
+            try? await sender.sendError(code: "stream_failed", message: "\(error)")
+            throw error
+        }
+        return summary
+    }
+
+    static func helloFields(_ request: StreamRequest) -> [String: any Sendable] {
+        var fields: [String: any Sendable] = [
+            "schema": Replica.schemaVersion, "vector": request.vector.mapValues { Int($0) }, "cursor": Int(request.cursor),
+        ]
+        if let resume = request.resume {
+            let object: [String: any Sendable] = ["position": [Int(resume.position.entity), Int(resume.position.lseq)], "snapshot": Int(resume.snapshotLseq)]
+            fields["resume"] = object
+        }
+        return fields
+    }
+
+    static func request(from fields: [String: Any]) throws -> StreamRequest {
+        guard let vector = fields["vector"] as? [String: Any], let cursor = fields["cursor"] as? Int, cursor >= 0 else {
+            throw SyncError(.protocolViolation, "HELLO needs vector and cursor")
+        }
+        var counters: [String: UInt64] = [:]
+        for (site, value) in vector {
+            guard let counter = value as? Int, counter >= 0 else { throw SyncError(.protocolViolation, "HELLO vector is malformed") }
+            counters[site] = UInt64(counter)
+        }
+        var resume: StreamRequest.Resume?
+        if let object = fields["resume"] as? [String: Any] {
+            guard let position = object["position"] as? [Int], position.count == 2, let snapshot = object["snapshot"] as? Int else {
+                throw SyncError(.protocolViolation, "HELLO resume is malformed")
+            }
+            resume = .init(position: StreamPosition(entity: UInt8(clamping: position[0]), lseq: Int64(position[1])), snapshotLseq: Int64(snapshot))
+        }
+        return StreamRequest(vector: counters, cursor: Int64(cursor), resume: resume)
+    }
+}

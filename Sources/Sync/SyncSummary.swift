@@ -1,0 +1,34 @@
+/// What one sync session did.
+public struct SyncSummary: Hashable, Sendable {
+    /// The peer's site id and name.
+    public var peerSite = ""
+    public var peerName = ""
+    public var batchesSent = 0
+    public var batchesReceived = 0
+    /// Records sent and received.
+    public var rowsSent = 0
+    public var rowsReceived = 0
+    /// Field states sent and received (each field of each record counts once).
+    public var changesSent = 0
+    public var changesReceived = 0
+    /// Fields whose state the received stream changed here.
+    public var changesApplied = 0
+    /// Fields that became conflicts here.
+    public var conflicts = 0
+    /// Bytes on the wire, both ways, handshake included.
+    public var bytesSent = 0
+    public var bytesReceived = 0
+    public var duration: Duration = .zero
+
+    public init() {}
+}
+
+/// Progress of a session, for progress bars.
+public struct SyncProgress: Hashable, Sendable {
+    public enum Direction: String, Sendable { case sending, receiving }
+    public var direction: Direction
+    /// Records done so far in this direction.
+    public var done: Int
+    /// An upper bound of the records this direction will carry (0 while unknown).
+    public var total: Int
+}

@@ -1,0 +1,90 @@
+import Logging
+import Replica
+import SecureLine
+
+/// How this device appears on the line: its key pair and its network.
+public struct SyncIdentity: Sendable {
+    public var keyPair: KeyPair
+    public var networkID: [UInt8]
+
+    public init(keyPair: KeyPair, networkID: [UInt8]) {
+        self.keyPair = keyPair
+        self.networkID = networkID
+    }
+}
+
+extension Replica {
+    /// One full sync session with the listener at `host:port` whose static key is `peerKey`: both directions,
+    /// each merged whole. Safe to interrupt at any point: the next sync resumes from what was staged.
+    ///
+    /// ```swift
+    /// let summary = try await replica.sync(host: "127.0.0.1", port: 7400, peerKey: hubKey, identity: me)
+    /// print(summary.changesReceived, summary.conflicts)
+    /// ```
+    /// - Throws: `LineError` (`.unreachable`, `.rejected`, `.truncated`, …) or `SyncError`.
+    public func sync(
+        host: String, port: Int, peerKey: [UInt8], identity: SyncIdentity, batchSize: Int = 500, settings: LineSettings = LineSettings(),
+        progress: (@Sendable (SyncProgress) -> Void)? = nil, logger: Logger = Logger(label: "outpost.sync")
+    ) async throws -> SyncSummary {
+        let hello = SyncSession.hello(self)
+        return try await SecureLine.dial(
+            host: host, port: port, identity: identity.keyPair, listenerKey: peerKey, networkID: identity.networkID, hello: hello, settings: settings
+        ) { session in
+            try await SyncSession(replica: self, role: .dialler, batchSize: batchSize, progress: progress, logger: logger).run(&session)
+        }
+    }
+}
+
+/// A replica that listens: a hub, or a peer that others sync with. Serves many sessions at once; each session
+/// stages in its own tables and merges in one short transaction, so sessions and local writers do not block
+/// each other for long.
+public final class SyncServer: Sendable {
+    private let listener: LineListener
+    private let replica: Replica
+    private let batchSize: Int
+    private let logger: Logger
+
+    /// The bound port (useful after binding port 0).
+    public var port: Int { listener.port }
+    public var host: String { listener.host }
+
+    private init(listener: LineListener, replica: Replica, batchSize: Int, logger: Logger) {
+        self.listener = listener
+        self.replica = replica
+        self.batchSize = batchSize
+        self.logger = logger
+    }
+
+    /// Binds `host:port`. `trusts` is asked, for each dialler's static key, whether to answer (read the trust
+    /// store there so that peers added later are accepted without a restart).
+    public static func bind(
+        replica: Replica, identity: SyncIdentity, host: String = "127.0.0.1", port: Int = 0, batchSize: Int = 500,
+        settings: LineSettings = LineSettings(), logger: Logger = Logger(label: "outpost.server"),
+        trusts: @escaping @Sendable ([UInt8]) -> Bool
+    ) async throws -> SyncServer {
+        let listener = try await LineListener.bind(
+            host: host, port: port, identity: identity.keyPair, networkID: identity.networkID, hello: SyncSession.hello(replica),
+            settings: settings, trusts: trusts)
+        return SyncServer(listener: listener, replica: replica, batchSize: batchSize, logger: logger)
+    }
+
+    /// Serves sessions until `shutdown()`; `onSession` hears about each finished session.
+    public func run(onSession: (@Sendable (Result<SyncSummary, any Error>) -> Void)? = nil) async throws {
+        let (replica, batchSize, logger) = (self.replica, self.batchSize, self.logger)
+        try await listener.run { session in
+            do {
+                let summary = try await SyncSession(replica: replica, role: .listener, batchSize: batchSize, progress: nil, logger: logger).run(&session)
+                onSession?(.success(summary))
+            } catch {
+                logger.notice("sync session failed", metadata: ["error": "\(error)"])
+                onSession?(.failure(error))
+                throw error
+            }
+        }
+    }
+
+    /// Stops accepting sessions; sessions in flight finish (or are cut, leaving their batches staged).
+    public func shutdown() async {
+        await listener.close()
+    }
+}
