@@ -13,22 +13,21 @@ final class ChangeProducer: @unchecked Sendable {
     }
 
     let items: AsyncThrowingStream<Item, any Error>
-    private let gate: DispatchSemaphore
-    private let lock = NSLock()
+    private let condition = NSCondition()
+    private var credits: Int
     private var stopped = false
 
     init(replica: Replica, request: StreamRequest, batchSize: Int, window: Int = 4) {
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: Item.self)
         items = stream
-        gate = DispatchSemaphore(value: window)
+        credits = window
         continuation.onTermination = { [weak self] _ in self?.stop() }
         DispatchQueue.global().async { [self] in
             do {
                 let end = try replica.withChanges(
                     for: request, batchSize: batchSize, estimate: { continuation.yield(.estimate($0)) }
                 ) { batch in
-                    gate.wait()
-                    if isStopped { throw CancellationError() }
+                    try takeCredit()
                     continuation.yield(.batch(batch))
                 }
                 continuation.yield(.end(end))
@@ -39,14 +38,28 @@ final class ChangeProducer: @unchecked Sendable {
         }
     }
 
-    private var isStopped: Bool { lock.withLock { stopped } }
+    /// Waits until the consumer is at most `window` batches behind; throws once stopped.
+    private func takeCredit() throws {
+        condition.lock()
+        defer { condition.unlock() }
+        while credits == 0 && !stopped { condition.wait() }
+        if stopped { throw CancellationError() }
+        credits -= 1
+    }
 
     /// The consumer sent one batch: the producer may make another.
-    func sent() { gate.signal() }
+    func sent() {
+        condition.lock()
+        credits += 1
+        condition.signal()
+        condition.unlock()
+    }
 
     /// Stops the producer (its read transaction ends at the next batch).
     func stop() {
-        lock.withLock { stopped = true }
-        gate.signal()
+        condition.lock()
+        stopped = true
+        condition.broadcast()
+        condition.unlock()
     }
 }
