@@ -30,7 +30,9 @@ public enum Identifiers {
     /// A 128-bit FNV-1a fingerprint of `bytes` as 32 hex characters (not cryptographic: for comparing
     /// content, never for security).
     public static func fingerprint(_ bytes: [UInt8]) -> String {
-        format(fnv1a128(bytes)).filter { $0 != "-" }
+        var fingerprint = Fingerprint()
+        fingerprint.update(bytes)
+        return fingerprint.hex
     }
 
     /// The key of one site's stock contribution for a SKU at a location.
@@ -53,20 +55,9 @@ public enum Identifiers {
 
     /// 128-bit FNV-1a: not cryptographic; only needs to be deterministic and well spread.
     static func fnv1a128(_ input: [UInt8]) -> [UInt8] {
-        var high: UInt64 = 0x6c62_272e_07bb_0142
-        var low: UInt64 = 0x62b8_2175_6295_c58d
-        for byte in input {
-            low ^= UInt64(byte)
-            // multiply (high, low) by the FNV-128 prime 2^88 + 0x13B, modulo 2^128
-            let (productHigh, productLow) = low.multipliedFullWidth(by: 0x13B)
-            let newHigh = high &* 0x13B &+ productHigh &+ (low << 24)
-            high = newHigh
-            low = productLow
-        }
-        var bytes: [UInt8] = []
-        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: high >> UInt64(shift))) }
-        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: low >> UInt64(shift))) }
-        return bytes
+        var fingerprint = Fingerprint()
+        fingerprint.update(input)
+        return fingerprint.bytes
     }
 }
 
@@ -91,4 +82,34 @@ public struct OrderNumber: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "\(prefix)-\(sequence)" }
+}
+
+/// An incremental 128-bit FNV-1a hash (not cryptographic): for content fingerprints and name-based ids.
+public struct Fingerprint: Sendable {
+    private var high: UInt64 = 0x6c62_272e_07bb_0142
+    private var low: UInt64 = 0x62b8_2175_6295_c58d
+
+    public init() {}
+
+    /// Folds `input` in.
+    public mutating func update<S: Sequence>(_ input: S) where S.Element == UInt8 {
+        for byte in input {
+            low ^= UInt64(byte)
+            // multiply (high, low) by the FNV-128 prime 2^88 + 0x13B, modulo 2^128
+            let (productHigh, productLow) = low.multipliedFullWidth(by: 0x13B)
+            high = high &* 0x13B &+ productHigh &+ (low << 24)
+            low = productLow
+        }
+    }
+
+    /// The 16 bytes, big-endian.
+    public var bytes: [UInt8] {
+        var bytes: [UInt8] = []
+        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: high >> UInt64(shift))) }
+        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: low >> UInt64(shift))) }
+        return bytes
+    }
+
+    /// 32 lower-case hex characters.
+    public var hex: String { Identifiers.format(bytes).filter { $0 != "-" } }
 }

@@ -31,4 +31,10 @@ public struct SyncProgress: Hashable, Sendable {
     public var done: Int
     /// An upper bound of the records this direction will carry (0 while unknown).
     public var total: Int
+
+    public init(direction: Direction, done: Int, total: Int) {
+        self.direction = direction
+        self.done = done
+        self.total = total
+    }
 }
