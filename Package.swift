@@ -66,6 +66,15 @@ let package = Package(
             dependencies: ["OrderDomain"],
             path: "Tests/OutpostTestSupport"
         ),
+        .executableTarget(
+            name: "OutpostBench",
+            dependencies: [
+                "Replica",
+                "Sync",
+                "SecureLine",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
         .testTarget(
             name: "OrderDomainTests",
             dependencies: [

@@ -39,6 +39,7 @@ struct SyncSession {
             try? await session.sendError(code: "same_site", message: "both replicas have site \(peerSite)")
             throw SyncError(.sameSite, "the peer has this replica's own site id (a copied replica file?)")
         }
+        try await replica.notePeer(site: peerSite, name: peerName)
         var summary = SyncSummary()
         summary.peerSite = peerSite
         summary.peerName = peerName
@@ -109,6 +110,7 @@ struct SyncSession {
             summary.batchesSent = sent.batchesSent
             summary.rowsSent = sent.rowsSent
             summary.changesSent = sent.changesSent
+            try await replica.markDelivered(to: peerSite, snapshotLseq: sent.snapshotLseq)
         }
         switch role {
         case .dialler: try await session.goodbye()
@@ -146,6 +148,7 @@ struct SyncSession {
                     summary.changesSent += batch.fieldCount
                     progress?(SyncProgress(direction: .sending, done: summary.rowsSent, total: total))
                 case .end(let end):
+                    summary.snapshotLseq = end.snapshotLseq
                     try await sender.send(Record(verb: "END", fields: ["vector": end.vector.mapValues { Int($0) }, "snapshot": Int(end.snapshotLseq)]))
                 }
             }

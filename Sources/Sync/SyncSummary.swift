@@ -19,6 +19,8 @@ public struct SyncSummary: Hashable, Sendable {
     public var bytesSent = 0
     public var bytesReceived = 0
     public var duration: Duration = .zero
+    /// The snapshot of the stream this side sent (its `lseq`).
+    public var snapshotLseq: Int64 = 0
 
     public init() {}
 }

@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import OrderDomain
 import Replica
+import SecureLine
+import Sync
 
 /// `outpost demo`: the story a new user runs first, on a throwaway directory.
 struct Demo: AsyncParsableCommand {
@@ -9,7 +11,8 @@ struct Demo: AsyncParsableCommand {
         abstract: "Run the pop-up shop story: a hub and two laptops sell offline, conflict, and converge.",
         discussion: """
             Everything happens in a temporary directory (kept with --keep DIR, so you can open the replicas \
-            with sqlite3). The replicas sync file-to-file in this process; networked sync is `outpost sync`.
+            with sqlite3). The hub listens on a loopback port; the laptops sync with it over the encrypted, \
+            mutually authenticated line, exactly as `outpost serve` and `outpost sync` do.
 
             Example:
               outpost demo
@@ -38,9 +41,16 @@ struct Demo: AsyncParsableCommand {
         let hub = try make("hub")
         let one = try make("popup-1")
         let two = try make("popup-2")
-        let story = Story(hub: hub, laptops: [one, two])
+        let network = KeyText.newNetworkID()
+        let hubIdentity = SyncIdentity(keyPair: KeyPair.generate(), networkID: network)
+        let laptopIdentities = [one, two].map { _ in SyncIdentity(keyPair: KeyPair.generate(), networkID: network) }
+        let trusted = Set(laptopIdentities.map(\.keyPair.publicKey))
+        let server = try await SyncServer.bind(replica: hub, identity: hubIdentity) { trusted.contains($0) }
+        let serving = Task { try await server.run() }
+        defer { serving.cancel() }
+        let story = Story(hub: hub, laptops: [one, two], port: server.port, hubIdentity: hubIdentity, laptopIdentities: laptopIdentities)
 
-        print("Outpost demo — replicas in \(directory.path)\n")
+        print("Outpost demo — replicas in \(directory.path); the hub listens on 127.0.0.1:\(server.port)\n")
         print("1. Morning: the hub counts stock; both laptops sync with it.")
         try await hub.setStock(sku: "TEE-M", onHand: 5)
         try await hub.setStock(sku: "MUG", onHand: 3)
@@ -73,6 +83,7 @@ struct Demo: AsyncParsableCommand {
         print("4. Everyone syncs through the hub.\n")
         try await story.syncAll()
         try await story.report(ana: ana.orderNumber)
+        await server.shutdown()
     }
 }
 
@@ -80,13 +91,18 @@ struct Demo: AsyncParsableCommand {
 struct Story {
     let hub: Replica
     let laptops: [Replica]
+    let port: Int
+    let hubIdentity: SyncIdentity
+    let laptopIdentities: [SyncIdentity]
 
-    /// Each laptop pushes to and pulls from the hub, twice, so every change reaches everyone.
+    /// Each laptop runs a full session with the hub, twice, so every change reaches everyone.
     func syncAll() async throws {
         for _ in 0..<2 {
-            for laptop in laptops {
-                try await hub.pull(from: laptop)
-                try await laptop.pull(from: hub)
+            for (laptop, identity) in zip(laptops, laptopIdentities) {
+                let summary = try await laptop.sync(host: "127.0.0.1", port: port, peerKey: hubIdentity.keyPair.publicKey, identity: identity)
+                if summary.changesSent + summary.changesReceived > 0 {
+                    print("   \(laptop.identity.name) ⇄ hub: sent \(summary.changesSent), received \(summary.changesReceived) field changes, \(summary.bytesSent + summary.bytesReceived) bytes encrypted")
+                }
             }
         }
     }

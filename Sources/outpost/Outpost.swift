@@ -1,16 +1,144 @@
 import ArgumentParser
+import Foundation
+import OrderDomain
+import Replica
+import SecureLine
+import Sync
 
-/// The `outpost` command: a thin shell over the `Replica` library (parsing and printing only).
+/// The `outpost` command: a thin shell over the library (parsing and printing only).
 @main
 struct Outpost: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "outpost",
         abstract: "An offline-first order replica: sell offline, sync later, never lose a change.",
         discussion: """
-            Start with `outpost demo`: a hub and two pop-up laptops on this machine sell offline, disagree about \
-            an order, sync, and show what happened and why.
+            Start with `outpost demo`. Then:
+              outpost init --name popup-1
+              outpost stock set TEE-M 10
+              outpost order create --customer ana@example.com --line TEE-M:2:19.90
+              outpost order pay POP1-1 --amount 39.80 --method cash
+
+            Exit codes: 0 ok, 64 usage, 65 invalid data or refused command, 66 not found, 69 peer unreachable,
+            75 busy or interrupted (retry), 77 rejected by the peer.
             """,
         version: "0.1.0",
-        subcommands: [Demo.self]
+        subcommands: [
+            Demo.self, Init.self, Whoami.self, Invite.self, Join.self, PeerCommand.self, Serve.self, SyncCommand.self,
+            CustomerCommand.self, OrderCommand.self, StockCommand.self, Conflicts.self, Status.self,
+        ]
     )
+}
+
+/// Options every command takes.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The replica file (also $OUTPOST_DB).", valueName: "PATH"))
+    var db: String?
+
+    @Flag(name: .long, help: "Print one JSON document on stdout.")
+    var json = false
+
+    var device: Device {
+        Device(replicaPath: db ?? ProcessInfo.processInfo.environment["OUTPOST_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? Device.defaultPath())
+    }
+
+    func replica() throws -> Replica {
+        let device = self.device
+        guard FileManager.default.fileExists(atPath: device.replicaPath) else {
+            throw CLIError(66, "no replica at \(device.replicaPath)", hint: "create one with `outpost init --name NAME`, or pass --db PATH")
+        }
+        return try device.openReplica()
+    }
+}
+
+/// An error with its exit status, message and hint.
+struct CLIError: Error {
+    var status: Int32
+    var message: String
+    var hint: String?
+
+    init(_ status: Int32, _ message: String, hint: String? = nil) {
+        self.status = status
+        self.message = message
+        self.hint = hint
+    }
+}
+
+/// Runs a command body, turning every failure into `error:`/`hint:` lines on stderr and a sysexits status.
+func guarded(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let error as CLIError {
+        fail(error)
+    } catch let error as DomainError {
+        let status: Int32 = error.code == .notFound ? 66 : 65
+        fail(CLIError(status, error.message, hint: error.hint))
+    } catch let error as ReplicaError {
+        let status: Int32 = error.code == .incompatible ? 66 : (error.code == .unavailable ? 75 : 65)
+        fail(CLIError(status, error.message, hint: error.hint))
+    } catch let error as LineError {
+        switch error.code {
+        case .unreachable: fail(CLIError(69, error.message, hint: "is `outpost serve` running there? check the address and the network"))
+        case .rejected, .untrustedPeer:
+            fail(CLIError(77, error.message, hint: "the peer must trust this device: run `outpost peer add NAME KEY` there (see `outpost whoami`)"))
+        case .truncated, .timedOut: fail(CLIError(75, error.message, hint: "the link dropped; run the sync again, it resumes where it stopped"))
+        default: fail(CLIError(65, error.message))
+        }
+    } catch let error as SyncError {
+        fail(CLIError(error.code == .schemaMismatch ? 77 : 65, error.message))
+    } catch let error as ExitCode {
+        throw error
+    } catch let error as ValidationError {
+        throw error
+    } catch {
+        fail(CLIError(70, "\(error)"))
+    }
+}
+
+func fail(_ error: CLIError) -> Never {
+    FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+    if let hint = error.hint { FileHandle.standardError.write(Data("hint: \(hint)\n".utf8)) }
+    Foundation.exit(error.status)
+}
+
+/// Prints a JSON document on stdout.
+func printJSON(_ value: Any) {
+    let data = (try? JSONSerialization.data(withJSONObject: value, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
+    print(String(decoding: data, as: UTF8.self))
+}
+
+/// RFC 3339 UTC for Unix milliseconds.
+func rfc3339(_ milliseconds: Int64?) -> Any {
+    guard let milliseconds else { return NSNull() }
+    let formatter = ISO8601DateFormatter()
+    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    formatter.timeZone = TimeZone(identifier: "UTC")
+    return formatter.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
+}
+
+/// Parses an RFC 3339 time (or a date `YYYY-MM-DD`) into Unix milliseconds.
+func parseTime(_ text: String) throws -> Int64 {
+    let formatter = ISO8601DateFormatter()
+    for options: ISO8601DateFormatter.Options in [[.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime], [.withFullDate]] {
+        formatter.formatOptions = options
+        if let date = formatter.date(from: text) { return Int64(date.timeIntervalSince1970 * 1000) }
+    }
+    throw CLIError(65, "'\(text)' is not a time", hint: "write RFC 3339 UTC, e.g. 2026-11-27T15:00:00Z, or a date 2026-11-27")
+}
+
+/// Left-aligned columns for people.
+func table(_ header: [String], _ rows: [[String]]) -> String {
+    var widths = header.map(\.count)
+    for row in rows { for (index, cell) in row.enumerated() where index < widths.count { widths[index] = max(widths[index], cell.count) } }
+    func line(_ cells: [String]) -> String {
+        cells.enumerated().map { index, cell in index == cells.count - 1 ? cell : cell.padding(toLength: widths[index] + 2, withPad: " ", startingAt: 0) }
+            .joined()
+    }
+    let bold = isatty(STDOUT_FILENO) != 0
+    let head = line(header)
+    return ([bold ? "\u{1B}[1m\(head)\u{1B}[0m" : head] + rows.map(line)).joined(separator: "\n")
+}
+
+func money(_ minor: Int64, _ currency: String) -> String {
+    let digits = (try? CurrencyCode(currency))?.minorDigits ?? 2
+    return Money.decimalString(minor, digits: digits)
 }

@@ -107,6 +107,12 @@ enum Schema {
                         lseq INTEGER NOT NULL,
                         synced_at INTEGER NOT NULL
                     );
+                    -- Per peer: this replica's lseq up to which the peer merged a complete stream from us.
+                    CREATE TABLE delivery_marks (
+                        peer_site TEXT PRIMARY KEY,
+                        lseq INTEGER NOT NULL,
+                        delivered_at INTEGER NOT NULL
+                    );
                     """)
             for entity in Entity.allCases {
                 var columns = ["lseq INTEGER PRIMARY KEY", "id TEXT NOT NULL UNIQUE"]

@@ -36,9 +36,9 @@ final class LineHandler: ChannelDuplexHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        handshakeTimer = context.eventLoop.scheduleTask(in: Self.amount(settings.handshakeTimeout)) { [weak self] in
-            self?.fail(context: loopBound.value, LineError(.timedOut, "the handshake did not complete in time"))
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        handshakeTimer = context.eventLoop.scheduleTask(in: Self.amount(settings.handshakeTimeout)) {
+            bound.value.0.fail(context: bound.value.1, LineError(.timedOut, "the handshake did not complete in time"))
         }
         resetIdle(context: context)
         if dialling {
@@ -53,9 +53,10 @@ final class LineHandler: ChannelDuplexHandler {
 
     private func resetIdle(context: ChannelHandlerContext) {
         idleTimer?.cancel()
-        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        idleTimer = context.eventLoop.scheduleTask(in: Self.amount(settings.idleTimeout)) { [weak self] in
-            self?.fail(context: loopBound.value, LineError(.timedOut, "no data for \(self?.settings.idleTimeout ?? .zero)"))
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let timeout = settings.idleTimeout
+        idleTimer = context.eventLoop.scheduleTask(in: Self.amount(timeout)) {
+            bound.value.0.fail(context: bound.value.1, LineError(.timedOut, "no data for \(timeout)"))
         }
     }
 

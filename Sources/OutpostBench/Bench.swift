@@ -1,0 +1,142 @@
+import Foundation
+import GRDB
+import OrderDomain
+import Replica
+import SecureLine
+import Sync
+
+/// The benchmark suite (issue 6): every figure against its baseline in the same run; medians of several runs.
+/// Run through `tools/bench [--quick] [--out FILE]`.
+@main
+struct Bench {
+    static func main() async throws {
+        let arguments = CommandLine.arguments.dropFirst()
+        if arguments.first == "receive" { return try await receive(Array(arguments.dropFirst())) }
+        let quick = arguments.contains("--quick")
+        let out = arguments.firstIndex(of: "--out").flatMap { arguments.index(after: $0) < arguments.endIndex ? arguments[arguments.index(after: $0)] : nil }
+            ?? "bench-results.json"
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("outpost-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var bench = Bench(directory: directory, quick: quick)
+        var figures: [Figure] = []
+        figures += try await bench.writeOverhead()
+        figures.append(try bench.lineThroughput())
+        figures.append(try bench.handshake())
+        figures += try await bench.syncFigures()
+        print(table(figures))
+        var json: [String: Any] = [:]
+        for figure in figures { json[figure.key] = figure.json }
+        json["_machine"] = ["cores": ProcessInfo.processInfo.activeProcessorCount, "quick": quick, "date": ISO8601DateFormatter().string(from: Date())]
+        try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: out))
+        print("results written to \(out)")
+    }
+
+    let directory: URL
+    let quick: Bool
+    var counter = 0
+
+    init(directory: URL, quick: Bool) {
+        self.directory = directory
+        self.quick = quick
+    }
+
+    mutating func path(_ name: String) -> String {
+        counter += 1
+        return directory.appendingPathComponent("\(name)-\(counter).sqlite").path
+    }
+
+    static func table(_ figures: [Figure]) -> String {
+        func pad(_ text: String, _ width: Int) -> String { text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count) }
+        func number(_ value: Double) -> String { value >= 1000 ? String(format: "%.0f", value) : String(format: "%.3g", value) }
+        var lines = [pad("figure", 28) + pad("median", 12) + pad("min–max", 22) + pad("target", 14) + "verdict"]
+        for figure in figures {
+            lines.append(
+                pad(figure.key, 28) + pad(number(figure.median) + " " + figure.unit, 12) + pad("\(number(figure.min))–\(number(figure.max))", 22)
+                    + pad(figure.target, 14) + figure.verdict)
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    // MARK: Writes
+
+    /// Orders written through the replica ÷ the same rows into plain SQLite, alternating, same run.
+    mutating func writeOverhead() async throws -> [Figure] {
+        let dataset = Dataset(count: quick ? 1_000 : 5_000, seed: 1)
+        var ratios: [Double] = []
+        var perOrder: [Double] = []
+        for _ in 0..<(quick ? 3 : 5) {
+            let replica = try Replica.create(at: path("write"), name: "bench")
+            let replicaTime = try await Clock.seconds {
+                for planned in dataset.orders {
+                    var options = NewOrderOptions()
+                    options.channel = planned.channel
+                    options.address = "1 High St"
+                    _ = try await replica.createOrder(customerEmail: planned.email, lines: planned.lines, options: options)
+                }
+            }
+            let raw = try RawBaseline(path: path("raw"))
+            let rawTime = try Clock.seconds { try raw.write(dataset) }
+            ratios.append(replicaTime / rawTime)
+            perOrder.append(replicaTime / Double(dataset.orders.count) * 1e6)
+        }
+        return [
+            Figure(key: "write_overhead_ratio", unit: "×", target: "≤ 1.25", runs: ratios, passes: { $0 <= 1.25 }),
+            Figure(key: "write_order_us", unit: "µs", target: "report", runs: perOrder),
+        ]
+    }
+
+    // MARK: The line
+
+    /// 64 KiB records sealed (encrypt + frame) and opened (parse + decrypt) on one core.
+    func lineThroughput() throws -> Figure {
+        var runs: [Double] = []
+        let body = [UInt8](repeating: 0xA5, count: 65536)
+        for _ in 0..<5 {
+            var (dialler, listener) = try Self.establishedPair()
+            let record = Record(verb: "DATA", json: "{}", body: body)
+            let count = quick ? 4_000 : 16_000
+            let seconds = try Clock.seconds {
+                for _ in 0..<count {
+                    let wire = try dialler.seal(record)
+                    let (_, events) = try listener.receive(wire)
+                    precondition(events.count == 1)
+                }
+            }
+            runs.append(Double(count * body.count) / seconds / 1e9)
+        }
+        return Figure(key: "line_gb_per_s", unit: "GB/s", target: "≥ 1.0", runs: runs, passes: { $0 >= 1.0 })
+    }
+
+    static func establishedPair() throws -> (LineMachine, LineMachine) {
+        let network = KeyText.newNetworkID()
+        let listenKey = KeyPair.generate()
+        var dialler = LineMachine(dialling: KeyPair.generate(), listenerKey: listenKey.publicKey, networkID: network, hello: [])
+        var listener = LineMachine(listening: listenKey, networkID: network, hello: [], trusts: { _ in true })
+        let (two, _) = try listener.receive(try dialler.start())
+        let (confirmation, _) = try dialler.receive(two)
+        let (pong, _) = try listener.receive(confirmation)
+        _ = try dialler.receive(pong)
+        return (dialler, listener)
+    }
+
+    /// CPU time per handshake side.
+    func handshake() throws -> Figure {
+        var runs: [Double] = []
+        for _ in 0..<5 {
+            let count = 300
+            let identities = (0..<2).map { _ in KeyPair.generate() }
+            let network = KeyText.newNetworkID()
+            let start = Clock.processCPU()
+            for _ in 0..<count {
+                var dialler = LineMachine(dialling: identities[0], listenerKey: identities[1].publicKey, networkID: network, hello: [])
+                var listener = LineMachine(listening: identities[1], networkID: network, hello: [], trusts: { _ in true })
+                let (two, _) = try listener.receive(try dialler.start())
+                let (confirmation, _) = try dialler.receive(two)
+                _ = try listener.receive(confirmation)
+            }
+            runs.append((Clock.processCPU() - start) / Double(2 * count) * 1e6)
+        }
+        return Figure(key: "handshake_us", unit: "µs", target: "< 1000", runs: runs, passes: { $0 < 1000 })
+    }
+}

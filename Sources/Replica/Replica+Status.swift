@@ -1,0 +1,82 @@
+import GRDB
+import OrderDomain
+
+/// A summary of a replica for people: counts, version vector, and what each peer has seen.
+public struct ReplicaStatus: Hashable, Sendable {
+    /// A peer this replica has completed a sync with.
+    public struct Peer: Hashable, Sendable {
+        public var siteID: String
+        public var name: String?
+        /// Unix milliseconds (UTC) of the last completed stream from this peer.
+        public var lastSync: Int64
+        /// Records changed here since that sync (an upper bound of what the peer still lacks from us).
+        public var pendingRecords: Int
+        /// Whether a cut stream from this peer is staged, waiting to resume.
+        public var staged: Bool
+    }
+
+    public var identity: ReplicaIdentity
+    public var orders: Int
+    public var customers: Int
+    public var openConflicts: Int
+    public var ordersByStatus: [String: Int]
+    /// Site id → counter.
+    public var versionVector: [String: UInt64]
+    public var peers: [Peer]
+}
+
+extension Replica {
+    /// Records that `peer` merged this replica's stream taken at `snapshotLseq` (after its `DONE`), so that
+    /// `status()` can say what it still lacks.
+    public func markDelivered(to peer: String, snapshotLseq: Int64) async throws {
+        let wall = now()
+        try await pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO delivery_marks (peer_site, lseq, delivered_at) VALUES (?, ?, ?) ON CONFLICT(peer_site) DO UPDATE SET lseq = max(lseq, excluded.lseq), delivered_at = excluded.delivered_at",
+                arguments: [peer, snapshotLseq, wall])
+        }
+    }
+
+    /// Remembers a peer site's human name (shown by `status()`).
+    public func notePeer(site: String, name: String) async throws {
+        try await pool.write { db in
+            _ = try Self.registerSites(db, [site])
+            try db.execute(sql: "UPDATE sites SET name = ? WHERE site_id = ?", arguments: [name, site])
+        }
+    }
+
+    /// Counts, version vector and peers.
+    public func status() async throws -> ReplicaStatus {
+        let identity = self.identity
+        return try await pool.read { db in
+            var byStatus: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) FROM orders GROUP BY status") {
+                byStatus[row[0] ?? "unknown"] = row[1]
+            }
+            let lseq = try Int64.fetchOne(db, sql: "SELECT lseq FROM replica_clock") ?? 0
+            var peers: [ReplicaStatus.Peer] = []
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT c.peer_site, s.name, c.synced_at, COALESCE(m.lseq, 0),
+                           EXISTS(SELECT 1 FROM staged_streams t WHERE t.peer_site = c.peer_site)
+                    FROM sync_cursors c LEFT JOIN sites s ON s.site_id = c.peer_site
+                    LEFT JOIN delivery_marks m ON m.peer_site = c.peer_site
+                    ORDER BY c.synced_at DESC
+                    """)
+            {
+                let delivered: Int64 = row[3]
+                var pending = 0
+                for entity in Entity.allCases {
+                    pending += try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(entity.rawValue) WHERE lseq > ?", arguments: [delivered]) ?? 0
+                }
+                peers.append(ReplicaStatus.Peer(siteID: row[0], name: row[1], lastSync: row[2], pendingRecords: pending, staged: row[4]))
+            }
+            return ReplicaStatus(
+                identity: identity, orders: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM orders") ?? 0,
+                customers: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM customers") ?? 0,
+                openConflicts: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM open_conflicts") ?? 0, ordersByStatus: byStatus,
+                versionVector: try Self.versionVectorBySite(db), peers: peers)
+        }
+    }
+}

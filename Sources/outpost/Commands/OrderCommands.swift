@@ -1,0 +1,298 @@
+import ArgumentParser
+import Foundation
+import OrderDomain
+import Replica
+
+struct OrderCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "order", abstract: "Create, change and inspect orders. ORDER is an order id or its number.",
+        subcommands: [
+            Create.self, Pay.self, FailPayment.self, Process.self, Pack.self, Ship.self, Track.self, Deliver.self, Cancel.self,
+            Return.self, Refund.self, Exchange.self, Edit.self, Show.self, List.self,
+        ])
+
+    /// Runs a lifecycle command and prints its outcome.
+    static func report(_ global: GlobalOptions, _ body: (Replica) async throws -> CommandResult) async throws {
+        try await guarded {
+            let replica = try global.replica()
+            let result = try await body(replica)
+            if global.json {
+                printJSON(Documents.order(try await replica.order(result.orderID)))
+            } else {
+                print("\(result.orderNumber): \(result.status.rawValue)" + (result.recordID.map { "  (\($0))" } ?? ""))
+            }
+        }
+    }
+
+    static func lines(_ texts: [String], price: Bool) throws -> [LineSpec] {
+        try texts.map { try LineSpec(parsing: $0, requirePrice: price) }
+    }
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create an order (reserving stock).",
+            discussion: "Example: outpost order create --customer ana@example.com --line TEE-M:2:19.90 --line MUG:1:12 --shipping 4.90")
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "The customer's e-mail (created when new).") var customer: String
+        @Option(help: "SKU:QTY:UNIT_PRICE, repeatable.") var line: [String] = []
+        @Option(help: "ISO 4217 currency.") var currency = "EUR"
+        @Option(help: "pos, web, marketplace, social or manual.") var channel = "pos"
+        @Option(help: "Stock location.") var location = "main"
+        @Option(help: "Shipping charge (decimal).") var shipping: String?
+        @Option(help: "Tax (decimal).") var tax: String?
+        @Option(help: "Discount (decimal).") var discount: String?
+        @Option(help: "Promised ship-by time (RFC 3339 UTC or YYYY-MM-DD).") var shipBy: String?
+        @Option(help: "Shipping address.") var address: String?
+        @Option(help: "Phone.") var phone: String?
+        @Option(help: "A tag, repeatable.") var tag: [String] = []
+
+        func run() async throws {
+            try await OrderCommand.report(global) { replica in
+                guard !line.isEmpty else { throw CLIError(64, "an order needs at least one --line", hint: "--line SKU:QTY:UNIT_PRICE, e.g. --line TEE-M:2:19.90") }
+                guard let channel = Channel(rawValue: channel) else {
+                    throw CLIError(64, "'\(channel)' is not a channel", hint: "use one of: \(Channel.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                var options = NewOrderOptions()
+                options.currency = currency
+                options.channel = channel
+                options.location = location
+                options.shipping = shipping
+                options.tax = tax
+                options.discount = discount
+                options.shipBy = try shipBy.map(parseTime)
+                options.address = address
+                options.phone = phone
+                options.tags = Set(tag)
+                return try await replica.createOrder(customerEmail: customer, lines: try OrderCommand.lines(line, price: true), options: options)
+            }
+        }
+    }
+
+    struct Pay: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Take a payment.", discussion: "Example: outpost order pay POP1-1 --amount 39.80 --method cash")
+        @OptionGroup var global: GlobalOptions
+        @Argument var order: String
+        @Option(help: "Decimal amount in the order's currency.") var amount: String
+        @Option(help: "cash, card or other.") var method = "card"
+        @Flag(help: "Taken offline; the card is not yet confirmed.") var provisional = false
+        @Flag(help: "Authorize only (capture later).") var authorize = false
+
+        func run() async throws {
+            try await OrderCommand.report(global) { replica in
+                guard let method = PaymentMethod(rawValue: method) else { throw CLIError(64, "'\(method)' is not a payment method", hint: "use cash, card or other") }
+                return try await replica.pay(order: order, amount: amount, method: method, provisional: provisional, kind: authorize ? .authorize : .capture)
+            }
+        }
+    }
+
+    struct FailPayment: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "fail-payment", abstract: "Record a failed payment attempt.")
+        @OptionGroup var global: GlobalOptions
+        @Argument var order: String
+        @Option var reason: String?
+        func run() async throws { try await OrderCommand.report(global) { try await $0.failPayment(order: order, reason: reason) } }
+    }
+
+    struct Process: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Start processing (picking) a paid order.")
+        @OptionGroup var global: GlobalOptions
+        @Argument var order: String
+        func run() async throws { try await OrderCommand.report(global) { try await $0.startProcessing(order: order) } }
+    }
+
+    struct Pack: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Pack a parcel: the given lines, or everything left.", discussion: "Example: outpost order pack POP1-1 --line TEE-M:1")
+        @OptionGroup var global: GlobalOptions
+        @Argument var order: String
+        @Option(help: "SKU:QTY, repeatable.") var line: [String] = []
+        func run() async throws {
+            try await OrderCommand.report(global) { try await $0.pack(order: order, lines: try OrderCommand.lines(line, price: false)) }
+        }
+    }
+
+    struct Ship: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Ship packed parcels with a carrier and tracking number.",
+            discussion: "Ships every packed, unshipped parcel, or with --line the packed parcel holding exactly those lines.")
+        @OptionGroup var global: GlobalOptions
+        @Argument var order: String
+        @Option var carrier: String
+        @Option var tracking: String
+        @Option(help: "SKU:QTY, repeatable: which packed parcel.") var line: [String] = []
+
+        func run() async throws {
+            try await OrderCommand.report(global) { replica in
+                var parcel: String?
+                if !line.isEmpty {
+                    let wanted = try OrderCommand.lines(line, price: false)
+                    let details = try await replica.order(order)
+                    let match = details.order.fulfilments.first { parcel in
+                        parcel.shippedAt == nil && parcel.cancelledAt == nil
+                            && Dictionary(parcel.lines.map { (details.order.line($0.lineID)?.sku ?? "", $0.quantity) }, uniquingKeysWith: +)
+                                == Dictionary(wanted.map { ($0.sku, $0.quantity) }, uniquingKeysWith: +)
+                    }
+                    guard let match else {
+                        throw CLIError(65, "no packed parcel of \(details.order.number) holds exactly \(line.joined(separator: ", "))",
+                            hint: "pack them first: `outpost order pack \(order) --line …` (only packed goods ship)")
+                    }
+                    parcel = match.id
+                }
+                return try await replica.ship(order: order, carrier: carrier, tracking: tracking, parcel: parcel)
+            }
+        }
+    }
+
+    struct Track: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Record a carrier event for the latest shipped parcel.")
+        @OptionGroup var global: GlobalOptions
+        @Argument var order: String
+        @Option(help: "in_transit, delayed, delivered or failed.") var event: String
+        @Option(help: "When (RFC 3339 UTC); default now.") var at: String?
+        @Option var note: String?
+
+        func run() async throws {
+            try await OrderCommand.report(global) { replica in
+                guard let kind = TrackingKind(rawValue: event) else {
+                    throw CLIError(64, "'\(event)' is not a tracking event", hint: "use in_transit, delayed, delivered or failed")
+                }
+                return try await replica.track(order: order, event: kind, at: try at.map(parseTime), note: note)
+            }
+        }
+    }
+
+    struct Deliver: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Mark shipped parcels delivered.")
+        @OptionGroup var global: GlobalOptions
+        @Argument var order: String
+        func run() async throws { try await OrderCommand.report(global) { try await $0.deliver(order: order) } }
+    }
+
+    struct Cancel: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Cancel what has not shipped.")
+        @OptionGroup var global: GlobalOptions
+        @Argument var order: String
+        @Option var reason: String?
+        func run() async throws { try await OrderCommand.report(global) { try await $0.cancel(order: order, reason: reason) } }
+    }
+
+    struct Return: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Request a return of shipped units.",
+            discussion: "Reasons: \(ReturnReason.allCases.map(\.rawValue).joined(separator: ", ")). Example: outpost order return POP1-1 --line TEE-M:1 --reason wrong_size --receive --restock")
+        @OptionGroup var global: GlobalOptions
+        @Argument var order: String
+        @Option(help: "SKU:QTY, repeatable.") var line: [String] = []
+        @Option var reason: String
+        @Option var note: String?
+        @Flag(help: "The goods are here now.") var receive = false
+        @Flag(help: "Put received units back in stock.") var restock = false
+
+        func run() async throws {
+            try await OrderCommand.report(global) { replica in
+                guard let reason = ReturnReason(rawValue: reason) else {
+                    throw CLIError(64, "'\(reason)' is not a return reason", hint: "use one of: \(ReturnReason.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                guard !line.isEmpty else { throw CLIError(64, "a return needs at least one --line SKU:QTY") }
+                return try await replica.requestReturn(
+                    order: order, lines: try OrderCommand.lines(line, price: false), reason: reason, note: note, receive: receive, restock: restock)
+            }
+        }
+    }
+
+    struct Refund: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Refund captured money.")
+        @OptionGroup var global: GlobalOptions
+        @Argument var order: String
+        @Option var amount: String
+        @Option var reason: String?
+        func run() async throws { try await OrderCommand.report(global) { try await $0.refund(order: order, amount: amount, reason: reason) } }
+    }
+
+    struct Exchange: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Exchange shipped units for new ones.", discussion: "Example: outpost order exchange POP1-1 --return TEE-M:1 --send TEE-L:1:19.90")
+        @OptionGroup var global: GlobalOptions
+        @Argument var order: String
+        @Option(name: .customLong("return"), help: "SKU:QTY coming back, repeatable.") var returning: [String] = []
+        @Option(help: "SKU:QTY:PRICE going out, repeatable.") var send: [String] = []
+
+        func run() async throws {
+            try await OrderCommand.report(global) {
+                try await $0.exchange(order: order, returning: try OrderCommand.lines(returning, price: false), sending: try OrderCommand.lines(send, price: true))
+            }
+        }
+    }
+
+    struct Edit: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Edit contact details, notes, tags or unfulfilled quantities.")
+        @OptionGroup var global: GlobalOptions
+        @Argument var order: String
+        @Option var phone: String?
+        @Option var address: String?
+        @Option var note: String?
+        @Option(help: "Replace the tags, repeatable.") var tag: [String] = []
+        @Option(help: "SKU:QTY new quantity, repeatable.") var line: [String] = []
+
+        func run() async throws {
+            try await OrderCommand.report(global) {
+                try await $0.edit(
+                    order: order, phone: phone, address: address, notes: note, tags: tag.isEmpty ? nil : Set(tag), quantities: try OrderCommand.lines(line, price: false))
+            }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show an order with its lines, facts, status, timeline and conflicts.")
+        @OptionGroup var global: GlobalOptions
+        @Argument var order: String
+
+        func run() async throws {
+            try await guarded {
+                let details = try await global.replica().order(order)
+                if global.json { return printJSON(Documents.order(details)) }
+                let currency = details.order.currency.code
+                let progress = details.progress
+                print("\(details.order.number)  \(progress.status.rawValue)" + (progress.overlays.isEmpty ? "" : "  [\(progress.overlays.map(\.rawValue).joined(separator: ", "))]"))
+                print("customer \(details.customerEmail ?? "-")   channel \(details.order.channel.rawValue)   total \(money(progress.totalMinor, currency)) \(currency)   paid \(money(progress.capturedMinor, currency))   refunded \(money(progress.refundedMinor, currency))")
+                print("")
+                print(table(["SKU", "QTY", "PRICE", "PACKED", "SHIPPED", "RETURNED"], progress.lines.map {
+                    [$0.sku, String($0.ordered), money($0.unitPriceMinor, currency), String($0.packed), String($0.shipped), String($0.returned)]
+                }))
+                print("")
+                for entry in details.timeline { print("\(rfc3339(entry.at))  \(entry.event)  \(entry.detail ?? "")") }
+                for conflict in details.conflicts {
+                    print("conflict: \(conflict.field) = \(conflict.values.map(\.description).joined(separator: " | ")) → \(conflict.winner) (\(conflict.rule.rawValue))")
+                }
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List orders, newest first.")
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "One of the ten statuses.") var status: String?
+        @Option(help: "A customer's e-mail.") var customer: String?
+        @Option(help: "pos, web, marketplace, social or manual.") var channel: String?
+        @Option(help: "At most this many.") var limit: Int?
+
+        func run() async throws {
+            try await guarded {
+                var filter = OrderFilter(customerEmail: customer, limit: limit)
+                if let status {
+                    guard let value = OrderStatus(rawValue: status) else {
+                        throw CLIError(64, "'\(status)' is not a status", hint: "use one of: \(OrderStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+                    }
+                    filter.status = value
+                }
+                if let channel {
+                    guard let value = Channel(rawValue: channel) else { throw CLIError(64, "'\(channel)' is not a channel", hint: "use pos, web, marketplace, social or manual") }
+                    filter.channel = value
+                }
+                let orders = try await global.replica().orders(matching: filter)
+                if global.json { return printJSON(orders.map(Documents.listing)) }
+                print(table(["NUMBER", "STATUS", "TOTAL", "CUSTOMER", "CHANNEL"], orders.map {
+                    [$0.number, $0.status.rawValue, "\(money($0.totalMinor, $0.currency)) \($0.currency)", $0.customerEmail ?? "-", $0.channel.rawValue]
+                }))
+            }
+        }
+    }
+}

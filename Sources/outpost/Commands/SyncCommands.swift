@@ -1,0 +1,135 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Replica
+import SecureLine
+import Sync
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Listen for peers (as a hub or a peer) until SIGINT or SIGTERM.",
+        discussion: """
+            Prints `listening on HOST:PORT` once ready (port 0 picks a free port). Only trusted peers on this \
+            device's network are answered; the trust store is re-read for each connection.
+
+            Example: outpost serve --listen 0.0.0.0:7400
+            """)
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "Address to listen on.") var listen = "127.0.0.1:7400"
+
+    func run() async throws {
+        try await guarded {
+            let address = try Address(listen)
+            let replica = try global.replica()
+            let device = global.device
+            let identity = try device.identity()
+            let peersPath = device.peersPath
+            let server = try await SyncServer.bind(replica: replica, identity: identity, host: address.host, port: address.port) { key in
+                (try? TrustStore.load(from: peersPath).trusts(key)) ?? false
+            }
+            print("listening on \(address.host):\(server.port)")
+            fflush(nil)
+            signal(SIGINT, SIG_IGN)
+            signal(SIGTERM, SIG_IGN)
+            let sources = [SIGINT, SIGTERM].map { DispatchSource.makeSignalSource(signal: $0, queue: .global()) }
+            for source in sources {
+                source.setEventHandler { Task { await server.shutdown() } }
+                source.resume()
+            }
+            let json = global.json
+            try await server.run { result in
+                guard !json else { return }
+                switch result {
+                case .success(let summary):
+                    FileHandle.standardError.write(
+                        Data("synced with \(summary.peerName): sent \(summary.changesSent), received \(summary.changesReceived), conflicts \(summary.conflicts)\n".utf8))
+                case .failure(let error):
+                    FileHandle.standardError.write(Data("a session failed: \(error)\n".utf8))
+                }
+            }
+            if !json { print("stopped") }
+        }
+    }
+}
+
+struct SyncCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync",
+        abstract: "Run one full sync session with a peer: both directions, each merged whole.",
+        discussion: """
+            PEER is a trusted peer's name (its address comes from the trust store) or HOST:PORT of a trusted peer. \
+            A cut session is safe: the next sync resumes from what was staged.
+
+            Examples:
+              outpost sync hub
+              outpost sync 192.0.2.10:7400 --json
+            """)
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "A peer name or HOST:PORT.") var peer: String
+
+    func run() async throws {
+        try await guarded {
+            let replica = try global.replica()
+            let device = global.device
+            let identity = try device.identity()
+            let store = try device.trustStore()
+            let target: TrustedPeer
+            if let named = store.peer(named: peer) {
+                target = named
+            } else if peer.contains(":"), let byAddress = store.peers.first(where: { $0.address == peer }) {
+                target = byAddress
+            } else if peer.contains(":") {
+                _ = try Address(peer)
+                throw CLIError(66, "no trusted peer listens at \(peer)", hint: "add it with `outpost peer add NAME KEY --address \(peer)`")
+            } else {
+                throw CLIError(66, "no peer named \(peer)", hint: "see `outpost peer list`, or `outpost join` an invite")
+            }
+            guard let addressText = target.address else {
+                throw CLIError(64, "peer \(target.name) has no address", hint: "remove and re-add it with --address HOST:PORT")
+            }
+            let address = try Address(addressText)
+            let bar = ProgressBar(enabled: !global.json && isatty(STDERR_FILENO) != 0)
+            let summary = try await replica.sync(
+                host: address.host, port: address.port, peerKey: target.publicKey, identity: identity, progress: { bar.update($0) })
+            bar.finish()
+            let milliseconds = Int(summary.duration.components.seconds * 1000 + summary.duration.components.attoseconds / 1_000_000_000_000_000)
+            if global.json {
+                printJSON([
+                    "peer": target.name, "sent_changes": summary.changesSent, "received_changes": summary.changesReceived,
+                    "applied_changes": summary.changesApplied, "conflicts": summary.conflicts, "bytes_sent": summary.bytesSent,
+                    "bytes_received": summary.bytesReceived, "duration_ms": milliseconds,
+                ])
+            } else {
+                print("synced with \(target.name) in \(milliseconds) ms")
+                print("  sent      \(summary.rowsSent) records (\(summary.changesSent) field changes)")
+                print("  received  \(summary.rowsReceived) records (\(summary.changesReceived) field changes, \(summary.changesApplied) applied)")
+                print("  conflicts \(summary.conflicts) new" + (summary.conflicts > 0 ? " — see `outpost conflicts`" : ""))
+                print("  wire      \(summary.bytesSent) bytes out, \(summary.bytesReceived) bytes in")
+            }
+        }
+    }
+}
+
+/// A progress bar on stderr for long transfers (only on a terminal).
+final class ProgressBar: @unchecked Sendable {
+    private let enabled: Bool
+    private let lock = NSLock()
+    private var shown = false
+
+    init(enabled: Bool) { self.enabled = enabled }
+
+    func update(_ progress: SyncProgress) {
+        guard enabled, progress.direction == .receiving, progress.total >= 1000 else { return }
+        lock.withLock {
+            let fraction = min(1, Double(progress.done) / Double(max(1, progress.total)))
+            let filled = Int(fraction * 30)
+            let line = "\rreceiving [" + String(repeating: "#", count: filled) + String(repeating: " ", count: 30 - filled) + "] \(progress.done)/\(progress.total)"
+            FileHandle.standardError.write(Data(line.utf8))
+            shown = true
+        }
+    }
+
+    func finish() {
+        lock.withLock { if shown { FileHandle.standardError.write(Data("\n".utf8)) } }
+    }
+}
