@@ -95,6 +95,7 @@ let package = Package(
             name: "SyncTests",
             dependencies: ["Sync", "Replica", "SecureLine", "OutpostTestSupport"]
         ),
+        .testTarget(name: "CLITests"),
         .testTarget(
             name: "SecureLineTests",
             dependencies: [

@@ -27,6 +27,31 @@ struct Outpost: AsyncParsableCommand {
             CustomerCommand.self, OrderCommand.self, StockCommand.self, Conflicts.self, Status.self,
         ]
     )
+
+    /// Parses and runs; usage errors follow the same `error:`/`hint:` contract as every other failure.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let status = exitCode(for: error).rawValue
+            let message = fullMessage(for: error)
+            if status == 0 {
+                print(message)
+                Foundation.exit(0)
+            }
+            var lines = message.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            if let first = lines.first, first.hasPrefix("Error: ") { lines[0] = String(first.dropFirst("Error: ".count)) }
+            let usage = lines.dropFirst().first { $0.hasPrefix("Usage: ") }
+            FileHandle.standardError.write(Data("error: \(lines.first ?? message)\n".utf8))
+            if let usage { FileHandle.standardError.write(Data("hint: \(usage.dropFirst("Usage: ".count)) (see --help)\n".utf8)) }
+            Foundation.exit(status == 1 ? 64 : status)
+        }
+    }
 }
 
 /// Options every command takes.
