@@ -53,7 +53,6 @@ extension Replica {
             for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) FROM orders GROUP BY status") {
                 byStatus[row[0] ?? "unknown"] = row[1]
             }
-            let lseq = try Int64.fetchOne(db, sql: "SELECT lseq FROM replica_clock") ?? 0
             var peers: [ReplicaStatus.Peer] = []
             for row in try Row.fetchAll(
                 db,

@@ -1,0 +1,46 @@
+import Foundation
+import Testing
+
+/// The syncing process is killed (SIGKILL) at random moments: the next sync converges, nothing lost, nothing
+/// applied twice.
+@Suite struct KillTests {
+    @Test func killedSyncsResumeAndConverge() throws {
+        let scratch = try Scratch()
+        let hub = Outpost(directory: scratch.url, name: "hub")
+        let laptop = Outpost(directory: scratch.url, name: "laptop")
+        try hub("init", "--name", "hub")
+        for index in 0..<60 {
+            let lines = (0..<4).flatMap { ["--line", "SKU-\(index)-\($0):2:1\($0).50"] }
+            #expect(try hub.run(["order", "create", "--customer", "c\(index % 7)@example.com", "--address", String(repeating: "long address ", count: 20)] + lines).status == 0)
+        }
+        let (server, port) = try hub.serve()
+        defer { server.terminate() }
+        try laptop("init", "--name", "laptop")
+        let joined = try laptop("join", try hub("invite", "--address", "127.0.0.1:\(port)").stdout, "--json").object
+        let addLine = try #require(joined["run_on_peer"] as? String).split(separator: " ").map(String.init)
+        try hub.run(Array(addLine.dropFirst()))
+        var generator = SystemRandomNumberGenerator()
+        var killed = 0
+        for _ in 0..<8 {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: Outpost.binary)
+            process.arguments = ["sync", "hub", "--db", laptop.db]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            usleep(UInt32.random(in: 20_000...700_000, using: &generator))
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                killed += 1
+            }
+            process.waitUntilExit()
+            let count = try laptop("order", "list", "--json").array.count
+            #expect(count == 0 || count == 60, "a killed sync left \(count) orders: streams must merge whole")
+        }
+        let final = try laptop("sync", "hub", "--json")
+        #expect(final.status == 0, "\(final.stderr)")
+        #expect(try laptop("order", "list", "--json").stdout == hub("order", "list", "--json").stdout)
+        #expect(try laptop("order", "list", "--json").array.count == 60)
+        print("killed \(killed) of 8 syncs mid-way")
+    }
+}
