@@ -3,6 +3,7 @@ import OrderDomain
 import Replica
 import SecureLine
 import Sync
+import OutpostTestSupport
 import Testing
 
 /// Sessions cut at random byte offsets by a flaky link: live state is never touched by an unfinished stream,
@@ -10,7 +11,7 @@ import Testing
 @Suite struct InterruptionTests {
     @Test(arguments: [UInt64(1), 2, 3])
     func cutSessionsResumeAndConverge(seed: UInt64) async throws {
-        var random = SeededRandom(seed: seed)
+        var random = SeededGenerator(seed: seed)
         let fleet = try Fleet()
         let hub = try await fleet.add("hub")
         let laptop = try await fleet.add("laptop", listening: false)

@@ -3,6 +3,7 @@ import OrderDomain
 import Replica
 import SecureLine
 import Sync
+import OutpostTestSupport
 import Testing
 
 @Suite struct SyncSessionTests {
@@ -82,7 +83,7 @@ import Testing
     /// Five replicas, random operations, random pairwise syncs over real sockets, then a full round.
     @Test(arguments: [UInt64(11), 12])
     func randomPartitionsConverge(seed: UInt64) async throws {
-        var random = SeededRandom(seed: seed)
+        var random = SeededGenerator(seed: seed)
         let fleet = try Fleet()
         for index in 0..<5 { try await fleet.add("r\(index)") }
         for device in fleet.devices { try await device.replica.setStock(sku: "SKU", location: "main", onHand: 5) }
@@ -106,18 +107,5 @@ import Testing
         }
         #expect(try await fleet.identical(), "seed \(seed)")
         await fleet.shutdown()
-    }
-}
-
-/// SplitMix64, so a failing seed replays.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
