@@ -198,7 +198,7 @@ public struct LineMachine: Sendable {
         var start = 0
         repeat {
             let end = min(plaintext.count, start + Self.maximumChunk)
-            let ciphertext = try sender.encrypt(ad: [], plaintext: Array(plaintext[start..<end]))
+            let ciphertext = try sender.encrypt(ad: [], plaintext: start == 0 && end == plaintext.count ? plaintext : Array(plaintext[start..<end]))
             if sender.nonce % settings.rekeyInterval == 0 { sender.rekey() }
             FrameDecoder.frame(ciphertext, into: &output)
             start = end

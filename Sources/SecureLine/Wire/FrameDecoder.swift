@@ -17,7 +17,7 @@ public struct FrameDecoder: Sendable {
         if offset > 0 && offset == buffer.count {
             buffer.removeAll(keepingCapacity: true)
             offset = 0
-        } else if offset > 65536 {
+        } else if offset > 65536 && offset * 2 > buffer.count {
             buffer.removeFirst(offset)
             offset = 0
         }

@@ -65,33 +65,42 @@ public struct Record: Hashable, Sendable, CustomStringConvertible {
 /// Parses records from the decrypted byte stream, which frames may cut anywhere.
 public struct RecordParser: Sendable {
     private var buffer: [UInt8] = []
+    /// Bytes before `offset` are consumed; compacted lazily so parsing stays linear in the stream's size.
+    private var offset = 0
     private var pendingLine: (verb: String, json: String, bodyLength: Int)?
 
     public init() {}
 
     /// Bytes held for an incomplete record.
-    public var pendingCount: Int { buffer.count }
+    public var pendingCount: Int { buffer.count - offset }
 
     public mutating func append<C: Collection>(_ bytes: C) where C.Element == UInt8 {
+        if offset == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+            offset = 0
+        } else if offset > 1 << 16 && offset * 2 > buffer.count {
+            buffer.removeFirst(offset)
+            offset = 0
+        }
         buffer.append(contentsOf: bytes)
     }
 
     /// The next complete record, nil when more bytes are needed.
     public mutating func next() throws(LineError) -> Record? {
         if pendingLine == nil {
-            guard let newline = buffer.prefix(Record.maximumLine).firstIndex(of: 10) else {
-                if buffer.count >= Record.maximumLine {
+            let window = buffer[offset..<min(buffer.count, offset + Record.maximumLine)]
+            guard let newline = window.firstIndex(of: 10) else {
+                if window.count >= Record.maximumLine {
                     throw LineError(.protocolViolation, "a record line exceeds \(Record.maximumLine) bytes")
                 }
                 return nil
             }
-            let line = buffer[..<newline]
-            buffer.removeFirst(newline + 1)
-            pendingLine = try Self.parseLine(line)
+            pendingLine = try Self.parseLine(buffer[offset..<newline])
+            offset = newline + 1
         }
-        guard let line = pendingLine, buffer.count >= line.bodyLength else { return nil }
-        let body = Array(buffer.prefix(line.bodyLength))
-        buffer.removeFirst(line.bodyLength)
+        guard let line = pendingLine, buffer.count - offset >= line.bodyLength else { return nil }
+        let body = Array(buffer[offset..<(offset + line.bodyLength)])
+        offset += line.bodyLength
         pendingLine = nil
         return Record(verb: line.verb, json: line.json, body: body)
     }
