@@ -23,6 +23,9 @@ public struct ReplicaStatus: Hashable, Sendable {
     /// Site id → counter.
     public var versionVector: [String: UInt64]
     public var peers: [Peer]
+    /// Set while a first (snapshot) stream from this site is loaded directly into the tables: reads show
+    /// partial data and local commands are refused until a sync with that peer completes it.
+    public var bootstrappingFrom: String?
 }
 
 extension Replica {
@@ -43,6 +46,12 @@ extension Replica {
             _ = try Self.registerSites(db, [site])
             try db.execute(sql: "UPDATE sites SET name = ? WHERE site_id = ?", arguments: [name, site])
         }
+    }
+
+    /// The site this replica is bootstrapping from (its first stream is cut and must be finished with that
+    /// peer), or nil.
+    public func bootstrappingFrom() async throws -> String? {
+        try await pool.read { db in try Self.bootstrapPeer(db) }
     }
 
     /// Counts, version vector and peers.
@@ -75,7 +84,7 @@ extension Replica {
                 identity: identity, orders: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM orders") ?? 0,
                 customers: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM customers") ?? 0,
                 openConflicts: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM open_conflicts") ?? 0, ordersByStatus: byStatus,
-                versionVector: try Self.versionVectorBySite(db), peers: peers)
+                versionVector: try Self.versionVectorBySite(db), peers: peers, bootstrappingFrom: try Self.bootstrapPeer(db))
         }
     }
 }

@@ -82,7 +82,7 @@ public final class Replica: Sendable {
         try Schema.migrator.migrate(pool)
         try pool.write { db in
             try db.execute(
-                sql: "INSERT INTO replica_info VALUES (1, ?, ?, ?, ?, 'ready', ?)",
+                sql: "INSERT INTO replica_info VALUES (1, ?, ?, ?, ?, 'ready', ?, NULL)",
                 arguments: [siteID, name, identity.numberPrefix, Schema.version, now()])
             try db.execute(sql: "INSERT INTO replica_clock VALUES (1, 0, 0, 0, 0)")
             try db.execute(sql: "INSERT INTO sites (ordinal, site_id, name) VALUES (?, ?, ?)", arguments: [Int64(localSite), siteID, name])

@@ -29,6 +29,11 @@ enum StockLevels {
         FROM contributions c ORDER BY c.sku, c.location
         """
 
+    // Built once: string replacement per query showed up in profiles of the write path.
+    static let oneSQL = sql.replacingOccurrences(of: "%@", with: "WHERE sku = ? AND location = ?")
+    static let skuSQL = sql.replacingOccurrences(of: "%@", with: "WHERE sku = ?")
+    static let allSQL = sql.replacingOccurrences(of: "%@", with: "")
+
     private static func make(_ row: Row) -> StockLevel {
         let counted: Int64 = row[2]
         let shipped: Int64 = row[3]
@@ -38,17 +43,17 @@ enum StockLevels {
 
     /// The level of `sku` at `location`, or nil when the SKU is not tracked there (no count was ever made).
     static func level(_ db: Database, sku: String, location: String) throws -> StockLevel? {
-        let statement = try db.cachedStatement(sql: sql.replacingOccurrences(of: "%@", with: "WHERE sku = ? AND location = ?"))
+        let statement = try db.cachedStatement(sql: oneSQL)
         return try Row.fetchOne(statement, arguments: [sku, location]).map(make)
     }
 
     /// Every tracked level, optionally for one SKU.
     static func all(_ db: Database, sku: String?) throws -> [StockLevel] {
         if let sku {
-            let statement = try db.cachedStatement(sql: sql.replacingOccurrences(of: "%@", with: "WHERE sku = ?"))
+            let statement = try db.cachedStatement(sql: skuSQL)
             return try Row.fetchAll(statement, arguments: [sku]).map(make)
         }
-        return try Row.fetchAll(db, sql: sql.replacingOccurrences(of: "%@", with: "")).map(make)
+        return try Row.fetchAll(db, sql: allSQL).map(make)
     }
 
     /// Refuses when any tracked SKU lacks `quantity` available units at `location`. Untracked SKUs (never

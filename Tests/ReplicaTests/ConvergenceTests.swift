@@ -82,8 +82,17 @@ private struct Simulation {
         }
     }
 
-    /// One stream from `sender` to `receiver`, possibly duplicated batches, possibly cut (left staged).
+    /// One stream from `sender` to `receiver`, possibly duplicated batches, possibly cut (left staged). A
+    /// receiver bootstrapping from another peer refuses, as it would on the network.
     mutating func session(receiver: Replica, sender: Replica, mayCut: Bool = true) async throws {
+        do {
+            try await attempt(receiver: receiver, sender: sender, mayCut: mayCut)
+        } catch let error as ReplicaError where error.code == .unavailable {
+            return
+        }
+    }
+
+    private mutating func attempt(receiver: Replica, sender: Replica, mayCut: Bool) async throws {
         let request = try await receiver.streamRequest(from: sender.identity.siteID)
         let batchSize = Int.random(in: 1...6, using: &random)
         let collected = LockedValue<[ChangeBatch]>([])
@@ -107,6 +116,15 @@ private struct Simulation {
     }
 
     mutating func finish() async throws {
+        // Replicas cut mid-bootstrap finish with the peer they bootstrap from first.
+        for _ in 0..<replicas.count {
+            for receiver in replicas {
+                guard let peer = try await receiver.bootstrappingFrom(),
+                    let sender = replicas.first(where: { $0.identity.siteID == peer })
+                else { continue }
+                try await session(receiver: receiver, sender: sender, mayCut: false)
+            }
+        }
         for _ in 0..<3 {
             for receiver in replicas {
                 for sender in replicas where sender !== receiver {
@@ -128,6 +146,8 @@ private struct Simulation {
             commandsApplied += 1
         } catch is DomainError {
             return  // refused: nothing was written (checked by the atomicity tests)
+        } catch let error as ReplicaError where error.code == .unavailable {
+            return  // the replica is bootstrapping: local commands wait until its first stream completes
         }
         let previousCounter: Int64 = before.1?[0] ?? 0
         let previousLseq: Int64 = before.1?[1] ?? 0

@@ -15,19 +15,42 @@ extension Replica {
     }
 
     static func stage(_ db: Database, _ batch: ChangeBatch, from peer: String, wall: Int64) throws {
-        let ordinals = try Self.registerSites(db, batch.sites)
         let existing = try Row.fetchOne(
             db, sql: "SELECT position_entity, position_lseq FROM staged_streams WHERE peer_site = ?", arguments: [peer])
+        let bootstrapping = try bootstrapPeer(db)
+        if let bootstrapping, bootstrapping != peer {
+            throw ReplicaError(
+                .unavailable, "this replica is bootstrapping from site \(bootstrapping)", hint: "sync with that peer first to finish the bootstrap")
+        }
+        // A replica that has nothing yet loads a stream straight into its tables (DESIGN.md, "A new replica"):
+        // it stays `bootstrapping` (no local writes, not serving) until the stream completes.
+        let direct = try bootstrapping == peer || (existing == nil && isEmpty(db))
+        if direct && bootstrapping == nil {
+            try db.execute(sql: "UPDATE replica_info SET state = 'bootstrapping', bootstrap_peer = ?", arguments: [peer])
+        }
+        let ordinals = try Self.registerSites(db, batch.sites)
         let upsert = try db.cachedStatement(
             sql: "INSERT OR REPLACE INTO staged_rows (peer_site, entity, row_id, payload) VALUES (?, ?, ?, ?)")
+        let context = direct ? try WriteContext(db, wallMilliseconds: wall, local: false) : nil
         for row in batch.rows {
             guard row.fields.count == row.entity.fields.count else {
                 throw ReplicaError(.protocolViolation, "a \(row.entity.rawValue) record has \(row.fields.count) fields, expected \(row.entity.fields.count)")
             }
-            var payload: [UInt8] = []
-            RowCodec.encode(try Self.rename(row.fields, ordinals), into: &payload)
-            try upsert.execute(arguments: [peer, Int(row.entity.code), row.id, Data(payload)])
+            let fields = try Self.rename(row.fields, ordinals)
+            if let context {
+                // The sender's newer copy of a record replaces the one an earlier cut batch loaded.
+                let local = try RowStore.load(db, row.entity, id: row.id)
+                try RowStore.save(
+                    db, RowState(entity: row.entity, id: row.id, fields: fields), lseq: context.nextLseq(), previousLseq: local?.lseq,
+                    previousSiblingMask: local.map { RowStore.siblingMask(of: $0.state) } ?? 0)
+                for field in fields { for sibling in field.siblings { context.observe(sibling.time) } }
+            } else {
+                var payload: [UInt8] = []
+                RowCodec.encode(fields, into: &payload)
+                try upsert.execute(arguments: [peer, Int(row.entity.code), row.id, Data(payload)])
+            }
         }
+        try context?.finish()
         var position = batch.position
         if let existing {
             let staged = StreamPosition(entity: UInt8(truncatingIfNeeded: existing[0] as Int64), lseq: existing[1])
@@ -54,7 +77,11 @@ extension Replica {
     }
 
     static func complete(_ db: Database, from peer: String, end: StreamEnd, wall: Int64) throws -> (MergeSummary, Set<String>) {
-        let context = try WriteContext(db, wallMilliseconds: wall)
+        let bootstrapping = try bootstrapPeer(db)
+        if let bootstrapping, bootstrapping != peer {
+            throw ReplicaError(.unavailable, "this replica is bootstrapping from site \(bootstrapping)", hint: "sync with that peer first")
+        }
+        let context = try WriteContext(db, wallMilliseconds: wall, local: false)
         let ours = try Self.versionVector(db)
         let senderOrdinals = try Self.registerSites(db, end.vector.keys.sorted())
         var theirs = VersionVector()
@@ -77,8 +104,17 @@ extension Replica {
             arguments: [peer, end.snapshotLseq, wall])
         try db.execute(sql: "DELETE FROM staged_rows WHERE peer_site = ?", arguments: [peer])
         try db.execute(sql: "DELETE FROM staged_streams WHERE peer_site = ?", arguments: [peer])
+        if bootstrapping != nil {
+            // Every record arrived directly: derive every order's view now, then open for business.
+            let orders = try String.fetchCursor(db, sql: "SELECT id FROM orders")
+            while let id = try orders.next() {
+                try OrderRecords.refresh(db, id: id)
+                summary.ordersTouched += 1
+            }
+            try db.execute(sql: "UPDATE replica_info SET state = 'ready', bootstrap_peer = NULL")
+        }
         for id in context.touchedOrders.sorted() { try OrderRecords.refresh(db, id: id) }
-        summary.ordersTouched = context.touchedOrders.count
+        summary.ordersTouched += context.touchedOrders.count
         try context.finish()
         return (summary, context.touchedOrders)
     }
@@ -107,6 +143,22 @@ extension Replica {
             try pool.write { db in try Self.stage(db, batch, from: peer, wall: wall) }
         }
         return try pool.write { db in try Self.complete(db, from: peer, end: end, wall: wall) }
+    }
+
+    /// The site this replica is bootstrapping from, if it is.
+    static func bootstrapPeer(_ db: Database) throws -> String? {
+        try String.fetchOne(db.cachedStatement(sql: "SELECT bootstrap_peer FROM replica_info"))
+    }
+
+    /// Whether the replica holds nothing at all: no local transaction, no remote vector, no record.
+    static func isEmpty(_ db: Database) throws -> Bool {
+        guard try Int64.fetchOne(db, sql: "SELECT counter FROM replica_clock") == 0,
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM version_vector") == 0
+        else { return false }
+        for entity in Entity.allCases where try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM \(entity.rawValue))") == true {
+            return false
+        }
+        return true
     }
 
     /// Discards a staged, unfinished stream from `peer` (for example when the peer was reset).

@@ -62,8 +62,11 @@ enum OrderRecords {
         return order
     }
 
+    private static let factSQL: [String: String] = Dictionary(
+        uniqueKeysWithValues: Entity.allCases.filter(\.belongsToOrder).map { ($0.rawValue, "SELECT * FROM \($0.rawValue) WHERE order_id = ? ORDER BY id") })
+
     private static func fetch<T>(_ db: Database, _ table: String, _ orderID: String, _ make: (Row) -> T) throws -> [T] {
-        let statement = try db.cachedStatement(sql: "SELECT * FROM \(table) WHERE order_id = ? ORDER BY id")
+        let statement = try db.cachedStatement(sql: factSQL[table] ?? "SELECT * FROM \(table) WHERE order_id = ? ORDER BY id")
         return try Row.fetchAll(statement, arguments: [orderID]).map(make)
     }
 
@@ -89,6 +92,9 @@ enum OrderRecords {
         ]
     }
 
+    static let orderRefreshSQL = "UPDATE orders SET \(Schema.derivedColumns(.orders).map { "\($0.0) = ?" }.joined(separator: ", ")) WHERE id = ?"
+    static let lineRefreshSQL = "UPDATE order_lines SET \(Schema.derivedColumns(.orderLines).map { "\($0.0) = ?" }.joined(separator: ", ")) WHERE id = ?"
+
     /// Recomputes and stores the derived columns of order `id` and its lines. Derived columns are not
     /// replicated, so writing them does not move the row in the change order.
     @discardableResult
@@ -96,14 +102,9 @@ enum OrderRecords {
         guard let order = try load(db, id: id) else { return nil }
         let progress = order.progress
         let derived = orderDerived(progress)
-        try db.cachedStatement(
-            sql: "UPDATE orders SET \(derived.map { "\($0.0) = ?" }.joined(separator: ", ")) WHERE id = ?")
-            .execute(arguments: arguments(derived, id))
+        try db.cachedStatement(sql: orderRefreshSQL).execute(arguments: arguments(derived, id))
         for line in progress.lines {
-            let columns = lineDerived(line)
-            try db.cachedStatement(
-                sql: "UPDATE order_lines SET \(columns.map { "\($0.0) = ?" }.joined(separator: ", ")) WHERE id = ?")
-                .execute(arguments: arguments(columns, line.lineID))
+            try db.cachedStatement(sql: lineRefreshSQL).execute(arguments: arguments(lineDerived(line), line.lineID))
         }
         return progress
     }

@@ -51,9 +51,39 @@ enum RowStore {
         return "SELECT lseq, id, \(columns), dots FROM \(entity.rawValue) \(clause)"
     }
 
+    /// Statements built once per entity (building SQL text per row costs more than executing it).
+    struct Statements: Sendable {
+        var selectByID: String
+        var update: String
+        var insert: String
+        var insertDerived: String
+    }
+
+    static let statements: [Entity: Statements] = Dictionary(
+        uniqueKeysWithValues: Entity.allCases.map { entity in
+            let names = entity.fields.map(\.name)
+            let derived = Schema.derivedColumns(entity).map(\.0)
+            let assignments = names.map { "\($0) = ?" }.joined(separator: ", ")
+            func insert(_ extra: [String]) -> String {
+                let columns = (["lseq", "id"] + names + ["dots"] + extra).joined(separator: ", ")
+                return "INSERT INTO \(entity.rawValue) (\(columns)) VALUES (\(Array(repeating: "?", count: names.count + 3 + extra.count).joined(separator: ", ")))"
+            }
+            return (
+                entity,
+                Statements(
+                    selectByID: selectSQL(entity, where: "WHERE id = ?"),
+                    update: "UPDATE \(entity.rawValue) SET lseq = ?, id = ?, \(assignments), dots = ? WHERE lseq = ?",
+                    insert: insert([]), insertDerived: insert(derived))
+            )
+        })
+
+    static func sql(_ entity: Entity) -> Statements {
+        statements[entity] ?? Statements(selectByID: "", update: "", insert: "", insertDerived: "")
+    }
+
     /// Loads the record `id`, with its current `lseq`, or nil when absent.
     static func load(_ db: Database, _ entity: Entity, id: String) throws -> (state: RowState, lseq: Int64)? {
-        let statement = try db.cachedStatement(sql: selectSQL(entity, where: "WHERE id = ?"))
+        let statement = try db.cachedStatement(sql: sql(entity).selectByID)
         guard let row = try Row.fetchOne(statement, arguments: [id]) else { return nil }
         return try decode(db, entity, row: row)
     }
@@ -116,17 +146,17 @@ enum RowStore {
         list.append(Data(dots.encoded()))
         list += derived.map { $0.1 as (any DatabaseValueConvertible)? }
         if let previousLseq {
-            let assignments = entity.fields.map { "\($0.name) = ?" }.joined(separator: ", ")
-            let extra = derived.map { ", \($0.0) = ?" }.joined()
-            let statement = try db.cachedStatement(
-                sql: "UPDATE \(entity.rawValue) SET lseq = ?, id = ?, \(assignments), dots = ?\(extra) WHERE lseq = ?")
+            // Derived columns are refreshed separately after updates (OrderRecords.refresh).
+            guard derived.isEmpty else { throw ReplicaError.corrupt("updates do not write derived columns") }
             list.append(previousLseq)
-            try statement.execute(arguments: StatementArguments(list))
+            try db.cachedStatement(sql: sql(entity).update).execute(arguments: StatementArguments(list))
         } else {
-            let names = (["lseq", "id"] + entity.fields.map(\.name) + ["dots"] + derived.map(\.0)).joined(separator: ", ")
-            let marks = Array(repeating: "?", count: entity.fields.count + 3 + derived.count).joined(separator: ", ")
-            let statement = try db.cachedStatement(sql: "INSERT INTO \(entity.rawValue) (\(names)) VALUES (\(marks))")
-            try statement.execute(arguments: StatementArguments(list))
+            let statements = sql(entity)
+            let text = derived.isEmpty ? statements.insert : statements.insertDerived
+            guard derived.isEmpty || derived.map(\.0) == Schema.derivedColumns(entity).map(\.0) else {
+                throw ReplicaError.corrupt("derived columns of \(entity.rawValue) written out of order")
+            }
+            try db.cachedStatement(sql: text).execute(arguments: StatementArguments(list))
         }
         if previousSiblingMask != 0 || !multi.isEmpty {
             try db.cachedStatement(sql: "DELETE FROM siblings WHERE entity = ? AND row_id = ?")

@@ -43,7 +43,9 @@ enum Schema {
                         number_prefix TEXT NOT NULL,
                         schema_version INTEGER NOT NULL,
                         state TEXT NOT NULL CHECK (state IN ('ready', 'bootstrapping')),
-                        created_at INTEGER NOT NULL
+                        created_at INTEGER NOT NULL,
+                        -- While bootstrapping: the site whose snapshot stream is being loaded.
+                        bootstrap_peer TEXT
                     );
                     -- Written by every local transaction: one small row, so bookkeeping stays cheap.
                     CREATE TABLE replica_clock (

@@ -20,11 +20,19 @@ final class WriteContext {
     /// Orders whose derived view the command already refreshed itself (still reported to observers).
     var refreshedOrders: Set<String> = []
 
-    init(_ db: Database, wallMilliseconds: Int64) throws {
+    /// - Parameter local: a local command (refused while the replica bootstraps) rather than a merge.
+    init(_ db: Database, wallMilliseconds: Int64, local: Bool = true) throws {
         self.db = db
         self.wallMilliseconds = wallMilliseconds
-        guard let row = try Row.fetchOne(db, sql: "SELECT counter, hlc, lseq, order_sequence FROM replica_clock") else {
+        let statement = try db.cachedStatement(
+            sql: "SELECT counter, hlc, lseq, order_sequence, (SELECT bootstrap_peer FROM replica_info) FROM replica_clock")
+        guard let row = try Row.fetchOne(statement) else {
             throw ReplicaError.corrupt("replica_clock is empty")
+        }
+        if local, let peer: String = row[4] {
+            throw ReplicaError(
+                .unavailable, "this replica is still bootstrapping from site \(peer)",
+                hint: "sync with that peer again to finish; local changes are refused until then")
         }
         counter = row[0]
         hybrid = HybridClock(last: HybridTime(rawValue: UInt64(bitPattern: row[1] as Int64)))

@@ -145,13 +145,17 @@ struct Status: AsyncParsableCommand {
             if global.json {
                 return printJSON([
                     "name": status.identity.name, "site_id": status.identity.siteID, "orders": status.orders, "customers": status.customers,
-                    "open_conflicts": status.openConflicts, "orders_by_status": status.ordersByStatus, "version_vector": status.versionVector.mapValues { Int($0) },
+                    "open_conflicts": status.openConflicts, "orders_by_status": status.ordersByStatus,
+                    "bootstrapping_from": status.bootstrappingFrom as Any, "version_vector": status.versionVector.mapValues { Int($0) },
                     "peers": status.peers.map {
                         ["site_id": $0.siteID, "name": $0.name as Any, "last_sync": rfc3339($0.lastSync), "pending_changes": $0.pendingRecords, "staged": $0.staged] as [String: Any]
                     },
                 ])
             }
             print("\(status.identity.name)  (site \(status.identity.siteID))")
+            if let peer = status.bootstrappingFrom {
+                print("BOOTSTRAPPING from \(peer.prefix(8))…: data is partial and local changes are refused; run `outpost sync` with that peer")
+            }
             print("orders \(status.orders)   customers \(status.customers)   open conflicts \(status.openConflicts)")
             print("by status: " + status.ordersByStatus.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
             print("version vector: " + status.versionVector.sorted { $0.key < $1.key }.map { "\($0.key.prefix(8))…:\($0.value)" }.joined(separator: " "))
