@@ -80,8 +80,9 @@ struct Demo: AsyncParsableCommand {
         try await two.edit(order: bo.orderNumber, phone: "+44 7700 900222")
         print("   both laptops record a different phone number for \(bo.orderNumber)")
 
-        print("4. Everyone syncs through the hub.\n")
+        print("4. Everyone syncs through the hub.")
         try await story.syncAll()
+        print("")
         try await story.report(ana: ana.orderNumber)
         await server.shutdown()
     }
@@ -111,8 +112,10 @@ struct Story {
         let shipped = try await hub.order(ana)
         print("What happened to \(ana):")
         print("   status   \(shipped.progress.status.rawValue)   overlays: \(shipped.progress.overlays.map(\.rawValue).joined(separator: ", "))")
-        print("   why      physical facts beat intents: what shipped stands, so the cancel had nothing left to cancel;")
-        print("            the customer paid and asked to cancel, so a return-and-refund is due (refund_due).")
+        if shipped.progress.status == .shipped && shipped.order.cancelledAt != nil {
+            print("   why      physical facts beat intents: what shipped stands, so the cancel had nothing left to cancel;")
+            print("            the customer paid and asked to cancel, so a return-and-refund is due (refund_due).")
+        }
         print("")
         print("Conflicts kept for people to see:")
         for conflict in try await hub.conflicts() {
