@@ -100,6 +100,30 @@ extension Replica {
         }
     }
 
+    /// Ships the packed, unshipped parcel that holds exactly `lines` (`SKU:QTY`). Only packed goods ship:
+    /// when no parcel holds exactly those lines, the command is refused with a hint to pack them first.
+    @discardableResult
+    public func ship(order reference: String, carrier: String, tracking: String, lines: [LineSpec]) async throws -> CommandResult {
+        let parcel = try await pool.read { db -> String in
+            let order = try Self.requireOrder(db, reference)
+            var wanted: [String: Int64] = [:]
+            for line in lines { wanted[line.sku, default: 0] += line.quantity }
+            let match = order.fulfilments.first { parcel in
+                guard parcel.shippedAt == nil, parcel.cancelledAt == nil else { return false }
+                var held: [String: Int64] = [:]
+                for item in parcel.lines { held[order.line(item.lineID)?.sku ?? "", default: 0] += item.quantity }
+                return held == wanted
+            }
+            guard let match else {
+                throw DomainError(
+                    .illegalTransition, "order \(order.number) has no packed parcel holding exactly \(lines.map { "\($0.sku):\($0.quantity)" }.joined(separator: ", "))",
+                    hint: "pack those lines first (`order pack \(order.number) --line …`); only packed goods ship")
+            }
+            return match.id
+        }
+        return try await ship(order: reference, carrier: carrier, tracking: tracking, parcel: parcel)
+    }
+
     /// Records a carrier event for a shipped parcel (the latest shipped one unless named).
     @discardableResult
     public func track(

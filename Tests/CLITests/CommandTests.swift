@@ -72,6 +72,7 @@ import Testing
             (["order", "pay", number, "--amount", "ten"], 65, "not an amount"),
             (["order", "pay", number, "--amount", "99.00"], 65, "balance due"),
             (["order", "ship", number, "--carrier", "DHL", "--tracking", "T"], 65, "pack"),
+            (["order", "ship", number, "--carrier", "DHL", "--tracking", "T", "--line", "TEE-M:1"], 65, "no packed parcel"),
             (["order", "refund", number, "--amount", "1.00"], 65, "captured"),
             (["order", "cancel", "NOPE-9"], 66, "no order"),
             (["order", "list", "--status", "lost"], 64, "not a status"),

@@ -122,22 +122,8 @@ struct OrderCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await OrderCommand.report(global) { replica in
-                var parcel: String?
-                if !line.isEmpty {
-                    let wanted = try OrderCommand.lines(line, price: false)
-                    let details = try await replica.order(order)
-                    let match = details.order.fulfilments.first { parcel in
-                        parcel.shippedAt == nil && parcel.cancelledAt == nil
-                            && Dictionary(parcel.lines.map { (details.order.line($0.lineID)?.sku ?? "", $0.quantity) }, uniquingKeysWith: +)
-                                == Dictionary(wanted.map { ($0.sku, $0.quantity) }, uniquingKeysWith: +)
-                    }
-                    guard let match else {
-                        throw CLIError(65, "no packed parcel of \(details.order.number) holds exactly \(line.joined(separator: ", "))",
-                            hint: "pack them first: `outpost order pack \(order) --line …` (only packed goods ship)")
-                    }
-                    parcel = match.id
-                }
-                return try await replica.ship(order: order, carrier: carrier, tracking: tracking, parcel: parcel)
+                if line.isEmpty { return try await replica.ship(order: order, carrier: carrier, tracking: tracking) }
+                return try await replica.ship(order: order, carrier: carrier, tracking: tracking, lines: try OrderCommand.lines(line, price: false))
             }
         }
     }
