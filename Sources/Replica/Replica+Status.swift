@@ -33,6 +33,11 @@ extension Replica {
     /// `status()` can say what it still lacks.
     public func markDelivered(to peer: String, snapshotLseq: Int64) async throws {
         let wall = now()
+        // A read first: most sessions deliver nothing new, and a write transaction costs far more.
+        let current = try await pool.read { db in
+            try Int64.fetchOne(db, sql: "SELECT lseq FROM delivery_marks WHERE peer_site = ?", arguments: [peer])
+        }
+        if let current, current >= snapshotLseq { return }
         try await pool.write { db in
             try db.execute(
                 sql: "INSERT INTO delivery_marks (peer_site, lseq, delivered_at) VALUES (?, ?, ?) ON CONFLICT(peer_site) DO UPDATE SET lseq = max(lseq, excluded.lseq), delivered_at = excluded.delivered_at",
@@ -42,6 +47,10 @@ extension Replica {
 
     /// Remembers a peer site's human name (shown by `status()`).
     public func notePeer(site: String, name: String) async throws {
+        let known = try await pool.read { db in
+            try String.fetchOne(db, sql: "SELECT name FROM sites WHERE site_id = ?", arguments: [site])
+        }
+        if known == name { return }
         try await pool.write { db in
             _ = try Self.registerSites(db, [site])
             try db.execute(sql: "UPDATE sites SET name = ? WHERE site_id = ?", arguments: [name, site])

@@ -110,7 +110,7 @@ struct SyncSession {
             summary.batchesSent = sent.batchesSent
             summary.rowsSent = sent.rowsSent
             summary.changesSent = sent.changesSent
-            try await replica.markDelivered(to: peerSite, snapshotLseq: sent.snapshotLseq)
+            if sent.rowsSent > 0 { try await replica.markDelivered(to: peerSite, snapshotLseq: sent.snapshotLseq) }
         }
         switch role {
         case .dialler: try await session.goodbye()

@@ -71,6 +71,7 @@ extension Replica {
     @discardableResult
     public func completeStream(from peer: String, end: StreamEnd) async throws -> MergeSummary {
         let wall = now()
+        if try await pool.read({ db in try Self.isNoOp(db, from: peer, end: end) }) { return MergeSummary() }
         let (summary, touched) = try await pool.write { db in try Self.complete(db, from: peer, end: end, wall: wall) }
         notify(touched)
         return summary
@@ -143,6 +144,19 @@ extension Replica {
             try pool.write { db in try Self.stage(db, batch, from: peer, wall: wall) }
         }
         return try pool.write { db in try Self.complete(db, from: peer, end: end, wall: wall) }
+    }
+
+    /// Whether completing `end` would change nothing worth a write transaction: nothing staged, the sender's
+    /// vector already covered, and the cursor at most 10,000 changes behind (a stale cursor only makes the
+    /// next stream scan a little more; every record it skips is covered by the vector either way).
+    static func isNoOp(_ db: Database, from peer: String, end: StreamEnd) throws -> Bool {
+        guard try bootstrapPeer(db) == nil,
+            try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM staged_streams WHERE peer_site = ?)", arguments: [peer]) == false
+        else { return false }
+        let ours = try versionVectorBySite(db)
+        guard end.vector.allSatisfy({ (ours[$0.key] ?? 0) >= $0.value }) else { return false }
+        guard let cursor = try Int64.fetchOne(db, sql: "SELECT lseq FROM sync_cursors WHERE peer_site = ?", arguments: [peer]) else { return false }
+        return end.snapshotLseq - cursor < 10_000
     }
 
     /// The site this replica is bootstrapping from, if it is.
