@@ -12,9 +12,13 @@ public struct KeyPair: Sendable {
     }
 
     /// A fresh random key pair.
-    public static func generate() -> KeyPair {
-        let secret = SecretBytes(random: 32)
-        return KeyPair(secret: secret)
+    public static func generate() -> KeyPair { generate(guarded: true) }
+
+    /// A fresh key pair; `guarded: false` for a handshake's ephemeral key, which lives a few microseconds.
+    static func generate(guarded: Bool) -> KeyPair {
+        var bytes = Sodium.random(32)
+        defer { SecretBytes.wipe(&bytes) }
+        return KeyPair(secret: SecretBytes(bytes, guarded: guarded))
     }
 
     private init(secret: SecretBytes) {

@@ -50,11 +50,13 @@ struct SymmetricState {
     init(protocolName: String) {
         let name = Array(protocolName.utf8)
         hash = name.count <= Primitives.hashLength ? name + [UInt8](repeating: 0, count: Primitives.hashLength - name.count) : Primitives.sha256(name)
-        chainingKey = SecretBytes(hash)
+        chainingKey = SecretBytes(hash, guarded: false)
     }
 
     mutating func mixKey(_ inputKeyMaterial: SecretBytes) {
-        let outputs = Primitives.hkdf(chainingKey: chainingKey, inputKeyMaterial: inputKeyMaterial.copy(), outputs: 2)
+        var material = inputKeyMaterial.copy()
+        defer { SecretBytes.wipe(&material) }
+        let outputs = Primitives.hkdf(chainingKey: chainingKey, inputKeyMaterial: material, outputs: 2)
         chainingKey = outputs[0]
         cipher = CipherState(key: outputs[1])
     }
@@ -77,7 +79,8 @@ struct SymmetricState {
 
     /// `Split()`: the two transport cipher states (initiator→responder, responder→initiator).
     func split() -> (CipherState, CipherState) {
-        let outputs = Primitives.hkdf(chainingKey: chainingKey, inputKeyMaterial: [], outputs: 2)
+        // Transport keys live for the whole session: guarded memory.
+        let outputs = Primitives.hkdf(chainingKey: chainingKey, inputKeyMaterial: [], outputs: 2, guarded: true)
         return (CipherState(key: outputs[0]), CipherState(key: outputs[1]))
     }
 }

@@ -49,7 +49,7 @@ struct Handshake {
 
     private mutating func freshEphemeral() -> KeyPair {
         if let localEphemeral { return localEphemeral }
-        let pair = KeyPair.generate()
+        let pair = KeyPair.generate(guarded: false)
         localEphemeral = pair
         return pair
     }

@@ -20,7 +20,7 @@ enum Primitives {
         var shared = [UInt8](repeating: 0, count: 32)
         let status = crypto_scalarmult(&shared, secret.pointer, publicKey)
         defer { SecretBytes.wipe(&shared) }
-        return status == 0 ? SecretBytes(shared) : nil
+        return status == 0 ? SecretBytes(shared, guarded: false) : nil
     }
 
     static func sha256(_ parts: [UInt8]...) -> [UInt8] {
@@ -43,13 +43,16 @@ enum Primitives {
     }
 
     /// HKDF as Noise defines it (§4.3): `outputs` (2 or 3) keys from a chaining key and input key material.
-    static func hkdf(chainingKey: SecretBytes, inputKeyMaterial: [UInt8], outputs: Int) -> [SecretBytes] {
-        let tempKey = SecretBytes(hmac(key: chainingKey.pointer, keyLength: chainingKey.count, inputKeyMaterial))
+    /// - Parameter guarded: put the outputs in `sodium_malloc` memory (for keys that outlive the handshake).
+    static func hkdf(chainingKey: SecretBytes, inputKeyMaterial: [UInt8], outputs: Int, guarded: Bool = false) -> [SecretBytes] {
+        var temp = hmac(key: chainingKey.pointer, keyLength: chainingKey.count, inputKeyMaterial)
+        let tempKey = SecretBytes(temp, guarded: false)
+        SecretBytes.wipe(&temp)
         var results: [SecretBytes] = []
         var previous: [UInt8] = []
         for index in 1...outputs {
             var next = hmac(key: tempKey.pointer, keyLength: tempKey.count, previous, [UInt8(index)])
-            results.append(SecretBytes(next))
+            results.append(SecretBytes(next, guarded: guarded))
             SecretBytes.wipe(&previous)
             previous = next
             SecretBytes.wipe(&next)

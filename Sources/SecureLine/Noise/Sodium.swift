@@ -13,21 +13,30 @@ enum Sodium {
     }
 }
 
-/// Bytes kept in `sodium_malloc` memory (guarded pages, not swapped where the OS allows) and wiped when freed.
-/// Used for every secret: static and ephemeral private keys, chaining keys, cipher keys.
+/// Secret bytes, always wiped when freed. Long-lived secrets (static private keys, transport keys) live in
+/// `sodium_malloc` memory (guard pages, locked against swapping where the OS allows); the handshake's
+/// short-lived intermediates (DH outputs, chaining and temporary keys) use ordinary heap memory that is wiped
+/// on release, because `sodium_malloc` costs several system calls per allocation and dominated the
+/// handshake's CPU time.
 final class SecretBytes: @unchecked Sendable {
     let count: Int
     let pointer: UnsafeMutablePointer<UInt8>
+    private let guarded: Bool
 
-    /// Copies `bytes` into secure memory. Callers should wipe their own copy.
-    init(_ bytes: [UInt8]) {
+    /// Copies `bytes` into secret memory (`guarded`: `sodium_malloc`). Callers should wipe their own copy.
+    init(_ bytes: [UInt8], guarded: Bool = true) {
         precondition(Sodium.ready, "libsodium failed to initialise")
         count = bytes.count
-        guard let memory = sodium_malloc(max(1, bytes.count)) else {
-            // sodium_malloc fails only when the process is out of memory.
-            fatalError("sodium_malloc failed: out of memory")
+        self.guarded = guarded
+        if guarded {
+            guard let memory = sodium_malloc(max(1, bytes.count)) else {
+                // sodium_malloc fails only when the process is out of memory.
+                fatalError("sodium_malloc failed: out of memory")
+            }
+            pointer = memory.bindMemory(to: UInt8.self, capacity: max(1, bytes.count))
+        } else {
+            pointer = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, bytes.count))
         }
-        pointer = memory.bindMemory(to: UInt8.self, capacity: max(1, bytes.count))
         pointer.update(from: bytes, count: bytes.count)
     }
 
@@ -38,7 +47,14 @@ final class SecretBytes: @unchecked Sendable {
         Self.wipe(&bytes)
     }
 
-    deinit { sodium_free(pointer) }
+    deinit {
+        if guarded {
+            sodium_free(pointer)
+        } else {
+            sodium_memzero(pointer, max(1, count))
+            pointer.deallocate()
+        }
+    }
 
     var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: pointer, count: count) }
 
