@@ -145,8 +145,7 @@ extension Replica {
                 let customer = Customer(email: customerEmail, createdAt: context.eventTime)
                 try context.insert(.customers, id: customerID, Self.customerValues(customer))
             }
-            var random = SystemRandomNumberGenerator()
-            let id = Identifiers.uuidV7(milliseconds: context.eventTime, using: &random)
+            let id = Identifiers.uuidV7(milliseconds: context.eventTime, using: &context.random)
             let number = OrderNumber(prefix: self.identity.numberPrefix, sequence: context.nextOrderSequence()).description
             var order = Order(
                 id: id, number: number, customerID: customerID, channel: options.channel, location: options.location,
@@ -156,7 +155,7 @@ extension Replica {
             for (position, (line, price)) in zip(lines, prices).enumerated() {
                 order.lines.append(
                     OrderLine(
-                        id: Identifiers.uuidV7(milliseconds: context.eventTime, using: &random), sku: line.sku, name: line.sku,
+                        id: Identifiers.uuidV7(milliseconds: context.eventTime, using: &context.random), sku: line.sku, name: line.sku,
                         quantity: line.quantity, unitPriceMinor: price, position: Int64(position)))
             }
             // The derived view is computed in memory and written with the rows: one write per row.
@@ -217,8 +216,7 @@ extension Replica {
     }
 
     static func newID(_ context: WriteContext) -> String {
-        var random = SystemRandomNumberGenerator()
-        return Identifiers.uuidV7(milliseconds: context.eventTime, using: &random)
+        Identifiers.uuidV7(milliseconds: context.eventTime, using: &context.random)
     }
 
     /// Runs an order command: loads the order, lets `body` validate and write, and reports the new status.

@@ -33,6 +33,7 @@ public final class Replica: Sendable {
     public let identity: ReplicaIdentity
     let pool: DatabasePool
     let now: @Sendable () -> Int64
+    let random: @Sendable () -> UInt64
     private let observers = Mutex<[UUID: AsyncStream<Set<String>>.Continuation]>([:])
 
     /// The schema version of replicated records; peers must agree on it to sync.
@@ -43,11 +44,21 @@ public final class Replica: Sendable {
         Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
     }
 
-    private init(path: String, pool: DatabasePool, identity: ReplicaIdentity, now: @escaping @Sendable () -> Int64) {
+    /// The default source of random bits for ids: the system's CSPRNG.
+    public static let systemRandom: @Sendable () -> UInt64 = {
+        var generator = SystemRandomNumberGenerator()
+        return generator.next()
+    }
+
+    private init(
+        path: String, pool: DatabasePool, identity: ReplicaIdentity, now: @escaping @Sendable () -> Int64,
+        random: @escaping @Sendable () -> UInt64
+    ) {
         self.path = path
         self.pool = pool
         self.identity = identity
         self.now = now
+        self.random = random
     }
 
     static func makePool(_ path: String) throws -> DatabasePool {
@@ -66,14 +77,15 @@ public final class Replica: Sendable {
     ///   - path: where to create the SQLite file; it must not hold a replica already.
     ///   - name: a human name for this device, shown to peers.
     ///   - now: the wall clock (Unix milliseconds, UTC); tests pass a fake one.
+    ///   - random: random bits for the site id and record ids; simulations pass a seeded source to replay.
     /// - Throws: `ReplicaError` when the file already holds a replica or cannot be created.
     public static func create(
-        at path: String, name: String, now: @escaping @Sendable () -> Int64 = Replica.systemClock
+        at path: String, name: String, now: @escaping @Sendable () -> Int64 = Replica.systemClock,
+        random: @escaping @Sendable () -> UInt64 = Replica.systemRandom
     ) throws -> Replica {
         let pool = try makePool(path)
-        var generator = SystemRandomNumberGenerator()
-        let high = generator.next() as UInt64
-        let low = generator.next() as UInt64
+        let high = random()
+        let low = random()
         let siteID = String(format: "%016llx%016llx", high, low)
         let identity = ReplicaIdentity(siteID: siteID, name: name, numberPrefix: OrderNumber.prefix(fromSiteBits: high))
         if try pool.read({ try $0.tableExists("replica_info") }) {
@@ -87,12 +99,14 @@ public final class Replica: Sendable {
             try db.execute(sql: "INSERT INTO replica_clock VALUES (1, 0, 0, 0, 0)")
             try db.execute(sql: "INSERT INTO sites (ordinal, site_id, name) VALUES (?, ?, ?)", arguments: [Int64(localSite), siteID, name])
         }
-        return Replica(path: path, pool: pool, identity: identity, now: now)
+        return Replica(path: path, pool: pool, identity: identity, now: now, random: random)
     }
 
     /// Opens an existing replica file.
     /// - Throws: `ReplicaError.Code.incompatible` when the file is not an Outpost replica of this schema.
-    public static func open(at path: String, now: @escaping @Sendable () -> Int64 = Replica.systemClock) throws -> Replica {
+    public static func open(
+        at path: String, now: @escaping @Sendable () -> Int64 = Replica.systemClock, random: @escaping @Sendable () -> UInt64 = Replica.systemRandom
+    ) throws -> Replica {
         guard FileManager.default.fileExists(atPath: path) else {
             throw ReplicaError(.incompatible, "no replica at \(path)", hint: "create one with `outpost init`")
         }
@@ -109,15 +123,16 @@ public final class Replica: Sendable {
             }
             return ReplicaIdentity(siteID: row[0], name: row[1], numberPrefix: row[2])
         }
-        return Replica(path: path, pool: pool, identity: identity, now: now)
+        return Replica(path: path, pool: pool, identity: identity, now: now, random: random)
     }
 
     /// Runs `body` as one write transaction: allocates at most one dot, refreshes the derived view of every
     /// order it touched, persists the clock, commits, then tells observers which orders changed.
     func write<T: Sendable>(_ body: @escaping @Sendable (WriteContext) throws -> T) async throws -> T {
         let wall = now()
+        let random = self.random
         let (result, touched) = try await pool.write { db -> (T, Set<String>) in
-            let context = try WriteContext(db, wallMilliseconds: wall)
+            let context = try WriteContext(db, wallMilliseconds: wall, random: random)
             let result = try body(context)
             for id in context.touchedOrders.sorted() { try OrderRecords.refresh(db, id: id) }
             try context.finish()

@@ -62,7 +62,10 @@ private struct Simulation {
         let clock = FakeClock()
         let count = Int.random(in: 3...5, using: &random)
         for index in 0..<count {
-            replicas.append(try Replica.create(at: directory.path("r\(index).sqlite"), name: "r\(index)", now: { clock() }))
+            // Seeded ids and site ids too, so a printed seed replays the run exactly.
+            let bits = LockedValue(SeededGenerator(seed: seed &* 1_000 &+ UInt64(index)))
+            replicas.append(
+                try Replica.create(at: directory.path("r\(index).sqlite"), name: "r\(index)", now: { clock() }, random: { bits.update { $0.next() } }))
         }
     }
 

@@ -1,6 +1,12 @@
 import GRDB
 import OrderDomain
 
+/// A `RandomNumberGenerator` over a replica's random source (system or seeded).
+struct RandomSource: RandomNumberGenerator {
+    let source: @Sendable () -> UInt64
+    mutating func next() -> UInt64 { source() }
+}
+
 /// The local site's ordinal in its own replica: the first row of `sites`.
 let localSite: UInt32 = 1
 
@@ -20,10 +26,14 @@ final class WriteContext {
     /// Orders whose derived view the command already refreshed itself (still reported to observers).
     var refreshedOrders: Set<String> = []
 
+    /// Random bits for record ids.
+    var random: RandomSource
+
     /// - Parameter local: a local command (refused while the replica bootstraps) rather than a merge.
-    init(_ db: Database, wallMilliseconds: Int64, local: Bool = true) throws {
+    init(_ db: Database, wallMilliseconds: Int64, local: Bool = true, random: @escaping @Sendable () -> UInt64 = Replica.systemRandom) throws {
         self.db = db
         self.wallMilliseconds = wallMilliseconds
+        self.random = RandomSource(source: random)
         let statement = try db.cachedStatement(
             sql: "SELECT counter, hlc, lseq, order_sequence, (SELECT bootstrap_peer FROM replica_info) FROM replica_clock")
         guard let row = try Row.fetchOne(statement) else {
