@@ -52,6 +52,9 @@ struct SyncSession {
         var theirsMerged = false
         var oursAcknowledged = false
         var receivingTotal = 0
+        // The newest batch is held until the next one or the END arrives: a one-batch delta is then staged and
+        // merged in a single transaction. A cut session loses only that unacknowledged batch, which resume re-sends.
+        var held: (batch: ChangeBatch, number: Int)?
         while !(theirsMerged && oursAcknowledged) {
             guard let record = try await session.next() else {
                 throw SyncError(.protocolViolation, "the peer said goodbye before the session completed")
@@ -77,8 +80,11 @@ struct SyncSession {
                 let batch = try BatchCodec.decode(
                     record.body, position: StreamPosition(entity: UInt8(clamping: position[0]), lseq: Int64(position[1])),
                     snapshotLseq: Int64(snapshot))
-                try await replica.stage(batch, from: peerSite)
-                try await session.send(Record(verb: "ACK", json: "{\"batch\":\(number)}"))
+                if let previous = held {
+                    try await replica.stage(previous.batch, from: peerSite)
+                    try await session.send(Record(verb: "ACK", json: "{\"batch\":\(previous.number)}"))
+                }
+                held = (batch, number)
                 summary.batchesReceived += 1
                 summary.rowsReceived += batch.rows.count
                 summary.changesReceived += batch.fieldCount
@@ -92,7 +98,10 @@ struct SyncSession {
                     guard let counter = value as? Int, counter >= 0 else { throw SyncError(.protocolViolation, "END vector is malformed") }
                     counters[site] = UInt64(counter)
                 }
-                let merged = try await replica.completeStream(from: peerSite, end: StreamEnd(sender: peerSite, vector: counters, snapshotLseq: Int64(snapshot)))
+                let merged = try await replica.completeStream(
+                    from: peerSite, end: StreamEnd(sender: peerSite, vector: counters, snapshotLseq: Int64(snapshot)), lastBatch: held?.batch)
+                if let last = held { try await session.send(Record(verb: "ACK", json: "{\"batch\":\(last.number)}")) }
+                held = nil
                 summary.changesApplied = merged.fieldsChanged
                 summary.conflicts = merged.conflictsDetected
                 try await session.send(Record(verb: "DONE", fields: ["rows": merged.rows, "changed": merged.fieldsChanged, "conflicts": merged.conflictsDetected]))

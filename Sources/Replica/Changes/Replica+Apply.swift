@@ -65,14 +65,19 @@ extension Replica {
         }
     }
 
-    /// Merges the complete staged stream from `peer` into live state in one transaction, joins the sender's
-    /// version vector into this replica's, records the sender's snapshot as this replica's cursor for it,
-    /// and clears the staging. A stream with no staged records still advances the vector.
+    /// Merges the complete staged stream from `peer` (plus `lastBatch`, when given) into live state in one
+    /// transaction, joins the sender's version vector into this replica's, records the sender's snapshot as
+    /// this replica's cursor for it, and clears the staging. A stream with no records still advances the vector.
     @discardableResult
-    public func completeStream(from peer: String, end: StreamEnd) async throws -> MergeSummary {
+    public func completeStream(from peer: String, end: StreamEnd, lastBatch: ChangeBatch? = nil) async throws -> MergeSummary {
         let wall = now()
-        if try await pool.read({ db in try Self.isNoOp(db, from: peer, end: end) }) { return MergeSummary() }
-        let (summary, touched) = try await pool.write { db in try Self.complete(db, from: peer, end: end, wall: wall) }
+        if lastBatch == nil, try await pool.read({ db in try Self.isNoOp(db, from: peer, end: end) }) { return MergeSummary() }
+        // The stream's last batch may come with its end: staged and merged in one transaction (one commit
+        // instead of two for the common one-batch delta).
+        let (summary, touched) = try await pool.write { db in
+            if let lastBatch { try Self.stage(db, lastBatch, from: peer, wall: wall) }
+            return try Self.complete(db, from: peer, end: end, wall: wall)
+        }
         notify(touched)
         return summary
     }
