@@ -175,6 +175,8 @@ private struct Simulation {
         }
         let order = pick(orders).id
         let details = try await replica.order(order)
+        // A replica still bootstrapping may show an order whose lines have not arrived yet.
+        guard !details.order.lines.isEmpty else { return }
         switch roll {
         case 30..<42:
             let due = details.progress.balanceDueMinor
