@@ -12,6 +12,7 @@ struct Bench {
     static func main() async throws {
         let arguments = CommandLine.arguments.dropFirst()
         if arguments.first == "receive" { return try await receive(Array(arguments.dropFirst())) }
+        if arguments.first == "hub" { return try await serveHub(Array(arguments.dropFirst())) }
         let quick = arguments.contains("--quick")
         let out = arguments.firstIndex(of: "--out").flatMap { arguments.index(after: $0) < arguments.endIndex ? arguments[arguments.index(after: $0)] : nil }
             ?? "bench-results.json"
@@ -19,11 +20,14 @@ struct Bench {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         var bench = Bench(directory: directory, quick: quick)
+        // `--only write|line|handshake|sync` runs one group (for working on it; a full result needs all).
+        let only = arguments.firstIndex(of: "--only").flatMap { arguments.index(after: $0) < arguments.endIndex ? arguments[arguments.index(after: $0)] : nil }
+        func wanted(_ group: String) -> Bool { only == nil || only == group }
         var figures: [Figure] = []
-        figures += try await bench.writeOverhead()
-        figures += try bench.lineThroughput()
-        figures.append(try bench.handshake())
-        figures += try await bench.syncFigures()
+        if wanted("write") { figures += try await bench.writeOverhead() }
+        if wanted("line") { figures += try bench.lineThroughput() }
+        if wanted("handshake") { figures.append(try bench.handshake()) }
+        if wanted("sync") { figures += try await bench.syncFigures() }
         print(table(figures))
         var json: [String: Any] = [:]
         for figure in figures { json[figure.key] = figure.json }

@@ -8,11 +8,12 @@ import Sync
 extension Bench {
     /// Bootstrap, merge rate, metadata share, and one change's round trip, all against one hub.
     mutating func syncFigures() async throws -> [Figure] {
-        let orders = quick ? 10_000 : 100_000
+        let orders = quick ? 100_000 : 1_000_000
         let hubPath = path("hub")
         let hub = try Replica.create(at: hubPath, name: "hub")
-        let loading = try await Clock.seconds { try await Dataset(count: orders, seed: 3).load(into: hub) }
-        print("loaded \(orders) orders into the hub in \(String(format: "%.1f", loading)) s")
+        var loaded = ImportSummary()
+        let loading = try await Clock.seconds { loaded = try await OrderHistoryGenerator.load(count: orders, seed: 3, into: hub) }
+        print("loaded \(loaded.imported) orders (\(loaded.records) records) into the hub in \(String(format: "%.1f", loading)) s")
         let identity = SyncIdentity(keyPair: KeyPair.generate(), networkID: KeyText.newNetworkID())
         let server = try await SyncServer.bind(replica: hub, identity: identity, trusts: { _ in true })
         let serving = Task { try await server.run() }
@@ -149,5 +150,21 @@ extension Bench {
         let summary = try await replica.sync(host: "127.0.0.1", port: Int(arguments[0]) ?? 0, peerKey: unhex(arguments[1]), identity: identity)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         print("{\"seconds\":\(seconds),\"rssMegabytes\":\(Clock.peakRSSMegabytes()),\"rows\":\(summary.rowsReceived),\"changes\":\(summary.changesReceived)}")
+    }
+
+    /// Dev mode for profiling one side: `hub ORDERS PATH` loads a hub and serves it until killed, printing
+    /// the arguments of a matching `receive` (run that under `perf record`).
+    static func serveHub(_ arguments: [String]) async throws {
+        let orders = Int(arguments.first ?? "") ?? 100_000
+        let path = arguments.count > 1 ? arguments[1] : FileManager.default.temporaryDirectory.appendingPathComponent("outpost-hub.sqlite").path
+        let hub = try FileManager.default.fileExists(atPath: path) ? Replica.open(at: path) : Replica.create(at: path, name: "hub")
+        if try await hub.orders(matching: OrderFilter(limit: 1)).isEmpty {
+            let summary = try await OrderHistoryGenerator.load(count: orders, seed: 3, into: hub)
+            FileHandle.standardOutput.write(Data("loaded \(summary.imported) orders (\(summary.records) records)\n".utf8))
+        }
+        let identity = SyncIdentity(keyPair: KeyPair.generate(), networkID: KeyText.newNetworkID())
+        let server = try await SyncServer.bind(replica: hub, identity: identity, trusts: { _ in true })
+        FileHandle.standardOutput.write(Data("receive \(server.port) \(hex(identity.keyPair.publicKey)) \(hex(identity.networkID)) TARGET.sqlite\n".utf8))
+        try await server.run()
     }
 }

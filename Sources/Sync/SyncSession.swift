@@ -55,64 +55,79 @@ struct SyncSession {
         // The newest batch is held until the next one or the END arrives: a one-batch delta is then staged and
         // merged in a single transaction. A cut session loses only that unacknowledged batch, which resume re-sends.
         var held: (batch: ChangeBatch, number: Int)?
-        while !(theirsMerged && oursAcknowledged) {
-            guard let record = try await session.next() else {
-                throw SyncError(.protocolViolation, "the peer said goodbye before the session completed")
+        // Staging runs beside the decoding of the next batch (one at a time, in order): the line and the
+        // decoder on one core, SQLite on the other.
+        var staging: Task<Void, any Error>?
+        do {
+            while !(theirsMerged && oursAcknowledged) {
+                guard let record = try await session.next() else {
+                    throw SyncError(.protocolViolation, "the peer said goodbye before the session completed")
+                }
+                let fields = record.fields
+                switch record.verb {
+                case "HELLO":
+                    guard sending == nil else { throw SyncError(.protocolViolation, "a second HELLO") }
+                    guard fields["schema"] as? Int == Replica.schemaVersion else {
+                        try? await session.sendError(code: "schema_mismatch", message: "this replica speaks schema \(Replica.schemaVersion)")
+                        throw SyncError(.schemaMismatch, "the peer speaks schema \(fields["schema"] ?? "?"); this replica speaks \(Replica.schemaVersion)")
+                    }
+                    let theirRequest = try Self.request(from: fields)
+                    let sender = session.sender
+                    let (replica, batchSize, progress) = (self.replica, self.batchSize, self.progress)
+                    sending = Task { try await Self.stream(replica, theirRequest, batchSize: batchSize, sender: sender, progress: progress) }
+                case "STREAM":
+                    receivingTotal = fields["total"] as? Int ?? 0
+                case "CHANGES":
+                    guard let position = fields["position"] as? [Int], position.count == 2, let snapshot = fields["snapshot"] as? Int,
+                        let number = fields["batch"] as? Int
+                    else { throw SyncError(.protocolViolation, "CHANGES needs batch, position and snapshot") }
+                    let batch = try BatchCodec.decode(
+                        record.body, position: StreamPosition(entity: UInt8(clamping: position[0]), lseq: Int64(position[1])),
+                        snapshotLseq: Int64(snapshot))
+                    if let previous = held {
+                        try await staging?.value
+                        let (replica, sender) = (self.replica, session.sender)
+                        staging = Task {
+                            try await replica.stage(previous.batch, from: peerSite)
+                            try await sender.send(Record(verb: "ACK", json: "{\"batch\":\(previous.number)}"))
+                        }
+                    }
+                    held = (batch, number)
+                    summary.batchesReceived += 1
+                    summary.rowsReceived += batch.rows.count
+                    summary.changesReceived += batch.fieldCount
+                    progress?(SyncProgress(direction: .receiving, done: summary.rowsReceived, total: receivingTotal))
+                case "END":
+                    guard let vector = fields["vector"] as? [String: Any], let snapshot = fields["snapshot"] as? Int else {
+                        throw SyncError(.protocolViolation, "END needs vector and snapshot")
+                    }
+                    var counters: [String: UInt64] = [:]
+                    for (site, value) in vector {
+                        guard let counter = value as? Int, counter >= 0 else { throw SyncError(.protocolViolation, "END vector is malformed") }
+                        counters[site] = UInt64(counter)
+                    }
+                    try await staging?.value
+                    staging = nil
+                    let merged = try await replica.completeStream(
+                        from: peerSite, end: StreamEnd(sender: peerSite, vector: counters, snapshotLseq: Int64(snapshot)), lastBatch: held?.batch)
+                    if let last = held { try await session.send(Record(verb: "ACK", json: "{\"batch\":\(last.number)}")) }
+                    held = nil
+                    summary.changesApplied = merged.fieldsChanged
+                    summary.conflicts = merged.conflictsDetected
+                    try await session.send(Record(verb: "DONE", fields: ["rows": merged.rows, "changed": merged.fieldsChanged, "conflicts": merged.conflictsDetected]))
+                    theirsMerged = true
+                case "ACK":
+                    break
+                case "DONE":
+                    oursAcknowledged = true
+                default:
+                    throw SyncError(.protocolViolation, "unexpected \(record.verb) in a sync session")
+                }
             }
-            let fields = record.fields
-            switch record.verb {
-            case "HELLO":
-                guard sending == nil else { throw SyncError(.protocolViolation, "a second HELLO") }
-                guard fields["schema"] as? Int == Replica.schemaVersion else {
-                    try? await session.sendError(code: "schema_mismatch", message: "this replica speaks schema \(Replica.schemaVersion)")
-                    throw SyncError(.schemaMismatch, "the peer speaks schema \(fields["schema"] ?? "?"); this replica speaks \(Replica.schemaVersion)")
-                }
-                let theirRequest = try Self.request(from: fields)
-                let sender = session.sender
-                let (replica, batchSize, progress) = (self.replica, self.batchSize, self.progress)
-                sending = Task { try await Self.stream(replica, theirRequest, batchSize: batchSize, sender: sender, progress: progress) }
-            case "STREAM":
-                receivingTotal = fields["total"] as? Int ?? 0
-            case "CHANGES":
-                guard let position = fields["position"] as? [Int], position.count == 2, let snapshot = fields["snapshot"] as? Int,
-                    let number = fields["batch"] as? Int
-                else { throw SyncError(.protocolViolation, "CHANGES needs batch, position and snapshot") }
-                let batch = try BatchCodec.decode(
-                    record.body, position: StreamPosition(entity: UInt8(clamping: position[0]), lseq: Int64(position[1])),
-                    snapshotLseq: Int64(snapshot))
-                if let previous = held {
-                    try await replica.stage(previous.batch, from: peerSite)
-                    try await session.send(Record(verb: "ACK", json: "{\"batch\":\(previous.number)}"))
-                }
-                held = (batch, number)
-                summary.batchesReceived += 1
-                summary.rowsReceived += batch.rows.count
-                summary.changesReceived += batch.fieldCount
-                progress?(SyncProgress(direction: .receiving, done: summary.rowsReceived, total: receivingTotal))
-            case "END":
-                guard let vector = fields["vector"] as? [String: Any], let snapshot = fields["snapshot"] as? Int else {
-                    throw SyncError(.protocolViolation, "END needs vector and snapshot")
-                }
-                var counters: [String: UInt64] = [:]
-                for (site, value) in vector {
-                    guard let counter = value as? Int, counter >= 0 else { throw SyncError(.protocolViolation, "END vector is malformed") }
-                    counters[site] = UInt64(counter)
-                }
-                let merged = try await replica.completeStream(
-                    from: peerSite, end: StreamEnd(sender: peerSite, vector: counters, snapshotLseq: Int64(snapshot)), lastBatch: held?.batch)
-                if let last = held { try await session.send(Record(verb: "ACK", json: "{\"batch\":\(last.number)}")) }
-                held = nil
-                summary.changesApplied = merged.fieldsChanged
-                summary.conflicts = merged.conflictsDetected
-                try await session.send(Record(verb: "DONE", fields: ["rows": merged.rows, "changed": merged.fieldsChanged, "conflicts": merged.conflictsDetected]))
-                theirsMerged = true
-            case "ACK":
-                break
-            case "DONE":
-                oursAcknowledged = true
-            default:
-                throw SyncError(.protocolViolation, "unexpected \(record.verb) in a sync session")
-            }
+        } catch {
+            // A stage in flight finishes (or fails) before the session reports: nothing lands after it returns.
+            _ = await staging?.result
+            throw error
         }
         if let sending {
             let sent = try await sending.value

@@ -27,6 +27,11 @@ public struct FieldState: Hashable, Sendable, CustomStringConvertible {
 
     /// Creates a state from siblings in any order; a repeated dot keeps its first occurrence.
     public init(siblings: [Sibling]) {
+        // Almost every field has one sibling: no set, no sort.
+        if siblings.count < 2 {
+            self.siblings = siblings
+            return
+        }
         var seen = Set<Dot>()
         self.siblings = siblings.filter { seen.insert($0.dot).inserted }.sorted { $0.dot < $1.dot }
     }
@@ -51,12 +56,11 @@ public struct FieldState: Hashable, Sendable, CustomStringConvertible {
         if self == theirs { return self }
         var result: [Sibling] = []
         result.reserveCapacity(siblings.count + theirs.siblings.count)
-        let theirDots = Set(theirs.siblings.map(\.dot))
-        let ourDots = Set(siblings.map(\.dot))
-        for sibling in siblings where theirDots.contains(sibling.dot) || !theirVector.covers(sibling.dot) {
+        // Sibling lists are short (one, rarely a few): linear scans beat building sets.
+        for sibling in siblings where theirs.siblings.contains(where: { $0.dot == sibling.dot }) || !theirVector.covers(sibling.dot) {
             result.append(sibling)
         }
-        for sibling in theirs.siblings where !ourDots.contains(sibling.dot) && !ourVector.covers(sibling.dot) {
+        for sibling in theirs.siblings where !siblings.contains(where: { $0.dot == sibling.dot }) && !ourVector.covers(sibling.dot) {
             result.append(sibling)
         }
         return FieldState(siblings: result)

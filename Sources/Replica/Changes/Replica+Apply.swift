@@ -16,7 +16,7 @@ extension Replica {
 
     static func stage(_ db: Database, _ batch: ChangeBatch, from peer: String, wall: Int64) throws {
         let existing = try Row.fetchOne(
-            db, sql: "SELECT position_entity, position_lseq FROM staged_streams WHERE peer_site = ?", arguments: [peer])
+            db, sql: "SELECT position_entity, position_lseq, snapshot_lseq FROM staged_streams WHERE peer_site = ?", arguments: [peer])
         let bootstrapping = try bootstrapPeer(db)
         if let bootstrapping, bootstrapping != peer {
             throw ReplicaError(
@@ -32,17 +32,25 @@ extension Replica {
         let upsert = try db.cachedStatement(
             sql: "INSERT OR REPLACE INTO staged_rows (peer_site, entity, row_id, payload) VALUES (?, ?, ?, ?)")
         let context = direct ? try WriteContext(db, wallMilliseconds: wall, local: false) : nil
+        // Within one snapshot a record normally arrives once, so a direct load inserts without looking first; a
+        // batch delivered twice meets its earlier copy (the insert fails and the record is loaded and replaced).
+        // A resumed stream (new snapshot) re-sends records that changed meanwhile: those are always looked up.
+        let sameSnapshot = existing.map { ($0[2] as Int64) == batch.snapshotLseq } ?? true
         for row in batch.rows {
             guard row.fields.count == row.entity.fields.count else {
                 throw ReplicaError(.protocolViolation, "a \(row.entity.rawValue) record has \(row.fields.count) fields, expected \(row.entity.fields.count)")
             }
             let fields = try Self.rename(row.fields, ordinals)
             if let context {
-                // The sender's newer copy of a record replaces the one an earlier cut batch loaded.
-                let local = try RowStore.load(db, row.entity, id: row.id)
-                try RowStore.save(
-                    db, RowState(entity: row.entity, id: row.id, fields: fields), lseq: context.nextLseq(), previousLseq: local?.lseq,
-                    previousSiblingMask: local.map { RowStore.siblingMask(of: $0.state) } ?? 0)
+                let state = RowState(entity: row.entity, id: row.id, fields: fields)
+                let inserted = sameSnapshot ? try Self.insertIfNew(db, state, lseq: context.nextLseq()) : false
+                if !inserted {
+                    // The sender's copy replaces the one an earlier batch loaded.
+                    let local = try RowStore.load(db, row.entity, id: row.id)
+                    try RowStore.save(
+                        db, state, lseq: context.nextLseq(), previousLseq: local?.lseq,
+                        previousSiblingMask: local.map { RowStore.siblingMask(of: $0.state) } ?? 0)
+                }
                 for field in fields { for sibling in field.siblings { context.observe(sibling.time) } }
             } else {
                 var payload: [UInt8] = []
@@ -62,6 +70,16 @@ extension Replica {
             try db.execute(
                 sql: "INSERT INTO staged_streams VALUES (?, ?, ?, ?, ?, ?)",
                 arguments: [peer, batch.snapshotLseq, Int(position.entity), position.lseq, batch.rows.count, wall])
+        }
+    }
+
+    /// Inserts `state` unless a record with its id exists (then SQLite undoes only this statement).
+    private static func insertIfNew(_ db: Database, _ state: RowState, lseq: Int64) throws -> Bool {
+        do {
+            try RowStore.save(db, state, lseq: lseq, previousLseq: nil)
+            return true
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
+            return false
         }
     }
 
@@ -111,12 +129,9 @@ extension Replica {
         try db.execute(sql: "DELETE FROM staged_rows WHERE peer_site = ?", arguments: [peer])
         try db.execute(sql: "DELETE FROM staged_streams WHERE peer_site = ?", arguments: [peer])
         if bootstrapping != nil {
-            // Every record arrived directly: derive every order's view now, then open for business.
-            let orders = try String.fetchCursor(db, sql: "SELECT id FROM orders")
-            while let id = try orders.next() {
-                try OrderRecords.refresh(db, id: id)
-                summary.ordersTouched += 1
-            }
+            // Every record arrived directly, without derived columns: derive every order's view now, then open
+            // for business.
+            summary.ordersTouched += try OrderRecords.refreshUnderived(db)
             try db.execute(sql: "UPDATE replica_info SET state = 'ready', bootstrap_peer = NULL")
         }
         for id in context.touchedOrders.sorted() { try OrderRecords.refresh(db, id: id) }

@@ -6,68 +6,115 @@ import OrderDomain
 enum OrderRecords {
     /// Loads order `id` with every fact recorded against it.
     static func load(_ db: Database, id: String) throws -> Order? {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM orders WHERE id = ?"), arguments: [id]) else {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: orderSQL + " WHERE id = ?"), arguments: [id]) else {
             return nil
         }
-        let currency = (try? CurrencyCode(row["currency"] as String? ?? "")) ?? .none
-        var order = Order(
-            id: row["id"], number: row["number"] ?? "", customerID: row["customer_id"] ?? "",
-            channel: Channel(rawValue: row["channel"] ?? "") ?? .manual, location: row["location"] ?? "main",
-            currency: currency, shippingMinor: row["shipping_minor"] ?? 0, taxMinor: row["tax_minor"] ?? 0,
-            discountMinor: row["discount_minor"] ?? 0, shipBy: row["ship_by"], createdAt: row["created_at"] ?? 0,
-            notes: row["notes"], phone: row["phone"], address: row["address"],
-            tags: TagSet.members(of: FieldValue(row["tags"] as String?)), cancelledAt: row["cancelled_at"],
-            cancelReason: row["cancel_reason"], processingAt: row["processing_at"])
-        order.lines = try fetch(db, "order_lines", id) { row in
-            OrderLine(
-                id: row["id"], sku: row["sku"] ?? "", name: row["name"] ?? "", quantity: row["quantity"] ?? 0,
-                unitPriceMinor: row["unit_price_minor"] ?? 0, exchangeID: row["exchange_id"], position: row["position"] ?? 0)
-        }
-        order.payments = try fetch(db, "payments", id) { row in
-            Payment(
-                id: row["id"], orderID: id, kind: PaymentKind(rawValue: row["kind"] ?? "") ?? .fail,
-                amountMinor: row["amount_minor"] ?? 0, method: PaymentMethod(rawValue: row["method"] ?? "") ?? .other,
-                provisional: (row["provisional"] as Int64? ?? 0) != 0, reference: row["reference"], at: row["at"] ?? 0,
-                note: row["note"])
-        }
-        order.fulfilments = try fetch(db, "fulfilments", id) { row in
-            Fulfilment(
-                id: row["id"], orderID: id, lines: LineQuantity.decode(row["lines"]), packedAt: row["packed_at"],
-                shippedAt: row["shipped_at"], deliveredAt: row["delivered_at"], cancelledAt: row["cancelled_at"],
-                carrier: row["carrier"], trackingNumber: row["tracking_number"], shipTo: row["ship_to"])
-        }
-        order.trackingEvents = try fetch(db, "tracking_events", id) { row in
-            TrackingEvent(
-                id: row["id"], orderID: id, fulfilmentID: row["fulfilment_id"] ?? "",
-                kind: TrackingKind(rawValue: row["kind"] ?? "") ?? .inTransit, at: row["at"] ?? 0, note: row["note"])
-        }
-        order.returns = try fetch(db, "returns", id) { row in
-            Return(
-                id: row["id"], orderID: id, lines: LineQuantity.decode(row["lines"]),
-                reason: ReturnReason(rawValue: row["reason"] ?? "") ?? .other, note: row["note"],
-                requestedAt: row["requested_at"] ?? 0, receivedAt: row["received_at"], closedAt: row["closed_at"],
-                cancelledAt: row["cancelled_at"], restock: (row["restock"] as Int64? ?? 0) != 0)
-        }
-        order.refunds = try fetch(db, "refunds", id) { row in
-            Refund(
-                id: row["id"], orderID: id, amountMinor: row["amount_minor"] ?? 0,
-                lines: LineQuantity.decode(row["lines"]), reason: row["reason"], at: row["at"] ?? 0)
-        }
-        order.exchanges = try fetch(db, "exchanges", id) { row in
-            Exchange(
-                id: row["id"], orderID: id, returnID: row["return_id"] ?? "",
-                outboundLineIDs: (row["lines"] as String? ?? "").split(separator: ",").map(String.init),
-                differenceMinor: row["difference_minor"] ?? 0, at: row["at"] ?? 0)
+        var order = makeOrder(row)
+        for entity in factEntities {
+            let statement = try db.cachedStatement(sql: factSQL(entity) + " WHERE order_id = ? ORDER BY id")
+            let rows = try Row.fetchCursor(statement, arguments: [id])
+            while let fact = try rows.next() { add(entity, fact, to: &order) }
         }
         return order
     }
 
-    private static let factSQL: [String: String] = Dictionary(
-        uniqueKeysWithValues: Entity.allCases.filter(\.belongsToOrder).map { ($0.rawValue, "SELECT * FROM \($0.rawValue) WHERE order_id = ? ORDER BY id") })
+    /// The entities whose records belong to an order, in the order `load` reads them.
+    static let factEntities: [Entity] = [.orderLines, .payments, .fulfilments, .trackingEvents, .returns, .refunds, .exchanges]
 
-    private static func fetch<T>(_ db: Database, _ table: String, _ orderID: String, _ make: (Row) -> T) throws -> [T] {
-        let statement = try db.cachedStatement(sql: factSQL[table] ?? "SELECT * FROM \(table) WHERE order_id = ? ORDER BY id")
-        return try Row.fetchAll(statement, arguments: [orderID]).map(make)
+    /// Columns are read by position (a name lookup per column costs more than the rest of the read).
+    static let orderSQL = "SELECT id, " + Entity.orders.fields.map(\.name).joined(separator: ", ") + " FROM orders"
+
+    /// `SELECT id, order_id, <fields> FROM <entity>`: the fact's fields start at index 1 (order_id is field 0).
+    static func factSQL(_ entity: Entity) -> String {
+        "SELECT id, " + entity.fields.map(\.name).joined(separator: ", ") + " FROM \(entity.rawValue)"
+    }
+
+    /// An order from a row selected by `orderSQL` (field i of `Entity.orders` at index i + 1).
+    static func makeOrder(_ row: Row) -> Order {
+        let currency = (try? CurrencyCode(row[5] as String? ?? "")) ?? .none
+        return Order(
+            id: row[0], number: row[1] ?? "", customerID: row[2] ?? "", channel: Channel(rawValue: row[3] ?? "") ?? .manual,
+            location: row[4] ?? "main", currency: currency, shippingMinor: row[6] ?? 0, taxMinor: row[7] ?? 0,
+            discountMinor: row[8] ?? 0, shipBy: row[9], createdAt: row[10] ?? 0, notes: row[11], phone: row[12], address: row[13],
+            tags: TagSet.members(of: FieldValue(row[14] as String?)), cancelledAt: row[15], cancelReason: row[16], processingAt: row[17])
+    }
+
+    /// Adds a fact selected by `factSQL(entity)` to `order` (row index = field index + 1).
+    static func add(_ entity: Entity, _ row: Row, to order: inout Order) {
+        let id: String = row[0]
+        switch entity {
+        case .orderLines:
+            order.lines.append(
+                OrderLine(
+                    id: id, sku: row[2] ?? "", name: row[3] ?? "", quantity: row[4] ?? 0, unitPriceMinor: row[5] ?? 0,
+                    exchangeID: row[6], position: row[7] ?? 0))
+        case .payments:
+            order.payments.append(
+                Payment(
+                    id: id, orderID: order.id, kind: PaymentKind(rawValue: row[2] ?? "") ?? .fail, amountMinor: row[3] ?? 0,
+                    method: PaymentMethod(rawValue: row[4] ?? "") ?? .other, provisional: (row[5] as Int64? ?? 0) != 0,
+                    reference: row[6], at: row[7] ?? 0, note: row[8]))
+        case .fulfilments:
+            order.fulfilments.append(
+                Fulfilment(
+                    id: id, orderID: order.id, lines: LineQuantity.decode(row[2]), packedAt: row[3], shippedAt: row[4],
+                    deliveredAt: row[5], cancelledAt: row[6], carrier: row[7], trackingNumber: row[8], shipTo: row[9]))
+        case .trackingEvents:
+            order.trackingEvents.append(
+                TrackingEvent(
+                    id: id, orderID: order.id, fulfilmentID: row[2] ?? "", kind: TrackingKind(rawValue: row[3] ?? "") ?? .inTransit,
+                    at: row[4] ?? 0, note: row[5]))
+        case .returns:
+            order.returns.append(
+                Return(
+                    id: id, orderID: order.id, lines: LineQuantity.decode(row[2]), reason: ReturnReason(rawValue: row[3] ?? "") ?? .other,
+                    note: row[4], requestedAt: row[5] ?? 0, receivedAt: row[6], closedAt: row[7], cancelledAt: row[8],
+                    restock: (row[9] as Int64? ?? 0) != 0))
+        case .refunds:
+            order.refunds.append(
+                Refund(id: id, orderID: order.id, amountMinor: row[2] ?? 0, lines: LineQuantity.decode(row[3]), reason: row[4], at: row[5] ?? 0))
+        case .exchanges:
+            order.exchanges.append(
+                Exchange(
+                    id: id, orderID: order.id, returnID: row[2] ?? "",
+                    outboundLineIDs: (row[3] as String? ?? "").split(separator: ",").map(String.init), differenceMinor: row[4] ?? 0,
+                    at: row[5] ?? 0))
+        case .customers, .orders, .stock:
+            break
+        }
+    }
+
+    /// Recomputes the derived columns of every order whose `status` is NULL (rows loaded without them) a page
+    /// of orders at a time: each page's facts are read with one range scan per fact table (order_id index)
+    /// instead of one query per order and table. Returns how many orders it derived.
+    static func refreshUnderived(_ db: Database, pageSize: Int = 2_000) throws -> Int {
+        let page = try db.cachedStatement(sql: orderSQL + " WHERE +status IS NULL AND id > ? ORDER BY id LIMIT \(pageSize)")
+        let updateOrder = try db.cachedStatement(sql: orderRefreshSQL)
+        let updateLine = try db.cachedStatement(sql: lineRefreshSQL)
+        var after = ""
+        var count = 0
+        while true {
+            // Each page is read completely before its rows are updated: no cursor is open across a write.
+            var orders = try Row.fetchAll(page, arguments: [after]).map(makeOrder)
+            guard let first = orders.first?.id, let last = orders.last?.id else { return count }
+            var position: [String: Int] = [:]
+            for (index, order) in orders.enumerated() { position[order.id] = index }
+            for entity in factEntities {
+                let statement = try db.cachedStatement(sql: factSQL(entity) + " WHERE order_id BETWEEN ? AND ? ORDER BY order_id, id")
+                let facts = try Row.fetchCursor(statement, arguments: [first, last])
+                while let fact = try facts.next() {
+                    guard let owner: String = fact[1], let index = position[owner] else { continue }
+                    add(entity, fact, to: &orders[index])
+                }
+            }
+            for order in orders {
+                let progress = order.progress
+                try updateOrder.execute(arguments: arguments(orderDerived(progress), order.id))
+                for line in progress.lines { try updateLine.execute(arguments: arguments(lineDerived(line), line.lineID)) }
+            }
+            count += orders.count
+            after = last
+        }
     }
 
     /// The derived columns of an `orders` row.

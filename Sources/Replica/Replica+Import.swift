@@ -1,0 +1,291 @@
+import GRDB
+import OrderDomain
+
+/// A complete order recorded elsewhere (a shop export, a till being retired, a generated dataset): the
+/// customer, the order with its lines, and every fact that already happened to it.
+///
+/// Ids of the order, its lines and its facts are the caller's (stable across re-imports, so importing the
+/// same order twice is a no-op); make them with `Identifiers.uuidV7(milliseconds:using:)`. Facts name lines
+/// by those ids. An empty `order.number` gets this device's next order number.
+public struct ImportedOrder: Sendable {
+    public var customer: Customer
+    public var order: Order
+
+    public init(customer: Customer, order: Order) {
+        self.customer = customer
+        self.order = order
+    }
+}
+
+/// What `Replica.importOrders(_:)` wrote.
+public struct ImportSummary: Hashable, Sendable {
+    /// Orders written.
+    public var imported = 0
+    /// Orders already present (same id), left as they were.
+    public var skipped = 0
+    /// Customers created because their e-mail address was new.
+    public var customersCreated = 0
+    /// Records written in all (customers, orders, lines and facts).
+    public var records = 0
+
+    public init() {}
+}
+
+extension Replica {
+    /// Imports complete orders in one transaction with one dot: all of them, or — when any is refused —
+    /// none. Chunk large imports (a few thousand orders a call keeps each transaction short).
+    ///
+    /// Each order's history is replayed through the transition checks in time order (payments before
+    /// packing, packing before shipping, shipping before returns …), so an import cannot create a state a
+    /// device could not have reached. Stock is not checked: the goods of a historical order have already
+    /// been sold; `outpost stock` shows any shortfall it leaves.
+    ///
+    /// - Throws: `DomainError` naming the refused order and why; `ReplicaError` while bootstrapping.
+    @discardableResult
+    public func importOrders(_ orders: [ImportedOrder]) async throws -> ImportSummary {
+        var checked: [ImportedOrder] = []
+        checked.reserveCapacity(orders.count)
+        for (index, item) in orders.enumerated() {
+            do {
+                checked.append(try Self.checkImport(item))
+            } catch let error as DomainError {
+                throw DomainError(
+                    error.code, "import item \(index + 1) (order \(item.order.number.isEmpty ? item.order.id : item.order.number)): \(error.message)",
+                    hint: error.hint ?? "fix that order in the source and import again; nothing was written")
+            }
+        }
+        let prefix = identity.numberPrefix
+        let valid = checked
+        return try await write { context in
+            var summary = ImportSummary()
+            var customers: Set<String> = []
+            let exists = try context.db.cachedStatement(sql: "SELECT 1 FROM orders WHERE id = ?")
+            for item in valid {
+                if try Int.fetchOne(exists, arguments: [item.order.id]) != nil {
+                    summary.skipped += 1
+                    continue
+                }
+                let customer = item.customer
+                if !customers.contains(customer.id) {
+                    customers.insert(customer.id)
+                    if try RowStore.load(context.db, .customers, id: customer.id) == nil {
+                        try context.insert(.customers, id: customer.id, Self.customerValues(customer))
+                        summary.customersCreated += 1
+                        summary.records += 1
+                    }
+                }
+                var order = item.order
+                if order.number.isEmpty {
+                    order.number = OrderNumber(prefix: prefix, sequence: context.nextOrderSequence()).description
+                }
+                summary.records += try Self.insertImported(context, order)
+                summary.imported += 1
+            }
+            return summary
+        }
+    }
+
+    /// Writes one checked order: every record with the transaction's dot, derived columns computed in memory.
+    private static func insertImported(_ context: WriteContext, _ order: Order) throws -> Int {
+        let progress = order.progress
+        var values = orderValues(order)
+        values["cancelled_at"] = FieldValue(order.cancelledAt)
+        values["cancel_reason"] = FieldValue(order.cancelReason)
+        values["processing_at"] = FieldValue(order.processingAt)
+        try context.insert(.orders, id: order.id, values, derived: OrderRecords.orderDerived(progress))
+        for (line, lineProgress) in zip(order.lines, progress.lines) {
+            try context.insert(.orderLines, id: line.id, lineValues(line, orderID: order.id), derived: OrderRecords.lineDerived(lineProgress))
+        }
+        for payment in order.payments {
+            try context.insert(
+                .payments, id: payment.id,
+                [
+                    "order_id": .text(order.id), "kind": .text(payment.kind.rawValue), "amount_minor": .integer(payment.amountMinor),
+                    "method": .text(payment.method.rawValue), "provisional": FieldValue(payment.provisional),
+                    "reference": FieldValue(payment.reference), "at": .integer(payment.at), "note": FieldValue(payment.note),
+                ])
+        }
+        for parcel in order.fulfilments {
+            try context.insert(
+                .fulfilments, id: parcel.id,
+                [
+                    "order_id": .text(order.id), "lines": .text(LineQuantity.encode(parcel.lines)), "packed_at": FieldValue(parcel.packedAt),
+                    "shipped_at": FieldValue(parcel.shippedAt), "delivered_at": FieldValue(parcel.deliveredAt),
+                    "cancelled_at": FieldValue(parcel.cancelledAt), "carrier": FieldValue(parcel.carrier),
+                    "tracking_number": FieldValue(parcel.trackingNumber), "ship_to": FieldValue(parcel.shipTo),
+                ])
+        }
+        for event in order.trackingEvents {
+            try context.insert(
+                .trackingEvents, id: event.id,
+                [
+                    "order_id": .text(order.id), "fulfilment_id": .text(event.fulfilmentID), "kind": .text(event.kind.rawValue),
+                    "at": .integer(event.at), "note": FieldValue(event.note),
+                ])
+        }
+        for item in order.returns {
+            try context.insert(
+                .returns, id: item.id,
+                [
+                    "order_id": .text(order.id), "lines": .text(LineQuantity.encode(item.lines)), "reason": .text(item.reason.rawValue),
+                    "note": FieldValue(item.note), "requested_at": .integer(item.requestedAt), "received_at": FieldValue(item.receivedAt),
+                    "closed_at": FieldValue(item.closedAt), "cancelled_at": FieldValue(item.cancelledAt), "restock": FieldValue(item.restock),
+                ])
+        }
+        for refund in order.refunds {
+            try context.insert(
+                .refunds, id: refund.id,
+                [
+                    "order_id": .text(order.id), "amount_minor": .integer(refund.amountMinor), "lines": .text(LineQuantity.encode(refund.lines)),
+                    "reason": FieldValue(refund.reason), "at": .integer(refund.at),
+                ])
+        }
+        // Derived columns were written with the rows; nothing is left for the commit-time refresh.
+        context.touchedOrders.remove(order.id)
+        context.refreshedOrders.insert(order.id)
+        return 1 + order.lines.count + order.payments.count + order.fulfilments.count + order.trackingEvents.count + order.returns.count
+            + order.refunds.count
+    }
+
+    /// Validates one imported order and replays its history through the transition checks.
+    static func checkImport(_ item: ImportedOrder) throws -> ImportedOrder {
+        var item = item
+        try checkEmail(item.customer.email)
+        let customerID = Identifiers.customerID(email: item.customer.email)
+        item.customer.id = customerID
+        var order = item.order
+        order.customerID = customerID
+        guard !order.id.isEmpty else { throw DomainError(.invalidInput, "the order has no id", hint: "give every order a stable id (a UUIDv7)") }
+        guard !order.lines.isEmpty else { throw DomainError(.invalidInput, "an order needs at least one line") }
+        guard order.exchanges.isEmpty else {
+            throw DomainError(.invalidInput, "exchanges cannot be imported", hint: "import the original order and its return, then record the exchange")
+        }
+        var ids: Set<String> = [order.id]
+        func checkID(_ id: String, _ what: String) throws {
+            guard !id.isEmpty, ids.insert(id).inserted else { throw DomainError(.invalidInput, "\(what) has an empty or repeated id '\(id)'") }
+        }
+        for line in order.lines {
+            try checkID(line.id, "line \(line.sku)")
+            try LineSpec.checkSKU(line.sku)
+            guard line.quantity > 0 else { throw DomainError(.invalidInput, "line \(line.sku): quantity must be positive") }
+            guard line.unitPriceMinor >= 0 else { throw DomainError(.invalidInput, "line \(line.sku): a price cannot be negative") }
+            guard line.exchangeID == nil else { throw DomainError(.invalidInput, "line \(line.sku) belongs to an exchange, which cannot be imported") }
+        }
+        for id in order.payments.map(\.id) + order.fulfilments.map(\.id) + order.trackingEvents.map(\.id) + order.returns.map(\.id)
+            + order.refunds.map(\.id)
+        {
+            try checkID(id, "a record")
+        }
+        for index in order.payments.indices { order.payments[index].orderID = order.id }
+        for index in order.fulfilments.indices { order.fulfilments[index].orderID = order.id }
+        for index in order.trackingEvents.indices { order.trackingEvents[index].orderID = order.id }
+        for index in order.returns.indices { order.returns[index].orderID = order.id }
+        for index in order.refunds.indices { order.refunds[index].orderID = order.id }
+        try replay(order)
+        item.order = order
+        return item
+    }
+
+    /// One step of an imported order's history, in the order the transition graph needs them.
+    private enum Step: Comparable {
+        case payment(Int), processing, pack(Int), ship(Int), delivered(Int), track(Int), request(Int), refund(Int), cancel
+
+        var rank: Int {
+            switch self {
+            case .payment: 0
+            case .processing: 1
+            case .pack: 2
+            case .ship: 3
+            case .delivered: 4
+            case .track: 5
+            case .request: 6
+            case .refund: 7
+            case .cancel: 8
+            }
+        }
+
+        static func < (lhs: Step, rhs: Step) -> Bool { lhs.rank < rhs.rank }
+    }
+
+    /// Replays `order`'s facts, earliest first, each checked against the order as it stood then.
+    private static func replay(_ order: Order) throws {
+        var steps: [(Int64, Step)] = []
+        for (index, payment) in order.payments.enumerated() { steps.append((payment.at, .payment(index))) }
+        if let at = order.processingAt { steps.append((at, .processing)) }
+        for (index, parcel) in order.fulfilments.enumerated() {
+            guard let packedAt = parcel.packedAt else { throw DomainError(.invalidInput, "parcel \(parcel.id) has no packing time") }
+            steps.append((packedAt, .pack(index)))
+            if let shippedAt = parcel.shippedAt {
+                guard shippedAt >= packedAt else { throw DomainError(.invalidInput, "parcel \(parcel.id) shipped before it was packed") }
+                steps.append((shippedAt, .ship(index)))
+                if let deliveredAt = parcel.deliveredAt {
+                    guard deliveredAt >= shippedAt else { throw DomainError(.invalidInput, "parcel \(parcel.id) was delivered before it shipped") }
+                    steps.append((deliveredAt, .delivered(index)))
+                }
+            } else if parcel.deliveredAt != nil {
+                throw DomainError(.invalidInput, "parcel \(parcel.id) was delivered but never shipped")
+            }
+        }
+        for (index, event) in order.trackingEvents.enumerated() { steps.append((event.at, .track(index))) }
+        for (index, item) in order.returns.enumerated() {
+            if let receivedAt = item.receivedAt, receivedAt < item.requestedAt {
+                throw DomainError(.invalidInput, "return \(item.id) was received before it was requested")
+            }
+            steps.append((item.requestedAt, .request(index)))
+        }
+        for (index, refund) in order.refunds.enumerated() { steps.append((refund.at, .refund(index))) }
+        if let at = order.cancelledAt { steps.append((at, .cancel)) }
+        steps.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
+
+        var state = order
+        state.payments = []
+        state.fulfilments = []
+        state.trackingEvents = []
+        state.returns = []
+        state.refunds = []
+        state.cancelledAt = nil
+        state.cancelReason = nil
+        state.processingAt = nil
+        for (at, step) in steps {
+            switch step {
+            case .payment(let index):
+                let payment = order.payments[index]
+                try state.checkPayment(kind: payment.kind, amountMinor: payment.amountMinor, reference: payment.reference)
+                state.payments.append(payment)
+            case .processing:
+                try state.checkProcess()
+                state.processingAt = at
+            case .pack(let index):
+                var parcel = order.fulfilments[index]
+                try state.checkPack(parcel.lines)
+                parcel.shippedAt = nil
+                parcel.deliveredAt = nil
+                state.fulfilments.append(parcel)
+            case .ship(let index):
+                let id = order.fulfilments[index].id
+                try state.checkShip([id])
+                if let position = state.fulfilments.firstIndex(where: { $0.id == id }) { state.fulfilments[position].shippedAt = at }
+            case .delivered(let index):
+                let id = order.fulfilments[index].id
+                try state.checkShipped(id)
+                if let position = state.fulfilments.firstIndex(where: { $0.id == id }) { state.fulfilments[position].deliveredAt = at }
+            case .track(let index):
+                let event = order.trackingEvents[index]
+                try state.checkShipped(event.fulfilmentID)
+                state.trackingEvents.append(event)
+            case .request(let index):
+                let item = order.returns[index]
+                try state.checkReturn(item.lines)
+                state.returns.append(item)
+            case .refund(let index):
+                let refund = order.refunds[index]
+                try state.checkRefund(amountMinor: refund.amountMinor)
+                state.refunds.append(refund)
+            case .cancel:
+                try state.checkCancel()
+                state.cancelledAt = at
+                state.cancelReason = order.cancelReason
+            }
+        }
+    }
+}
