@@ -94,10 +94,10 @@ public final class Replica: Sendable {
         try Schema.migrator.migrate(pool)
         try pool.write { db in
             try db.execute(
-                sql: "INSERT INTO replica_info VALUES (1, ?, ?, ?, ?, 'ready', ?, NULL)",
+                sql: "INSERT INTO replica_info (singleton, site_id, site_name, number_prefix, schema_version, state, created_at, bootstrap_peer) VALUES (1, ?, ?, ?, ?, 'ready', ?, NULL)",
                 arguments: [siteID, name, identity.numberPrefix, Schema.version, now()])
             try db.execute(sql: "INSERT INTO replica_clock VALUES (1, 0, 0, 0, 0)")
-            try db.execute(sql: "INSERT INTO sites (ordinal, site_id, name) VALUES (?, ?, ?)", arguments: [Int64(localSite), siteID, name])
+            try db.execute(sql: "INSERT INTO sites (ordinal, site_id, name) VALUES (?, ?, ?)", arguments: [Int64(createdLocalSite), siteID, name])
         }
         return Replica(path: path, pool: pool, identity: identity, now: now, random: random)
     }
@@ -123,6 +123,8 @@ public final class Replica: Sendable {
             }
             return ReplicaIdentity(siteID: row[0], name: row[1], numberPrefix: row[2])
         }
+        // Files written by an earlier build gain the later local additions (replicated content is unchanged).
+        try Schema.migrator.migrate(pool)
         return Replica(path: path, pool: pool, identity: identity, now: now, random: random)
     }
 

@@ -16,6 +16,8 @@ struct SyncSession {
     let batchSize: Int
     let progress: (@Sendable (SyncProgress) -> Void)?
     let logger: Logger
+    /// Whether this side, when empty, asks for a file snapshot instead of a record stream.
+    var acceptSnapshot = true
 
     /// The hello each side puts in its handshake message.
     static func hello(_ replica: Replica) -> [UInt8] {
@@ -43,7 +45,8 @@ struct SyncSession {
         var summary = SyncSummary()
         summary.peerSite = peerSite
         summary.peerName = peerName
-        let request = try await replica.streamRequest(from: peerSite)
+        var request = try await replica.streamRequest(from: peerSite)
+        if !acceptSnapshot { request.snapshot = false }
         try await session.send(Record(verb: "HELLO", fields: Self.helloFields(request)))
         logger.debug("sync session started", metadata: ["peer": "\(peerName)", "resume": "\(request.resume != nil)"])
 
@@ -58,6 +61,9 @@ struct SyncSession {
         // Staging runs beside the decoding of the next batch (one at a time, in order): the line and the
         // decoder on one core, SQLite on the other.
         var staging: Task<Void, any Error>?
+        // A file snapshot being received (only into an empty replica), written beside the replica file.
+        var incoming: IncomingSnapshot?
+        defer { incoming?.discard() }
         do {
             while !(theirsMerged && oursAcknowledged) {
                 guard let record = try await session.next() else {
@@ -77,6 +83,15 @@ struct SyncSession {
                     sending = Task { try await Self.stream(replica, theirRequest, batchSize: batchSize, sender: sender, progress: progress) }
                 case "STREAM":
                     receivingTotal = fields["total"] as? Int ?? 0
+                case "SNAPSHOT":
+                    guard request.snapshot, incoming == nil, held == nil, summary.batchesReceived == 0,
+                        let bytes = fields["bytes"] as? Int, bytes > 0, let snapshot = fields["snapshot"] as? Int
+                    else { throw SyncError(.protocolViolation, "an unasked or malformed SNAPSHOT") }
+                    incoming = try IncomingSnapshot(replicaPath: replica.path, bytes: bytes, snapshotLseq: Int64(snapshot))
+                case "PAGES":
+                    guard let receiving = incoming else { throw SyncError(.protocolViolation, "PAGES outside a snapshot") }
+                    try receiving.append(record.body)
+                    progress?(SyncProgress(direction: .receiving, done: receiving.received, total: receiving.expected, unit: .bytes))
                 case "CHANGES":
                     guard let position = fields["position"] as? [Int], position.count == 2, let snapshot = fields["snapshot"] as? Int,
                         let number = fields["batch"] as? Int
@@ -108,6 +123,16 @@ struct SyncSession {
                     }
                     try await staging?.value
                     staging = nil
+                    if let receiving = incoming {
+                        try receiving.finish()
+                        let merged = try await replica.installSnapshot(from: receiving.path, peer: peerSite, snapshotLseq: receiving.snapshotLseq)
+                        summary.snapshotBytesReceived = receiving.received
+                        incoming = nil
+                        receiving.discard()
+                        try await session.send(Record(verb: "DONE", fields: ["rows": merged.rows, "changed": 0, "conflicts": 0]))
+                        theirsMerged = true
+                        continue
+                    }
                     let merged = try await replica.completeStream(
                         from: peerSite, end: StreamEnd(sender: peerSite, vector: counters, snapshotLseq: Int64(snapshot)), lastBatch: held?.batch)
                     if let last = held { try await session.send(Record(verb: "ACK", json: "{\"batch\":\(last.number)}")) }
@@ -134,7 +159,8 @@ struct SyncSession {
             summary.batchesSent = sent.batchesSent
             summary.rowsSent = sent.rowsSent
             summary.changesSent = sent.changesSent
-            if sent.rowsSent > 0 { try await replica.markDelivered(to: peerSite, snapshotLseq: sent.snapshotLseq) }
+            summary.snapshotBytesSent = sent.snapshotBytesSent
+            if sent.rowsSent > 0 || sent.snapshotBytesSent > 0 { try await replica.markDelivered(to: peerSite, snapshotLseq: sent.snapshotLseq) }
         }
         switch role {
         case .dialler: try await session.goodbye()
@@ -153,6 +179,7 @@ struct SyncSession {
     static func stream(_ replica: Replica, _ request: StreamRequest, batchSize: Int, sender: LineSender, progress: (@Sendable (SyncProgress) -> Void)?) async throws
         -> SyncSummary
     {
+        if request.snapshot, let sent = try await sendSnapshot(replica, sender: sender, progress: progress) { return sent }
         var summary = SyncSummary()
         let producer = ChangeProducer(replica: replica, request: request, batchSize: batchSize)
         defer { producer.stop() }
@@ -183,10 +210,47 @@ struct SyncSession {
         return summary
     }
 
+    /// Sends a copy of this replica's file (`SNAPSHOT`, `PAGES`…, `END`) to an empty peer that asked for one;
+    /// nil when this replica cannot serve one (it is bootstrapping itself), so a record stream goes instead.
+    static func sendSnapshot(_ replica: Replica, sender: LineSender, progress: (@Sendable (SyncProgress) -> Void)?) async throws -> SyncSummary? {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("outpost-snapshot-\(UUID().uuidString).sqlite").path
+        defer { IncomingSnapshot.remove(path) }
+        let info: SnapshotInfo
+        do {
+            info = try await replica.writeSnapshot(to: path)
+        } catch let error as ReplicaError where error.code == .unavailable {
+            return nil
+        }
+        do {
+            try await sender.send(Record(verb: "SNAPSHOT", fields: ["bytes": info.bytes, "snapshot": Int(info.snapshotLseq)]))
+            guard let file = FileHandle(forReadingAtPath: path) else { throw SyncError(.protocolViolation, "the snapshot file vanished") }
+            defer { try? file.close() }
+            var sent = 0
+            while let chunk = try file.read(upToCount: snapshotChunk), !chunk.isEmpty {
+                try await sender.send(Record(verb: "PAGES", json: "{}", body: Array(chunk)))
+                sent += chunk.count
+                progress?(SyncProgress(direction: .sending, done: sent, total: info.bytes, unit: .bytes))
+            }
+            guard sent == info.bytes else { throw SyncError(.protocolViolation, "the snapshot file changed while it was sent") }
+            try await sender.send(Record(verb: "END", fields: ["vector": info.vector.mapValues { Int($0) }, "snapshot": Int(info.snapshotLseq)]))
+        } catch {
+            try? await sender.sendError(code: "stream_failed", message: "\(error)")
+            throw error
+        }
+        var summary = SyncSummary()
+        summary.snapshotBytesSent = info.bytes
+        summary.snapshotLseq = info.snapshotLseq
+        return summary
+    }
+
+    /// Snapshot bytes per `PAGES` record: with the record header, one line frame.
+    static let snapshotChunk = 65_000
+
     static func helloFields(_ request: StreamRequest) -> [String: any Sendable] {
         var fields: [String: any Sendable] = [
             "schema": Replica.schemaVersion, "vector": request.vector.mapValues { Int($0) }, "cursor": Int(request.cursor),
         ]
+        if request.snapshot { fields["snapshot"] = true }
         if let resume = request.resume {
             let object: [String: any Sendable] = ["position": [Int(resume.position.entity), Int(resume.position.lseq)], "snapshot": Int(resume.snapshotLseq)]
             fields["resume"] = object
@@ -210,6 +274,48 @@ struct SyncSession {
             }
             resume = .init(position: StreamPosition(entity: UInt8(clamping: position[0]), lseq: Int64(position[1])), snapshotLseq: Int64(snapshot))
         }
-        return StreamRequest(vector: counters, cursor: Int64(cursor), resume: resume)
+        return StreamRequest(vector: counters, cursor: Int64(cursor), resume: resume, snapshot: fields["snapshot"] as? Bool ?? false)
+    }
+}
+
+/// A file snapshot arriving in `PAGES` records, written to a file beside the replica's own.
+final class IncomingSnapshot {
+    let path: String
+    let expected: Int
+    let snapshotLseq: Int64
+    private(set) var received = 0
+    private let file: FileHandle
+
+    init(replicaPath: String, bytes: Int, snapshotLseq: Int64) throws {
+        path = replicaPath + ".snapshot-incoming"
+        Self.remove(path)
+        guard FileManager.default.createFile(atPath: path, contents: nil), let file = FileHandle(forWritingAtPath: path) else {
+            throw SyncError(.protocolViolation, "cannot write the incoming snapshot beside the replica at \(path)")
+        }
+        self.file = file
+        expected = bytes
+        self.snapshotLseq = snapshotLseq
+    }
+
+    func append(_ bytes: [UInt8]) throws {
+        guard received + bytes.count <= expected else { throw SyncError(.protocolViolation, "the snapshot is longer than announced") }
+        try file.write(contentsOf: bytes)
+        received += bytes.count
+    }
+
+    /// Closes the file; refuses a snapshot shorter than announced.
+    func finish() throws {
+        try file.close()
+        guard received == expected else { throw SyncError(.protocolViolation, "the snapshot ended after \(received) of \(expected) bytes") }
+    }
+
+    /// Removes the file (and any SQLite side files) whatever state it is in.
+    func discard() {
+        try? file.close()
+        Self.remove(path)
+    }
+
+    static func remove(_ path: String) {
+        for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: path + suffix) }
     }
 }

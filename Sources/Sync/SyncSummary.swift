@@ -21,6 +21,10 @@ public struct SyncSummary: Hashable, Sendable {
     public var duration: Duration = .zero
     /// The snapshot of the stream this side sent (its `lseq`).
     public var snapshotLseq: Int64 = 0
+    /// Bytes of a file snapshot this side sent or received instead of a record stream (a new replica's
+    /// bootstrap); 0 otherwise.
+    public var snapshotBytesSent = 0
+    public var snapshotBytesReceived = 0
 
     public init() {}
 }
@@ -28,15 +32,19 @@ public struct SyncSummary: Hashable, Sendable {
 /// Progress of a session, for progress bars.
 public struct SyncProgress: Hashable, Sendable {
     public enum Direction: String, Sendable { case sending, receiving }
+    /// What `done` and `total` count.
+    public enum Unit: String, Sendable { case records, bytes }
     public var direction: Direction
-    /// Records done so far in this direction.
+    /// Records (or snapshot bytes) done so far in this direction.
     public var done: Int
-    /// An upper bound of the records this direction will carry (0 while unknown).
+    /// An upper bound of what this direction will carry (0 while unknown).
     public var total: Int
+    public var unit: Unit
 
-    public init(direction: Direction, done: Int, total: Int) {
+    public init(direction: Direction, done: Int, total: Int, unit: Unit = .records) {
         self.direction = direction
         self.done = done
         self.total = total
+        self.unit = unit
     }
 }

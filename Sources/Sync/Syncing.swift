@@ -21,16 +21,22 @@ extension Replica {
     /// let summary = try await replica.sync(host: "127.0.0.1", port: 7400, peerKey: hubKey, identity: me)
     /// print(summary.changesReceived, summary.conflicts)
     /// ```
+    /// An empty replica asks for a copy of the peer's file (a snapshot: the fastest bootstrap; a cut one
+    /// starts over) unless `acceptSnapshot` is false; then it loads a record stream, which resumes where it
+    /// was cut (better on links that drop often).
+    ///
     /// - Throws: `LineError` (`.unreachable`, `.rejected`, `.truncated`, …) or `SyncError`.
     public func sync(
         host: String, port: Int, peerKey: [UInt8], identity: SyncIdentity, batchSize: Int = 500, settings: LineSettings = LineSettings(),
-        progress: (@Sendable (SyncProgress) -> Void)? = nil, logger: Logger = Logger(label: "outpost.sync")
+        acceptSnapshot: Bool = true, progress: (@Sendable (SyncProgress) -> Void)? = nil, logger: Logger = Logger(label: "outpost.sync")
     ) async throws -> SyncSummary {
         let hello = SyncSession.hello(self)
         return try await SecureLine.dial(
             host: host, port: port, identity: identity.keyPair, listenerKey: peerKey, networkID: identity.networkID, hello: hello, settings: settings
         ) { session in
-            try await SyncSession(replica: self, role: .dialler, batchSize: batchSize, progress: progress, logger: logger).run(&session)
+            var sync = SyncSession(replica: self, role: .dialler, batchSize: batchSize, progress: progress, logger: logger)
+            sync.acceptSnapshot = acceptSnapshot
+            return try await sync.run(&session)
         }
     }
 }

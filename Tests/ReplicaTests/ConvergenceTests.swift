@@ -223,7 +223,7 @@ private struct Simulation {
             for entity in Entity.allCases {
                 for row in try Row.fetchAll(db, sql: RowStore.selectSQL(entity, where: "WHERE lseq > ?"), arguments: [previousLseq]) {
                     let (state, _) = try RowStore.decode(db, entity, row: row)
-                    for (index, field) in state.fields.enumerated() where field.siblings.map(\.dot) == [Dot(site: localSite, counter: UInt64(counter))] {
+                    for (index, field) in state.fields.enumerated() where field.siblings.map(\.dot) == [Dot(site: try Replica.localOrdinal(db), counter: UInt64(counter))] {
                         keys.append(("\(entity.rawValue)/\(state.id)/\(index)", UInt64(counter)))
                     }
                 }

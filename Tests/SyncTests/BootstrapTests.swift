@@ -5,35 +5,119 @@ import SecureLine
 import Sync
 import Testing
 
-/// A new terminal bootstraps from a hub over the line: every record arrives once, the content digests match,
-/// and progress reports reach the total. Size: OUTPOST_BOOTSTRAP_ORDERS (default 3,000 in CI; tools/soak runs
-/// 100,000).
+/// A new terminal bootstraps from a hub over the line, from a file snapshot (the default for an empty replica)
+/// or from a record stream: the content digests match and progress reaches the total. Size:
+/// OUTPOST_BOOTSTRAP_ORDERS (default 3,000; CI runs 100,000).
 @Suite struct BootstrapTests {
     static var orders: Int { ProcessInfo.processInfo.environment["OUTPOST_BOOTSTRAP_ORDERS"].flatMap(Int.init) ?? 3_000 }
 
-    @Test func aNewTerminalBootstrapsFromAHub() async throws {
+    /// Seeds `replica` with `count` paid and unpaid orders of 1–3 lines through the bulk import.
+    static func seed(_ replica: Replica, count: Int) async throws {
+        var random = SystemRandomNumberGenerator()
+        for start in stride(from: 0, to: count, by: 2_000) {
+            let chunk = (start..<min(count, start + 2_000)).map { index -> ImportedOrder in
+                let at = Int64(1_790_000_000_000 + index)
+                var order = Order(
+                    id: Identifiers.uuidV7(milliseconds: at, using: &random), number: "", customerID: "", channel: .web, location: "main",
+                    currency: (try? CurrencyCode("EUR")) ?? .none, createdAt: at)
+                order.lines = (0..<(1 + index % 3)).map {
+                    OrderLine(
+                        id: Identifiers.uuidV7(milliseconds: at, using: &random), sku: "SKU-\(($0 + index) % 50)", name: "Item", quantity: 1,
+                        unitPriceMinor: 999, position: Int64($0))
+                }
+                if index % 2 == 0 {
+                    order.payments = [
+                        Payment(id: Identifiers.uuidV7(milliseconds: at, using: &random), orderID: "", kind: .capture, amountMinor: 999, method: .card, at: at + 1)
+                    ]
+                }
+                return ImportedOrder(customer: Customer(email: "c\(index % 500)@example.com", createdAt: at), order: order)
+            }
+            try await replica.importOrders(chunk)
+        }
+    }
+
+    @Test(arguments: [true, false])
+    func aNewTerminalBootstrapsFromAHub(snapshot: Bool) async throws {
         let fleet = try Fleet()
         let hub = try await fleet.add("hub")
         let terminal = try await fleet.add("terminal", listening: false)
         let clock = ContinuousClock()
         let seeding = clock.now
-        for index in 0..<Self.orders {
-            let order = try await hub.replica.createOrder(
-                customerEmail: "c\(index % 500)@example.com",
-                lines: (0..<(1 + index % 3)).map { LineSpec(sku: "SKU-\(($0 + index) % 50)", quantity: 1, unitPrice: "9.99") })
-            if index % 2 == 0 { try await hub.replica.pay(order: order.orderID, amount: "9.99") }
-        }
+        try await Self.seed(hub.replica, count: Self.orders)
         print("seeded \(Self.orders) orders in \(clock.now - seeding)")
         let progress = ProgressLog()
         let started = clock.now
         let summary = try await terminal.replica.sync(
-            host: "127.0.0.1", port: hub.server?.port ?? 0, peerKey: hub.key, identity: terminal.identity, progress: { progress.record($0) })
-        print("bootstrapped \(summary.rowsReceived) records (\(summary.changesReceived) field states, \(summary.bytesReceived) bytes) in \(clock.now - started)")
+            host: "127.0.0.1", port: hub.server?.port ?? 0, peerKey: hub.key, identity: terminal.identity, acceptSnapshot: snapshot,
+            progress: { progress.record($0) })
+        print("bootstrapped (snapshot: \(snapshot)) \(summary.rowsReceived) records, \(summary.snapshotBytesReceived) snapshot bytes, \(summary.bytesReceived) bytes on the wire in \(clock.now - started)")
         #expect(try await terminal.replica.orders().count == Self.orders)
         #expect(try await terminal.replica.contentDigest() == hub.replica.contentDigest())
-        #expect(summary.rowsReceived == progress.lastReceiving.done)
-        #expect(progress.lastReceiving.total >= summary.rowsReceived)
         #expect(progress.updates > 1)
+        if snapshot {
+            #expect(summary.rowsReceived == 0)
+            #expect(summary.snapshotBytesReceived > 0)
+            #expect(progress.lastReceiving.unit == .bytes)
+            #expect(progress.lastReceiving.done == summary.snapshotBytesReceived)
+            #expect(!FileManager.default.fileExists(atPath: terminal.replica.path + ".snapshot-incoming"))
+        } else {
+            #expect(summary.snapshotBytesReceived == 0)
+            #expect(summary.rowsReceived == progress.lastReceiving.done)
+            #expect(progress.lastReceiving.total >= summary.rowsReceived)
+        }
+        await fleet.shutdown()
+    }
+
+    /// After a snapshot the terminal is a replica of its own: its writes carry its site, reach the hub and a
+    /// third replica (bootstrapped from the terminal's own snapshot), and the hub's later writes reach it.
+    @Test func aSnapshotTerminalWritesAsItself() async throws {
+        let fleet = try Fleet()
+        let hub = try await fleet.add("hub")
+        let terminal = try await fleet.add("terminal")
+        let third = try await fleet.add("third", listening: false)
+        try await hub.replica.setStock(sku: "TEE-M", onHand: 5)
+        try await Self.seed(hub.replica, count: 200)
+        let first = try await fleet.sync(terminal, with: hub)
+        #expect(first.snapshotBytesReceived > 0)
+        #expect(try await terminal.replica.status().versionVector[hub.replica.identity.siteID] == hub.replica.status().versionVector[hub.replica.identity.siteID])
+
+        let sold = try await terminal.replica.createOrder(customerEmail: "new@example.com", lines: [LineSpec(sku: "TEE-M", quantity: 2, unitPrice: "5.00")])
+        #expect(sold.orderNumber.hasPrefix(terminal.replica.identity.numberPrefix))
+        #expect(try await terminal.replica.status().versionVector[terminal.replica.identity.siteID] == 1)
+        let paid = try await hub.replica.orders(matching: OrderFilter(status: .pendingPayment, limit: 1)).first?.id ?? ""
+        let balance = try await hub.replica.order(paid).progress.balanceDueMinor
+        try await hub.replica.pay(order: paid, amount: Money.decimalString(balance, digits: 2))
+        let second = try await fleet.sync(terminal, with: hub)
+        #expect(second.snapshotBytesReceived == 0, "a replica with data syncs by records")
+        #expect(try await hub.replica.order(sold.orderID).order.number == sold.orderNumber)
+        #expect(try await terminal.replica.order(paid).progress.status == .paid)
+        #expect(try await terminal.replica.contentDigest() == hub.replica.contentDigest())
+
+        let fromTerminal = try await fleet.sync(third, with: terminal)
+        #expect(fromTerminal.snapshotBytesReceived > 0)
+        #expect(try await third.replica.contentDigest() == terminal.replica.contentDigest())
+        try await third.replica.addStock(sku: "SKU-2", quantity: 1)
+        try await fleet.sync(third, with: hub)
+        try await fleet.sync(terminal, with: hub)
+        #expect(try await fleet.identical([hub, terminal, third]))
+        await fleet.shutdown()
+    }
+
+    /// A snapshot cut on the wire leaves the terminal empty (and no partial file); the next sync starts over.
+    @Test(arguments: [2_000, 60_000, 200_000])
+    func aCutSnapshotLeavesTheTerminalEmpty(cutAfter: Int) async throws {
+        let fleet = try Fleet()
+        let hub = try await fleet.add("hub")
+        let terminal = try await fleet.add("terminal", listening: false)
+        try await Self.seed(hub.replica, count: 300)
+        let proxy = try CuttingProxy(target: hub.server?.port ?? 0, cutAfter: cutAfter)
+        await #expect(throws: (any Error).self) { try await fleet.sync(terminal, with: hub, via: proxy.port) }
+        #expect(try await terminal.replica.acceptsSnapshot())
+        #expect(try await terminal.replica.orders().isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: terminal.replica.path + ".snapshot-incoming"))
+        let retry = try await fleet.sync(terminal, with: hub)
+        #expect(retry.snapshotBytesReceived > 0)
+        #expect(try await terminal.replica.contentDigest() == hub.replica.contentDigest())
         await fleet.shutdown()
     }
 }

@@ -88,10 +88,15 @@ public struct StreamRequest: Hashable, Sendable {
         }
     }
 
-    public init(vector: [String: UInt64], cursor: Int64 = 0, resume: Resume? = nil) {
+    /// The requester is empty and would rather start from a copy of the sender's file
+    /// (`Replica.writeSnapshot`) than from a record stream.
+    public var snapshot: Bool
+
+    public init(vector: [String: UInt64], cursor: Int64 = 0, resume: Resume? = nil, snapshot: Bool = false) {
         self.vector = vector
         self.cursor = cursor
         self.resume = resume
+        self.snapshot = snapshot
     }
 }
 

@@ -287,7 +287,8 @@ extension Replica {
     static func storeVector(_ db: Database, _ vector: VersionVector) throws {
         let statement = try db.cachedStatement(
             sql: "INSERT INTO version_vector (site, counter) VALUES (?, ?) ON CONFLICT(site) DO UPDATE SET counter = max(counter, excluded.counter)")
-        for (site, counter) in vector.counters where site != localSite {
+        let local = try localOrdinal(db)
+        for (site, counter) in vector.counters where site != local {
             try statement.execute(arguments: [Int64(site), Int64(counter)])
         }
     }

@@ -8,8 +8,13 @@ extension Replica {
         for row in try Row.fetchAll(db, sql: "SELECT site, counter FROM version_vector") {
             counters[UInt32(truncatingIfNeeded: row[0] as Int64)] = UInt64(row[1] as Int64)
         }
-        counters[localSite] = UInt64(try Int64.fetchOne(db, sql: "SELECT counter FROM replica_clock") ?? 0)
+        counters[try localOrdinal(db)] = UInt64(try Int64.fetchOne(db, sql: "SELECT counter FROM replica_clock") ?? 0)
         return VersionVector(counters)
+    }
+
+    /// This replica's own ordinal in `sites`.
+    static func localOrdinal(_ db: Database) throws -> UInt32 {
+        UInt32(truncatingIfNeeded: try Int64.fetchOne(db.cachedStatement(sql: "SELECT local_ordinal FROM replica_info")) ?? Int64(createdLocalSite))
     }
 
     static func siteIDs(_ db: Database) throws -> [UInt32: String] {
@@ -100,7 +105,7 @@ extension Replica {
         {
             resume = .init(position: StreamPosition(entity: UInt8(truncatingIfNeeded: row[0] as Int64), lseq: row[1]), snapshotLseq: row[2])
         }
-        return StreamRequest(vector: try Self.versionVectorBySite(db), cursor: cursor, resume: resume)
+        return StreamRequest(vector: try Self.versionVectorBySite(db), cursor: cursor, resume: resume, snapshot: try acceptsSnapshot(db))
     }
 }
 

@@ -138,6 +138,11 @@ enum Schema {
                     """)
             try createViews(db)
         }
+        migrator.registerMigration("v2-local-ordinal") { db in
+            // This replica's own ordinal in `sites`: 1 when created here; another when the file began as a
+            // copy of a peer's (a snapshot bootstrap keeps the peer's ordinals, dots included).
+            try db.execute(sql: "ALTER TABLE replica_info ADD COLUMN local_ordinal INTEGER NOT NULL DEFAULT 1")
+        }
         return migrator
     }
 

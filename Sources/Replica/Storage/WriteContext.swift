@@ -7,14 +7,17 @@ struct RandomSource: RandomNumberGenerator {
     mutating func next() -> UInt64 { source() }
 }
 
-/// The local site's ordinal in its own replica: the first row of `sites`.
-let localSite: UInt32 = 1
+/// The site ordinal a newly created replica gives itself (the first row of `sites`). A replica that began
+/// as a snapshot of a peer's file has another one: `replica_info.local_ordinal` is authoritative.
+let createdLocalSite: UInt32 = 1
 
 /// The state of one write transaction: the dot every field written by it records (allocated on first
 /// use), the hybrid time, the local change sequence, and which orders it touched.
 final class WriteContext {
     let db: Database
     let wallMilliseconds: Int64
+    /// This replica's own site ordinal.
+    let localSite: UInt32
     private var counter: Int64
     private var hybrid: HybridClock
     private var lseq: Int64
@@ -35,7 +38,10 @@ final class WriteContext {
         self.wallMilliseconds = wallMilliseconds
         self.random = RandomSource(source: random)
         let statement = try db.cachedStatement(
-            sql: "SELECT counter, hlc, lseq, order_sequence, (SELECT bootstrap_peer FROM replica_info) FROM replica_clock")
+            sql: """
+                SELECT counter, hlc, lseq, order_sequence, (SELECT bootstrap_peer FROM replica_info), (SELECT local_ordinal FROM replica_info)
+                FROM replica_clock
+                """)
         guard let row = try Row.fetchOne(statement) else {
             throw ReplicaError.corrupt("replica_clock is empty")
         }
@@ -44,6 +50,7 @@ final class WriteContext {
                 .unavailable, "this replica is still bootstrapping from site \(peer)",
                 hint: "sync with that peer again to finish; local changes are refused until then")
         }
+        localSite = UInt32(truncatingIfNeeded: row[5] as Int64)
         counter = row[0]
         hybrid = HybridClock(last: HybridTime(rawValue: UInt64(bitPattern: row[1] as Int64)))
         lseq = row[2]

@@ -97,12 +97,16 @@ struct SyncCommand: AsyncParsableCommand {
                 printJSON([
                     "peer": target.name, "sent_changes": summary.changesSent, "received_changes": summary.changesReceived,
                     "applied_changes": summary.changesApplied, "conflicts": summary.conflicts, "bytes_sent": summary.bytesSent,
-                    "bytes_received": summary.bytesReceived, "duration_ms": milliseconds,
+                    "bytes_received": summary.bytesReceived, "snapshot_bytes_received": summary.snapshotBytesReceived, "duration_ms": milliseconds,
                 ])
             } else {
                 print("synced with \(target.name) in \(milliseconds) ms")
                 print("  sent      \(summary.rowsSent) records (\(summary.changesSent) field changes)")
-                print("  received  \(summary.rowsReceived) records (\(summary.changesReceived) field changes, \(summary.changesApplied) applied)")
+                if summary.snapshotBytesReceived > 0 {
+                    print("  received  a snapshot of \(target.name)'s replica (\(summary.snapshotBytesReceived / 1_000_000) MB): this replica starts from it")
+                } else {
+                    print("  received  \(summary.rowsReceived) records (\(summary.changesReceived) field changes, \(summary.changesApplied) applied)")
+                }
                 print("  conflicts \(summary.conflicts) new" + (summary.conflicts > 0 ? " — see `outpost conflicts`" : ""))
                 print("  wire      \(summary.bytesSent) bytes out, \(summary.bytesReceived) bytes in")
             }
@@ -123,7 +127,9 @@ final class ProgressBar: @unchecked Sendable {
         lock.withLock {
             let fraction = min(1, Double(progress.done) / Double(max(1, progress.total)))
             let filled = Int(fraction * 30)
-            let line = "\rreceiving [" + String(repeating: "#", count: filled) + String(repeating: " ", count: 30 - filled) + "] \(progress.done)/\(progress.total)"
+            let amount =
+                progress.unit == .bytes ? "\(progress.done / 1_000_000)/\(progress.total / 1_000_000) MB" : "\(progress.done)/\(progress.total) records"
+            let line = "\rreceiving [" + String(repeating: "#", count: filled) + String(repeating: " ", count: 30 - filled) + "] " + amount
             FileHandle.standardError.write(Data(line.utf8))
             shown = true
         }
