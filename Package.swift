@@ -27,6 +27,8 @@ let package = Package(
             dependencies: [
                 "OrderDomain",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // SQLite's C API, for reading the database file through SQLite's own file handle (snapshots).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -69,7 +69,8 @@ extension Bench {
 
         init(path: String, orders: Int) async throws {
             self.path = path
-            replica = try Replica.create(at: path, name: "hub")
+            // A hub of a million orders gets a large page cache (the terminals keep the default).
+            replica = try Replica.create(at: path, name: "hub", cacheMegabytes: 256)
             var loaded = ImportSummary()
             let replica = replica
             let loading = try await Clock.seconds { loaded = try await OrderHistoryGenerator.load(count: orders, seed: 3, into: replica) }
@@ -191,7 +192,7 @@ extension Bench {
     static func serveHub(_ arguments: [String]) async throws {
         let orders = Int(arguments.first ?? "") ?? 100_000
         let path = arguments.count > 1 ? arguments[1] : FileManager.default.temporaryDirectory.appendingPathComponent("outpost-hub.sqlite").path
-        let hub = try FileManager.default.fileExists(atPath: path) ? Replica.open(at: path) : Replica.create(at: path, name: "hub")
+        let hub = try FileManager.default.fileExists(atPath: path) ? Replica.open(at: path, cacheMegabytes: 256) : Replica.create(at: path, name: "hub", cacheMegabytes: 256)
         if try await hub.orders(matching: OrderFilter(limit: 1)).isEmpty {
             let summary = try await OrderHistoryGenerator.load(count: orders, seed: 3, into: hub)
             FileHandle.standardOutput.write(Data("loaded \(summary.imported) orders (\(summary.records) records)\n".utf8))

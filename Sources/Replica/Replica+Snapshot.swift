@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import OrderDomain
 
 /// A consistent copy of a replica's file, taken for a new replica to start from (`Replica.writeSnapshot`).
@@ -24,25 +25,114 @@ public struct SnapshotInfo: Hashable, Sendable {
 /// the new replica keeps its own identity, takes the peer's site ordinals as they are (its own site gets a
 /// fresh ordinal), and drops the peer's own bookkeeping (cursors, delivery marks, staging, conflict log).
 extension Replica {
-    /// Whether this replica can start from a snapshot: it holds nothing (no record, no local transaction, no
-    /// remote vector, nothing staged) and is not bootstrapping from a stream.
-    public func acceptsSnapshot() async throws -> Bool {
-        try await pool.read { db in try Self.acceptsSnapshot(db) }
+    /// Whether this replica can start from a snapshot of `peer`: it holds nothing (no record, no local
+    /// transaction, no remote vector, nothing staged) and is not bootstrapping from anyone else.
+    public func acceptsSnapshot(from peer: String) async throws -> Bool {
+        try await pool.read { db in try Self.acceptsSnapshot(db, from: peer) }
     }
 
-    static func acceptsSnapshot(_ db: Database) throws -> Bool {
-        try bootstrapPeer(db) == nil && isEmpty(db)
+    static func acceptsSnapshot(_ db: Database, from peer: String) throws -> Bool {
+        let bootstrapping = try bootstrapPeer(db)
+        return try (bootstrapping == nil || bootstrapping == peer) && isEmpty(db)
             && Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM staged_streams)") == false
+    }
+
+    /// Marks this empty replica as bootstrapping from `peer`'s snapshot: local writes are refused until
+    /// `installSnapshot` (or `abandonSnapshot` after a cut).
+    public func beginSnapshot(from peer: String) async throws {
+        try await pool.write { db in
+            guard try Self.acceptsSnapshot(db, from: peer) else {
+                throw ReplicaError(.unavailable, "this replica already holds data; only an empty replica starts from a snapshot", hint: "sync normally")
+            }
+            try db.execute(sql: "UPDATE replica_info SET state = 'bootstrapping', bootstrap_peer = ?", arguments: [peer])
+        }
+    }
+
+    /// Returns an empty replica whose snapshot from `peer` was cut to the ready state.
+    public func abandonSnapshot(from peer: String) async throws {
+        try await pool.write { db in
+            guard try Self.bootstrapPeer(db) == peer, try Self.isEmpty(db),
+                try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM staged_streams)") == false
+            else { return }
+            try db.execute(sql: "UPDATE replica_info SET state = 'ready', bootstrap_peer = NULL")
+        }
+    }
+
+    /// Hands a consistent copy of this replica's file to `chunk`, `chunkSize` bytes at a time, after `header`
+    /// has its size, vector and change sequence. Synchronous: it runs inside one read transaction, so call it
+    /// off Swift's cooperative threads (the sync layer does); writers carry on meanwhile.
+    ///
+    /// The WAL is first checkpointed into the file and truncated; a read transaction that then finds it
+    /// still empty reads only the file, and no checkpoint may change the file while it lasts, so the file's
+    /// bytes are that snapshot and are sent as they are. When the WAL cannot be emptied (other readers, a
+    /// writer in between), SQLite's online backup writes a copy to a temporary file, which is sent instead.
+    ///
+    /// - Throws: `ReplicaError(.unavailable)` while this replica is itself bootstrapping.
+    public func withSnapshot(chunkSize: Int, header: (SnapshotInfo) throws -> Void, _ chunk: ([UInt8]) throws -> Void) throws {
+        _ = try? pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+        let copied = try pool.read { db -> Bool in
+            if let peer = try Self.bootstrapPeer(db) {
+                throw ReplicaError(.unavailable, "this replica is still bootstrapping from site \(peer)", hint: "let it finish first")
+            }
+            let vector = try Self.versionVectorBySite(db)
+            let lseq = try Int64.fetchOne(db, sql: "SELECT lseq FROM replica_clock") ?? 0
+            let walBytes = (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0
+            guard walBytes == 0 else { return false }
+            let pages = try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0
+            let pageSize = try Int.fetchOne(db, sql: "PRAGMA page_size") ?? 4096
+            try header(SnapshotInfo(vector: vector, snapshotLseq: lseq, bytes: pages * pageSize))
+            try Self.readMainFile(db, bytes: pages * pageSize, chunkSize: chunkSize, chunk)
+            return true
+        }
+        guard !copied else { return }
+        let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("outpost-snapshot-\(UUID().uuidString).sqlite").path
+        defer { for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: temporary + suffix) } }
+        let info = try writeSnapshot(to: temporary)
+        try header(info)
+        try Self.readFile(temporary, bytes: info.bytes, chunkSize: chunkSize, chunk)
+    }
+
+    /// Reads the first `bytes` of the connection's database file in pieces through SQLite's own file handle.
+    /// (Opening the file a second time would not do: closing that descriptor would drop every POSIX lock this
+    /// process holds on the file, and another process could then delete the WAL under our feet.)
+    private static func readMainFile(_ db: Database, bytes: Int, chunkSize: Int, _ chunk: ([UInt8]) throws -> Void) throws {
+        var pointer: UnsafeMutableRawPointer?
+        guard sqlite3_file_control(db.sqliteConnection, "main", SQLITE_FCNTL_FILE_POINTER, &pointer) == SQLITE_OK,
+            let file = pointer?.assumingMemoryBound(to: sqlite3_file.self), let read = file.pointee.pMethods?.pointee.xRead
+        else { throw ReplicaError(.unavailable, "SQLite did not expose the database file") }
+        var buffer = [UInt8](repeating: 0, count: chunkSize)
+        var offset = 0
+        while offset < bytes {
+            let count = min(chunkSize, bytes - offset)
+            let status = buffer.withUnsafeMutableBytes { read(file, $0.baseAddress, Int32(count), sqlite3_int64(offset)) }
+            guard status == SQLITE_OK else { throw ReplicaError.corrupt("reading the database file at byte \(offset) failed (SQLite code \(status))") }
+            try chunk(Array(buffer[0..<count]))
+            offset += count
+        }
+    }
+
+    /// Reads the first `bytes` of `path` in pieces; refuses a file that ends early.
+    private static func readFile(_ path: String, bytes: Int, chunkSize: Int, _ chunk: ([UInt8]) throws -> Void) throws {
+        guard let file = FileHandle(forReadingAtPath: path) else { throw ReplicaError(.unavailable, "cannot read \(path) for a snapshot") }
+        defer { try? file.close() }
+        var remaining = bytes
+        while remaining > 0 {
+            guard let data = try file.read(upToCount: min(chunkSize, remaining)), !data.isEmpty else {
+                throw ReplicaError.corrupt("\(path) ended \(remaining) bytes before its page count")
+            }
+            remaining -= data.count
+            try chunk(Array(data))
+        }
     }
 
     /// Writes a consistent copy of this replica's file to `path` (SQLite's online backup inside one read
     /// transaction: writers carry on meanwhile) and returns its vector and change sequence.
     ///
     /// - Throws: `ReplicaError(.unavailable)` while this replica is itself bootstrapping.
-    public func writeSnapshot(to path: String) async throws -> SnapshotInfo {
+    public func writeSnapshot(to path: String) throws -> SnapshotInfo {
         let destination = try DatabaseQueue(path: path)
         defer { try? destination.close() }
-        let (vector, lseq) = try await pool.read { db -> ([String: UInt64], Int64) in
+        let (vector, lseq) = try pool.read { db -> ([String: UInt64], Int64) in
             if let peer = try Self.bootstrapPeer(db) {
                 throw ReplicaError(.unavailable, "this replica is still bootstrapping from site \(peer)", hint: "let it finish first")
             }
@@ -56,37 +146,55 @@ extension Replica {
         return SnapshotInfo(vector: vector, snapshotLseq: lseq, bytes: bytes)
     }
 
-    /// Replaces this empty replica's content with the snapshot file at `path`, received from `peer` (its site
-    /// id), in one step: the file is first given this replica's identity, then copied in with SQLite's online
-    /// backup (one transaction). The file is left in place for the caller to delete.
+    /// Makes this replica, which `beginSnapshot(from: peer)` marked, a copy of the snapshot file at `path`
+    /// received from `peer` (its site id). The file is first given this replica's identity; then, when it
+    /// sits in this replica's directory, it is synced to disk and renamed over this replica's file (one atomic
+    /// step, no second copy); elsewhere it is copied in with SQLite's online backup (one transaction).
     ///
-    /// - Throws: `ReplicaError(.unavailable)` when this replica is not empty; `ReplicaError(.incompatible)`
-    ///   when the file is not a replica snapshot of this schema, or not `peer`'s.
+    /// - Throws: `ReplicaError(.unavailable)` when this replica is not an empty one bootstrapping from `peer`;
+    ///   `ReplicaError(.incompatible)` when the file is not a ready replica snapshot of this schema, of `peer`.
     @discardableResult
     public func installSnapshot(from path: String, peer: String, snapshotLseq: Int64) async throws -> MergeSummary {
-        guard try await acceptsSnapshot() else {
-            throw ReplicaError(.unavailable, "this replica already holds data; only an empty replica starts from a snapshot", hint: "sync normally")
+        let (createdAt, ownClock) = try await pool.read { db -> (Int64, Int64) in
+            guard try Self.bootstrapPeer(db) == peer, try Self.isEmpty(db) else {
+                throw ReplicaError(.unavailable, "this replica is not waiting for a snapshot of \(peer)", hint: "sync normally")
+            }
+            return (
+                try Int64.fetchOne(db, sql: "SELECT created_at FROM replica_info") ?? 0,
+                try Int64.fetchOne(db, sql: "SELECT hlc FROM replica_clock") ?? 0
+            )
         }
         let own = identity
-        let createdAt = try await pool.read { db in try Int64.fetchOne(db, sql: "SELECT created_at FROM replica_info") ?? 0 }
-        let ownClock = try await pool.read { db in try Int64.fetchOne(db, sql: "SELECT hlc FROM replica_clock") ?? 0 }
         let wall = now()
-
         var summary = MergeSummary()
         let source = try DatabaseQueue(path: path)
         defer { try? source.close() }
-        summary.ordersTouched = try await source.write { db in
-            try Self.checkSnapshot(db, peer: peer)
-            try Self.adopt(db, own: own, createdAt: createdAt, clock: ownClock, peer: peer, snapshotLseq: snapshotLseq, wall: wall)
-            return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM orders") ?? 0
+        try await source.writeWithoutTransaction { db in
+            // A plain rollback journal: closing leaves one self-contained file, ready to move.
+            try db.execute(sql: "PRAGMA journal_mode = DELETE")
+            return try db.inTransaction {
+                try Self.checkSnapshot(db, peer: peer)
+                try Self.adopt(db, own: own, createdAt: createdAt, clock: ownClock, peer: peer, snapshotLseq: snapshotLseq, wall: wall)
+                return .commit
+            }
         }
-        try await pool.writeWithoutTransaction { db in
-            // One destination transaction: a crash leaves the empty replica as it was.
-            try source.read { copy in try copy.backup(to: db) }
-            // The copy went through the WAL; fold it into the file and give the space back.
-            try db.checkpoint(.truncate)
-        }
+        summary.ordersTouched = try await source.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM orders") ?? 0 }
         try source.close()
+        let directory = { (file: String) in (URL(fileURLWithPath: file).standardizedFileURL.deletingLastPathComponent().path) }
+        if directory(path) == directory(self.path) {
+            // Durable before it replaces ours: a crash then leaves the empty replica or the complete copy.
+            guard let file = FileHandle(forUpdatingAtPath: path) else { throw ReplicaError(.unavailable, "cannot open the snapshot at \(path)") }
+            try file.synchronize()
+            try file.close()
+            try replaceFile(with: path)
+        } else {
+            try await pool.writeWithoutTransaction { db in
+                // One destination transaction: a crash leaves the empty replica as it was.
+                try source.read { copy in try copy.backup(to: db) }
+                // The copy went through the WAL; fold it into the file and give the space back.
+                try db.checkpoint(.truncate)
+            }
+        }
         return summary
     }
 

@@ -2,35 +2,29 @@ import Dispatch
 import Foundation
 import Replica
 
-/// Runs a replica's change stream (one read transaction, synchronous) on a background thread and hands its
-/// batches to async code with back-pressure: at most `window` batches are produced ahead of the sender, so
-/// memory stays bounded however large the stream.
-final class ChangeProducer: @unchecked Sendable {
-    enum Item: Sendable {
-        case estimate(Int)
-        case batch(ChangeBatch)
-        case end(StreamEnd)
-    }
+/// Runs synchronous work that must stay inside one read transaction (a change stream, a file snapshot) on a
+/// background thread and hands what it emits to async code with back-pressure: at most `window` items are
+/// produced ahead of the consumer, so memory stays bounded however large the stream.
+final class BlockingProducer<Item: Sendable>: @unchecked Sendable {
+    /// Emits an item; `paced` items wait for a credit (the consumer calls `sent()` for each).
+    typealias Emit = (_ item: Item, _ paced: Bool) throws -> Void
 
     let items: AsyncThrowingStream<Item, any Error>
     private let condition = NSCondition()
     private var credits: Int
     private var stopped = false
 
-    init(replica: Replica, request: StreamRequest, batchSize: Int, window: Int = 4) {
+    init(window: Int = 4, _ work: @escaping @Sendable (Emit) throws -> Void) {
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: Item.self)
         items = stream
         credits = window
         continuation.onTermination = { [weak self] _ in self?.stop() }
         DispatchQueue.global().async { [self] in
             do {
-                let end = try replica.withChanges(
-                    for: request, batchSize: batchSize, estimate: { continuation.yield(.estimate($0)) }
-                ) { batch in
-                    try takeCredit()
-                    continuation.yield(.batch(batch))
+                try work { item, paced in
+                    if paced { try takeCredit() }
+                    continuation.yield(item)
                 }
-                continuation.yield(.end(end))
                 continuation.finish()
             } catch {
                 continuation.finish(throwing: error)
@@ -38,7 +32,7 @@ final class ChangeProducer: @unchecked Sendable {
         }
     }
 
-    /// Waits until the consumer is at most `window` batches behind; throws once stopped.
+    /// Waits until the consumer is at most `window` items behind; throws once stopped.
     private func takeCredit() throws {
         condition.lock()
         defer { condition.unlock() }
@@ -47,7 +41,7 @@ final class ChangeProducer: @unchecked Sendable {
         credits -= 1
     }
 
-    /// The consumer sent one batch: the producer may make another.
+    /// The consumer sent one paced item: the producer may make another.
     func sent() {
         condition.lock()
         credits += 1
@@ -55,11 +49,47 @@ final class ChangeProducer: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Stops the producer (its read transaction ends at the next batch).
+    /// Stops the producer (its read transaction ends at the next paced item).
     func stop() {
         condition.lock()
         stopped = true
         condition.broadcast()
         condition.unlock()
+    }
+}
+
+/// A change stream's items.
+enum ChangeItem: Sendable {
+    case estimate(Int)
+    case batch(ChangeBatch)
+    case end(StreamEnd)
+}
+
+/// A file snapshot's items.
+enum SnapshotItem: Sendable {
+    case header(SnapshotInfo)
+    case chunk([UInt8])
+}
+
+extension BlockingProducer where Item == ChangeItem {
+    /// The stream `request` asks `replica` for, in batches of `batchSize` records.
+    static func changes(_ replica: Replica, request: StreamRequest, batchSize: Int) -> BlockingProducer {
+        BlockingProducer { emit in
+            try withoutActuallyEscaping(emit) { emit in
+                let end = try replica.withChanges(for: request, batchSize: batchSize, estimate: { try emit(.estimate($0), false) }) { batch in
+                    try emit(.batch(batch), true)
+                }
+                try emit(.end(end), false)
+            }
+        }
+    }
+}
+
+extension BlockingProducer where Item == SnapshotItem {
+    /// A consistent copy of `replica`'s file in chunks of `chunkSize` bytes.
+    static func snapshot(_ replica: Replica, chunkSize: Int) -> BlockingProducer {
+        BlockingProducer(window: 8) { emit in
+            try replica.withSnapshot(chunkSize: chunkSize, header: { try emit(.header($0), false) }) { try emit(.chunk($0), true) }
+        }
     }
 }

@@ -87,6 +87,7 @@ struct SyncSession {
                     guard request.snapshot, incoming == nil, held == nil, summary.batchesReceived == 0,
                         let bytes = fields["bytes"] as? Int, bytes > 0, let snapshot = fields["snapshot"] as? Int
                     else { throw SyncError(.protocolViolation, "an unasked or malformed SNAPSHOT") }
+                    try await replica.beginSnapshot(from: peerSite)
                     incoming = try IncomingSnapshot(replicaPath: replica.path, bytes: bytes, snapshotLseq: Int64(snapshot))
                 case "PAGES":
                     guard let receiving = incoming else { throw SyncError(.protocolViolation, "PAGES outside a snapshot") }
@@ -152,6 +153,12 @@ struct SyncSession {
         } catch {
             // A stage in flight finishes (or fails) before the session reports: nothing lands after it returns.
             _ = await staging?.result
+            if let receiving = incoming {
+                // A cut snapshot: the replica is still empty; it returns to ready and the next sync starts over.
+                receiving.discard()
+                incoming = nil
+                try? await replica.abandonSnapshot(from: peerSite)
+            }
             throw error
         }
         if let sending {
@@ -181,7 +188,7 @@ struct SyncSession {
     {
         if request.snapshot, let sent = try await sendSnapshot(replica, sender: sender, progress: progress) { return sent }
         var summary = SyncSummary()
-        let producer = ChangeProducer(replica: replica, request: request, batchSize: batchSize)
+        let producer = BlockingProducer.changes(replica, request: request, batchSize: batchSize)
         defer { producer.stop() }
         var total = 0
         do {
@@ -213,30 +220,31 @@ struct SyncSession {
     /// Sends a copy of this replica's file (`SNAPSHOT`, `PAGES`…, `END`) to an empty peer that asked for one;
     /// nil when this replica cannot serve one (it is bootstrapping itself), so a record stream goes instead.
     static func sendSnapshot(_ replica: Replica, sender: LineSender, progress: (@Sendable (SyncProgress) -> Void)?) async throws -> SyncSummary? {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("outpost-snapshot-\(UUID().uuidString).sqlite").path
-        defer { IncomingSnapshot.remove(path) }
-        let info: SnapshotInfo
+        let producer = BlockingProducer.snapshot(replica, chunkSize: snapshotChunk)
+        defer { producer.stop() }
+        var info: SnapshotInfo?
+        var sent = 0
         do {
-            info = try await replica.writeSnapshot(to: path)
-        } catch let error as ReplicaError where error.code == .unavailable {
-            return nil
-        }
-        do {
-            try await sender.send(Record(verb: "SNAPSHOT", fields: ["bytes": info.bytes, "snapshot": Int(info.snapshotLseq)]))
-            guard let file = FileHandle(forReadingAtPath: path) else { throw SyncError(.protocolViolation, "the snapshot file vanished") }
-            defer { try? file.close() }
-            var sent = 0
-            while let chunk = try file.read(upToCount: snapshotChunk), !chunk.isEmpty {
-                try await sender.send(Record(verb: "PAGES", json: "{}", body: Array(chunk)))
-                sent += chunk.count
-                progress?(SyncProgress(direction: .sending, done: sent, total: info.bytes, unit: .bytes))
+            for try await item in producer.items {
+                switch item {
+                case .header(let header):
+                    info = header
+                    try await sender.send(Record(verb: "SNAPSHOT", fields: ["bytes": header.bytes, "snapshot": Int(header.snapshotLseq)]))
+                case .chunk(let bytes):
+                    try await sender.send(Record(verb: "PAGES", json: "{}", body: bytes))
+                    producer.sent()
+                    sent += bytes.count
+                    progress?(SyncProgress(direction: .sending, done: sent, total: info?.bytes ?? 0, unit: .bytes))
+                }
             }
-            guard sent == info.bytes else { throw SyncError(.protocolViolation, "the snapshot file changed while it was sent") }
-            try await sender.send(Record(verb: "END", fields: ["vector": info.vector.mapValues { Int($0) }, "snapshot": Int(info.snapshotLseq)]))
+        } catch let error as ReplicaError where error.code == .unavailable && info == nil {
+            return nil
         } catch {
             try? await sender.sendError(code: "stream_failed", message: "\(error)")
             throw error
         }
+        guard let info, sent == info.bytes else { throw SyncError(.protocolViolation, "the snapshot ended early") }
+        try await sender.send(Record(verb: "END", fields: ["vector": info.vector.mapValues { Int($0) }, "snapshot": Int(info.snapshotLseq)]))
         var summary = SyncSummary()
         summary.snapshotBytesSent = info.bytes
         summary.snapshotLseq = info.snapshotLseq

@@ -27,6 +27,7 @@ extension Replica {
         let direct = try bootstrapping == peer || (existing == nil && isEmpty(db))
         if direct && bootstrapping == nil {
             try db.execute(sql: "UPDATE replica_info SET state = 'bootstrapping', bootstrap_peer = ?", arguments: [peer])
+            try Schema.dropSecondaryIndexes(db)
         }
         let ordinals = try Self.registerSites(db, batch.sites)
         let upsert = try db.cachedStatement(
@@ -129,8 +130,9 @@ extension Replica {
         try db.execute(sql: "DELETE FROM staged_rows WHERE peer_site = ?", arguments: [peer])
         try db.execute(sql: "DELETE FROM staged_streams WHERE peer_site = ?", arguments: [peer])
         if bootstrapping != nil {
-            // Every record arrived directly, without derived columns: derive every order's view now, then open
-            // for business.
+            // Every record arrived directly, without secondary indexes and derived columns: build the indexes,
+            // derive every order's view, then open for business.
+            try Schema.createSecondaryIndexes(db)
             summary.ordersTouched += try OrderRecords.refreshUnderived(db)
             try db.execute(sql: "UPDATE replica_info SET state = 'ready', bootstrap_peer = NULL")
         }

@@ -105,7 +105,7 @@ extension Replica {
         {
             resume = .init(position: StreamPosition(entity: UInt8(truncatingIfNeeded: row[0] as Int64), lseq: row[1]), snapshotLseq: row[2])
         }
-        return StreamRequest(vector: try Self.versionVectorBySite(db), cursor: cursor, resume: resume, snapshot: try acceptsSnapshot(db))
+        return StreamRequest(vector: try Self.versionVectorBySite(db), cursor: cursor, resume: resume, snapshot: try acceptsSnapshot(db, from: peer))
     }
 }
 

@@ -31,6 +31,25 @@ enum Schema {
         return "TEXT"
     }
 
+    /// Indexes that only serve reads (the unique `id` indexes are not among them): `(name, definition)`.
+    static let secondaryIndexes: [(name: String, definition: String)] =
+        Entity.allCases.filter(\.belongsToOrder).map { ("\($0.rawValue)_order", "\($0.rawValue)(order_id)") } + [
+            ("orders_customer", "orders(customer_id)"), ("orders_number", "orders(number)"), ("orders_status", "orders(status)"),
+            ("orders_created", "orders(created_at)"), ("customers_email", "customers(email)"), ("order_lines_sku", "order_lines(sku)"),
+            ("stock_sku", "stock(sku, location)"),
+        ]
+
+    /// Creates the secondary indexes that are missing.
+    static func createSecondaryIndexes(_ db: Database) throws {
+        for (name, definition) in secondaryIndexes { try db.execute(sql: "CREATE INDEX IF NOT EXISTS \(name) ON \(definition)") }
+    }
+
+    /// Drops the secondary indexes while a stream bootstrap loads an empty replica: building an index once
+    /// over the loaded rows costs far less than updating it for every row. `complete` rebuilds them.
+    static func dropSecondaryIndexes(_ db: Database) throws {
+        for (name, _) in secondaryIndexes { try db.execute(sql: "DROP INDEX IF EXISTS \(name)") }
+    }
+
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
@@ -122,20 +141,8 @@ enum Schema {
                 columns.append("dots BLOB NOT NULL")
                 columns += derivedColumns(entity).map { "\($0.0) \($0.1)" }
                 try db.execute(sql: "CREATE TABLE \(entity.rawValue) (\n    \(columns.joined(separator: ",\n    "))\n)")
-                if entity.belongsToOrder {
-                    try db.execute(sql: "CREATE INDEX \(entity.rawValue)_order ON \(entity.rawValue)(order_id)")
-                }
             }
-            try db.execute(
-                sql: """
-                    CREATE INDEX orders_customer ON orders(customer_id);
-                    CREATE INDEX orders_number ON orders(number);
-                    CREATE INDEX orders_status ON orders(status);
-                    CREATE INDEX orders_created ON orders(created_at);
-                    CREATE INDEX customers_email ON customers(email);
-                    CREATE INDEX order_lines_sku ON order_lines(sku);
-                    CREATE INDEX stock_sku ON stock(sku, location);
-                    """)
+            try createSecondaryIndexes(db)
             try createViews(db)
         }
         migrator.registerMigration("v2-local-ordinal") { db in
