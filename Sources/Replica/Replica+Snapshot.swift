@@ -241,5 +241,7 @@ extension Replica {
             try db.execute(sql: "DELETE FROM \(table)")
         }
         try db.execute(sql: "INSERT INTO sync_cursors (peer_site, lseq, synced_at) VALUES (?, ?, ?)", arguments: [peer, snapshotLseq, wall])
+        // The peer holds every record of the copy (its lseqs are the peer's, up to `snapshotLseq`).
+        try db.execute(sql: "INSERT INTO delivery_marks (peer_site, lseq, delivered_at) VALUES (?, ?, ?)", arguments: [peer, snapshotLseq, wall])
     }
 }

@@ -45,6 +45,23 @@ extension Replica {
         }
     }
 
+    /// `peer` installed this replica's snapshot taken at `snapshotLseq` (it said so with `DONE`): it holds
+    /// everything this replica held then, and its own records up to that `lseq` are copies of ours (a snapshot
+    /// keeps the sender's change sequence). So the cursor for it starts there: its first sync back need not
+    /// look at the copied records at all.
+    public func markSnapshotInstalled(by peer: String, snapshotLseq: Int64) async throws {
+        try await markDelivered(to: peer, snapshotLseq: snapshotLseq)
+        let wall = now()
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO sync_cursors (peer_site, lseq, synced_at) VALUES (?, ?, ?)
+                    ON CONFLICT(peer_site) DO UPDATE SET lseq = max(lseq, excluded.lseq), synced_at = excluded.synced_at
+                    """,
+                arguments: [peer, snapshotLseq, wall])
+        }
+    }
+
     /// Remembers a peer site's human name (shown by `status()`).
     public func notePeer(site: String, name: String) async throws {
         let known = try await pool.read { db in

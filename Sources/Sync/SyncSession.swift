@@ -167,7 +167,11 @@ struct SyncSession {
             summary.rowsSent = sent.rowsSent
             summary.changesSent = sent.changesSent
             summary.snapshotBytesSent = sent.snapshotBytesSent
-            if sent.rowsSent > 0 || sent.snapshotBytesSent > 0 { try await replica.markDelivered(to: peerSite, snapshotLseq: sent.snapshotLseq) }
+            if sent.snapshotBytesSent > 0 {
+                try await replica.markSnapshotInstalled(by: peerSite, snapshotLseq: sent.snapshotLseq)
+            } else if sent.rowsSent > 0 {
+                try await replica.markDelivered(to: peerSite, snapshotLseq: sent.snapshotLseq)
+            }
         }
         switch role {
         case .dialler: try await session.goodbye()

@@ -79,6 +79,18 @@ import Testing
         try await Self.seed(hub.replica, count: 200)
         let first = try await fleet.sync(terminal, with: hub)
         #expect(first.snapshotBytesReceived > 0)
+        // Each side knows the other holds the copied records: nothing is pending either way.
+        let hubSite = hub.replica.identity.siteID
+        let terminalSite = terminal.replica.identity.siteID
+        #expect(try await terminal.replica.status().peers.first { $0.siteID == hubSite }?.pendingRecords == 0)
+        // The listener records the delivery after the dialler's session has returned: give it a moment.
+        var hubView: Int?
+        for _ in 0..<100 {
+            hubView = try await hub.replica.status().peers.first { $0.siteID == terminalSite }?.pendingRecords
+            if hubView != nil { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(hubView == 0)
         #expect(try await terminal.replica.status().versionVector[hub.replica.identity.siteID] == hub.replica.status().versionVector[hub.replica.identity.siteID])
 
         let sold = try await terminal.replica.createOrder(customerEmail: "new@example.com", lines: [LineSpec(sku: "TEE-M", quantity: 2, unitPrice: "5.00")])
@@ -89,6 +101,7 @@ import Testing
         try await hub.replica.pay(order: paid, amount: Money.decimalString(balance, digits: 2))
         let second = try await fleet.sync(terminal, with: hub)
         #expect(second.snapshotBytesReceived == 0, "a replica with data syncs by records")
+        #expect(second.rowsSent == 3, "the new customer, order and line")
         #expect(try await hub.replica.order(sold.orderID).order.number == sold.orderNumber)
         #expect(try await terminal.replica.order(paid).progress.status == .paid)
         #expect(try await terminal.replica.contentDigest() == hub.replica.contentDigest())
