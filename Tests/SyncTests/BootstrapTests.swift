@@ -87,7 +87,7 @@ import Testing
         var hubView: Int?
         for _ in 0..<100 {
             hubView = try await hub.replica.status().peers.first { $0.siteID == terminalSite }?.pendingRecords
-            if hubView != nil { break }
+            if hubView == 0 { break }
             try await Task.sleep(for: .milliseconds(20))
         }
         #expect(hubView == 0)
