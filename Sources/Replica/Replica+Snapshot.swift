@@ -155,7 +155,18 @@ extension Replica {
     ///   `ReplicaError(.incompatible)` when the file is not a ready replica snapshot of this schema, of `peer`.
     @discardableResult
     public func installSnapshot(from path: String, peer: String, snapshotLseq: Int64) async throws -> MergeSummary {
-        let (createdAt, ownClock) = try await pool.read { db -> (Int64, Int64) in
+        let wall = now()
+        // File syncing and swapping block: keep them off Swift's cooperative threads (a listener's accept
+        // loop runs there).
+        return try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try self.installSnapshotBlocking(from: path, peer: peer, snapshotLseq: snapshotLseq, wall: wall) })
+            }
+        }
+    }
+
+    private func installSnapshotBlocking(from path: String, peer: String, snapshotLseq: Int64, wall: Int64) throws -> MergeSummary {
+        let (createdAt, ownClock) = try pool.read { db -> (Int64, Int64) in
             guard try Self.bootstrapPeer(db) == peer, try Self.isEmpty(db) else {
                 throw ReplicaError(.unavailable, "this replica is not waiting for a snapshot of \(peer)", hint: "sync normally")
             }
@@ -165,20 +176,19 @@ extension Replica {
             )
         }
         let own = identity
-        let wall = now()
         var summary = MergeSummary()
         let source = try DatabaseQueue(path: path)
         defer { try? source.close() }
-        try await source.writeWithoutTransaction { db in
+        try source.writeWithoutTransaction { db in
             // A plain rollback journal: closing leaves one self-contained file, ready to move.
             try db.execute(sql: "PRAGMA journal_mode = DELETE")
-            return try db.inTransaction {
+            try db.inTransaction {
                 try Self.checkSnapshot(db, peer: peer)
                 try Self.adopt(db, own: own, createdAt: createdAt, clock: ownClock, peer: peer, snapshotLseq: snapshotLseq, wall: wall)
                 return .commit
             }
+            summary.ordersTouched = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM orders") ?? 0
         }
-        summary.ordersTouched = try await source.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM orders") ?? 0 }
         try source.close()
         let directory = { (file: String) in (URL(fileURLWithPath: file).standardizedFileURL.deletingLastPathComponent().path) }
         if directory(path) == directory(self.path) {
@@ -188,7 +198,7 @@ extension Replica {
             try file.close()
             try replaceFile(with: path)
         } else {
-            try await pool.writeWithoutTransaction { db in
+            try pool.writeWithoutTransaction { db in
                 // One destination transaction: a crash leaves the empty replica as it was.
                 try source.read { copy in try copy.backup(to: db) }
                 // The copy went through the WAL; fold it into the file and give the space back.

@@ -140,21 +140,21 @@ public struct LineMachine: Sendable {
             // The first transport message confirms to the listener that this is a live dialler.
             output += try sealRecord(Record(verb: "PING", json: "{\"n\":0}"))
         case .awaitingConfirmation(let peerHello):
-            let plaintext = try receiver.decrypt(ad: [], ciphertext: frame)
+            try receiver.decrypt(frame, into: &records)
             state = .established
             events.append(.established(peerKey: peerKey ?? [], peerHello: peerHello))
-            try deliver(plaintext, output: &output, events: &events)
+            try deliver(output: &output, events: &events)
         case .established:
-            let plaintext = try receiver.decrypt(ad: [], ciphertext: frame)
-            try deliver(plaintext, output: &output, events: &events)
+            try receiver.decrypt(frame, into: &records)
+            try deliver(output: &output, events: &events)
         case .closed:
             throw LineError(.protocolViolation, "data after goodbye")
         }
     }
 
-    private mutating func deliver(_ plaintext: [UInt8], output: inout [UInt8], events: inout [LineEvent]) throws(LineError) {
+    /// Hands on every record the decrypted stream now completes.
+    private mutating func deliver(output: inout [UInt8], events: inout [LineEvent]) throws(LineError) {
         if receiver.nonce % settings.rekeyInterval == 0 { receiver.rekey() }
-        records.append(plaintext)
         while let record = try records.next() {
             switch record.verb {
             case "PING":
@@ -191,18 +191,35 @@ public struct LineMachine: Sendable {
     /// Transport payloads are at most 65535 − 16 bytes; longer records span several frames.
     static let maximumChunk = FrameDecoder.maximumFrame - Primitives.tagLength
 
+    /// Encrypts and frames a record: each chunk is encrypted straight into its frame in the output (one
+    /// allocation, no intermediate copies).
     private mutating func sealRecord(_ record: Record) throws(LineError) -> [UInt8] {
         let plaintext = try record.encoded()
-        var output: [UInt8] = []
-        output.reserveCapacity(plaintext.count + (plaintext.count / Self.maximumChunk + 1) * (4 + Primitives.tagLength))
-        var start = 0
-        repeat {
-            let end = min(plaintext.count, start + Self.maximumChunk)
-            let ciphertext = try sender.encrypt(ad: [], plaintext: start == 0 && end == plaintext.count ? plaintext : Array(plaintext[start..<end]))
-            if sender.nonce % settings.rekeyInterval == 0 { sender.rekey() }
-            FrameDecoder.frame(ciphertext, into: &output)
-            start = end
-        } while start < plaintext.count
+        let chunks = max(1, (plaintext.count + Self.maximumChunk - 1) / Self.maximumChunk)
+        let total = plaintext.count + chunks * (4 + Primitives.tagLength)
+        var failure: LineError?
+        let output = [UInt8](unsafeUninitializedCapacity: total) { buffer, count in
+            count = 0
+            guard let base = buffer.baseAddress else { return }
+            plaintext.withUnsafeBufferPointer { source in
+                var start = 0
+                repeat {
+                    let end = min(plaintext.count, start + Self.maximumChunk)
+                    let length = UInt32(end - start + Primitives.tagLength)
+                    for shift in 0..<4 { base[count + shift] = UInt8(truncatingIfNeeded: length >> (24 - 8 * shift)) }
+                    do throws(LineError) {
+                        try sender.encrypt(UnsafeBufferPointer(rebasing: source[start..<end]), into: base + count + 4)
+                    } catch {
+                        failure = error
+                        return
+                    }
+                    if sender.nonce % settings.rekeyInterval == 0 { sender.rekey() }
+                    count += 4 + Int(length)
+                    start = end
+                } while start < plaintext.count
+            }
+        }
+        if let failure { throw failure }
         return output
     }
 }

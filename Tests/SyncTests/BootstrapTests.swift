@@ -8,7 +8,7 @@ import Testing
 /// A new terminal bootstraps from a hub over the line, from a file snapshot (the default for an empty replica)
 /// or from a record stream: the content digests match and progress reaches the total. Size:
 /// OUTPOST_BOOTSTRAP_ORDERS (default 3,000; CI runs 100,000).
-@Suite struct BootstrapTests {
+@Suite(.serialized) struct BootstrapTests {
     static var orders: Int { ProcessInfo.processInfo.environment["OUTPOST_BOOTSTRAP_ORDERS"].flatMap(Int.init) ?? 3_000 }
 
     /// Seeds `replica` with `count` paid and unpaid orders of 1–3 lines through the bulk import.

@@ -18,6 +18,30 @@ struct CipherState {
         return output
     }
 
+    /// Encrypts `plaintext` (no associated data) into `destination`, which has room for it plus the tag:
+    /// the transport path, with no intermediate arrays. Requires a key.
+    mutating func encrypt(_ plaintext: UnsafeBufferPointer<UInt8>, into destination: UnsafeMutablePointer<UInt8>) throws(LineError) {
+        guard let key else { throw LineError(.protocolViolation, "transport encryption before the handshake completed") }
+        guard nonce < UInt64.max else { throw LineError(.protocolViolation, "nonce space exhausted") }
+        Primitives.encrypt(key: key, nonce: nonce, plaintext: plaintext, into: destination)
+        nonce += 1
+    }
+
+    /// Decrypts a transport message (no associated data) straight into `records`' buffer; the nonce advances
+    /// only on success.
+    mutating func decrypt(_ ciphertext: ArraySlice<UInt8>, into records: inout RecordParser) throws(LineError) {
+        guard let key else { throw LineError(.protocolViolation, "transport decryption before the handshake completed") }
+        guard nonce < UInt64.max else { throw LineError(.protocolViolation, "nonce space exhausted") }
+        let nonce = self.nonce
+        let verified = ciphertext.count >= Primitives.tagLength && records.append(count: ciphertext.count - Primitives.tagLength) { destination in
+            Primitives.decrypt(key: key, nonce: nonce, ciphertext: ciphertext, into: destination)
+        }
+        guard verified else {
+            throw LineError(.authenticationFailed, "a message failed authentication (tampered, replayed, reordered or from another session)")
+        }
+        self.nonce += 1
+    }
+
     /// Decrypts and authenticates; the nonce advances only on success (Noise §5.1).
     mutating func decrypt(ad: [UInt8], ciphertext: ArraySlice<UInt8>) throws(LineError) -> [UInt8] {
         guard let key else { return Array(ciphertext) }

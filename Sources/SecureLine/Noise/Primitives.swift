@@ -81,6 +81,26 @@ enum Primitives {
         }
     }
 
+    /// Encrypts `plaintext` (no associated data) into `destination` (room for it plus the tag).
+    static func encrypt(key: SecretBytes, nonce counter: UInt64, plaintext: UnsafeBufferPointer<UInt8>, into destination: UnsafeMutablePointer<UInt8>) {
+        var length: UInt64 = 0
+        let nonce = nonce(counter)
+        _ = crypto_aead_chacha20poly1305_ietf_encrypt(
+            destination, &length, plaintext.baseAddress, UInt64(plaintext.count), nil, 0, nil, nonce, key.pointer)
+    }
+
+    /// Decrypts and authenticates `ciphertext` (no associated data) into `destination` (room for the
+    /// plaintext); false when the tag does not verify.
+    static func decrypt(key: SecretBytes, nonce counter: UInt64, ciphertext: ArraySlice<UInt8>, into destination: UnsafeMutablePointer<UInt8>) -> Bool {
+        guard ciphertext.count >= tagLength else { return false }
+        var length: UInt64 = 0
+        let nonce = nonce(counter)
+        return ciphertext.withUnsafeBufferPointer { input in
+            guard let source = input.baseAddress else { return false }
+            return crypto_aead_chacha20poly1305_ietf_decrypt(destination, &length, nil, source, UInt64(input.count), nil, 0, nonce, key.pointer) == 0
+        }
+    }
+
     /// Decrypts and authenticates; nil when the tag does not verify.
     static func decrypt(key: SecretBytes, nonce counter: UInt64, ad: [UInt8], ciphertext: ArraySlice<UInt8>) -> [UInt8]? {
         guard ciphertext.count >= tagLength else { return nil }

@@ -85,6 +85,16 @@ public struct RecordParser: Sendable {
         buffer.append(contentsOf: bytes)
     }
 
+    /// Appends `count` bytes written by `fill` (e.g. a decryption); when `fill` returns false nothing is kept.
+    mutating func append(count: Int, _ fill: (UnsafeMutablePointer<UInt8>) -> Bool) -> Bool {
+        append(EmptyCollection<UInt8>())
+        let start = buffer.count
+        buffer.append(contentsOf: repeatElement(0, count: count))
+        let filled = buffer.withUnsafeMutableBufferPointer { pointer in pointer.baseAddress.map { fill($0 + start) } ?? false }
+        if !filled { buffer.removeLast(count) }
+        return filled
+    }
+
     /// The next complete record, nil when more bytes are needed.
     public mutating func next() throws(LineError) -> Record? {
         if pendingLine == nil {
