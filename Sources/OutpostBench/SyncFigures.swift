@@ -108,7 +108,7 @@ extension Bench {
         for terminal in [one, two] {
             _ = try await terminal.sync(host: "127.0.0.1", port: server.port, peerKey: hubIdentity.keyPair.publicKey, identity: identity)
         }
-        let order = try await one.orders(matching: OrderFilter(limit: 1)).first?.id ?? ""
+        let order = try await one.orders(matching: OrderFilter(status: .paid, limit: 1)).first?.id ?? ""
         var latencies: [Double] = []
         var bytes: [Double] = []
         for round in 0..<(quick ? 15 : 40) {

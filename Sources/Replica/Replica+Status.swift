@@ -64,14 +64,18 @@ extension Replica {
 
     /// Remembers a peer site's human name (shown by `status()`).
     public func notePeer(site: String, name: String) async throws {
+        // Every session notes its peer; after the first, this instance answers from memory.
+        if notedPeers.withLock({ $0[site] }) == name { return }
         let known = try await pool.read { db in
             try String.fetchOne(db, sql: "SELECT name FROM sites WHERE site_id = ?", arguments: [site])
         }
-        if known == name { return }
-        try await pool.write { db in
-            _ = try Self.registerSites(db, [site])
-            try db.execute(sql: "UPDATE sites SET name = ? WHERE site_id = ?", arguments: [name, site])
+        if known != name {
+            try await pool.write { db in
+                _ = try Self.registerSites(db, [site])
+                try db.execute(sql: "UPDATE sites SET name = ? WHERE site_id = ?", arguments: [name, site])
+            }
         }
+        notedPeers.withLock { $0[site] = name }
     }
 
     /// The site this replica is bootstrapping from (its first stream is cut and must be finished with that

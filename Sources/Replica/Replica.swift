@@ -39,6 +39,8 @@ public final class Replica: Sendable {
     let now: @Sendable () -> Int64
     let random: @Sendable () -> UInt64
     private let observers = Mutex<[UUID: AsyncStream<Set<String>>.Continuation]>([:])
+    /// Peer names this instance has already stored (`notePeer`).
+    let notedPeers = Mutex<[String: String]>([:])
 
     /// The schema version of replicated records; peers must agree on it to sync.
     public static let schemaVersion = Schema.version
