@@ -59,10 +59,10 @@ struct Bench {
     static func table(_ figures: [Figure]) -> String {
         func pad(_ text: String, _ width: Int) -> String { text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count) }
         func number(_ value: Double) -> String { value >= 1000 ? String(format: "%.0f", value) : String(format: "%.3g", value) }
-        var lines = [pad("figure", 28) + pad("median", 12) + pad("min–max", 22) + pad("target", 14) + "verdict"]
+        var lines = [pad("figure", 32) + pad("median", 12) + pad("min–max", 22) + pad("target", 14) + "verdict"]
         for figure in figures {
             lines.append(
-                pad(figure.key, 28) + pad(number(figure.median) + " " + figure.unit, 12) + pad("\(number(figure.min))–\(number(figure.max))", 22)
+                pad(figure.key, 32) + pad(number(figure.median) + " " + figure.unit, 12) + pad("\(number(figure.min))–\(number(figure.max))", 22)
                     + pad(figure.target, 14) + figure.verdict)
         }
         return lines.joined(separator: "\n")

@@ -157,8 +157,8 @@ enum OrderRecords {
     }
 
     private static func arguments(_ columns: [(String, DatabaseValue)], _ id: String) -> StatementArguments {
-        var list: [(any DatabaseValueConvertible)?] = columns.map(\.1)
-        list.append(id)
+        var list = columns.map(\.1)
+        list.append(id.databaseValue)
         return StatementArguments(list)
     }
 }

@@ -140,15 +140,16 @@ enum RowStore {
                 multi.append((index, field))
             }
         }
-        let values = state.visibleValues.map(\.databaseValue)
-        var list: [(any DatabaseValueConvertible)?] = [lseq, state.id]
-        list += values.map { $0 as (any DatabaseValueConvertible)? }
-        list.append(Data(dots.encoded()))
-        list += derived.map { $0.1 as (any DatabaseValueConvertible)? }
+        // Plain `DatabaseValue`s: GRDB binds them as they are (an array of existentials costs a conversion each).
+        var list: [DatabaseValue] = [lseq.databaseValue, state.id.databaseValue]
+        list.reserveCapacity(state.fields.count + 4 + derived.count)
+        for (field, spec) in zip(state.fields, entity.fields) { list.append(field.resolved(by: spec.resolution).databaseValue) }
+        list.append(Data(dots.encoded()).databaseValue)
+        for (_, value) in derived { list.append(value) }
         if let previousLseq {
             // Derived columns are refreshed separately after updates (OrderRecords.refresh).
             guard derived.isEmpty else { throw ReplicaError.corrupt("updates do not write derived columns") }
-            list.append(previousLseq)
+            list.append(previousLseq.databaseValue)
             try db.cachedStatement(sql: sql(entity).update).execute(arguments: StatementArguments(list))
         } else {
             let statements = sql(entity)
