@@ -132,8 +132,11 @@ extension Replica {
         if bootstrapping != nil {
             // Every record arrived directly, without secondary indexes and derived columns: build the indexes,
             // derive every order's view, then open for business.
-            try Schema.createSecondaryIndexes(db)
+            // First the order_id indexes the derivation scans by; the rest after it, so that writing the derived
+            // columns (status is indexed) maintains no index.
+            try Schema.createSecondaryIndexes(db) { $0.hasSuffix("_order") }
             summary.ordersTouched += try OrderRecords.refreshUnderived(db)
+            try Schema.createSecondaryIndexes(db)
             try db.execute(sql: "UPDATE replica_info SET state = 'ready', bootstrap_peer = NULL")
         }
         for id in context.touchedOrders.sorted() { try OrderRecords.refresh(db, id: id) }

@@ -39,9 +39,11 @@ enum Schema {
             ("stock_sku", "stock(sku, location)"),
         ]
 
-    /// Creates the secondary indexes that are missing.
-    static func createSecondaryIndexes(_ db: Database) throws {
-        for (name, definition) in secondaryIndexes { try db.execute(sql: "CREATE INDEX IF NOT EXISTS \(name) ON \(definition)") }
+    /// Creates the secondary indexes that are missing (`only` limits it to those whose names pass).
+    static func createSecondaryIndexes(_ db: Database, only: (String) -> Bool = { _ in true }) throws {
+        for (name, definition) in secondaryIndexes where only(name) {
+            try db.execute(sql: "CREATE INDEX IF NOT EXISTS \(name) ON \(definition)")
+        }
     }
 
     /// Drops the secondary indexes while a stream bootstrap loads an empty replica: building an index once
