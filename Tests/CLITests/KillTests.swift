@@ -1,10 +1,11 @@
 import Foundation
 import Testing
 
-/// The syncing process is killed (SIGKILL) at random moments: the next sync converges, nothing lost, nothing
-/// applied twice.
+/// The syncing process is killed (SIGKILL) at random moments, while the new laptop loads a file snapshot or
+/// (`--no-snapshot`) a record stream: the next sync converges, nothing lost, nothing applied twice.
 @Suite struct KillTests {
-    @Test func killedSyncsResumeAndConverge() throws {
+    @Test(arguments: [false, true])
+    func killedSyncsResumeAndConverge(noSnapshot: Bool) throws {
         let scratch = try Scratch()
         let hub = Outpost(directory: scratch.url, name: "hub")
         let laptop = Outpost(directory: scratch.url, name: "laptop")
@@ -24,7 +25,7 @@ import Testing
         for _ in 0..<8 {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: Outpost.binary)
-            process.arguments = ["sync", "hub", "--db", laptop.db]
+            process.arguments = ["sync", "hub", "--db", laptop.db] + (noSnapshot ? ["--no-snapshot"] : [])
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
@@ -44,7 +45,7 @@ import Testing
                 #expect(refused.status == 75, "\(refused.stderr)")
             }
         }
-        let final = try laptop("sync", "hub", "--json")
+        let final = noSnapshot ? try laptop("sync", "hub", "--json", "--no-snapshot") : try laptop("sync", "hub", "--json")
         #expect(final.status == 0, "\(final.stderr)")
         #expect(try laptop("order", "list", "--json").stdout == hub("order", "list", "--json").stdout)
         #expect(try laptop("order", "list", "--json").array.count == 60)

@@ -58,14 +58,18 @@ struct SyncCommand: AsyncParsableCommand {
         abstract: "Run one full sync session with a peer: both directions, each merged whole.",
         discussion: """
             PEER is a trusted peer's name (its address comes from the trust store) or HOST:PORT of a trusted peer. \
-            A cut session is safe: the next sync resumes from what was staged.
+            A cut session is safe: the next sync resumes from what was staged. A new, empty replica starts from a \
+            copy of the peer's file (fast; a cut one starts over) unless --no-snapshot asks for records, which \
+            resume where a cut left them (better on links that drop often).
 
             Examples:
               outpost sync hub
               outpost sync 192.0.2.10:7400 --json
+              outpost sync hub --no-snapshot
             """)
     @OptionGroup var global: GlobalOptions
     @Argument(help: "A peer name or HOST:PORT.") var peer: String
+    @Flag(help: "On an empty replica, load a resumable record stream instead of the peer's file snapshot.") var noSnapshot = false
 
     func run() async throws {
         try await guarded {
@@ -90,7 +94,8 @@ struct SyncCommand: AsyncParsableCommand {
             let address = try Address(addressText)
             let bar = ProgressBar(enabled: !global.json && isatty(STDERR_FILENO) != 0)
             let summary = try await replica.sync(
-                host: address.host, port: address.port, peerKey: target.publicKey, identity: identity, progress: { bar.update($0) })
+                host: address.host, port: address.port, peerKey: target.publicKey, identity: identity, acceptSnapshot: !noSnapshot,
+                progress: { bar.update($0) })
             bar.finish()
             let milliseconds = Int(summary.duration.components.seconds * 1000 + summary.duration.components.attoseconds / 1_000_000_000_000_000)
             if global.json {
