@@ -58,6 +58,12 @@ extension Replica {
         }
     }
 
+    /// Removes an SQLite file and its side files (WAL, shared memory, rollback journal), whatever exists.
+    /// Only for files no connection has open.
+    public static func removeDatabaseFiles(at path: String) {
+        for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+    }
+
     /// Hands a consistent copy of this replica's file to `chunk`, `chunkSize` bytes at a time, after `header`
     /// has its size, vector and change sequence. Synchronous: it runs inside one read transaction, so call it
     /// off Swift's cooperative threads (the sync layer does); writers carry on meanwhile.
@@ -86,7 +92,7 @@ extension Replica {
         }
         guard !copied else { return }
         let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("outpost-snapshot-\(UUID().uuidString).sqlite").path
-        defer { for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: temporary + suffix) } }
+        defer { Self.removeDatabaseFiles(at: temporary) }
         let info = try writeSnapshot(to: temporary)
         try header(info)
         try Self.readFile(temporary, bytes: info.bytes, chunkSize: chunkSize, chunk)

@@ -300,7 +300,7 @@ final class IncomingSnapshot {
 
     init(replicaPath: String, bytes: Int, snapshotLseq: Int64) throws {
         path = replicaPath + ".snapshot-incoming"
-        Self.remove(path)
+        Replica.removeDatabaseFiles(at: path)
         guard FileManager.default.createFile(atPath: path, contents: nil), let file = FileHandle(forWritingAtPath: path) else {
             throw SyncError(.protocolViolation, "cannot write the incoming snapshot beside the replica at \(path)")
         }
@@ -324,10 +324,6 @@ final class IncomingSnapshot {
     /// Removes the file (and any SQLite side files) whatever state it is in.
     func discard() {
         try? file.close()
-        Self.remove(path)
-    }
-
-    static func remove(_ path: String) {
-        for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        Replica.removeDatabaseFiles(at: path)
     }
 }

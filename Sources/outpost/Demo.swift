@@ -30,11 +30,7 @@ struct Demo: AsyncParsableCommand {
         } ?? FileManager.default.temporaryDirectory.appendingPathComponent("outpost-demo-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { if keep == nil { try? FileManager.default.removeItem(at: directory) } }
-        for name in ["hub", "popup-1", "popup-2"] {
-            for suffix in ["", "-wal", "-shm"] {
-                try? FileManager.default.removeItem(at: directory.appendingPathComponent("\(name).sqlite\(suffix)"))
-            }
-        }
+        for name in ["hub", "popup-1", "popup-2"] { Replica.removeDatabaseFiles(at: directory.appendingPathComponent("\(name).sqlite").path) }
         func make(_ name: String) throws -> Replica {
             try Replica.create(at: directory.appendingPathComponent("\(name).sqlite").path, name: name)
         }

@@ -91,8 +91,8 @@ enum OrderRecords {
     static func refreshUnderived(_ db: Database, pageSize: Int = 2_000) throws -> Int {
         let page = try db.cachedStatement(sql: orderSQL + " WHERE +status IS NULL AND id > ? ORDER BY id LIMIT \(pageSize)")
         // By rowid: one b-tree descent per update instead of two (the id index, then the table).
-        let updateOrder = try db.cachedStatement(sql: orderRefreshSQL.replacingOccurrences(of: "WHERE id = ?", with: "WHERE lseq = ?"))
-        let updateLine = try db.cachedStatement(sql: lineRefreshSQL.replacingOccurrences(of: "WHERE id = ?", with: "WHERE lseq = ?"))
+        let updateOrder = try db.cachedStatement(sql: refreshSQL(.orders, by: "lseq"))
+        let updateLine = try db.cachedStatement(sql: refreshSQL(.orderLines, by: "lseq"))
         let orderLseq = Entity.orders.fields.count + 1
         var after = ""
         var count = 0
@@ -149,8 +149,13 @@ enum OrderRecords {
         ]
     }
 
-    static let orderRefreshSQL = "UPDATE orders SET \(Schema.derivedColumns(.orders).map { "\($0.0) = ?" }.joined(separator: ", ")) WHERE id = ?"
-    static let lineRefreshSQL = "UPDATE order_lines SET \(Schema.derivedColumns(.orderLines).map { "\($0.0) = ?" }.joined(separator: ", ")) WHERE id = ?"
+    /// `UPDATE <entity> SET <derived columns> WHERE <key> = ?` (key `id`, or `lseq` to address the row directly).
+    static func refreshSQL(_ entity: Entity, by key: String) -> String {
+        "UPDATE \(entity.rawValue) SET \(Schema.derivedColumns(entity).map { "\($0.0) = ?" }.joined(separator: ", ")) WHERE \(key) = ?"
+    }
+
+    static let orderRefreshSQL = refreshSQL(.orders, by: "id")
+    static let lineRefreshSQL = refreshSQL(.orderLines, by: "id")
 
     /// Recomputes and stores the derived columns of order `id` and its lines. Derived columns are not
     /// replicated, so writing them does not move the row in the change order.
