@@ -20,7 +20,7 @@ public struct SnapshotInfo: Hashable, Sendable {
 }
 
 /// Snapshot bootstrap: a new, empty replica starts from a page-level copy of a peer's file instead of
-/// loading the peer's records one by one (DESIGN.md, "A new terminal bootstraps from a snapshot stream").
+/// loading the peer's records one by one (Replica.docc, "A new replica").
 /// The copy holds the peer's records with their dots and derived columns, exactly as of one read snapshot;
 /// the new replica keeps its own identity, takes the peer's site ordinals as they are (its own site gets a
 /// fresh ordinal), and drops the peer's own bookkeeping (cursors, delivery marks, staging, conflict log).
@@ -185,6 +185,8 @@ extension Replica {
         var summary = MergeSummary()
         let source = try DatabaseQueue(path: path)
         defer { try? source.close() }
+        // A peer a release behind sends a file without this release's local tables: bring it up to date.
+        if try source.read({ db in try db.tableExists("replica_info") }) { try Schema.migrator.migrate(source) }
         try source.writeWithoutTransaction { db in
             // A plain rollback journal: closing leaves one self-contained file, ready to move.
             try db.execute(sql: "PRAGMA journal_mode = DELETE")
@@ -253,7 +255,7 @@ extension Replica {
                     bootstrap_peer = NULL, local_ordinal = ?
                 """,
             arguments: [own.siteID, own.name, own.numberPrefix, createdAt, ordinal])
-        for table in ["sync_cursors", "delivery_marks", "staged_rows", "staged_streams", "conflict_history"] {
+        for table in ["sync_cursors", "delivery_marks", "staged_rows", "staged_streams", "staged_dots", "conflict_history"] {
             try db.execute(sql: "DELETE FROM \(table)")
         }
         try db.execute(sql: "INSERT INTO sync_cursors (peer_site, lseq, synced_at) VALUES (?, ?, ?)", arguments: [peer, snapshotLseq, wall])

@@ -13,6 +13,9 @@ public struct SyncError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let peerError = Code("peer_error")
         /// The peer's site is this replica's own site (a copied replica file).
         public static let sameSite = Code("same_site")
+        /// One side is still loading its first record stream from another peer and serves no stream until that
+        /// stream completes (protocol/SPEC.md, "Every dot is covered"). Retry after it has finished.
+        public static let unavailable = Code("unavailable")
     }
 
     public var code: Code

@@ -41,6 +41,10 @@ struct SyncSession {
             try? await session.sendError(code: "same_site", message: "both replicas have site \(peerSite)")
             throw SyncError(.sameSite, "the peer has this replica's own site id (a copied replica file?)")
         }
+        // A replica still loading its first stream holds records its vector does not cover yet: it serves no
+        // stream (protocol/SPEC.md, "Every dot is covered"), except an empty one to the peer it loads from, so
+        // that peer's session can complete the bootstrap.
+        let bootstrapping = try await replica.bootstrappingFrom()
         try await replica.notePeer(site: peerSite, name: peerName)
         var summary = SyncSummary()
         summary.peerSite = peerSite
@@ -77,9 +81,24 @@ struct SyncSession {
                         try? await session.sendError(code: "schema_mismatch", message: "this replica speaks schema \(Replica.schemaVersion)")
                         throw SyncError(.schemaMismatch, "the peer speaks schema \(fields["schema"] ?? "?"); this replica speaks \(Replica.schemaVersion)")
                     }
+                    if let bootstrapping, bootstrapping != peerSite {
+                        // Told after the peer's HELLO, so that the peer is reading when the line closes.
+                        let message = "this replica is still loading its first stream from site \(bootstrapping) and serves no stream until it completes"
+                        try? await session.sendError(code: "unavailable", message: message)
+                        throw SyncError(.unavailable, message)
+                    }
                     let theirRequest = try Self.request(from: fields)
                     let sender = session.sender
                     let (replica, batchSize, progress) = (self.replica, self.batchSize, self.progress)
+                    if bootstrapping != nil {
+                        // No records, and this replica's own vector (still without the stream's entries).
+                        let vector = request.vector
+                        sending = Task {
+                            try await sender.send(Record(verb: "END", fields: ["vector": vector.mapValues { Int($0) }, "snapshot": 0]))
+                            return SyncSummary()
+                        }
+                        continue
+                    }
                     sending = Task { try await Self.stream(replica, theirRequest, batchSize: batchSize, sender: sender, progress: progress) }
                 case "STREAM":
                     receivingTotal = fields["total"] as? Int ?? 0
@@ -150,6 +169,9 @@ struct SyncSession {
                     throw SyncError(.protocolViolation, "unexpected \(record.verb) in a sync session")
                 }
             }
+        } catch let error as LineError where error.code == .peerError && error.message.hasPrefix("unavailable:") {
+            _ = await staging?.result
+            throw SyncError(.unavailable, "the peer \(peerName) is still loading its first stream from another peer (\(error.message))")
         } catch {
             // A stage in flight finishes (or fails) before the session reports: nothing lands after it returns.
             _ = await staging?.result
@@ -214,6 +236,10 @@ struct SyncSession {
                     try await sender.send(Record(verb: "END", fields: ["vector": end.vector.mapValues { Int($0) }, "snapshot": Int(end.snapshotLseq)]))
                 }
             }
+        } catch let error as ReplicaError where error.code == .unavailable {
+            // Still loading its own first stream (protocol/SPEC.md, "Every dot is covered").
+            try? await sender.sendError(code: "unavailable", message: error.message)
+            throw error
         } catch {
             try? await sender.sendError(code: "stream_failed", message: "\(error)")
             throw error

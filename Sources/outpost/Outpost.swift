@@ -108,6 +108,8 @@ func guarded(_ body: () async throws -> Void) async throws {
         case .truncated, .timedOut: fail(CLIError(75, error.message, hint: "the link dropped; run the sync again, it resumes where it stopped"))
         default: fail(CLIError(65, error.message))
         }
+    } catch let error as SyncError where error.code == .unavailable {
+        fail(CLIError(75, error.message, hint: "a device serves others only once its own first sync has completed; sync it with its source, then retry"))
     } catch let error as SyncError {
         fail(CLIError(error.code == .schemaMismatch ? 77 : 65, error.message))
     } catch let error as ExitCode {

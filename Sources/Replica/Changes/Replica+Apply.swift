@@ -8,7 +8,7 @@ extension Replica {
     ///
     /// Records replace earlier staged copies of the same key. Batches may be re-sent; staging is idempotent.
     /// Live state changes only in `completeStream(from:end:)`, because merging an unfinished stream makes
-    /// stale values resurface (DESIGN.md; `shared/model/merge_model.py` shows the divergence).
+    /// stale values resurface (Replica.docc, "Streams are merged whole").
     public func stage(_ batch: ChangeBatch, from peer: String) async throws {
         let wall = now()
         try await pool.write { db in try Self.stage(db, batch, from: peer, wall: wall) }
@@ -22,7 +22,7 @@ extension Replica {
             throw ReplicaError(
                 .unavailable, "this replica is bootstrapping from site \(bootstrapping)", hint: "sync with that peer first to finish the bootstrap")
         }
-        // A replica that has nothing yet loads a stream straight into its tables (DESIGN.md, "A new replica"):
+        // A replica that has nothing yet loads a stream straight into its tables (Replica.docc, "A new replica"):
         // it stays `bootstrapping` (no local writes, not serving) until the stream completes.
         let direct = try bootstrapping == peer || (existing == nil && isEmpty(db))
         if direct && bootstrapping == nil {
@@ -37,11 +37,19 @@ extension Replica {
         // batch delivered twice meets its earlier copy (the insert fails and the record is loaded and replaced).
         // A resumed stream (new snapshot) re-sends records that changed meanwhile: those are always looked up.
         let sameSnapshot = existing.map { ($0[2] as Int64) == batch.snapshotLseq } ?? true
+        // The highest counter per site among the dots this batch brings: `complete` refuses an end vector that
+        // does not cover them, whether the records were staged or loaded directly.
+        var highest: [UInt32: UInt64] = [:]
         for row in batch.rows {
             guard row.fields.count == row.entity.fields.count else {
                 throw ReplicaError(.protocolViolation, "a \(row.entity.rawValue) record has \(row.fields.count) fields, expected \(row.entity.fields.count)")
             }
             let fields = try Self.rename(row.fields, ordinals)
+            for field in fields {
+                for sibling in field.siblings where sibling.dot.counter > highest[sibling.dot.site] ?? 0 {
+                    highest[sibling.dot.site] = sibling.dot.counter
+                }
+            }
             if let context {
                 let state = RowState(entity: row.entity, id: row.id, fields: fields)
                 let inserted = sameSnapshot ? try Self.insertIfNew(db, state, lseq: context.nextLseq()) : false
@@ -60,6 +68,12 @@ extension Replica {
             }
         }
         try context?.finish()
+        let noteHighest = try db.cachedStatement(
+            sql: """
+                INSERT INTO staged_dots (peer_site, site, counter) VALUES (?, ?, ?)
+                ON CONFLICT (peer_site, site) DO UPDATE SET counter = max(counter, excluded.counter)
+                """)
+        for (site, counter) in highest { try noteHighest.execute(arguments: [peer, Int64(site), Int64(counter)]) }
         var position = batch.position
         if let existing {
             let staged = StreamPosition(entity: UInt8(truncatingIfNeeded: existing[0] as Int64), lseq: existing[1])
@@ -113,6 +127,7 @@ extension Replica {
         for (index, site) in end.vector.keys.sorted().enumerated() {
             theirs.add(Dot(site: senderOrdinals[index], counter: end.vector[site] ?? 0))
         }
+        try Self.checkCovered(db, stagedFrom: peer, by: theirs)
         var summary = MergeSummary()
         let staged = try Row.fetchCursor(
             db, sql: "SELECT entity, row_id, payload FROM staged_rows WHERE peer_site = ? ORDER BY entity, row_id", arguments: [peer])
@@ -127,8 +142,7 @@ extension Replica {
         try db.execute(
             sql: "INSERT OR REPLACE INTO sync_cursors (peer_site, lseq, synced_at) VALUES (?, ?, ?)",
             arguments: [peer, end.snapshotLseq, wall])
-        try db.execute(sql: "DELETE FROM staged_rows WHERE peer_site = ?", arguments: [peer])
-        try db.execute(sql: "DELETE FROM staged_streams WHERE peer_site = ?", arguments: [peer])
+        try Self.clearStaging(db, from: peer)
         if bootstrapping != nil {
             // Every record arrived directly, without secondary indexes and derived columns: build the indexes,
             // derive every order's view, then open for business.
@@ -202,13 +216,34 @@ extension Replica {
 
     /// Discards a staged, unfinished stream from `peer` (for example when the peer was reset).
     public func discardStagedStream(from peer: String) async throws {
-        try await pool.write { db in
-            try db.execute(sql: "DELETE FROM staged_rows WHERE peer_site = ?", arguments: [peer])
-            try db.execute(sql: "DELETE FROM staged_streams WHERE peer_site = ?", arguments: [peer])
+        try await pool.write { db in try Self.clearStaging(db, from: peer) }
+    }
+
+    static func clearStaging(_ db: Database, from peer: String) throws {
+        for table in ["staged_rows", "staged_streams", "staged_dots"] {
+            try db.execute(sql: "DELETE FROM \(table) WHERE peer_site = ?", arguments: [peer])
         }
     }
 
-    /// Merges one record into live state with the rule of DESIGN.md, "Merging a key".
+    /// Refuses a stream holding a dot that its end vector does not cover (Replica.docc, "Every dot is
+    /// covered"). Merging it would leave this replica holding a write its vector says it never saw: the next
+    /// merge with a replica that holds that write would then take it for one this replica had overwritten, or
+    /// keep an overwritten value alive as concurrent.
+    static func checkCovered(_ db: Database, stagedFrom peer: String, by theirs: VersionVector) throws {
+        let highest = try Row.fetchAll(db, sql: "SELECT site, counter FROM staged_dots WHERE peer_site = ?", arguments: [peer])
+        for row in highest {
+            let dot = Dot(site: UInt32(truncatingIfNeeded: row[0] as Int64), counter: UInt64(row[1] as Int64))
+            guard theirs.covers(dot) else {
+                let site = try String.fetchOne(db, sql: "SELECT site_id FROM sites WHERE ordinal = ?", arguments: [Int64(dot.site)]) ?? "?"
+                throw ReplicaError(
+                    .protocolViolation,
+                    "the stream from site \(peer) holds a write (\(site), \(dot.counter)) that its end vector does not cover (\(theirs[dot.site]))",
+                    hint: "the peer's replica is inconsistent; nothing was merged. Update the peer, or discard its staged stream")
+            }
+        }
+    }
+
+    /// Merges one record into live state with the rule of Replica.docc, "Merging a key".
     static func merge(
         _ incoming: RowState, context: WriteContext, ourVector: VersionVector, theirVector: VersionVector,
         summary: inout MergeSummary

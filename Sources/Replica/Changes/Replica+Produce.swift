@@ -38,15 +38,28 @@ extension Replica {
     /// batches of at most `batchSize` records, calling `emit` for each; returns the stream's end marker.
     ///
     /// When `request.resume` is set, the stream continues a cut one: records after the staged position, plus
-    /// every record before it that changed since the original snapshot (DESIGN.md, "Streams are merged
-    /// whole"), which replace their staged copies at the receiver.
+    /// every record before it that changed since the original snapshot (Replica.docc,
+    /// "Streams are merged whole"), which replace their staged copies at the receiver.
     ///
     /// This runs synchronously inside one read transaction, so memory stays bounded by `batchSize` while
     /// `emit` ships each batch (it may block to apply back-pressure).
+    ///
+    /// Every dot sent is covered by the vector of the returned end marker (Replica.docc, "Every dot is
+    /// covered"): a replica still loading its first stream holds records its vector does not cover yet, so it
+    /// serves no stream until that stream completes.
+    ///
+    /// - Throws: `ReplicaError(.unavailable)` while this replica is bootstrapping; `ReplicaError(.corrupt)` if a
+    ///   record holds a dot this replica's vector does not cover (nothing is sent past it).
     public func withChanges(
         for request: StreamRequest, batchSize: Int = 500, estimate: ((Int) throws -> Void)? = nil, _ emit: (ChangeBatch) throws -> Void
     ) throws -> StreamEnd {
         try pool.read { db in
+            if let peer = try Self.bootstrapPeer(db) {
+                throw ReplicaError(
+                    .unavailable, "this replica is still loading its first stream from site \(peer) and serves no stream until it completes",
+                    hint: "sync it with that peer first, then sync again")
+            }
+            let own = try Self.versionVector(db)
             let sites = try Self.siteIDs(db)
             var ordinalOf: [String: UInt32] = [:]
             for (ordinal, id) in sites { ordinalOf[id] = ordinal }
@@ -81,7 +94,12 @@ extension Replica {
                     let (state, lseq) = try RowStore.decode(db, entity, row: row)
                     let position = StreamPosition(entity: entity.code, lseq: lseq)
                     let changedSinceSnapshot = request.resume.map { lseq > $0.snapshotLseq } ?? false
-                    guard changedSinceSnapshot || state.dots.contains(where: { !receiver.covers($0) }) else { continue }
+                    let dots = state.dots
+                    if let uncovered = dots.first(where: { !own.covers($0) }) {
+                        throw ReplicaError.corrupt(
+                            "\(entity.rawValue) \(state.id) holds a write (\(sites[uncovered.site] ?? "?"), \(uncovered.counter)) that this replica's vector does not cover")
+                    }
+                    guard changedSinceSnapshot || dots.contains(where: { !receiver.covers($0) }) else { continue }
                     batch.append(state, position: position)
                     if batch.rows.count >= batchSize { try emit(batch.take()) }
                 }
@@ -146,5 +164,32 @@ private struct BatchBuilder {
             index = [:]
         }
         return ChangeBatch(sites: siteList, rows: rows, position: position, snapshotLseq: snapshotLseq)
+    }
+}
+
+extension Replica {
+    /// The records changed after local change sequence `lseq` that hold a dot this replica's vector does not
+    /// cover, as `entity/id: site:counter` (at most `limit`), and the change sequence they were read at. Empty
+    /// for every replica that is not bootstrapping (Replica.docc, "Every dot is covered"). Vectors only grow,
+    /// so a record checked once stays covered until it changes: the convergence simulation checks the
+    /// records each step changed.
+    func uncoveredDots(since lseq: Int64 = 0, limit: Int = 10) async throws -> (uncovered: [String], lseq: Int64) {
+        try await pool.read { db in
+            let own = try Self.versionVector(db)
+            let sites = try Self.siteIDs(db)
+            var found: [String] = []
+            for entity in Entity.allCases {
+                let rows = try Row.fetchCursor(db, sql: RowStore.selectSQL(entity, where: "WHERE lseq > ?"), arguments: [lseq])
+                while let row = try rows.next(), found.count < limit {
+                    let (state, _) = try RowStore.decode(db, entity, row: row)
+                    let uncovered = Set(state.dots.filter { !own.covers($0) }).sorted { ($0.site, $0.counter) < ($1.site, $1.counter) }
+                    if !uncovered.isEmpty {
+                        let dots = uncovered.map { "\(sites[$0.site] ?? "?"):\($0.counter) (vector has \(own[$0.site]))" }
+                        found.append("\(entity.rawValue)/\(state.id): \(dots.joined(separator: ", "))")
+                    }
+                }
+            }
+            return (found, try Int64.fetchOne(db, sql: "SELECT lseq FROM replica_clock") ?? 0)
+        }
     }
 }

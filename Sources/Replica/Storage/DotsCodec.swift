@@ -1,7 +1,7 @@
 import OrderDomain
 
-/// The compact per-row field metadata stored in each replicated row's `dots` BLOB (DESIGN.md, "Storage
-/// cost"): fields written by the same transaction share one group, so a row written once costs one group.
+/// The compact per-row field metadata stored in each replicated row's `dots` BLOB (Replica.docc, "Storing
+/// dots"): fields written by the same transaction share one group, so a row written once costs one group.
 ///
 /// Layout (all integers unsigned LEB128 varints):
 /// `siblingMask groupCount { site counter hlc fieldMask }*`

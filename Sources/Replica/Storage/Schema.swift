@@ -152,6 +152,19 @@ enum Schema {
             // copy of a peer's (a snapshot bootstrap keeps the peer's ordinals, dots included).
             try db.execute(sql: "ALTER TABLE replica_info ADD COLUMN local_ordinal INTEGER NOT NULL DEFAULT 1")
         }
+        migrator.registerMigration("v3-staged-dots") { db in
+            // Per staged stream: the highest counter of each site among the dots it brought. A stream whose end
+            // vector does not cover them is refused (Replica.docc, "Every dot is covered").
+            try db.execute(
+                sql: """
+                    CREATE TABLE staged_dots (
+                        peer_site TEXT NOT NULL,
+                        site INTEGER NOT NULL,
+                        counter INTEGER NOT NULL,
+                        PRIMARY KEY (peer_site, site)
+                    ) WITHOUT ROWID
+                    """)
+        }
         return migrator
     }
 

@@ -1,0 +1,50 @@
+import Foundation
+import OrderDomain
+import Replica
+import SecureLine
+import Sync
+import Testing
+
+/// A laptop whose first record stream from the hub was cut holds the hub's records before the hub's vector
+/// (protocol/SPEC.md, "Every dot is covered"). While `serve` runs on it, a peer that dials it gets an
+/// `unavailable` error and nothing else; once the laptop finishes its bootstrap, the peer syncs through it.
+@Suite struct ServingWhileBootstrappingTests {
+    @Test func aBootstrappingLaptopServesNoStreamToAPeer() async throws {
+        let fleet = try Fleet()
+        let hub = try await fleet.add("hub")
+        let laptop = try await fleet.add("laptop")
+        let peer = try await fleet.add("peer", listening: false)
+        for index in 0..<5 {
+            _ = try await hub.replica.createOrder(
+                customerEmail: "c\(index)@example.com", lines: [LineSpec(sku: "TEE-M", quantity: 1, unitPrice: "19.90")])
+        }
+        _ = try await peer.replica.createOrder(customerEmail: "p@example.com", lines: [LineSpec(sku: "CAP", quantity: 1, unitPrice: "9.00")])
+
+        // The laptop's first stream from the hub, cut before its END: every batch staged, so the empty laptop
+        // loaded them straight into its tables and is bootstrapping from the hub.
+        let request = try await laptop.replica.streamRequest(from: hub.replica.identity.siteID)
+        var batches: [ChangeBatch] = []
+        _ = try hub.replica.withChanges(for: request, batchSize: 3) { batches.append($0) }
+        for batch in batches { try await laptop.replica.stage(batch, from: hub.replica.identity.siteID) }
+        #expect(try await laptop.replica.bootstrappingFrom() == hub.replica.identity.siteID)
+        #expect(try await laptop.replica.orders().count == 5)
+
+        let peerBefore = try await peer.replica.contentDigest()
+        let error = await #expect(throws: SyncError.self) { try await fleet.sync(peer, with: laptop) }
+        #expect(error?.code == .unavailable, "\(String(describing: error))")
+        #expect(try await peer.replica.contentDigest() == peerBefore, "the peer received nothing from the bootstrapping laptop")
+        #expect(try await peer.replica.orders().count == 1)
+
+        // The hub dials the bootstrapping laptop: the laptop takes the hub's stream and finishes its bootstrap,
+        // sending an empty stream back. Then the peer syncs through the laptop, and the laptop with the hub.
+        let fromHub = try await fleet.sync(hub, with: laptop)
+        #expect(fromHub.rowsReceived == 0)
+        #expect(try await laptop.replica.bootstrappingFrom() == nil)
+        try await fleet.sync(peer, with: laptop)
+        #expect(try await peer.replica.orders().count == 6)
+        try await fleet.sync(laptop, with: hub)
+        try await fleet.sync(peer, with: laptop)
+        #expect(try await fleet.identical())
+        await fleet.shutdown()
+    }
+}
