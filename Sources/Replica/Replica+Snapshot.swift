@@ -186,7 +186,7 @@ extension Replica {
         let source = try DatabaseQueue(path: path)
         defer { try? source.close() }
         // A peer a release behind sends a file without this release's local tables: bring it up to date.
-        if try source.read({ db in try db.tableExists("replica_info") }) { try Schema.migrator.migrate(source) }
+        if try source.read({ db in try db.tableExists("replica_info") }) { try Migrations.migrator.migrate(source) }
         try source.writeWithoutTransaction { db in
             // A plain rollback journal: closing leaves one self-contained file, ready to move.
             try db.execute(sql: "PRAGMA journal_mode = DELETE")

@@ -103,7 +103,7 @@ public final class Replica: Sendable {
         if try pool.read({ try $0.tableExists("replica_info") }) {
             throw ReplicaError(.incompatible, "\(path) already holds a replica", hint: "open it instead, or choose another path")
         }
-        try Schema.migrator.migrate(pool)
+        try Migrations.migrator.migrate(pool)
         try pool.write { db in
             try db.execute(
                 sql: "INSERT INTO replica_info (singleton, site_id, site_name, number_prefix, schema_version, state, created_at, bootstrap_peer) VALUES (1, ?, ?, ?, ?, 'ready', ?, NULL)",
@@ -138,7 +138,7 @@ public final class Replica: Sendable {
             return ReplicaIdentity(siteID: row[0], name: row[1], numberPrefix: row[2])
         }
         // Files written by an earlier build gain the later local additions (replicated content is unchanged).
-        try Schema.migrator.migrate(pool)
+        try Migrations.migrator.migrate(pool)
         return Replica(path: path, pool: pool, identity: identity, now: now, random: random, cacheMegabytes: cacheMegabytes)
     }
 

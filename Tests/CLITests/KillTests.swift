@@ -22,14 +22,15 @@ import Testing
         try hub.run(Array(addLine.dropFirst()))
         var generator = SystemRandomNumberGenerator()
         var killed = 0
-        for _ in 0..<8 {
+        for attempt in 0..<8 {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: Outpost.binary)
             process.arguments = ["sync", "hub", "--db", laptop.db] + (noSnapshot ? ["--no-snapshot"] : [])
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
-            usleep(UInt32.random(in: 20_000...700_000, using: &generator))
+            // The first kill comes early enough to land while the process is surely still syncing.
+            usleep(attempt == 0 ? 30_000 : UInt32.random(in: 20_000...700_000, using: &generator))
             if process.isRunning {
                 kill(process.processIdentifier, SIGKILL)
                 killed += 1
@@ -49,6 +50,7 @@ import Testing
         #expect(final.status == 0, "\(final.stderr)")
         #expect(try laptop("order", "list", "--json").stdout == hub("order", "list", "--json").stdout)
         #expect(try laptop("order", "list", "--json").array.count == 60)
+        #expect(killed > 0, "no sync was killed: the test tested nothing")
         print("killed \(killed) of 8 syncs mid-way")
     }
 }

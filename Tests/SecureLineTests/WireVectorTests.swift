@@ -102,14 +102,22 @@ import Testing
 
     @Test func theSessionVectorIsReproducedByteForByte() throws {
         let generated = try Self.generate()
-        if ProcessInfo.processInfo.environment["OUTPOST_WRITE_VECTORS"] != nil { try Self.write(generated, "line-session.json") }
+        if ProcessInfo.processInfo.environment["OUTPOST_WRITE_VECTORS"] != nil {
+            try Self.write(generated, "line-session.json")
+            Issue.record("line-session.json was rewritten: review the diff, then run again without OUTPOST_WRITE_VECTORS")
+            return
+        }
         let stored = try JSONDecoder().decode(Session.self, from: Data(contentsOf: vectorURL("line-session.json")))
         #expect(stored == generated)
     }
 
     @Test func recordVectorsEncodeAndParseBack() throws {
         let generated = try Self.recordVectors()
-        if ProcessInfo.processInfo.environment["OUTPOST_WRITE_VECTORS"] != nil { try Self.write(generated, "records.json") }
+        if ProcessInfo.processInfo.environment["OUTPOST_WRITE_VECTORS"] != nil {
+            try Self.write(generated, "records.json")
+            Issue.record("records.json was rewritten: review the diff, then run again without OUTPOST_WRITE_VECTORS")
+            return
+        }
         let stored = try JSONDecoder().decode([RecordVector].self, from: Data(contentsOf: vectorURL("records.json")))
         #expect(stored == generated)
         for vector in stored {

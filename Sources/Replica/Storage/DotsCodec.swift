@@ -94,18 +94,30 @@ enum Varint {
 
         var isAtEnd: Bool { offset >= bytes.count }
 
+        /// Reads one unsigned LEB128 varint. Only the shortest encoding of a value is accepted (protocol/SPEC.md,
+        /// "Change batches"), so every value has exactly one byte form; a tenth byte may only hold bit 63.
         mutating func next() throws(ReplicaError) -> UInt64 {
             var result: UInt64 = 0
             var shift: UInt64 = 0
+            let start = offset
             while offset < bytes.count {
                 let byte = bytes[offset]
                 offset += 1
-                guard shift < 64 else { break }
-                result |= UInt64(byte & 0x7F) << shift
-                if byte & 0x80 == 0 { return result }
+                let payload = UInt64(byte & 0x7F)
+                guard shift < 63 || payload <= 1 else {
+                    throw ReplicaError.corrupt("a varint at byte \(start) exceeds 64 bits")
+                }
+                result |= payload << shift
+                if byte & 0x80 == 0 {
+                    guard byte != 0 || shift == 0 else {
+                        throw ReplicaError.corrupt("a varint at byte \(start) is overlong (it ends in a zero byte)")
+                    }
+                    return result
+                }
                 shift += 7
+                guard shift <= 63 else { throw ReplicaError.corrupt("a varint at byte \(start) is longer than 10 bytes") }
             }
-            throw ReplicaError.corrupt("truncated or overlong varint")
+            throw ReplicaError.corrupt("a varint at byte \(start) is truncated")
         }
     }
 }

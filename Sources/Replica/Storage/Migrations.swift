@@ -1,0 +1,304 @@
+import GRDB
+
+/// The replica file's migrations, frozen as literal SQL: a shipped migration never changes and never reads
+/// application types (GRDB's migration guide), so a file created by any release migrates the same way. A
+/// change to the replicated schema is a new migration here (and a new `Schema.version` when the wire changes);
+/// `MigrationTests` opens a file written by an earlier release and checks the result against `Entity.fields`.
+/// (Over 300 lines only because schema 1 is spelled out in full.)
+enum Migrations {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in try db.execute(sql: v1) }
+        migrator.registerMigration("v2-local-ordinal") { db in
+            // This replica's own ordinal in `sites`: 1 when created here; another when the file began as a
+            // copy of a peer's (a snapshot bootstrap keeps the peer's ordinals, dots included).
+            try db.execute(sql: "ALTER TABLE replica_info ADD COLUMN local_ordinal INTEGER NOT NULL DEFAULT 1")
+        }
+        migrator.registerMigration("v3-staged-dots") { db in
+            // Per staged stream: the highest counter of each site among the dots it brought. A stream whose end
+            // vector does not cover them is refused (Replica.docc, "Every dot is covered").
+            try db.execute(
+                sql: """
+                    CREATE TABLE staged_dots (
+                        peer_site TEXT NOT NULL,
+                        site INTEGER NOT NULL,
+                        counter INTEGER NOT NULL,
+                        PRIMARY KEY (peer_site, site)
+                    ) WITHOUT ROWID
+                    """)
+        }
+        return migrator
+    }
+
+    /// Schema 1 as first shipped: bookkeeping tables, one table per record kind (`lseq`, `id`, the fields of
+    /// `Entity.fields` in order, `dots`, derived columns), the read indexes and the views.
+    static let v1 = """
+        CREATE TABLE replica_info (
+            singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+            site_id TEXT NOT NULL,
+            site_name TEXT NOT NULL,
+            number_prefix TEXT NOT NULL,
+            schema_version INTEGER NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('ready', 'bootstrapping')),
+            created_at INTEGER NOT NULL,
+            -- While bootstrapping: the site whose snapshot stream is being loaded.
+            bootstrap_peer TEXT
+        );
+        CREATE TABLE replica_clock (
+            singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+            counter INTEGER NOT NULL,
+            hlc INTEGER NOT NULL,
+            lseq INTEGER NOT NULL,
+            order_sequence INTEGER NOT NULL
+        );
+        CREATE TABLE sites (
+            ordinal INTEGER PRIMARY KEY,
+            site_id TEXT NOT NULL UNIQUE,
+            name TEXT
+        );
+        CREATE TABLE version_vector (
+            site INTEGER PRIMARY KEY REFERENCES sites(ordinal),
+            counter INTEGER NOT NULL
+        );
+        CREATE TABLE siblings (
+            entity INTEGER NOT NULL,
+            row_id TEXT NOT NULL,
+            field INTEGER NOT NULL,
+            site INTEGER NOT NULL,
+            counter INTEGER NOT NULL,
+            hlc INTEGER NOT NULL,
+            value,
+            PRIMARY KEY (entity, row_id, field, site, counter)
+        ) WITHOUT ROWID;
+        CREATE TABLE conflict_history (
+            id INTEGER PRIMARY KEY,
+            entity TEXT NOT NULL,
+            row_id TEXT NOT NULL,
+            order_id TEXT,
+            field TEXT NOT NULL,
+            "values" TEXT NOT NULL,
+            winner TEXT NOT NULL,
+            rule TEXT NOT NULL,
+            sites TEXT NOT NULL,
+            detected_at INTEGER NOT NULL,
+            resolved_at INTEGER
+        );
+        CREATE INDEX conflict_history_order ON conflict_history(order_id);
+        CREATE TABLE staged_streams (
+            peer_site TEXT PRIMARY KEY,
+            snapshot_lseq INTEGER NOT NULL,
+            position_entity INTEGER NOT NULL,
+            position_lseq INTEGER NOT NULL,
+            rows INTEGER NOT NULL,
+            started_at INTEGER NOT NULL
+        );
+        CREATE TABLE staged_rows (
+            peer_site TEXT NOT NULL,
+            entity INTEGER NOT NULL,
+            row_id TEXT NOT NULL,
+            payload BLOB NOT NULL,
+            PRIMARY KEY (peer_site, entity, row_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE sync_cursors (
+            peer_site TEXT PRIMARY KEY,
+            lseq INTEGER NOT NULL,
+            synced_at INTEGER NOT NULL
+        );
+        CREATE TABLE delivery_marks (
+            peer_site TEXT PRIMARY KEY,
+            lseq INTEGER NOT NULL,
+            delivered_at INTEGER NOT NULL
+        );
+        CREATE TABLE customers (
+            lseq INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            email TEXT,
+            name TEXT,
+            phone TEXT,
+            address TEXT,
+            created_at INTEGER,
+            dots BLOB NOT NULL
+        );
+        CREATE TABLE orders (
+            lseq INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            number TEXT,
+            customer_id TEXT,
+            channel TEXT,
+            location TEXT,
+            currency TEXT,
+            shipping_minor INTEGER,
+            tax_minor INTEGER,
+            discount_minor INTEGER,
+            ship_by INTEGER,
+            created_at INTEGER,
+            notes TEXT,
+            phone TEXT,
+            address TEXT,
+            tags TEXT,
+            cancelled_at INTEGER,
+            cancel_reason TEXT,
+            processing_at INTEGER,
+            dots BLOB NOT NULL,
+            status TEXT,
+            overlays TEXT,
+            total_minor INTEGER,
+            paid_minor INTEGER,
+            refunded_minor INTEGER,
+            balance_due_minor INTEGER,
+            refund_due_minor INTEGER
+        );
+        CREATE TABLE order_lines (
+            lseq INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            order_id TEXT,
+            sku TEXT,
+            name TEXT,
+            quantity INTEGER,
+            unit_price_minor INTEGER,
+            exchange_id TEXT,
+            position INTEGER,
+            dots BLOB NOT NULL,
+            demand INTEGER,
+            packed INTEGER,
+            shipped INTEGER,
+            delivered INTEGER,
+            returned INTEGER,
+            restocked INTEGER,
+            reserved INTEGER
+        );
+        CREATE TABLE payments (
+            lseq INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            order_id TEXT,
+            kind TEXT,
+            amount_minor INTEGER,
+            method TEXT,
+            provisional INTEGER,
+            reference TEXT,
+            at INTEGER,
+            note TEXT,
+            dots BLOB NOT NULL
+        );
+        CREATE TABLE fulfilments (
+            lseq INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            order_id TEXT,
+            lines TEXT,
+            packed_at INTEGER,
+            shipped_at INTEGER,
+            delivered_at INTEGER,
+            cancelled_at INTEGER,
+            carrier TEXT,
+            tracking_number TEXT,
+            ship_to TEXT,
+            dots BLOB NOT NULL
+        );
+        CREATE TABLE tracking_events (
+            lseq INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            order_id TEXT,
+            fulfilment_id TEXT,
+            kind TEXT,
+            at INTEGER,
+            note TEXT,
+            dots BLOB NOT NULL
+        );
+        CREATE TABLE returns (
+            lseq INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            order_id TEXT,
+            lines TEXT,
+            reason TEXT,
+            note TEXT,
+            requested_at INTEGER,
+            received_at INTEGER,
+            closed_at INTEGER,
+            cancelled_at INTEGER,
+            restock INTEGER,
+            dots BLOB NOT NULL
+        );
+        CREATE TABLE refunds (
+            lseq INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            order_id TEXT,
+            amount_minor INTEGER,
+            lines TEXT,
+            reason TEXT,
+            at INTEGER,
+            dots BLOB NOT NULL
+        );
+        CREATE TABLE exchanges (
+            lseq INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            order_id TEXT,
+            return_id TEXT,
+            lines TEXT,
+            difference_minor INTEGER,
+            at INTEGER,
+            dots BLOB NOT NULL
+        );
+        CREATE TABLE stock (
+            lseq INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            sku TEXT,
+            location TEXT,
+            site TEXT,
+            on_hand INTEGER,
+            dots BLOB NOT NULL
+        );
+        CREATE INDEX order_lines_order ON order_lines(order_id);
+        CREATE INDEX payments_order ON payments(order_id);
+        CREATE INDEX fulfilments_order ON fulfilments(order_id);
+        CREATE INDEX tracking_events_order ON tracking_events(order_id);
+        CREATE INDEX returns_order ON returns(order_id);
+        CREATE INDEX refunds_order ON refunds(order_id);
+        CREATE INDEX exchanges_order ON exchanges(order_id);
+        CREATE INDEX orders_customer ON orders(customer_id);
+        CREATE INDEX orders_number ON orders(number);
+        CREATE INDEX orders_status ON orders(status);
+        CREATE INDEX orders_created ON orders(created_at);
+        CREATE INDEX customers_email ON customers(email);
+        CREATE INDEX order_lines_sku ON order_lines(sku);
+        CREATE INDEX stock_sku ON stock(sku, location);
+        CREATE VIEW orders_current AS
+        SELECT o.id, o.number, o.status, o.overlays, o.channel, o.location, o.currency,
+               o.total_minor, o.paid_minor, o.refunded_minor, o.balance_due_minor, o.refund_due_minor,
+               c.email AS customer_email, c.name AS customer_name,
+               o.created_at, o.ship_by, o.cancelled_at, o.tags, o.notes, o.address, o.phone
+        FROM orders o LEFT JOIN customers c ON c.id = o.customer_id;
+        CREATE VIEW stock_levels AS
+        WITH contributions AS (
+            SELECT sku, location, SUM(on_hand) AS counted FROM stock GROUP BY sku, location
+        ), movements AS (
+            SELECT l.sku, o.location, SUM(l.shipped) AS shipped, SUM(l.restocked) AS restocked,
+                   SUM(l.reserved) AS reserved
+            FROM order_lines l JOIN orders o ON o.id = l.order_id GROUP BY l.sku, o.location
+        )
+        SELECT c.sku, c.location,
+               c.counted - COALESCE(m.shipped, 0) + COALESCE(m.restocked, 0) AS on_hand,
+               COALESCE(m.reserved, 0) AS reserved,
+               c.counted - COALESCE(m.shipped, 0) + COALESCE(m.restocked, 0) - COALESCE(m.reserved, 0)
+                   AS available
+        FROM contributions c LEFT JOIN movements m ON m.sku = c.sku AND m.location = c.location;
+        CREATE VIEW order_timeline AS
+        SELECT id AS order_id, created_at AS at, 'created' AS event, number AS detail FROM orders
+        UNION ALL SELECT id, processing_at, 'processing_started', NULL FROM orders WHERE processing_at IS NOT NULL
+        UNION ALL SELECT id, cancelled_at, 'cancelled', cancel_reason FROM orders WHERE cancelled_at IS NOT NULL
+        UNION ALL SELECT order_id, at, 'payment_' || kind, amount_minor || ' ' || method FROM payments
+        UNION ALL SELECT order_id, packed_at, 'packed', lines FROM fulfilments WHERE packed_at IS NOT NULL
+        UNION ALL SELECT order_id, shipped_at, 'shipped', carrier || ' ' || tracking_number FROM fulfilments
+            WHERE shipped_at IS NOT NULL
+        UNION ALL SELECT order_id, delivered_at, 'delivered', NULL FROM fulfilments WHERE delivered_at IS NOT NULL
+        UNION ALL SELECT order_id, at, 'tracking_' || kind, note FROM tracking_events
+        UNION ALL SELECT order_id, requested_at, 'return_requested', reason FROM returns
+        UNION ALL SELECT order_id, received_at, 'return_received', lines FROM returns WHERE received_at IS NOT NULL
+        UNION ALL SELECT order_id, cancelled_at, 'return_cancelled', NULL FROM returns WHERE cancelled_at IS NOT NULL
+        UNION ALL SELECT order_id, closed_at, 'return_closed', NULL FROM returns WHERE closed_at IS NOT NULL
+        UNION ALL SELECT order_id, at, 'refunded', amount_minor || COALESCE(' ' || reason, '') FROM refunds
+        UNION ALL SELECT order_id, at, 'exchanged', 'difference ' || difference_minor FROM exchanges;
+        CREATE VIEW open_conflicts AS
+        SELECT entity, row_id, field, COUNT(*) AS sibling_count, MIN(hlc) AS first_hlc
+        FROM siblings GROUP BY entity, row_id, field;
+        """
+}

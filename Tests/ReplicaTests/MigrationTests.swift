@@ -1,0 +1,75 @@
+import Foundation
+import GRDB
+import OrderDomain
+import Testing
+@testable import Replica
+
+/// Migrations are frozen SQL: a file written by an earlier release opens, migrates and keeps working.
+@Suite struct MigrationTests {
+    /// A replica written by commit e7ea241 (schema migrations v1 and v2) with `outpost`: two orders, one paid,
+    /// shipped, partly returned with restock and partly refunded, its phone edited; TEE-M and MUG stocked.
+    static let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/replica-e7ea241.sqlite")
+
+    @Test func aReplicaFromAnEarlierReleaseMigratesAndKeepsWorking() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path("old.sqlite")
+        try FileManager.default.copyItem(atPath: Self.fixture.path, toPath: path)
+        let replica = try Replica.open(at: path)
+        let applied = try await replica.pool.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier") }
+        #expect(applied == ["v1", "v2-local-ordinal", "v3-staged-dots"])
+        #expect(replica.identity.name == "old-till")
+
+        let orders = try await replica.orders()
+        #expect(orders.map(\.number).sorted() == ["9AZH-1", "9AZH-2"])
+        let shipped = try await replica.order("9AZH-1")
+        #expect(shipped.progress.status == .shipped)
+        #expect(shipped.progress.overlays == [.partiallyRefunded, .partiallyReturned])
+        #expect(shipped.progress.refundedMinor == 950)
+        #expect(shipped.order.phone == "+44 7700 900111")
+        let levels = try await replica.stockLevels().map { "\($0.sku) \($0.onHand) \($0.reserved)" }
+        #expect(levels.sorted() == ["MUG 5 0", "TEE-M 10 1"], "MUG: 5 counted, 1 shipped, 1 restocked")
+
+        // It writes as itself and serves a new replica, which ends identical.
+        _ = try await replica.createOrder(customerEmail: "cy@example.com", lines: [LineSpec(sku: "MUG", quantity: 1, unitPrice: "9.50")])
+        #expect(try await replica.order("9AZH-3").progress.status == .pendingPayment)
+        let fresh = try Replica.create(at: directory.path("new.sqlite"), name: "new")
+        try await fresh.pull(from: replica)
+        #expect(try await fresh.contentDump() == replica.contentDump())
+        #expect(try await fresh.uncoveredDots().uncovered.isEmpty)
+    }
+
+    /// v2 gives a file created before it its local ordinal: 1, the site that created it.
+    @Test func theLocalOrdinalMigrationKeepsAFileAsItsCreatorsSite() throws {
+        let directory = try TemporaryDirectory()
+        let queue = try DatabaseQueue(path: directory.path("v1.sqlite"))
+        try Migrations.migrator.migrate(queue, upTo: "v1")
+        try queue.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO replica_info (singleton, site_id, site_name, number_prefix, schema_version, state, created_at)
+                    VALUES (1, '0123456789abcdef0123456789abcdef', 'v1-till', 'ABCD', 1, 'ready', 0);
+                    INSERT INTO replica_clock VALUES (1, 0, 0, 0, 0);
+                    INSERT INTO sites (ordinal, site_id, name) VALUES (1, '0123456789abcdef0123456789abcdef', 'v1-till');
+                    """)
+        }
+        try Migrations.migrator.migrate(queue)
+        let (ordinal, staged) = try queue.read { db in
+            (try Int.fetchOne(db, sql: "SELECT local_ordinal FROM replica_info"), try db.tableExists("staged_dots"))
+        }
+        #expect(ordinal == 1)
+        #expect(staged)
+    }
+
+    /// Reads find columns by position in `Entity.fields` order: the migrated tables must hold exactly `lseq`,
+    /// `id`, every field in order, `dots`, then the derived columns. A field added without a migration fails here.
+    @Test func everyEntityTableHasItsFieldsInSchemaOrder() async throws {
+        let directory = try TemporaryDirectory()
+        let replica = try Replica.create(at: directory.path("a.sqlite"), name: "a")
+        for entity in Entity.allCases {
+            let columns = try await replica.pool.read { db in try db.columns(in: entity.rawValue).map(\.name) }
+            let expected = ["lseq", "id"] + entity.fields.map(\.name) + ["dots"] + Schema.derivedColumns(entity).map(\.0)
+            #expect(columns == expected, "\(entity.rawValue)")
+        }
+    }
+}
