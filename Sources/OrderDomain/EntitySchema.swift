@@ -90,3 +90,9 @@ public enum Entity: String, Hashable, Sendable, CaseIterable {
     /// The index of the field named `name`.
     public func fieldIndex(_ name: String) -> Int? { fields.firstIndex { $0.name == name } }
 }
+
+extension Entity {
+    /// The version of the replicated schema: the entities, their fields in order, their merge rules and wire
+    /// codes. Bumped with every change to them; peers must agree on it to sync (protocol/SPEC.md, "Model").
+    public static let schemaVersion = 1
+}

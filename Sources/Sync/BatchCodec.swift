@@ -54,7 +54,7 @@ public enum BatchCodec {
             offset += Int(idLength)
             let fields = try RowCodec.decode(bytes, offset: &offset)
             guard fields.count == entity.fields.count else {
-                throw SyncError(.protocolViolation, "a \(entity.rawValue) record has \(fields.count) fields; schema \(Replica.schemaVersion) has \(entity.fields.count)")
+                throw SyncError(.protocolViolation, "a \(entity.rawValue) record has \(fields.count) fields; schema \(Entity.schemaVersion) has \(entity.fields.count)")
             }
             rows.append(RowChange(entity: entity, id: id, fields: fields))
         }

@@ -73,7 +73,7 @@ enum SnapshotItem: Sendable {
 
 extension BlockingProducer where Item == ChangeItem {
     /// The stream `request` asks `replica` for, in batches of `batchSize` records.
-    static func changes(_ replica: Replica, request: StreamRequest, batchSize: Int) -> BlockingProducer {
+    static func changes(_ replica: any ReplicationStore, request: StreamRequest, batchSize: Int) -> BlockingProducer {
         BlockingProducer { emit in
             try withoutActuallyEscaping(emit) { emit in
                 let end = try replica.withChanges(for: request, batchSize: batchSize, estimate: { try emit(.estimate($0), false) }) { batch in
@@ -87,7 +87,7 @@ extension BlockingProducer where Item == ChangeItem {
 
 extension BlockingProducer where Item == SnapshotItem {
     /// A consistent copy of `replica`'s file in chunks of `chunkSize` bytes.
-    static func snapshot(_ replica: Replica, chunkSize: Int) -> BlockingProducer {
+    static func snapshot(_ replica: any SnapshotStore, chunkSize: Int) -> BlockingProducer {
         BlockingProducer(window: 8) { emit in
             try replica.withSnapshot(chunkSize: chunkSize, header: { try emit(.header($0), false) }) { try emit(.chunk($0), true) }
         }

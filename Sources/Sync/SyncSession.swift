@@ -11,7 +11,8 @@ import SecureLine
 struct SyncSession {
     enum Role { case dialler, listener }
 
-    let replica: Replica
+    /// The store this session reads and merges through: nothing else of the replica is reachable from here.
+    let replica: any ReplicationStore
     let role: Role
     let batchSize: Int
     let progress: (@Sendable (SyncProgress) -> Void)?
@@ -20,7 +21,7 @@ struct SyncSession {
     var acceptSnapshot = true
 
     /// The hello each side puts in its handshake message.
-    static func hello(_ replica: Replica) -> [UInt8] {
+    static func hello(_ replica: any ReplicationStore) -> [UInt8] {
         let object = ["site": replica.identity.siteID, "name": replica.identity.name]
         return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])).map(Array.init) ?? []
     }
@@ -51,7 +52,7 @@ struct SyncSession {
         summary.peerName = peerName
         var request = try await replica.streamRequest(from: peerSite)
         if !acceptSnapshot { request.snapshot = false }
-        try await session.send(Record(verb: "HELLO", fields: Self.helloFields(request)))
+        try await session.send(Record(verb: "HELLO", fields: Self.helloFields(request, schema: replica.schemaVersion)))
         logger.debug("sync session started", metadata: ["peer": "\(peerName)", "resume": "\(request.resume != nil)"])
 
         var sending: Task<SyncSummary, any Error>?
@@ -65,9 +66,8 @@ struct SyncSession {
         // Staging runs beside the decoding of the next batch (one at a time, in order): the line and the
         // decoder on one core, SQLite on the other.
         var staging: Task<Void, any Error>?
-        // A file snapshot being received (only into an empty replica), written beside the replica file.
-        var incoming: IncomingSnapshot?
-        defer { incoming?.discard() }
+        // A file snapshot being received (only into an empty replica).
+        var incoming: SnapshotReceiver?
         do {
             while !(theirsMerged && oursAcknowledged) {
                 guard let record = try await session.next() else {
@@ -77,9 +77,9 @@ struct SyncSession {
                 switch record.verb {
                 case "HELLO":
                     guard sending == nil else { throw SyncError(.protocolViolation, "a second HELLO") }
-                    guard fields["schema"] as? Int == Replica.schemaVersion else {
-                        try? await session.sendError(code: "schema_mismatch", message: "this replica speaks schema \(Replica.schemaVersion)")
-                        throw SyncError(.schemaMismatch, "the peer speaks schema \(fields["schema"] ?? "?"); this replica speaks \(Replica.schemaVersion)")
+                    guard fields["schema"] as? Int == replica.schemaVersion else {
+                        try? await session.sendError(code: "schema_mismatch", message: "this replica speaks schema \(replica.schemaVersion)")
+                        throw SyncError(.schemaMismatch, "the peer speaks schema \(fields["schema"] ?? "?"); this replica speaks \(replica.schemaVersion)")
                     }
                     if let bootstrapping, bootstrapping != peerSite {
                         // Told after the peer's HELLO, so that the peer is reading when the line closes.
@@ -103,11 +103,10 @@ struct SyncSession {
                 case "STREAM":
                     receivingTotal = fields["total"] as? Int ?? 0
                 case "SNAPSHOT":
-                    guard request.snapshot, incoming == nil, held == nil, summary.batchesReceived == 0,
+                    guard request.snapshot, let snapshots = replica.snapshots, incoming == nil, held == nil, summary.batchesReceived == 0,
                         let bytes = fields["bytes"] as? Int, bytes > 0, let snapshot = fields["snapshot"] as? Int
                     else { throw SyncError(.protocolViolation, "an unasked or malformed SNAPSHOT") }
-                    try await replica.beginSnapshot(from: peerSite)
-                    incoming = try IncomingSnapshot(replicaPath: replica.path, bytes: bytes, snapshotLseq: Int64(snapshot))
+                    incoming = try await snapshots.beginSnapshot(from: peerSite, bytes: bytes, snapshotLseq: Int64(snapshot))
                 case "PAGES":
                     guard let receiving = incoming else { throw SyncError(.protocolViolation, "PAGES outside a snapshot") }
                     try receiving.append(record.body)
@@ -143,12 +142,16 @@ struct SyncSession {
                     }
                     try await staging?.value
                     staging = nil
-                    if let receiving = incoming {
-                        try receiving.finish()
-                        let merged = try await replica.installSnapshot(from: receiving.path, peer: peerSite, snapshotLseq: receiving.snapshotLseq)
-                        summary.snapshotBytesReceived = receiving.received
+                    if let receiving = incoming, let snapshots = replica.snapshots {
                         incoming = nil
-                        receiving.discard()
+                        let merged: MergeSummary
+                        do {
+                            merged = try await snapshots.installSnapshot(receiving, peer: peerSite)
+                        } catch {
+                            try? await snapshots.abandonSnapshot(nil, from: peerSite)
+                            throw error
+                        }
+                        summary.snapshotBytesReceived = receiving.received
                         try await session.send(Record(verb: "DONE", fields: ["rows": merged.rows, "changed": 0, "conflicts": 0]))
                         theirsMerged = true
                         continue
@@ -177,9 +180,8 @@ struct SyncSession {
             _ = await staging?.result
             if let receiving = incoming {
                 // A cut snapshot: the replica is still empty; it returns to ready and the next sync starts over.
-                receiving.discard()
                 incoming = nil
-                try? await replica.abandonSnapshot(from: peerSite)
+                try? await replica.snapshots?.abandonSnapshot(receiving, from: peerSite)
             }
             throw error
         }
@@ -189,8 +191,8 @@ struct SyncSession {
             summary.rowsSent = sent.rowsSent
             summary.changesSent = sent.changesSent
             summary.snapshotBytesSent = sent.snapshotBytesSent
-            if sent.snapshotBytesSent > 0 {
-                try await replica.markSnapshotInstalled(by: peerSite, snapshotLseq: sent.snapshotLseq)
+            if sent.snapshotBytesSent > 0, let snapshots = replica.snapshots {
+                try await snapshots.markSnapshotInstalled(by: peerSite, snapshotLseq: sent.snapshotLseq)
             } else if sent.rowsSent > 0 {
                 try await replica.markDelivered(to: peerSite, snapshotLseq: sent.snapshotLseq)
             }
@@ -209,10 +211,12 @@ struct SyncSession {
     }
 
     /// Streams what the peer asked for; on failure tells the peer, so it does not wait for an `END`.
-    static func stream(_ replica: Replica, _ request: StreamRequest, batchSize: Int, sender: LineSender, progress: (@Sendable (SyncProgress) -> Void)?) async throws
+    static func stream(_ replica: any ReplicationStore, _ request: StreamRequest, batchSize: Int, sender: LineSender, progress: (@Sendable (SyncProgress) -> Void)?) async throws
         -> SyncSummary
     {
-        if request.snapshot, let sent = try await sendSnapshot(replica, sender: sender, progress: progress) { return sent }
+        if request.snapshot, let snapshots = replica.snapshots, let sent = try await sendSnapshot(snapshots, sender: sender, progress: progress) {
+            return sent
+        }
         var summary = SyncSummary()
         let producer = BlockingProducer.changes(replica, request: request, batchSize: batchSize)
         defer { producer.stop() }
@@ -249,7 +253,7 @@ struct SyncSession {
 
     /// Sends a copy of this replica's file (`SNAPSHOT`, `PAGES`…, `END`) to an empty peer that asked for one;
     /// nil when this replica cannot serve one (it is bootstrapping itself), so a record stream goes instead.
-    static func sendSnapshot(_ replica: Replica, sender: LineSender, progress: (@Sendable (SyncProgress) -> Void)?) async throws -> SyncSummary? {
+    static func sendSnapshot(_ replica: any SnapshotStore, sender: LineSender, progress: (@Sendable (SyncProgress) -> Void)?) async throws -> SyncSummary? {
         let producer = BlockingProducer.snapshot(replica, chunkSize: snapshotChunk)
         defer { producer.stop() }
         var info: SnapshotInfo?
@@ -284,9 +288,9 @@ struct SyncSession {
     /// Snapshot bytes per `PAGES` record: with the record header, one line frame.
     static let snapshotChunk = 65_000
 
-    static func helloFields(_ request: StreamRequest) -> [String: any Sendable] {
+    static func helloFields(_ request: StreamRequest, schema: Int) -> [String: any Sendable] {
         var fields: [String: any Sendable] = [
-            "schema": Replica.schemaVersion, "vector": request.vector.mapValues { Int($0) }, "cursor": Int(request.cursor),
+            "schema": schema, "vector": request.vector.mapValues { Int($0) }, "cursor": Int(request.cursor),
         ]
         if request.snapshot { fields["snapshot"] = true }
         if let resume = request.resume {
@@ -313,43 +317,5 @@ struct SyncSession {
             resume = .init(position: StreamPosition(entity: UInt8(clamping: position[0]), lseq: Int64(position[1])), snapshotLseq: Int64(snapshot))
         }
         return StreamRequest(vector: counters, cursor: Int64(cursor), resume: resume, snapshot: fields["snapshot"] as? Bool ?? false)
-    }
-}
-
-/// A file snapshot arriving in `PAGES` records, written to a file beside the replica's own.
-final class IncomingSnapshot {
-    let path: String
-    let expected: Int
-    let snapshotLseq: Int64
-    private(set) var received = 0
-    private let file: FileHandle
-
-    init(replicaPath: String, bytes: Int, snapshotLseq: Int64) throws {
-        path = replicaPath + ".snapshot-incoming"
-        Replica.removeDatabaseFiles(at: path)
-        guard FileManager.default.createFile(atPath: path, contents: nil), let file = FileHandle(forWritingAtPath: path) else {
-            throw SyncError(.protocolViolation, "cannot write the incoming snapshot beside the replica at \(path)")
-        }
-        self.file = file
-        expected = bytes
-        self.snapshotLseq = snapshotLseq
-    }
-
-    func append(_ bytes: [UInt8]) throws {
-        guard received + bytes.count <= expected else { throw SyncError(.protocolViolation, "the snapshot is longer than announced") }
-        try file.write(contentsOf: bytes)
-        received += bytes.count
-    }
-
-    /// Closes the file; refuses a snapshot shorter than announced.
-    func finish() throws {
-        try file.close()
-        guard received == expected else { throw SyncError(.protocolViolation, "the snapshot ended after \(received) of \(expected) bytes") }
-    }
-
-    /// Removes the file (and any SQLite side files) whatever state it is in.
-    func discard() {
-        try? file.close()
-        Replica.removeDatabaseFiles(at: path)
     }
 }

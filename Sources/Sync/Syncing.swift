@@ -13,7 +13,7 @@ public struct SyncIdentity: Sendable {
     }
 }
 
-extension Replica {
+extension ReplicationStore {
     /// One full sync session with the listener at `host:port` whose static key is `peerKey`: both directions,
     /// each merged whole. Safe to interrupt at any point: the next sync resumes from what was staged.
     ///
@@ -46,7 +46,7 @@ extension Replica {
 /// each other for long.
 public final class SyncServer: Sendable {
     private let listener: LineListener
-    private let replica: Replica
+    private let replica: any ReplicationStore
     private let batchSize: Int
     private let logger: Logger
 
@@ -54,7 +54,7 @@ public final class SyncServer: Sendable {
     public var port: Int { listener.port }
     public var host: String { listener.host }
 
-    private init(listener: LineListener, replica: Replica, batchSize: Int, logger: Logger) {
+    private init(listener: LineListener, replica: any ReplicationStore, batchSize: Int, logger: Logger) {
         self.listener = listener
         self.replica = replica
         self.batchSize = batchSize
@@ -64,7 +64,7 @@ public final class SyncServer: Sendable {
     /// Binds `host:port`. `trusts` is asked, for each dialler's static key, whether to answer (read the trust
     /// store there so that peers added later are accepted without a restart).
     public static func bind(
-        replica: Replica, identity: SyncIdentity, host: String = "127.0.0.1", port: Int = 0, batchSize: Int = 500,
+        replica: any ReplicationStore, identity: SyncIdentity, host: String = "127.0.0.1", port: Int = 0, batchSize: Int = 500,
         settings: LineSettings = LineSettings(), logger: Logger = Logger(label: "outpost.server"),
         trusts: @escaping @Sendable ([UInt8]) -> Bool
     ) async throws -> SyncServer {

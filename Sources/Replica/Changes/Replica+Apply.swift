@@ -164,7 +164,7 @@ extension Replica {
     ///
     /// - Returns: what the merge did.
     @discardableResult
-    public func pull(from other: Replica, batchSize: Int = 500) async throws -> MergeSummary {
+    public func pull(from other: some ReplicationStore, batchSize: Int = 500) async throws -> MergeSummary {
         let wall = now()
         // The stream runs inside a read transaction of `other`: keep it off Swift's cooperative threads.
         let (summary, touched) = try await withCheckedThrowingContinuation { continuation in
@@ -176,10 +176,10 @@ extension Replica {
         return summary
     }
 
-    private func pullBlocking(from other: Replica, batchSize: Int, wall: Int64) throws -> (MergeSummary, Set<String>) {
+    private func pullBlocking(from other: some ReplicationStore, batchSize: Int, wall: Int64) throws -> (MergeSummary, Set<String>) {
         let peer = other.identity.siteID
         let request = try pool.read { db in try Self.streamRequest(db, from: peer) }
-        let end = try other.withChanges(for: request, batchSize: batchSize) { batch in
+        let end = try other.withChanges(for: request, batchSize: batchSize, estimate: nil) { batch in
             try pool.write { db in try Self.stage(db, batch, from: peer, wall: wall) }
         }
         return try pool.write { db in try Self.complete(db, from: peer, end: end, wall: wall) }

@@ -5,8 +5,8 @@ import OrderDomain
 /// text. Sync metadata is the `dots` BLOB in each row, the `siblings` side table, and a few small tables.
 /// See README.md, "The replica file", for the tour.
 enum Schema {
-    /// Bumped when replicated fields change; peers must agree on it to sync.
-    static let version = 1
+    /// The replicated schema's version (`Entity.schemaVersion`), stored in `replica_info.schema_version`.
+    static let version = Entity.schemaVersion
 
     /// Derived, non-replicated columns each replica computes from replicated state (so they converge).
     static func derivedColumns(_ entity: Entity) -> [(String, String)] {

@@ -1,0 +1,71 @@
+import Foundation
+import OrderDomain
+import Replica
+import SecureLine
+import Sync
+import Testing
+
+/// `Sync` reaches storage only through `ReplicationStore`. A store that is not a `Replica` file and cannot copy
+/// itself page by page (as a hub's store in a server database would be) serves and is served by record streams.
+@Suite struct ReplicationStoreTests {
+    /// Delegates every requirement to a replica and offers no snapshots; counts the streams it produced.
+    final class RecordOnlyStore: ReplicationStore, @unchecked Sendable {
+        let base: Replica
+        private let lock = NSLock()
+        private var produced = 0
+        var streamsProduced: Int { lock.withLock { produced } }
+
+        init(_ base: Replica) { self.base = base }
+
+        var identity: ReplicaIdentity { base.identity }
+        var schemaVersion: Int { base.schemaVersion }
+        var snapshots: (any SnapshotStore)? { nil }
+        func notePeer(site: String, name: String) async throws { try await base.notePeer(site: site, name: name) }
+        func bootstrappingFrom() async throws -> String? { try await base.bootstrappingFrom() }
+        func streamRequest(from peer: String) async throws -> StreamRequest {
+            var request = try await base.streamRequest(from: peer)
+            request.snapshot = false
+            return request
+        }
+        func withChanges(
+            for request: StreamRequest, batchSize: Int, estimate: ((Int) throws -> Void)?, _ emit: (ChangeBatch) throws -> Void
+        ) throws -> StreamEnd {
+            lock.withLock { produced += 1 }
+            return try base.withChanges(for: request, batchSize: batchSize, estimate: estimate, emit)
+        }
+        func stage(_ batch: ChangeBatch, from peer: String) async throws { try await base.stage(batch, from: peer) }
+        func completeStream(from peer: String, end: StreamEnd, lastBatch: ChangeBatch?) async throws -> MergeSummary {
+            try await base.completeStream(from: peer, end: end, lastBatch: lastBatch)
+        }
+        func markDelivered(to peer: String, snapshotLseq: Int64) async throws { try await base.markDelivered(to: peer, snapshotLseq: snapshotLseq) }
+    }
+
+    @Test func aStoreWithoutSnapshotsServesAndBootstrapsByRecords() async throws {
+        let fleet = try Fleet()
+        let hubDevice = try await fleet.add("hub", listening: false)
+        let terminal = try await fleet.add("terminal", listening: false)
+        let hub = RecordOnlyStore(hubDevice.replica)
+        for index in 0..<12 {
+            _ = try await hub.base.createOrder(customerEmail: "c\(index)@example.com", lines: [LineSpec(sku: "MUG", quantity: 1, unitPrice: "9.50")])
+        }
+        let server = try await SyncServer.bind(replica: hub, identity: hubDevice.identity) { key in hubDevice.trusts(key) }
+        let serving = Task { try await server.run() }
+
+        // The empty terminal asks for a snapshot; the store has none to give, so a record stream comes.
+        let first = try await terminal.replica.sync(host: "127.0.0.1", port: server.port, peerKey: hubDevice.key, identity: terminal.identity, batchSize: 5)
+        #expect(first.snapshotBytesReceived == 0)
+        #expect(first.rowsReceived > 0)
+        #expect(hub.streamsProduced == 1)
+        #expect(try await terminal.replica.orders().count == 12)
+
+        // A change made on the terminal reaches the hub's store through the same requirements.
+        let sale = try await terminal.replica.createOrder(customerEmail: "t@example.com", lines: [LineSpec(sku: "MUG", quantity: 2, unitPrice: "9.50")])
+        let second = try await terminal.replica.sync(host: "127.0.0.1", port: server.port, peerKey: hubDevice.key, identity: terminal.identity)
+        #expect(second.rowsSent > 0)
+        #expect(try await hub.base.order(sale.orderID).progress.totalMinor == 1_900)
+        #expect(try await terminal.replica.contentDigest() == hub.base.contentDigest())
+
+        await server.shutdown()
+        _ = await serving.result
+    }
+}
