@@ -21,11 +21,14 @@ let package = Package(
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
-        .target(name: "OrderDomain"),
+        // Shared by every module: the error protocol and exit statuses, hex and base64url. No dependencies.
+        .target(name: "OutpostCore"),
+        .target(name: "OrderDomain", dependencies: ["OutpostCore"]),
         .target(
             name: "Replica",
             dependencies: [
                 "OrderDomain",
+                "OutpostCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // SQLite's C API, for reading the database file through SQLite's own file handle (snapshots).
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
@@ -41,6 +44,7 @@ let package = Package(
             name: "SecureLine",
             dependencies: [
                 "CSodium",
+                "OutpostCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -48,6 +52,7 @@ let package = Package(
         .target(
             name: "Sync",
             dependencies: [
+                "OutpostCore",
                 "Replica",
                 "SecureLine",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -58,6 +63,7 @@ let package = Package(
         .executableTarget(
             name: "outpost",
             dependencies: [
+                "OutpostCore",
                 "Replica",
                 "Sync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -98,6 +104,7 @@ let package = Package(
             dependencies: ["Sync", "Replica", "SecureLine", "OutpostTestSupport"]
         ),
         .testTarget(name: "CLITests"),
+        .testTarget(name: "OutpostCoreTests", dependencies: ["OutpostCore"]),
         .testTarget(
             name: "SecureLineTests",
             dependencies: [

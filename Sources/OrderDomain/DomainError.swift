@@ -1,13 +1,20 @@
+import OutpostCore
+
 /// Why a command or a value was refused: what was wrong, why, and what to do instead.
 ///
 /// A struct with an extensible `Code` (as GRDB's `DatabaseError` does), so new codes never break a caller's
 /// `switch`.
-public struct DomainError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct DomainError: OutpostError, Hashable {
     /// The family of a refusal. Compare with the static members.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         /// A stable machine-readable name.
         public let name: String
-        public init(_ name: String) { self.name = name }
+        /// The status a command-line tool exits with for refusals of this family.
+        public let exitStatus: ExitStatus
+        public init(_ name: String, exitStatus: ExitStatus = .dataError) {
+            self.name = name
+            self.exitStatus = exitStatus
+        }
         public var description: String { name }
 
         /// The input is malformed (a bad amount, SKU, quantity or code).
@@ -19,7 +26,7 @@ public struct DomainError: Error, Hashable, Sendable, CustomStringConvertible {
         /// Amounts in different currencies were combined.
         public static let currencyMismatch = Code("currency_mismatch")
         /// The order, customer, line or record named does not exist.
-        public static let notFound = Code("not_found")
+        public static let notFound = Code("not_found", exitStatus: .noInput)
     }
 
     /// The family of the refusal.
@@ -36,7 +43,6 @@ public struct DomainError: Error, Hashable, Sendable, CustomStringConvertible {
         self.hint = hint
     }
 
-    public var description: String {
-        hint.map { "\(message) (hint: \($0))" } ?? message
-    }
+    public var codeName: String { code.name }
+    public var exitStatus: ExitStatus { code.exitStatus }
 }

@@ -1,3 +1,5 @@
+import OutpostCore
+
 /// Device-made identifiers: UUIDv7 for entities, deterministic ids for keys several devices must agree on.
 public enum Identifiers {
     /// A UUIDv7 string (RFC 9562): 48 bits of Unix milliseconds, then random bits, so ids made on one device
@@ -42,13 +44,13 @@ public enum Identifiers {
 
     /// Lower-case 8-4-4-4-12 hex.
     static func format(_ bytes: [UInt8]) -> String {
-        let hex = Array("0123456789abcdef".utf8)
+        let hex = Array(Hex.encode(bytes).utf8)
         var out: [UInt8] = []
         out.reserveCapacity(36)
-        for (index, byte) in bytes.enumerated() {
+        for (index, pair) in stride(from: 0, to: hex.count, by: 2).enumerated() {
             if index == 4 || index == 6 || index == 8 || index == 10 { out.append(UInt8(ascii: "-")) }
-            out.append(hex[Int(byte >> 4)])
-            out.append(hex[Int(byte & 0x0F)])
+            out.append(hex[pair])
+            out.append(hex[pair + 1])
         }
         return String(decoding: out, as: UTF8.self)
     }
@@ -111,5 +113,5 @@ public struct Fingerprint: Sendable {
     }
 
     /// 32 lower-case hex characters.
-    public var hex: String { Identifiers.format(bytes).filter { $0 != "-" } }
+    public var hex: String { Hex.encode(bytes) }
 }

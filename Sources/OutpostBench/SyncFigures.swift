@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import OrderDomain
+import OutpostCore
 import Replica
 import SecureLine
 import Sync
@@ -161,18 +162,9 @@ extension Bench {
         return try JSONDecoder().decode(Received.self, from: data)
     }
 
-    static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+    static func hex(_ bytes: [UInt8]) -> String { Hex.encode(bytes) }
 
-    static func unhex(_ text: String) -> [UInt8] {
-        var bytes: [UInt8] = []
-        var index = text.startIndex
-        while index < text.endIndex {
-            let next = text.index(index, offsetBy: 2)
-            bytes.append(UInt8(text[index..<next], radix: 16) ?? 0)
-            index = next
-        }
-        return bytes
-    }
+    static func unhex(_ text: String) -> [UInt8] { Hex.decode(text) ?? [] }
 
     /// Child mode: `receive PORT HUB_KEY NETWORK PATH [--stream]` → JSON with seconds, peak RSS, rows and field
     /// changes.

@@ -1,19 +1,26 @@
+import OutpostCore
+
 /// A failure of the replica itself (as opposed to a refused command, which is an `OrderDomain.DomainError`).
-public struct ReplicaError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct ReplicaError: OutpostError, Hashable {
     /// The family of a failure. Compare with the static members.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         public let name: String
-        public init(_ name: String) { self.name = name }
+        /// The status a command-line tool exits with for failures of this family.
+        public let exitStatus: ExitStatus
+        public init(_ name: String, exitStatus: ExitStatus = .dataError) {
+            self.name = name
+            self.exitStatus = exitStatus
+        }
         public var description: String { name }
 
         /// The file's content breaks an invariant Outpost relies on.
         public static let corrupt = Code("corrupt")
         /// The file is not an Outpost replica, or one of an unknown schema version.
-        public static let incompatible = Code("incompatible")
+        public static let incompatible = Code("incompatible", exitStatus: .noInput)
         /// A change stream does not fit the replica's state (wrong order, unknown stream).
         public static let protocolViolation = Code("protocol_violation")
         /// The replica is not in a state that allows the operation (e.g. bootstrapping).
-        public static let unavailable = Code("unavailable")
+        public static let unavailable = Code("unavailable", exitStatus: .temporaryFailure)
     }
 
     public var code: Code
@@ -28,5 +35,6 @@ public struct ReplicaError: Error, Hashable, Sendable, CustomStringConvertible {
 
     static func corrupt(_ message: String) -> ReplicaError { ReplicaError(.corrupt, message) }
 
-    public var description: String { hint.map { "\(message) (hint: \($0))" } ?? message }
+    public var codeName: String { code.name }
+    public var exitStatus: ExitStatus { code.exitStatus }
 }

@@ -1,4 +1,5 @@
 import OrderDomain
+import OutpostCore
 import Replica
 
 /// The binary body of a `CHANGES` record (protocol/SPEC.md, "Change batches"):
@@ -38,7 +39,7 @@ public enum BatchCodec {
         guard siteCount <= 4096, UInt64(bytes.count - offset) >= siteCount * 16 else { throw SyncError(.protocolViolation, "batch site list is malformed") }
         var sites: [String] = []
         for _ in 0..<siteCount {
-            sites.append(bytes[offset..<(offset + 16)].map { hex($0) }.joined())
+            sites.append(Hex.encode(bytes[offset..<(offset + 16)]))
             offset += 16
         }
         let rowCount = try RowCodec.readVarint(bytes, offset: &offset)
@@ -63,20 +64,9 @@ public enum BatchCodec {
     }
 
     static func siteBytes(_ site: String) throws -> [UInt8] {
-        let utf8 = Array(site.utf8)
-        guard utf8.count == 32 else { throw SyncError(.protocolViolation, "'\(site)' is not a site id") }
-        var bytes: [UInt8] = []
-        for index in stride(from: 0, to: 32, by: 2) {
-            guard let byte = UInt8(String(decoding: utf8[index..<(index + 2)], as: UTF8.self), radix: 16) else {
-                throw SyncError(.protocolViolation, "'\(site)' is not a site id")
-            }
-            bytes.append(byte)
+        guard Hex.isLowercase(site, bytes: 16), let bytes = Hex.decode(site) else {
+            throw SyncError(.protocolViolation, "'\(site)' is not a site id")
         }
         return bytes
-    }
-
-    static func hex(_ byte: UInt8) -> String {
-        let digits = Array("0123456789abcdef")
-        return String([digits[Int(byte >> 4)], digits[Int(byte & 15)]])
     }
 }

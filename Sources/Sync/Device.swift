@@ -1,4 +1,5 @@
 import Foundation
+import OutpostCore
 import Replica
 import SecureLine
 
@@ -74,8 +75,7 @@ public struct Invitation: Hashable, Sendable {
         var object = ["name": name, "key": KeyText.publicKey(publicKey), "network": KeyText.networkID(networkID)]
         if let address { object["address"] = address }
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
-        return Self.prefix + data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        return Self.prefix + Base64URL.encode(data)
     }
 
     public init(code: String) throws {
@@ -83,9 +83,8 @@ public struct Invitation: Hashable, Sendable {
         guard trimmed.hasPrefix(Self.prefix) else {
             throw LineError(.badKey, "'\(trimmed.prefix(40))' is not an invite code (it starts with \(Self.prefix))")
         }
-        var body = String(trimmed.dropFirst(Self.prefix.count)).replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while body.count % 4 != 0 { body += "=" }
-        guard let data = Data(base64Encoded: body), let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: String],
+        guard let data = Base64URL.decode(String(trimmed.dropFirst(Self.prefix.count))).map({ Data($0) }),
+            let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: String],
             let name = object["name"], let key = object["key"], let network = object["network"]
         else { throw LineError(.badKey, "the invite code is damaged; copy the whole line again") }
         self.init(name: name, publicKey: try KeyText.parsePublicKey(key), networkID: try KeyText.parseNetworkID(network), address: object["address"])

@@ -174,7 +174,9 @@ struct SyncSession {
             }
         } catch let error as LineError where error.code == .peerError && error.message.hasPrefix("unavailable:") {
             _ = await staging?.result
-            throw SyncError(.unavailable, "the peer \(peerName) is still loading its first stream from another peer (\(error.message))")
+            throw SyncError(
+                .unavailable, "the peer \(peerName) is still loading its first stream from another peer (\(error.message))",
+                hint: "a device serves others only once its own first sync has completed; retry after it has synced with its source")
         } catch {
             // A stage in flight finishes (or fails) before the session reports: nothing lands after it returns.
             _ = await staging?.result

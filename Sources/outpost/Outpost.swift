@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import OrderDomain
+import OutpostCore
 import Replica
 import SecureLine
 import Sync
@@ -76,7 +77,7 @@ struct GlobalOptions: ParsableArguments {
 }
 
 /// An error with its exit status, message and hint.
-struct CLIError: Error {
+struct CLIError: OutpostError {
     var status: Int32
     var message: String
     var hint: String?
@@ -86,32 +87,26 @@ struct CLIError: Error {
         self.message = message
         self.hint = hint
     }
+
+    var codeName: String { "cli" }
+    var exitStatus: ExitStatus { ExitStatus(status) }
 }
+
+/// What to do about a failure that came without a hint, by its code (the library's words are the message).
+private let hints: [String: String] = [
+    "unreachable": "is `outpost serve` running there? check the address and the network",
+    "rejected": "the peer must trust this device: run `outpost peer add NAME KEY` there (see `outpost whoami`)",
+    "untrusted_peer": "the peer must trust this device: run `outpost peer add NAME KEY` there (see `outpost whoami`)",
+    "truncated": "the link dropped; run the sync again, it resumes where it stopped",
+    "timed_out": "the link dropped; run the sync again, it resumes where it stopped",
+]
 
 /// Runs a command body, turning every failure into `error:`/`hint:` lines on stderr and a sysexits status.
 func guarded(_ body: () async throws -> Void) async throws {
     do {
         try await body()
-    } catch let error as CLIError {
-        fail(error)
-    } catch let error as DomainError {
-        let status: Int32 = error.code == .notFound ? 66 : 65
-        fail(CLIError(status, error.message, hint: error.hint))
-    } catch let error as ReplicaError {
-        let status: Int32 = error.code == .incompatible ? 66 : (error.code == .unavailable ? 75 : 65)
-        fail(CLIError(status, error.message, hint: error.hint))
-    } catch let error as LineError {
-        switch error.code {
-        case .unreachable: fail(CLIError(69, error.message, hint: "is `outpost serve` running there? check the address and the network"))
-        case .rejected, .untrustedPeer:
-            fail(CLIError(77, error.message, hint: "the peer must trust this device: run `outpost peer add NAME KEY` there (see `outpost whoami`)"))
-        case .truncated, .timedOut: fail(CLIError(75, error.message, hint: "the link dropped; run the sync again, it resumes where it stopped"))
-        default: fail(CLIError(65, error.message))
-        }
-    } catch let error as SyncError where error.code == .unavailable {
-        fail(CLIError(75, error.message, hint: "a device serves others only once its own first sync has completed; sync it with its source, then retry"))
-    } catch let error as SyncError {
-        fail(CLIError(error.code == .schemaMismatch ? 77 : 65, error.message))
+    } catch let error as any OutpostError {
+        fail(CLIError(error.exitStatus.rawValue, error.message, hint: error.hint ?? hints[error.codeName]))
     } catch let error as ExitCode {
         throw error
     } catch let error as ValidationError {

@@ -1,18 +1,11 @@
 import Foundation
+import OutpostCore
 
 extension Array where Element == UInt8 {
-    init(hex: String) {
-        var bytes: [UInt8] = []
-        var index = hex.startIndex
-        while index < hex.endIndex {
-            let next = hex.index(index, offsetBy: 2)
-            bytes.append(UInt8(hex[index..<next], radix: 16) ?? 0)
-            index = next
-        }
-        self = bytes
-    }
+    /// The bytes of a hex string from a vector file (empty when it is not hex, which fails the comparison).
+    init(hex: String) { self = Hex.decode(hex) ?? [] }
 
-    var hex: String { map { String(format: "%02x", $0) }.joined() }
+    var hex: String { Hex.encode(self) }
 }
 
 /// protocol/vectors/, found from this file's location.

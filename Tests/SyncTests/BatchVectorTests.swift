@@ -1,5 +1,6 @@
 import Foundation
 import OrderDomain
+import OutpostCore
 import Replica
 import Sync
 import Testing
@@ -46,7 +47,7 @@ import Testing
         let generated = Vector(
             description: "CHANGES body (protocol/SPEC.md, 'Change batches'): two sites, a customer whose phone holds two siblings, a stock row",
             json_line: "CHANGES {\"body\":\(body.count),\"batch\":1,\"position\":[\(batch.position.entity),42],\"snapshot\":57}",
-            sites: batch.sites, rows: batch.rows.map { "\($0.entity.rawValue) \($0.id)" }, body: body.map { String(format: "%02x", $0) }.joined())
+            sites: batch.sites, rows: batch.rows.map { "\($0.entity.rawValue) \($0.id)" }, body: Hex.encode(body))
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("protocol/vectors/change-batch.json")
         if ProcessInfo.processInfo.environment["OUTPOST_WRITE_VECTORS"] != nil {

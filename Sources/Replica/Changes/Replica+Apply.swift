@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import GRDB
 import OrderDomain
+import OutpostCore
 
 extension Replica {
     /// Stages one batch of a stream from `peer` (a site id) durably, without touching live state.
@@ -299,7 +300,7 @@ extension Replica {
     /// Local ordinals for `siteIDs`, registering unknown sites.
     static func registerSites(_ db: Database, _ siteIDs: [String]) throws -> [UInt32] {
         try siteIDs.map { id in
-            guard id.count == 32, id.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
+            guard Hex.isLowercase(id, bytes: 16) else {
                 throw ReplicaError(.protocolViolation, "'\(id)' is not a site id")
             }
             if let ordinal = try Int64.fetchOne(db.cachedStatement(sql: "SELECT ordinal FROM sites WHERE site_id = ?"), arguments: [id]) {

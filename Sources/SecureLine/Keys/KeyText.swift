@@ -1,4 +1,5 @@
 import Foundation
+import OutpostCore
 
 /// Printed forms of keys and network ids: a prefix and unpadded base64url of the 32 bytes, e.g.
 /// `opk_8eLCBNr9…` for a public key and `onet_Z2lm…` for a network id. Easy to paste, hard to mix up.
@@ -8,8 +9,7 @@ public enum KeyText {
 
     /// `prefix` + base64url(bytes) without padding.
     public static func encode(_ bytes: [UInt8], prefix: String) -> String {
-        prefix + Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        prefix + Base64URL.encode(bytes)
     }
 
     /// Decodes `text` carrying `prefix` into exactly 32 bytes.
@@ -18,12 +18,10 @@ public enum KeyText {
         guard trimmed.hasPrefix(prefix) else {
             throw LineError(.badKey, "'\(text.prefix(60))' is not a \(what) (it should start with \(prefix))")
         }
-        var body = String(trimmed.dropFirst(prefix.count)).replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while body.count % 4 != 0 { body += "=" }
-        guard let data = Data(base64Encoded: body), data.count == 32 else {
+        guard let bytes = Base64URL.decode(String(trimmed.dropFirst(prefix.count))), bytes.count == 32 else {
             throw LineError(.badKey, "'\(text.prefix(60))' is not a valid \(what): expected \(prefix) and 43 base64url characters")
         }
-        return Array(data)
+        return bytes
     }
 
     public static func publicKey(_ bytes: [UInt8]) -> String { encode(bytes, prefix: publicKeyPrefix) }
