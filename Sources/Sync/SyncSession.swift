@@ -51,125 +51,105 @@ struct SyncSession {
         summary.peerSite = peerSite
         summary.peerName = peerName
         var request = try await replica.streamRequest(from: peerSite)
-        if !acceptSnapshot { request.snapshot = false }
-        try await session.send(Record(verb: "HELLO", fields: Self.helloFields(request, schema: replica.schemaVersion)))
+        if !acceptSnapshot || replica.snapshots == nil { request.snapshot = false }
+        var machine = SessionMachine(schema: replica.schemaVersion, peer: peerSite, asksSnapshot: request.snapshot)
+        try await session.send(SessionMessage.hello(.init(schema: replica.schemaVersion, request: request)).record())
         logger.debug("sync session started", metadata: ["peer": "\(peerName)", "resume": "\(request.resume != nil)"])
 
         var sending: Task<SyncSummary, any Error>?
         defer { sending?.cancel() }
-        var theirsMerged = false
-        var oursAcknowledged = false
         var receivingTotal = 0
         // The newest batch is held until the next one or the END arrives: a one-batch delta is then staged and
         // merged in a single transaction. A cut session loses only that unacknowledged batch, which resume re-sends.
-        var held: (batch: ChangeBatch, number: Int)?
+        var held: ChangeBatch?
         // Staging runs beside the decoding of the next batch (one at a time, in order): the line and the
         // decoder on one core, SQLite on the other.
         var staging: Task<Void, any Error>?
         // A file snapshot being received (only into an empty replica).
         var incoming: SnapshotReceiver?
         do {
-            while !(theirsMerged && oursAcknowledged) {
+            while !machine.isComplete {
                 guard let record = try await session.next() else {
                     throw SyncError(.protocolViolation, "the peer said goodbye before the session completed")
                 }
-                let fields = record.fields
-                switch record.verb {
-                case "HELLO":
-                    guard sending == nil else { throw SyncError(.protocolViolation, "a second HELLO") }
-                    guard fields["schema"] as? Int == replica.schemaVersion else {
-                        try? await session.sendError(code: "schema_mismatch", message: "this replica speaks schema \(replica.schemaVersion)")
-                        throw SyncError(.schemaMismatch, "the peer speaks schema \(fields["schema"] ?? "?"); this replica speaks \(replica.schemaVersion)")
-                    }
+                let message = try SessionMessage(record)
+                let action: SessionMachine.Action
+                do {
+                    action = try machine.receive(message)
+                } catch let error as SyncError where error.code == .schemaMismatch {
+                    try? await session.sendError(code: "schema_mismatch", message: "this replica speaks schema \(replica.schemaVersion)")
+                    throw error
+                }
+                switch action {
+                case .serve(let theirRequest):
                     if let bootstrapping, bootstrapping != peerSite {
                         // Told after the peer's HELLO, so that the peer is reading when the line closes.
                         let message = "this replica is still loading its first stream from site \(bootstrapping) and serves no stream until it completes"
                         try? await session.sendError(code: "unavailable", message: message)
                         throw SyncError(.unavailable, message)
                     }
-                    let theirRequest = try Self.request(from: fields)
-                    let sender = session.sender
-                    let (replica, batchSize, progress) = (self.replica, self.batchSize, self.progress)
+                    let (replica, batchSize, progress, sender) = (self.replica, self.batchSize, self.progress, session.sender)
                     if bootstrapping != nil {
                         // No records, and this replica's own vector (still without the stream's entries).
-                        let vector = request.vector
+                        let end = SessionMessage.End(vector: request.vector, snapshot: 0)
                         sending = Task {
-                            try await sender.send(Record(verb: "END", fields: ["vector": vector.mapValues { Int($0) }, "snapshot": 0]))
+                            try await sender.send(SessionMessage.end(end).record())
                             return SyncSummary()
                         }
-                        continue
+                    } else {
+                        sending = Task { try await Self.stream(replica, theirRequest, batchSize: batchSize, sender: sender, progress: progress) }
                     }
-                    sending = Task { try await Self.stream(replica, theirRequest, batchSize: batchSize, sender: sender, progress: progress) }
-                case "STREAM":
-                    receivingTotal = fields["total"] as? Int ?? 0
-                case "SNAPSHOT":
-                    guard request.snapshot, let snapshots = replica.snapshots, incoming == nil, held == nil, summary.batchesReceived == 0,
-                        let bytes = fields["bytes"] as? Int, bytes > 0, let snapshot = fields["snapshot"] as? Int
-                    else { throw SyncError(.protocolViolation, "an unasked or malformed SNAPSHOT") }
-                    incoming = try await snapshots.beginSnapshot(from: peerSite, bytes: bytes, snapshotLseq: Int64(snapshot))
-                case "PAGES":
-                    guard let receiving = incoming else { throw SyncError(.protocolViolation, "PAGES outside a snapshot") }
-                    try receiving.append(record.body)
-                    progress?(SyncProgress(direction: .receiving, done: receiving.received, total: receiving.expected, unit: .bytes))
-                case "CHANGES":
-                    guard let position = fields["position"] as? [Int], position.count == 2, let snapshot = fields["snapshot"] as? Int,
-                        let number = fields["batch"] as? Int
-                    else { throw SyncError(.protocolViolation, "CHANGES needs batch, position and snapshot") }
-                    let batch = try BatchCodec.decode(
-                        record.body, position: StreamPosition(entity: UInt8(clamping: position[0]), lseq: Int64(position[1])),
-                        snapshotLseq: Int64(snapshot))
-                    if let previous = held {
+                case .announce(let total):
+                    receivingTotal = total
+                case .beginSnapshot(let bytes, let snapshotLseq):
+                    guard let snapshots = replica.snapshots else { throw SyncError(.protocolViolation, "a SNAPSHOT this store cannot take") }
+                    incoming = try await snapshots.beginSnapshot(from: peerSite, bytes: bytes, snapshotLseq: snapshotLseq)
+                case .appendPages(let received, let expected):
+                    guard case .pages(let bytes) = message, let receiving = incoming else { break }
+                    try receiving.append(bytes)
+                    progress?(SyncProgress(direction: .receiving, done: received, total: expected, unit: .bytes))
+                case .batch(let number, let position, let stagePrevious):
+                    guard case .changes(let changes, let body) = message else { break }
+                    let batch = try BatchCodec.decode(body, position: position, snapshotLseq: changes.snapshot)
+                    if let previous = held, let previousNumber = stagePrevious {
                         try await staging?.value
                         let (replica, sender) = (self.replica, session.sender)
                         staging = Task {
-                            try await replica.stage(previous.batch, from: peerSite)
-                            try await sender.send(Record(verb: "ACK", json: "{\"batch\":\(previous.number)}"))
+                            try await replica.stage(previous, from: peerSite)
+                            try await sender.send(SessionMessage.ack(.init(batch: previousNumber)).record())
                         }
                     }
-                    held = (batch, number)
-                    summary.batchesReceived += 1
+                    held = batch
+                    summary.batchesReceived = number
                     summary.rowsReceived += batch.rows.count
                     summary.changesReceived += batch.fieldCount
                     progress?(SyncProgress(direction: .receiving, done: summary.rowsReceived, total: receivingTotal))
-                case "END":
-                    guard let vector = fields["vector"] as? [String: Any], let snapshot = fields["snapshot"] as? Int else {
-                        throw SyncError(.protocolViolation, "END needs vector and snapshot")
-                    }
-                    var counters: [String: UInt64] = [:]
-                    for (site, value) in vector {
-                        guard let counter = value as? Int, counter >= 0 else { throw SyncError(.protocolViolation, "END vector is malformed") }
-                        counters[site] = UInt64(counter)
-                    }
+                case .complete(let end, let lastBatch):
                     try await staging?.value
                     staging = nil
-                    if let receiving = incoming, let snapshots = replica.snapshots {
-                        incoming = nil
-                        let merged: MergeSummary
-                        do {
-                            merged = try await snapshots.installSnapshot(receiving, peer: peerSite)
-                        } catch {
-                            try? await snapshots.abandonSnapshot(nil, from: peerSite)
-                            throw error
-                        }
-                        summary.snapshotBytesReceived = receiving.received
-                        try await session.send(Record(verb: "DONE", fields: ["rows": merged.rows, "changed": 0, "conflicts": 0]))
-                        theirsMerged = true
-                        continue
-                    }
-                    let merged = try await replica.completeStream(
-                        from: peerSite, end: StreamEnd(sender: peerSite, vector: counters, snapshotLseq: Int64(snapshot)), lastBatch: held?.batch)
-                    if let last = held { try await session.send(Record(verb: "ACK", json: "{\"batch\":\(last.number)}")) }
+                    let merged = try await replica.completeStream(from: peerSite, end: end, lastBatch: held)
+                    if let lastBatch { try await session.send(SessionMessage.ack(.init(batch: lastBatch)).record()) }
                     held = nil
                     summary.changesApplied = merged.fieldsChanged
                     summary.conflicts = merged.conflictsDetected
-                    try await session.send(Record(verb: "DONE", fields: ["rows": merged.rows, "changed": merged.fieldsChanged, "conflicts": merged.conflictsDetected]))
-                    theirsMerged = true
-                case "ACK":
+                    try machine.merged()
+                    try await session.send(
+                        SessionMessage.done(.init(rows: merged.rows, changed: merged.fieldsChanged, conflicts: merged.conflictsDetected)).record())
+                case .installSnapshot:
+                    guard let receiving = incoming, let snapshots = replica.snapshots else { break }
+                    incoming = nil
+                    let merged: MergeSummary
+                    do {
+                        merged = try await snapshots.installSnapshot(receiving, peer: peerSite)
+                    } catch {
+                        try? await snapshots.abandonSnapshot(nil, from: peerSite)
+                        throw error
+                    }
+                    summary.snapshotBytesReceived = receiving.received
+                    try machine.merged()
+                    try await session.send(SessionMessage.done(.init(rows: merged.rows, changed: 0, conflicts: 0)).record())
+                case .none:
                     break
-                case "DONE":
-                    oursAcknowledged = true
-                default:
-                    throw SyncError(.protocolViolation, "unexpected \(record.verb) in a sync session")
                 }
             }
         } catch let error as LineError where error.code == .peerError && error.message.hasPrefix("unavailable:") {
@@ -189,6 +169,7 @@ struct SyncSession {
         }
         if let sending {
             let sent = try await sending.value
+            try machine.checkSent(batches: sent.batchesSent)
             summary.batchesSent = sent.batchesSent
             summary.rowsSent = sent.rowsSent
             summary.changesSent = sent.changesSent
@@ -228,18 +209,19 @@ struct SyncSession {
                 switch item {
                 case .estimate(let estimate):
                     total = estimate
-                    try await sender.send(Record(verb: "STREAM", json: "{\"total\":\(estimate)}"))
+                    try await sender.send(SessionMessage.stream(.init(total: estimate)).record())
                 case .batch(let batch):
                     summary.batchesSent += 1
-                    let json = "{\"batch\":\(summary.batchesSent),\"position\":[\(batch.position.entity),\(batch.position.lseq)],\"snapshot\":\(batch.snapshotLseq)}"
-                    try await sender.send(Record(verb: "CHANGES", json: json, body: try BatchCodec.encode(batch)))
+                    let changes = SessionMessage.Changes(
+                        batch: summary.batchesSent, position: [Int64(batch.position.entity), batch.position.lseq], snapshot: batch.snapshotLseq)
+                    try await sender.send(SessionMessage.changes(changes, body: try BatchCodec.encode(batch)).record())
                     producer.sent()
                     summary.rowsSent += batch.rows.count
                     summary.changesSent += batch.fieldCount
                     progress?(SyncProgress(direction: .sending, done: summary.rowsSent, total: total))
                 case .end(let end):
                     summary.snapshotLseq = end.snapshotLseq
-                    try await sender.send(Record(verb: "END", fields: ["vector": end.vector.mapValues { Int($0) }, "snapshot": Int(end.snapshotLseq)]))
+                    try await sender.send(SessionMessage.end(.init(vector: end.vector, snapshot: end.snapshotLseq)).record())
                 }
             }
         } catch let error as ReplicaError where error.code == .unavailable {
@@ -265,9 +247,9 @@ struct SyncSession {
                 switch item {
                 case .header(let header):
                     info = header
-                    try await sender.send(Record(verb: "SNAPSHOT", fields: ["bytes": header.bytes, "snapshot": Int(header.snapshotLseq)]))
+                    try await sender.send(SessionMessage.snapshot(.init(bytes: header.bytes, snapshot: header.snapshotLseq)).record())
                 case .chunk(let bytes):
-                    try await sender.send(Record(verb: "PAGES", json: "{}", body: bytes))
+                    try await sender.send(SessionMessage.pages(bytes).record())
                     producer.sent()
                     sent += bytes.count
                     progress?(SyncProgress(direction: .sending, done: sent, total: info?.bytes ?? 0, unit: .bytes))
@@ -280,7 +262,7 @@ struct SyncSession {
             throw error
         }
         guard let info, sent == info.bytes else { throw SyncError(.protocolViolation, "the snapshot ended early") }
-        try await sender.send(Record(verb: "END", fields: ["vector": info.vector.mapValues { Int($0) }, "snapshot": Int(info.snapshotLseq)]))
+        try await sender.send(SessionMessage.end(.init(vector: info.vector, snapshot: info.snapshotLseq)).record())
         var summary = SyncSummary()
         summary.snapshotBytesSent = info.bytes
         summary.snapshotLseq = info.snapshotLseq
@@ -289,35 +271,4 @@ struct SyncSession {
 
     /// Snapshot bytes per `PAGES` record: with the record header, one line frame.
     static let snapshotChunk = 65_000
-
-    static func helloFields(_ request: StreamRequest, schema: Int) -> [String: any Sendable] {
-        var fields: [String: any Sendable] = [
-            "schema": schema, "vector": request.vector.mapValues { Int($0) }, "cursor": Int(request.cursor),
-        ]
-        if request.snapshot { fields["snapshot"] = true }
-        if let resume = request.resume {
-            let object: [String: any Sendable] = ["position": [Int(resume.position.entity), Int(resume.position.lseq)], "snapshot": Int(resume.snapshotLseq)]
-            fields["resume"] = object
-        }
-        return fields
-    }
-
-    static func request(from fields: [String: Any]) throws -> StreamRequest {
-        guard let vector = fields["vector"] as? [String: Any], let cursor = fields["cursor"] as? Int, cursor >= 0 else {
-            throw SyncError(.protocolViolation, "HELLO needs vector and cursor")
-        }
-        var counters: [String: UInt64] = [:]
-        for (site, value) in vector {
-            guard let counter = value as? Int, counter >= 0 else { throw SyncError(.protocolViolation, "HELLO vector is malformed") }
-            counters[site] = UInt64(counter)
-        }
-        var resume: StreamRequest.Resume?
-        if let object = fields["resume"] as? [String: Any] {
-            guard let position = object["position"] as? [Int], position.count == 2, let snapshot = object["snapshot"] as? Int else {
-                throw SyncError(.protocolViolation, "HELLO resume is malformed")
-            }
-            resume = .init(position: StreamPosition(entity: UInt8(clamping: position[0]), lseq: Int64(position[1])), snapshotLseq: Int64(snapshot))
-        }
-        return StreamRequest(vector: counters, cursor: Int64(cursor), resume: resume, snapshot: fields["snapshot"] as? Bool ?? false)
-    }
 }
