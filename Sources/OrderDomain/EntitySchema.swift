@@ -82,7 +82,7 @@ public enum Entity: String, Hashable, Sendable, CaseIterable {
             [.fact("order_id"), .fact("return_id"), .fact("lines"), .fact("difference_minor"), .fact("at")]
         case .stock:
             // One row per (sku, location, site); only that site writes it, so it never conflicts and
-            // on-hand is the sum of contributions (DESIGN.md, "Stock").
+            // on-hand is the sum of contributions (OrderDomain.docc, "The order model").
             [.fact("sku"), .fact("location"), .fact("site"), .init("on_hand")]
         }
     }

@@ -3,7 +3,7 @@ import OutpostTestSupport
 import PropertyBased
 import Testing
 
-/// The merge of a field (DESIGN.md, "Merging a key") is a join: commutative, associative, idempotent, for
+/// The merge of a field (Replica.docc, "Merging a key") is a join: commutative, associative, idempotent, for
 /// every field kind, on states reachable by real histories (random writes and merges on three sites).
 @Suite struct MergeLawTests {
     /// One site's state of one field.

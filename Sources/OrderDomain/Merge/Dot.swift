@@ -25,7 +25,7 @@ public struct Dot: Hashable, Comparable, Sendable, CustomStringConvertible {
 /// A version vector: for each site, the highest counter whose effects the holder has seen.
 ///
 /// Together with a field's dots it forms a dotted version vector: `covers(_:)` answers "had the holder seen
-/// that write?" exactly, which is what the merge rule needs (DESIGN.md, "Merging a key").
+/// that write?" exactly, which is what the merge rule needs (Replica.docc, "Merging a key").
 public struct VersionVector: Hashable, Sendable, CustomStringConvertible {
     /// Highest counter per site ordinal. Absent sites are at 0.
     public private(set) var counters: [UInt32: UInt64]

@@ -20,7 +20,7 @@ public struct Sibling: Hashable, Sendable, CustomStringConvertible {
 /// The state of one scalar field: a multi-value register holding every concurrent write with its dot.
 ///
 /// Normally one sibling; several when writes were concurrent. The visible value is `resolved(by:)`; the
-/// losers are kept because a third replica may still need them to merge correctly (DESIGN.md, "Siblings").
+/// losers are kept because a third replica may still need them to merge correctly (Replica.docc, "Siblings").
 public struct FieldState: Hashable, Sendable, CustomStringConvertible {
     /// The siblings, sorted by dot, one per dot.
     public private(set) var siblings: [Sibling]
