@@ -160,7 +160,9 @@ public struct Refund: Hashable, Sendable {
     public var reason: String?
     public var at: Int64
 
-    public init(id: String, orderID: String, amountMinor: Int64, lines: [LineQuantity] = [], reason: String? = nil, at: Int64) {
+    public init(
+        id: String, orderID: String, amountMinor: Int64, lines: [LineQuantity] = [], reason: String? = nil, at: Int64
+    ) {
         self.id = id
         self.orderID = orderID
         self.amountMinor = amountMinor
@@ -181,7 +183,9 @@ public struct Exchange: Hashable, Sendable {
     public var differenceMinor: Int64
     public var at: Int64
 
-    public init(id: String, orderID: String, returnID: String, outboundLineIDs: [String], differenceMinor: Int64, at: Int64) {
+    public init(
+        id: String, orderID: String, returnID: String, outboundLineIDs: [String], differenceMinor: Int64, at: Int64
+    ) {
         self.id = id
         self.orderID = orderID
         self.returnID = returnID

@@ -2,7 +2,15 @@
 extension Order {
     /// One step of an imported order's history, in the order the transition graph needs them.
     private enum Step: Comparable {
-        case payment(Int), processing, pack(Int), ship(Int), delivered(Int), track(Int), request(Int), refund(Int), cancel
+        case payment(Int)
+        case processing
+        case pack(Int)
+        case ship(Int)
+        case delivered(Int)
+        case track(Int)
+        case request(Int)
+        case refund(Int)
+        case cancel
 
         var rank: Int {
             switch self {
@@ -30,13 +38,19 @@ extension Order {
         for (index, payment) in order.payments.enumerated() { steps.append((payment.at, .payment(index))) }
         if let at = order.processingAt { steps.append((at, .processing)) }
         for (index, parcel) in order.fulfilments.enumerated() {
-            guard let packedAt = parcel.packedAt else { throw DomainError(.invalidInput, "parcel \(parcel.id) has no packing time") }
+            guard let packedAt = parcel.packedAt else {
+                throw DomainError(.invalidInput, "parcel \(parcel.id) has no packing time")
+            }
             steps.append((packedAt, .pack(index)))
             if let shippedAt = parcel.shippedAt {
-                guard shippedAt >= packedAt else { throw DomainError(.invalidInput, "parcel \(parcel.id) shipped before it was packed") }
+                guard shippedAt >= packedAt else {
+                    throw DomainError(.invalidInput, "parcel \(parcel.id) shipped before it was packed")
+                }
                 steps.append((shippedAt, .ship(index)))
                 if let deliveredAt = parcel.deliveredAt {
-                    guard deliveredAt >= shippedAt else { throw DomainError(.invalidInput, "parcel \(parcel.id) was delivered before it shipped") }
+                    guard deliveredAt >= shippedAt else {
+                        throw DomainError(.invalidInput, "parcel \(parcel.id) was delivered before it shipped")
+                    }
                     steps.append((deliveredAt, .delivered(index)))
                 }
             } else if parcel.deliveredAt != nil {
@@ -67,7 +81,8 @@ extension Order {
             switch step {
             case .payment(let index):
                 let payment = order.payments[index]
-                try state.checkPayment(kind: payment.kind, amountMinor: payment.amountMinor, reference: payment.reference)
+                try state.checkPayment(
+                    kind: payment.kind, amountMinor: payment.amountMinor, reference: payment.reference)
                 state.payments.append(payment)
             case .processing:
                 try state.checkProcess()
@@ -81,11 +96,15 @@ extension Order {
             case .ship(let index):
                 let id = order.fulfilments[index].id
                 try state.checkShip([id])
-                if let position = state.fulfilments.firstIndex(where: { $0.id == id }) { state.fulfilments[position].shippedAt = at }
+                if let position = state.fulfilments.firstIndex(where: { $0.id == id }) {
+                    state.fulfilments[position].shippedAt = at
+                }
             case .delivered(let index):
                 let id = order.fulfilments[index].id
                 try state.checkShipped(id)
-                if let position = state.fulfilments.firstIndex(where: { $0.id == id }) { state.fulfilments[position].deliveredAt = at }
+                if let position = state.fulfilments.firstIndex(where: { $0.id == id }) {
+                    state.fulfilments[position].deliveredAt = at
+                }
             case .track(let index):
                 let event = order.trackingEvents[index]
                 try state.checkShipped(event.fulfilmentID)

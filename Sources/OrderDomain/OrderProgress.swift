@@ -128,7 +128,9 @@ public struct OrderProgress: Hashable, Sendable {
         var overlays = Set<Overlay>()
         let lastAttempt = order.payments.filter { $0.kind != .void }.max { ($0.at, $0.id) < ($1.at, $1.id) }
         if lastAttempt?.kind == .fail && balanceDueMinor > 0 { overlays.insert(.paymentIssue) }
-        if order.payments.contains(where: { $0.provisional && $0.kind != .fail }) { overlays.insert(.paymentProvisional) }
+        if order.payments.contains(where: { $0.provisional && $0.kind != .fail }) {
+            overlays.insert(.paymentProvisional)
+        }
         if refundedMinor > 0 && refundedMinor < capturedMinor { overlays.insert(.partiallyRefunded) }
         if refundedMinor > capturedMinor { overlays.insert(.overRefunded) }
         if returnedUnits > 0 && returnedUnits < shippedUnits { overlays.insert(.partiallyReturned) }

@@ -29,7 +29,8 @@ extension Order {
                     throw DomainError(.notFound, "order \(number) has no authorization \(reference)")
                 }
                 guard amountMinor <= authorization.amountMinor else {
-                    throw refuse("cannot capture more than the authorization's \(authorization.amountMinor) minor units")
+                    throw refuse(
+                        "cannot capture more than the authorization's \(authorization.amountMinor) minor units")
                 }
                 return
             }
@@ -157,7 +158,8 @@ extension Order {
         let refundable = progress.capturedMinor - progress.refundedMinor
         guard amountMinor <= refundable else {
             throw refuse(
-                "cannot refund more than was captured (refundable: \(Money.decimalString(max(0, refundable), digits: currency.minorDigits)) \(currency))")
+                "cannot refund more than was captured (refundable: \(Money.decimalString(max(0, refundable), digits: currency.minorDigits)) \(currency))"
+            )
         }
     }
 
@@ -167,7 +169,8 @@ extension Order {
         try requireOpen("edit")
         let progress = self.progress
         if addressChanged && [.shipped, .delivered, .returned].contains(progress.status) {
-            throw refuse("has shipped; its address can no longer change", hint: "ask the carrier to redirect the parcel")
+            throw refuse(
+                "has shipped; its address can no longer change", hint: "ask the carrier to redirect the parcel")
         }
         for item in quantities {
             guard let line = progress.lines.first(where: { $0.lineID == item.lineID }) else {
@@ -201,7 +204,8 @@ public struct LineSpec: Hashable, Sendable {
         }
         try Self.checkSKU(parts[0])
         guard let quantity = Int64(parts[1]), quantity > 0, quantity <= 1_000_000 else {
-            throw DomainError(.invalidInput, "'\(parts[1])' is not a quantity in '\(text)'", hint: "use a whole number from 1")
+            throw DomainError(
+                .invalidInput, "'\(parts[1])' is not a quantity in '\(text)'", hint: "use a whole number from 1")
         }
         self.init(sku: parts[0], quantity: quantity, unitPrice: requirePrice ? parts[2] : nil)
     }

@@ -14,14 +14,20 @@ struct Bench {
         if arguments.first == "receive" { return try await receive(Array(arguments.dropFirst())) }
         if arguments.first == "hub" { return try await serveHub(Array(arguments.dropFirst())) }
         let quick = arguments.contains("--quick")
-        let out = arguments.firstIndex(of: "--out").flatMap { arguments.index(after: $0) < arguments.endIndex ? arguments[arguments.index(after: $0)] : nil }
+        let out =
+            arguments.firstIndex(of: "--out").flatMap {
+                arguments.index(after: $0) < arguments.endIndex ? arguments[arguments.index(after: $0)] : nil
+            }
             ?? "bench-results.json"
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("outpost-bench-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "outpost-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         var bench = Bench(directory: directory, quick: quick)
         // `--only write|line|handshake|sync|delta` runs one group (for working on it; a full result needs all).
-        let only = arguments.firstIndex(of: "--only").flatMap { arguments.index(after: $0) < arguments.endIndex ? arguments[arguments.index(after: $0)] : nil }
+        let only = arguments.firstIndex(of: "--only").flatMap {
+            arguments.index(after: $0) < arguments.endIndex ? arguments[arguments.index(after: $0)] : nil
+        }
         func wanted(_ group: String) -> Bool { only == nil || only == group }
         var figures: [Figure] = []
         if wanted("write") { figures += try await bench.writeOverhead() }
@@ -37,8 +43,12 @@ struct Bench {
         print(table(figures))
         var json: [String: Any] = [:]
         for figure in figures { json[figure.key] = figure.json }
-        json["_machine"] = ["cores": ProcessInfo.processInfo.activeProcessorCount, "quick": quick, "date": ISO8601DateFormatter().string(from: Date())]
-        try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: out))
+        json["_machine"] = [
+            "cores": ProcessInfo.processInfo.activeProcessorCount, "quick": quick,
+            "date": ISO8601DateFormatter().string(from: Date()),
+        ]
+        try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys]).write(
+            to: URL(fileURLWithPath: out))
         print("results written to \(out)")
     }
 
@@ -57,12 +67,17 @@ struct Bench {
     }
 
     static func table(_ figures: [Figure]) -> String {
-        func pad(_ text: String, _ width: Int) -> String { text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count) }
-        func number(_ value: Double) -> String { value >= 1000 ? String(format: "%.0f", value) : String(format: "%.3g", value) }
+        func pad(_ text: String, _ width: Int) -> String {
+            text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
+        }
+        func number(_ value: Double) -> String {
+            value >= 1000 ? String(format: "%.0f", value) : String(format: "%.3g", value)
+        }
         var lines = [pad("figure", 32) + pad("median", 12) + pad("min–max", 22) + pad("target", 14) + "verdict"]
         for figure in figures {
             lines.append(
-                pad(figure.key, 32) + pad(number(figure.median) + " " + figure.unit, 12) + pad("\(number(figure.min))–\(number(figure.max))", 22)
+                pad(figure.key, 32) + pad(number(figure.median) + " " + figure.unit, 12)
+                    + pad("\(number(figure.min))–\(number(figure.max))", 22)
                     + pad(figure.target, 14) + figure.verdict)
         }
         return lines.joined(separator: "\n")
@@ -82,7 +97,8 @@ struct Bench {
                     var options = NewOrderOptions()
                     options.channel = planned.channel
                     options.address = "1 High St"
-                    _ = try await replica.createOrder(customerEmail: planned.email, lines: planned.lines, options: options)
+                    _ = try await replica.createOrder(
+                        customerEmail: planned.email, lines: planned.lines, options: options)
                 }
             }
             let raw = try RawBaseline(path: path("raw"))
@@ -126,7 +142,9 @@ struct Bench {
                     for wire in wires { delivered += try listener.receive(wire).events.count }
                 }
             }
-            guard delivered == count / 32 * 32 else { throw LineError(.protocolViolation, "lost records in the benchmark") }
+            guard delivered == count / 32 * 32 else {
+                throw LineError(.protocolViolation, "lost records in the benchmark")
+            }
             let bytes = Double(count / 32 * 32 * body.count)
             slower.append(bytes / max(sealing, opening) / 1e9)
             both.append(bytes / (sealing + opening) / 1e9)
@@ -140,7 +158,8 @@ struct Bench {
     static func establishedPair() throws -> (LineMachine, LineMachine) {
         let network = KeyText.newNetworkID()
         let listenKey = KeyPair.generate()
-        var dialler = LineMachine(dialling: KeyPair.generate(), listenerKey: listenKey.publicKey, networkID: network, hello: [])
+        var dialler = LineMachine(
+            dialling: KeyPair.generate(), listenerKey: listenKey.publicKey, networkID: network, hello: [])
         var listener = LineMachine(listening: listenKey, networkID: network, hello: [], trusts: { _ in true })
         let (two, _) = try listener.receive(try dialler.start())
         let (confirmation, _) = try dialler.receive(two)
@@ -158,8 +177,10 @@ struct Bench {
             let network = KeyText.newNetworkID()
             let start = Clock.processCPU()
             for _ in 0..<count {
-                var dialler = LineMachine(dialling: identities[0], listenerKey: identities[1].publicKey, networkID: network, hello: [])
-                var listener = LineMachine(listening: identities[1], networkID: network, hello: [], trusts: { _ in true })
+                var dialler = LineMachine(
+                    dialling: identities[0], listenerKey: identities[1].publicKey, networkID: network, hello: [])
+                var listener = LineMachine(
+                    listening: identities[1], networkID: network, hello: [], trusts: { _ in true })
                 let (two, _) = try listener.receive(try dialler.start())
                 let (confirmation, _) = try dialler.receive(two)
                 _ = try listener.receive(confirmation)

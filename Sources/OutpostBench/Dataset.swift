@@ -24,7 +24,8 @@ struct Dataset {
             let lineCount = Int.random(in: 1...6, using: &random)
             let lines = (0..<lineCount).map { index in
                 LineSpec(
-                    sku: "SKU-\(Int.random(in: 0..<400, using: &random))-\(index)", quantity: Int64.random(in: 1...3, using: &random),
+                    sku: "SKU-\(Int.random(in: 0..<400, using: &random))-\(index)",
+                    quantity: Int64.random(in: 1...3, using: &random),
                     unitPrice: "\(Int.random(in: 3...120, using: &random)).\(Int.random(in: 10...99, using: &random))")
             }
             let roll = Int.random(in: 0..<100, using: &random)
@@ -41,15 +42,20 @@ struct Dataset {
             var options = NewOrderOptions()
             options.channel = planned.channel
             options.address = "1 High St"
-            let order = try await replica.createOrder(customerEmail: planned.email, lines: planned.lines, options: options)
+            let order = try await replica.createOrder(
+                customerEmail: planned.email, lines: planned.lines, options: options)
             guard planned.pay else { continue }
             let balance = try await replica.order(order.orderID).progress.balanceDueMinor
             try await replica.pay(order: order.orderID, amount: Money.decimalString(balance, digits: 2))
             if planned.shipment > 0 {
-                try await replica.pack(order: order.orderID, lines: planned.shipment == 1 ? [LineSpec(sku: planned.lines[0].sku, quantity: 1)] : [])
+                try await replica.pack(
+                    order: order.orderID,
+                    lines: planned.shipment == 1 ? [LineSpec(sku: planned.lines[0].sku, quantity: 1)] : [])
                 try await replica.ship(order: order.orderID, carrier: "DHL", tracking: "JD\(order.orderNumber)")
                 if planned.returnAfter && planned.shipment == 2 {
-                    try await replica.requestReturn(order: order.orderID, lines: [LineSpec(sku: planned.lines[0].sku, quantity: 1)], reason: .wrongSize, receive: true, restock: true)
+                    try await replica.requestReturn(
+                        order: order.orderID, lines: [LineSpec(sku: planned.lines[0].sku, quantity: 1)],
+                        reason: .wrongSize, receive: true, restock: true)
                 }
             }
             if planned.refund { try await replica.refund(order: order.orderID, amount: "1.00") }
@@ -91,52 +97,72 @@ struct OrderHistoryGenerator {
         var order = Order(
             id: id(created), number: "", customerID: customer.id,
             channel: Channel.allCases[Int.random(in: 0..<Channel.allCases.count, using: &random)], location: "main",
-            currency: (try? CurrencyCode("EUR")) ?? .none, shippingMinor: Int64.random(in: 0...2, using: &random) * 295, createdAt: created,
+            currency: (try? CurrencyCode("EUR")) ?? .none, shippingMinor: Int64.random(in: 0...2, using: &random) * 295,
+            createdAt: created,
             address: "\(Int.random(in: 1...200, using: &random)) High St")
         for position in 0..<Int.random(in: 1...6, using: &random) {
             order.lines.append(
                 OrderLine(
-                    id: id(created), sku: "SKU-\(Int.random(in: 0..<400, using: &random))-\(position)", name: "Item \(position)",
-                    quantity: Int64.random(in: 1...3, using: &random), unitPriceMinor: Int64.random(in: 300...12_099, using: &random),
+                    id: id(created), sku: "SKU-\(Int.random(in: 0..<400, using: &random))-\(position)",
+                    name: "Item \(position)",
+                    quantity: Int64.random(in: 1...3, using: &random),
+                    unitPriceMinor: Int64.random(in: 300...12_099, using: &random),
                     position: Int64(position)))
         }
         let roll = Int.random(in: 0..<100, using: &random)
         let total = order.progress.totalMinor
         var at = created + 60_000
         if roll >= 85 {
-            if roll < 88 { order.payments.append(Payment(id: id(at), orderID: order.id, kind: .fail, amountMinor: 0, method: .card, at: at)) }
+            if roll < 88 {
+                order.payments.append(
+                    Payment(id: id(at), orderID: order.id, kind: .fail, amountMinor: 0, method: .card, at: at))
+            }
             if roll >= 97 {
                 order.cancelledAt = at + 3_600_000
                 order.cancelReason = "customer changed their mind"
             }
             return ImportedOrder(customer: customer, order: order)
         }
-        order.payments.append(Payment(id: id(at), orderID: order.id, kind: .capture, amountMinor: total, method: roll < 30 ? .cash : .card, at: at))
+        order.payments.append(
+            Payment(
+                id: id(at), orderID: order.id, kind: .capture, amountMinor: total, method: roll < 30 ? .cash : .card,
+                at: at))
         guard roll < 60 else { return ImportedOrder(customer: customer, order: order) }
         at += 3_600_000
         let partial = roll >= 50
-        let packed = partial ? [LineQuantity(lineID: order.lines[0].id, quantity: 1)] : order.lines.map { LineQuantity(lineID: $0.id, quantity: $0.quantity) }
+        let packed =
+            partial
+            ? [LineQuantity(lineID: order.lines[0].id, quantity: 1)]
+            : order.lines.map { LineQuantity(lineID: $0.id, quantity: $0.quantity) }
         let parcel = id(at)
         let delivered = roll < 20 ? at + 86_400_000 : nil
         order.fulfilments.append(
             Fulfilment(
-                id: parcel, orderID: order.id, lines: packed, packedAt: at, shippedAt: at + 600_000, deliveredAt: delivered, carrier: "DHL",
-                trackingNumber: "JD\(100_000_000 + Int.random(in: 0..<900_000_000, using: &random))", shipTo: order.address))
+                id: parcel, orderID: order.id, lines: packed, packedAt: at, shippedAt: at + 600_000,
+                deliveredAt: delivered, carrier: "DHL",
+                trackingNumber: "JD\(100_000_000 + Int.random(in: 0..<900_000_000, using: &random))",
+                shipTo: order.address))
         if roll < 5 {
             let back = at + 5 * 86_400_000
             order.returns.append(
                 Return(
-                    id: id(back), orderID: order.id, lines: [LineQuantity(lineID: order.lines[0].id, quantity: 1)], reason: .wrongSize,
+                    id: id(back), orderID: order.id, lines: [LineQuantity(lineID: order.lines[0].id, quantity: 1)],
+                    reason: .wrongSize,
                     requestedAt: back, receivedAt: back + 172_800_000, restock: true))
-            order.refunds.append(Refund(id: id(back), orderID: order.id, amountMinor: order.lines[0].unitPriceMinor, at: back + 172_800_000))
+            order.refunds.append(
+                Refund(
+                    id: id(back), orderID: order.id, amountMinor: order.lines[0].unitPriceMinor, at: back + 172_800_000)
+            )
         } else if roll < 8 {
-            order.refunds.append(Refund(id: id(at), orderID: order.id, amountMinor: 100, reason: "goodwill", at: at + 86_400_000))
+            order.refunds.append(
+                Refund(id: id(at), orderID: order.id, amountMinor: 100, reason: "goodwill", at: at + 86_400_000))
         }
         return ImportedOrder(customer: customer, order: order)
     }
 
     /// Loads every order into `replica` in chunks of `chunk` orders (one transaction each).
-    static func load(count: Int, seed: UInt64, into replica: Replica, chunk: Int = 2_000) async throws -> ImportSummary {
+    static func load(count: Int, seed: UInt64, into replica: Replica, chunk: Int = 2_000) async throws -> ImportSummary
+    {
         var generator = OrderHistoryGenerator(count: count, seed: seed)
         var total = ImportSummary()
         while true {

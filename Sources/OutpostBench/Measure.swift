@@ -13,7 +13,8 @@ struct Figure: Sendable {
     var median: Double {
         let values = sorted
         guard !values.isEmpty else { return .nan }
-        return values.count % 2 == 1 ? values[values.count / 2] : (values[values.count / 2 - 1] + values[values.count / 2]) / 2
+        return values.count % 2 == 1
+            ? values[values.count / 2] : (values[values.count / 2 - 1] + values[values.count / 2]) / 2
     }
     var min: Double { sorted.first ?? .nan }
     var max: Double { sorted.last ?? .nan }

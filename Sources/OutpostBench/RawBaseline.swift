@@ -44,22 +44,34 @@ struct RawBaseline {
             let orderID = Identifiers.uuidV7(milliseconds: now, using: &random)
             let customerID = Identifiers.customerID(email: planned.email)
             try pool.write { db in
-                if try Int.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM customers WHERE id = ?"), arguments: [customerID]) == nil {
-                    try db.cachedStatement(sql: "INSERT INTO customers VALUES (?, ?, NULL, NULL, NULL, ?)").execute(arguments: [customerID, planned.email, now])
+                if try Int.fetchOne(
+                    db.cachedStatement(sql: "SELECT 1 FROM customers WHERE id = ?"), arguments: [customerID]) == nil
+                {
+                    try db.cachedStatement(sql: "INSERT INTO customers VALUES (?, ?, NULL, NULL, NULL, ?)").execute(
+                        arguments: [customerID, planned.email, now])
                 }
                 var total: Int64 = 0
                 var lines: [(String, LineSpec, Int64)] = []
                 for spec in planned.lines {
-                    let price = (try? Money(parsing: spec.unitPrice ?? "0", currency: CurrencyCode.none).minorUnits) ?? 0
+                    let price =
+                        (try? Money(parsing: spec.unitPrice ?? "0", currency: CurrencyCode.none).minorUnits) ?? 0
                     total += price * spec.quantity
                     lines.append((Identifiers.uuidV7(milliseconds: now, using: &random), spec, price))
                 }
                 try db.cachedStatement(
-                    sql: "INSERT INTO orders VALUES (?, ?, ?, ?, 'main', 'EUR', 0, 0, 0, NULL, ?, NULL, NULL, '1 High St', NULL, NULL, NULL, NULL, 'pending_payment', '', ?, 0, 0, ?, 0)"
-                ).execute(arguments: [orderID, "RAW-\(sequence)", customerID, planned.channel.rawValue, now, total, total])
+                    sql:
+                        "INSERT INTO orders VALUES (?, ?, ?, ?, 'main', 'EUR', 0, 0, 0, NULL, ?, NULL, NULL, '1 High St', NULL, NULL, NULL, NULL, 'pending_payment', '', ?, 0, 0, ?, 0)"
+                ).execute(arguments: [
+                    orderID, "RAW-\(sequence)", customerID, planned.channel.rawValue, now, total, total,
+                ])
                 for (position, (id, spec, price)) in lines.enumerated() {
-                    try db.cachedStatement(sql: "INSERT INTO order_lines VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, 0, 0, 0, 0, 0, ?)").execute(
-                        arguments: [id, orderID, spec.sku, spec.sku, spec.quantity, price, position, spec.quantity, spec.quantity])
+                    try db.cachedStatement(
+                        sql: "INSERT INTO order_lines VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, 0, 0, 0, 0, 0, ?)"
+                    ).execute(
+                        arguments: [
+                            id, orderID, spec.sku, spec.sku, spec.quantity, price, position, spec.quantity,
+                            spec.quantity,
+                        ])
                 }
             }
         }
@@ -70,13 +82,16 @@ struct RawBaseline {
     func insertRows(_ rows: [[DatabaseValue]], batch: Int) throws {
         guard let width = rows.first?.count else { return }
         try pool.write { db in
-            try db.execute(sql: "CREATE TABLE IF NOT EXISTS applied (\((0..<width).map { "c\($0)" }.joined(separator: ", ")))")
+            try db.execute(
+                sql: "CREATE TABLE IF NOT EXISTS applied (\((0..<width).map { "c\($0)" }.joined(separator: ", ")))")
         }
         let marks = Array(repeating: "?", count: width).joined(separator: ", ")
         for start in stride(from: 0, to: rows.count, by: batch) {
             try pool.write { db in
                 let statement = try db.cachedStatement(sql: "INSERT INTO applied VALUES (\(marks))")
-                for row in rows[start..<min(rows.count, start + batch)] { try statement.execute(arguments: StatementArguments(row)) }
+                for row in rows[start..<min(rows.count, start + batch)] {
+                    try statement.execute(arguments: StatementArguments(row))
+                }
             }
         }
     }

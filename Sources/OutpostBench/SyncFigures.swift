@@ -29,7 +29,9 @@ extension Bench {
         var bootstrapCheck: (@Sendable (Double) -> Bool)?
         if orders >= 1_000_000 { bootstrapCheck = { $0 < 20 } }
         figures.append(
-            Figure(key: "bootstrap_\(size)_orders_s", unit: "s", target: orders >= 1_000_000 ? "< 20" : "report", runs: seconds, passes: bootstrapCheck))
+            Figure(
+                key: "bootstrap_\(size)_orders_s", unit: "s", target: orders >= 1_000_000 ? "< 20" : "report",
+                runs: seconds, passes: bootstrapCheck))
         figures.append(Figure(key: "bootstrap_peak_rss_mb", unit: "MB", target: "< 64", runs: rss, passes: { $0 < 64 }))
 
         let merging = quick ? hub : try await Served(path: path("merge-hub"), orders: 100_000)
@@ -50,7 +52,10 @@ extension Bench {
             let rawSeconds = try Clock.seconds { try raw.insertRows(rows, batch: 500) }
             rawRatios.append(result.seconds / rawSeconds)
         }
-        figures.append(Figure(key: "merge_field_changes_per_s", unit: "/s", target: "≥ 500000", runs: rates, passes: { $0 >= 500_000 }))
+        figures.append(
+            Figure(
+                key: "merge_field_changes_per_s", unit: "/s", target: "≥ 500000", runs: rates, passes: { $0 >= 500_000 }
+            ))
         figures.append(Figure(key: "merge_vs_raw_ratio", unit: "×", target: "report", runs: rawRatios))
         figures.append(Figure(key: "stream_bootstrap_100k_orders_s", unit: "s", target: "report", runs: streamSeconds))
         figures.append(Figure(key: "stream_bootstrap_peak_rss_mb", unit: "MB", target: "report", runs: streamRSS))
@@ -74,8 +79,12 @@ extension Bench {
             replica = try Replica.create(at: path, name: "hub", cacheMegabytes: 256)
             var loaded = ImportSummary()
             let replica = replica
-            let loading = try await Clock.seconds { loaded = try await OrderHistoryGenerator.load(count: orders, seed: 3, into: replica) }
-            print("loaded \(loaded.imported) orders (\(loaded.records) records) into a hub in \(String(format: "%.1f", loading)) s")
+            let loading = try await Clock.seconds {
+                loaded = try await OrderHistoryGenerator.load(count: orders, seed: 3, into: replica)
+            }
+            print(
+                "loaded \(loaded.imported) orders (\(loaded.records) records) into a hub in \(String(format: "%.1f", loading)) s"
+            )
             identity = SyncIdentity(keyPair: KeyPair.generate(), networkID: KeyText.newNetworkID())
             let server = try await SyncServer.bind(replica: replica, identity: identity, trusts: { _ in true })
             self.server = server
@@ -89,12 +98,20 @@ extension Bench {
         let queue = try DatabaseQueue(path: path)
         let share = try queue.read { db -> Double in
             let total = try Double.fetchOne(db, sql: "SELECT SUM(pgsize) FROM dbstat") ?? 1
-            let tables = ["siblings", "sites", "version_vector", "replica_clock", "replica_info", "staged_streams", "staged_rows", "sync_cursors", "conflict_history"]
-            let metadataPages = try Double.fetchOne(
-                db, sql: "SELECT SUM(pgsize) FROM dbstat WHERE name IN (\(tables.map { "'\($0)'" }.joined(separator: ",")))") ?? 0
+            let tables = [
+                "siblings", "sites", "version_vector", "replica_clock", "replica_info", "staged_streams", "staged_rows",
+                "sync_cursors", "conflict_history",
+            ]
+            let metadataPages =
+                try Double.fetchOne(
+                    db,
+                    sql:
+                        "SELECT SUM(pgsize) FROM dbstat WHERE name IN (\(tables.map { "'\($0)'" }.joined(separator: ",")))"
+                ) ?? 0
             var dots = 0.0
             for entity in Entity.allCases {
-                dots += try Double.fetchOne(db, sql: "SELECT COALESCE(SUM(LENGTH(dots)), 0) FROM \(entity.rawValue)") ?? 0
+                dots +=
+                    try Double.fetchOne(db, sql: "SELECT COALESCE(SUM(LENGTH(dots)), 0) FROM \(entity.rawValue)") ?? 0
             }
             return (metadataPages + dots) / total * 100
         }
@@ -107,7 +124,8 @@ extension Bench {
         let one = try Replica.create(at: path("t1"), name: "t1")
         let two = try Replica.create(at: path("t2"), name: "t2")
         for terminal in [one, two] {
-            _ = try await terminal.sync(host: "127.0.0.1", port: server.port, peerKey: hubIdentity.keyPair.publicKey, identity: identity)
+            _ = try await terminal.sync(
+                host: "127.0.0.1", port: server.port, peerKey: hubIdentity.keyPair.publicKey, identity: identity)
         }
         let order = try await one.orders(matching: OrderFilter(status: .paid, limit: 1)).first?.id ?? ""
         var latencies: [Double] = []
@@ -117,12 +135,16 @@ extension Bench {
             var wire = 0
             let seconds = try await Clock.seconds {
                 for terminal in [one, two] {
-                    let summary = try await terminal.sync(host: "127.0.0.1", port: server.port, peerKey: hubIdentity.keyPair.publicKey, identity: identity)
+                    let summary = try await terminal.sync(
+                        host: "127.0.0.1", port: server.port, peerKey: hubIdentity.keyPair.publicKey, identity: identity
+                    )
                     wire += summary.bytesSent + summary.bytesReceived - Self.handshakeBytes(terminal, hub)
                 }
             }
             let seen = try await two.order(order).order.notes
-            guard seen == "note \(round)" else { throw ReplicaError(.corrupt, "the change did not arrive: \(seen ?? "nil")") }
+            guard seen == "note \(round)" else {
+                throw ReplicaError(.corrupt, "the change did not arrive: \(seen ?? "nil")")
+            }
             latencies.append(seconds * 1000)
             bytes.append(Double(wire))
         }
@@ -135,7 +157,9 @@ extension Bench {
     /// The two framed handshake messages of a session between `terminal` and `hub`.
     static func handshakeBytes(_ terminal: Replica, _ hub: Replica) -> Int {
         func hello(_ replica: Replica) -> Int {
-            (try? JSONSerialization.data(withJSONObject: ["site": replica.identity.siteID, "name": replica.identity.name], options: [.sortedKeys]).count) ?? 0
+            (try? JSONSerialization.data(
+                withJSONObject: ["site": replica.identity.siteID, "name": replica.identity.name], options: [.sortedKeys]
+            ).count) ?? 0
         }
         return (4 + 32 + 48 + hello(terminal) + 16) + (4 + 32 + hello(hub) + 16)
     }
@@ -153,7 +177,10 @@ extension Bench {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
         process.arguments =
-            ["receive", String(hub.server.port), hex(hub.identity.keyPair.publicKey), hex(hub.identity.networkID), path] + (stream ? ["--stream"] : [])
+            [
+                "receive", String(hub.server.port), hex(hub.identity.keyPair.publicKey), hex(hub.identity.networkID),
+                path,
+            ] + (stream ? ["--stream"] : [])
         let pipe = Pipe()
         process.standardOutput = pipe
         try process.run()
@@ -176,22 +203,32 @@ extension Bench {
             host: "127.0.0.1", port: Int(arguments[0]) ?? 0, peerKey: unhex(arguments[1]), identity: identity,
             acceptSnapshot: !arguments.contains("--stream"))
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        print("{\"seconds\":\(seconds),\"rssMegabytes\":\(Clock.peakRSSMegabytes()),\"rows\":\(summary.rowsReceived),\"changes\":\(summary.changesReceived)}")
+        print(
+            "{\"seconds\":\(seconds),\"rssMegabytes\":\(Clock.peakRSSMegabytes()),\"rows\":\(summary.rowsReceived),\"changes\":\(summary.changesReceived)}"
+        )
     }
 
     /// Dev mode for profiling one side: `hub ORDERS PATH` loads a hub and serves it until killed, printing
     /// the arguments of a matching `receive` (run that under `perf record`).
     static func serveHub(_ arguments: [String]) async throws {
         let orders = Int(arguments.first ?? "") ?? 100_000
-        let path = arguments.count > 1 ? arguments[1] : FileManager.default.temporaryDirectory.appendingPathComponent("outpost-hub.sqlite").path
-        let hub = try FileManager.default.fileExists(atPath: path) ? Replica.open(at: path, cacheMegabytes: 256) : Replica.create(at: path, name: "hub", cacheMegabytes: 256)
+        let path =
+            arguments.count > 1
+            ? arguments[1] : FileManager.default.temporaryDirectory.appendingPathComponent("outpost-hub.sqlite").path
+        let hub =
+            try FileManager.default.fileExists(atPath: path)
+            ? Replica.open(at: path, cacheMegabytes: 256) : Replica.create(at: path, name: "hub", cacheMegabytes: 256)
         if try await hub.orders(matching: OrderFilter(limit: 1)).isEmpty {
             let summary = try await OrderHistoryGenerator.load(count: orders, seed: 3, into: hub)
-            FileHandle.standardOutput.write(Data("loaded \(summary.imported) orders (\(summary.records) records)\n".utf8))
+            FileHandle.standardOutput.write(
+                Data("loaded \(summary.imported) orders (\(summary.records) records)\n".utf8))
         }
         let identity = SyncIdentity(keyPair: KeyPair.generate(), networkID: KeyText.newNetworkID())
         let server = try await SyncServer.bind(replica: hub, identity: identity, trusts: { _ in true })
-        FileHandle.standardOutput.write(Data("receive \(server.port) \(hex(identity.keyPair.publicKey)) \(hex(identity.networkID)) TARGET.sqlite\n".utf8))
+        FileHandle.standardOutput.write(
+            Data(
+                "receive \(server.port) \(hex(identity.keyPair.publicKey)) \(hex(identity.networkID)) TARGET.sqlite\n"
+                    .utf8))
         try await server.run()
     }
 }

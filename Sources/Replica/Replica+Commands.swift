@@ -33,12 +33,16 @@ extension Replica {
     // MARK: Customers
 
     /// Creates a customer. Refuses an e-mail address that already has a customer.
-    public func createCustomer(email: String, name: String? = nil, phone: String? = nil, address: String? = nil) async throws -> Customer {
+    public func createCustomer(email: String, name: String? = nil, phone: String? = nil, address: String? = nil)
+        async throws -> Customer
+    {
         try Self.checkEmail(email)
         return try await write { context in
-            let customer = Customer(email: email, name: name, phone: phone, address: address, createdAt: context.eventTime)
+            let customer = Customer(
+                email: email, name: name, phone: phone, address: address, createdAt: context.eventTime)
             if try RowStore.load(context.db, .customers, id: customer.id) != nil {
-                throw DomainError(.invalidInput, "a customer with e-mail \(email) already exists", hint: "use `customer edit`")
+                throw DomainError(
+                    .invalidInput, "a customer with e-mail \(email) already exists", hint: "use `customer edit`")
             }
             try context.insert(.customers, id: customer.id, Self.customerValues(customer))
             return customer
@@ -46,13 +50,17 @@ extension Replica {
     }
 
     /// Changes a customer's name, phone or address (nil leaves a field as it is).
-    public func editCustomer(email: String, name: String? = nil, phone: String? = nil, address: String? = nil) async throws {
+    public func editCustomer(email: String, name: String? = nil, phone: String? = nil, address: String? = nil)
+        async throws
+    {
         try await write { context in
             var values: [String: FieldValue] = [:]
             if let name { values["name"] = .text(name) }
             if let phone { values["phone"] = .text(phone) }
             if let address { values["address"] = .text(address) }
-            guard !values.isEmpty else { throw DomainError(.invalidInput, "nothing to change", hint: "pass --name, --phone or --address") }
+            guard !values.isEmpty else {
+                throw DomainError(.invalidInput, "nothing to change", hint: "pass --name, --phone or --address")
+            }
             try context.update(.customers, id: Identifiers.customerID(email: email), values)
         }
     }
@@ -60,7 +68,8 @@ extension Replica {
     static func checkEmail(_ email: String) throws(DomainError) {
         let parts = email.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !email.contains(" ") else {
-            throw DomainError(.invalidInput, "'\(email)' is not an e-mail address", hint: "write it as name@example.com")
+            throw DomainError(
+                .invalidInput, "'\(email)' is not an e-mail address", hint: "write it as name@example.com")
         }
     }
 
@@ -91,7 +100,8 @@ extension Replica {
             if quantity < 0, let level = try StockLevels.level(context.db, sku: sku, location: location),
                 level.available + quantity < 0
             {
-                throw DomainError(.insufficientStock, "only \(level.available) unit(s) of \(sku) are available to remove")
+                throw DomainError(
+                    .insufficientStock, "only \(level.available) unit(s) of \(sku) are available to remove")
             }
             try self.adjustContribution(context, sku: sku, location: location, by: quantity)
         }
@@ -105,7 +115,10 @@ extension Replica {
         } else {
             try context.insert(
                 .stock, id: id,
-                ["sku": .text(sku), "location": .text(location), "site": .text(identity.siteID), "on_hand": .integer(delta)])
+                [
+                    "sku": .text(sku), "location": .text(location), "site": .text(identity.siteID),
+                    "on_hand": .integer(delta),
+                ])
         }
     }
 
@@ -116,25 +129,34 @@ extension Replica {
     /// - Parameters:
     ///   - lines: SKU, quantity and unit price (decimal, in `options.currency`) of each line.
     /// - Throws: `DomainError` for bad input or `.insufficientStock` when a tracked SKU lacks available stock.
-    public func createOrder(customerEmail: String, lines: [LineSpec], options: NewOrderOptions = NewOrderOptions()) async throws
+    public func createOrder(customerEmail: String, lines: [LineSpec], options: NewOrderOptions = NewOrderOptions())
+        async throws
         -> CommandResult
     {
         try Self.checkEmail(customerEmail)
         let currency = try CurrencyCode(options.currency)
-        guard !lines.isEmpty else { throw DomainError(.invalidInput, "an order needs at least one line", hint: "pass --line SKU:QTY:PRICE") }
+        guard !lines.isEmpty else {
+            throw DomainError(.invalidInput, "an order needs at least one line", hint: "pass --line SKU:QTY:PRICE")
+        }
         var parsedPrices: [Int64] = []
         for line in lines {
             try LineSpec.checkSKU(line.sku)
-            guard line.quantity > 0 else { throw DomainError(.invalidInput, "line \(line.sku): quantity must be positive") }
+            guard line.quantity > 0 else {
+                throw DomainError(.invalidInput, "line \(line.sku): quantity must be positive")
+            }
             let price = try Money(parsing: line.unitPrice ?? "", currency: currency)
-            guard price.minorUnits >= 0 else { throw DomainError(.invalidInput, "line \(line.sku): a price cannot be negative") }
+            guard price.minorUnits >= 0 else {
+                throw DomainError(.invalidInput, "line \(line.sku): a price cannot be negative")
+            }
             parsedPrices.append(price.minorUnits)
         }
         let prices = parsedPrices
         let charges = try [options.shipping, options.tax, options.discount].map { text throws(DomainError) -> Int64 in
             guard let text else { return 0 }
             let amount = try Money(parsing: text, currency: currency).minorUnits
-            guard amount >= 0 else { throw DomainError(.invalidInput, "'\(text)': charges and discounts cannot be negative") }
+            guard amount >= 0 else {
+                throw DomainError(.invalidInput, "'\(text)': charges and discounts cannot be negative")
+            }
             return amount
         }
         return try await write { context in
@@ -146,7 +168,8 @@ extension Replica {
                 try context.insert(.customers, id: customerID, Self.customerValues(customer))
             }
             let id = Identifiers.uuidV7(milliseconds: context.eventTime, using: &context.random)
-            let number = OrderNumber(prefix: self.identity.numberPrefix, sequence: context.nextOrderSequence()).description
+            let number = OrderNumber(prefix: self.identity.numberPrefix, sequence: context.nextOrderSequence())
+                .description
             var order = Order(
                 id: id, number: number, customerID: customerID, channel: options.channel, location: options.location,
                 currency: currency, shippingMinor: charges[0], taxMinor: charges[1], discountMinor: charges[2],
@@ -155,14 +178,17 @@ extension Replica {
             for (position, (line, price)) in zip(lines, prices).enumerated() {
                 order.lines.append(
                     OrderLine(
-                        id: Identifiers.uuidV7(milliseconds: context.eventTime, using: &context.random), sku: line.sku, name: line.sku,
+                        id: Identifiers.uuidV7(milliseconds: context.eventTime, using: &context.random), sku: line.sku,
+                        name: line.sku,
                         quantity: line.quantity, unitPriceMinor: price, position: Int64(position)))
             }
             // The derived view is computed in memory and written with the rows: one write per row.
             let progress = order.progress
             try context.insert(.orders, id: id, Self.orderValues(order), derived: OrderRecords.orderDerived(progress))
             for (line, lineProgress) in zip(order.lines, progress.lines) {
-                try context.insert(.orderLines, id: line.id, Self.lineValues(line, orderID: id), derived: OrderRecords.lineDerived(lineProgress))
+                try context.insert(
+                    .orderLines, id: line.id, Self.lineValues(line, orderID: id),
+                    derived: OrderRecords.lineDerived(lineProgress))
             }
             context.touchedOrders.remove(id)
             context.refreshedOrders.insert(id)
@@ -172,7 +198,8 @@ extension Replica {
 
     static func orderValues(_ order: Order) -> [String: FieldValue] {
         [
-            "number": .text(order.number), "customer_id": .text(order.customerID), "channel": .text(order.channel.rawValue),
+            "number": .text(order.number), "customer_id": .text(order.customerID),
+            "channel": .text(order.channel.rawValue),
             "location": .text(order.location), "currency": .text(order.currency.code),
             "shipping_minor": .integer(order.shippingMinor), "tax_minor": .integer(order.taxMinor),
             "discount_minor": .integer(order.discountMinor), "ship_by": FieldValue(order.shipBy),
@@ -183,7 +210,8 @@ extension Replica {
 
     static func lineValues(_ line: OrderLine, orderID: String) -> [String: FieldValue] {
         [
-            "order_id": .text(orderID), "sku": .text(line.sku), "name": .text(line.name), "quantity": .integer(line.quantity),
+            "order_id": .text(orderID), "sku": .text(line.sku), "name": .text(line.name),
+            "quantity": .integer(line.quantity),
             "unit_price_minor": .integer(line.unitPriceMinor), "exchange_id": FieldValue(line.exchangeID),
             "position": .integer(line.position),
         ]
@@ -192,9 +220,11 @@ extension Replica {
     /// Loads the order named by id or human number, or throws `.notFound`.
     static func requireOrder(_ db: Database, _ reference: String) throws -> Order {
         let id = try String.fetchOne(
-            db.cachedStatement(sql: "SELECT id FROM orders WHERE id = ?1 OR number = ?1 LIMIT 1"), arguments: [reference])
+            db.cachedStatement(sql: "SELECT id FROM orders WHERE id = ?1 OR number = ?1 LIMIT 1"),
+            arguments: [reference])
         guard let id, let order = try OrderRecords.load(db, id: id) else {
-            throw DomainError(.notFound, "no order '\(reference)'", hint: "use an order id or number from `outpost order list`")
+            throw DomainError(
+                .notFound, "no order '\(reference)'", hint: "use an order id or number from `outpost order list`")
         }
         return order
     }
@@ -231,7 +261,8 @@ extension Replica {
             context.touchedOrders.remove(order.id)
             context.refreshedOrders.insert(order.id)
             return CommandResult(
-                orderID: order.id, orderNumber: order.number, recordID: record, status: progress?.status ?? .pendingPayment)
+                orderID: order.id, orderNumber: order.number, recordID: record,
+                status: progress?.status ?? .pendingPayment)
         }
     }
 }

@@ -31,17 +31,22 @@ extension Replica {
             let derived = Schema.derivedColumns(entity).map(\.0)
             let derivedSQL = derived.isEmpty ? "" : ", " + derived.joined(separator: ", ")
             let columns = entity.fields.map(\.name).joined(separator: ", ")
-            let rows = try Row.fetchCursor(db, sql: "SELECT lseq, id, \(columns), dots\(derivedSQL) FROM \(entity.rawValue) ORDER BY id")
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT lseq, id, \(columns), dots\(derivedSQL) FROM \(entity.rawValue) ORDER BY id")
             while let row = try rows.next() {
                 let (state, _) = try RowStore.decode(db, entity, row: row)
                 var line = state.id
                 for (spec, field) in zip(entity.fields, state.fields) {
-                    let siblings = field.siblings.map { "\($0.value)@\(sites[$0.dot.site] ?? "?"):\($0.dot.counter)" }.sorted()
+                    let siblings = field.siblings.map { "\($0.value)@\(sites[$0.dot.site] ?? "?"):\($0.dot.counter)" }
+                        .sorted()
                     line += " \(spec.name)=\(siblings.joined(separator: "|"))"
                 }
                 if !derived.isEmpty {
                     let first = entity.fields.count + 3
-                    line += " derived=" + (first..<(first + derived.count)).map { (row[$0] as DatabaseValue).description }.joined(separator: ",")
+                    line +=
+                        " derived="
+                        + (first..<(first + derived.count)).map { (row[$0] as DatabaseValue).description }.joined(
+                            separator: ",")
                 }
                 sink(line + "\n")
             }

@@ -50,7 +50,8 @@ extension Replica {
                 checked.append(try Self.checkImport(item))
             } catch let error as DomainError {
                 throw DomainError(
-                    error.code, "import item \(index + 1) (order \(item.order.number.isEmpty ? item.order.id : item.order.number)): \(error.message)",
+                    error.code,
+                    "import item \(index + 1) (order \(item.order.number.isEmpty ? item.order.id : item.order.number)): \(error.message)",
                     hint: error.hint ?? "fix that order in the source and import again; nothing was written")
             }
         }
@@ -94,22 +95,27 @@ extension Replica {
         values["processing_at"] = FieldValue(order.processingAt)
         try context.insert(.orders, id: order.id, values, derived: OrderRecords.orderDerived(progress))
         for (line, lineProgress) in zip(order.lines, progress.lines) {
-            try context.insert(.orderLines, id: line.id, lineValues(line, orderID: order.id), derived: OrderRecords.lineDerived(lineProgress))
+            try context.insert(
+                .orderLines, id: line.id, lineValues(line, orderID: order.id),
+                derived: OrderRecords.lineDerived(lineProgress))
         }
         for payment in order.payments {
             try context.insert(
                 .payments, id: payment.id,
                 [
-                    "order_id": .text(order.id), "kind": .text(payment.kind.rawValue), "amount_minor": .integer(payment.amountMinor),
+                    "order_id": .text(order.id), "kind": .text(payment.kind.rawValue),
+                    "amount_minor": .integer(payment.amountMinor),
                     "method": .text(payment.method.rawValue), "provisional": FieldValue(payment.provisional),
-                    "reference": FieldValue(payment.reference), "at": .integer(payment.at), "note": FieldValue(payment.note),
+                    "reference": FieldValue(payment.reference), "at": .integer(payment.at),
+                    "note": FieldValue(payment.note),
                 ])
         }
         for parcel in order.fulfilments {
             try context.insert(
                 .fulfilments, id: parcel.id,
                 [
-                    "order_id": .text(order.id), "lines": .text(LineQuantity.encode(parcel.lines)), "packed_at": FieldValue(parcel.packedAt),
+                    "order_id": .text(order.id), "lines": .text(LineQuantity.encode(parcel.lines)),
+                    "packed_at": FieldValue(parcel.packedAt),
                     "shipped_at": FieldValue(parcel.shippedAt), "delivered_at": FieldValue(parcel.deliveredAt),
                     "cancelled_at": FieldValue(parcel.cancelledAt), "carrier": FieldValue(parcel.carrier),
                     "tracking_number": FieldValue(parcel.trackingNumber), "ship_to": FieldValue(parcel.shipTo),
@@ -119,7 +125,8 @@ extension Replica {
             try context.insert(
                 .trackingEvents, id: event.id,
                 [
-                    "order_id": .text(order.id), "fulfilment_id": .text(event.fulfilmentID), "kind": .text(event.kind.rawValue),
+                    "order_id": .text(order.id), "fulfilment_id": .text(event.fulfilmentID),
+                    "kind": .text(event.kind.rawValue),
                     "at": .integer(event.at), "note": FieldValue(event.note),
                 ])
         }
@@ -127,23 +134,28 @@ extension Replica {
             try context.insert(
                 .returns, id: item.id,
                 [
-                    "order_id": .text(order.id), "lines": .text(LineQuantity.encode(item.lines)), "reason": .text(item.reason.rawValue),
-                    "note": FieldValue(item.note), "requested_at": .integer(item.requestedAt), "received_at": FieldValue(item.receivedAt),
-                    "closed_at": FieldValue(item.closedAt), "cancelled_at": FieldValue(item.cancelledAt), "restock": FieldValue(item.restock),
+                    "order_id": .text(order.id), "lines": .text(LineQuantity.encode(item.lines)),
+                    "reason": .text(item.reason.rawValue),
+                    "note": FieldValue(item.note), "requested_at": .integer(item.requestedAt),
+                    "received_at": FieldValue(item.receivedAt),
+                    "closed_at": FieldValue(item.closedAt), "cancelled_at": FieldValue(item.cancelledAt),
+                    "restock": FieldValue(item.restock),
                 ])
         }
         for refund in order.refunds {
             try context.insert(
                 .refunds, id: refund.id,
                 [
-                    "order_id": .text(order.id), "amount_minor": .integer(refund.amountMinor), "lines": .text(LineQuantity.encode(refund.lines)),
+                    "order_id": .text(order.id), "amount_minor": .integer(refund.amountMinor),
+                    "lines": .text(LineQuantity.encode(refund.lines)),
                     "reason": FieldValue(refund.reason), "at": .integer(refund.at),
                 ])
         }
         // Derived columns were written with the rows; nothing is left for the commit-time refresh.
         context.touchedOrders.remove(order.id)
         context.refreshedOrders.insert(order.id)
-        return 1 + order.lines.count + order.payments.count + order.fulfilments.count + order.trackingEvents.count + order.returns.count
+        return 1 + order.lines.count + order.payments.count + order.fulfilments.count + order.trackingEvents.count
+            + order.returns.count
             + order.refunds.count
     }
 
@@ -155,23 +167,36 @@ extension Replica {
         item.customer.id = customerID
         var order = item.order
         order.customerID = customerID
-        guard !order.id.isEmpty else { throw DomainError(.invalidInput, "the order has no id", hint: "give every order a stable id (a UUIDv7)") }
+        guard !order.id.isEmpty else {
+            throw DomainError(.invalidInput, "the order has no id", hint: "give every order a stable id (a UUIDv7)")
+        }
         guard !order.lines.isEmpty else { throw DomainError(.invalidInput, "an order needs at least one line") }
         guard order.exchanges.isEmpty else {
-            throw DomainError(.invalidInput, "exchanges cannot be imported", hint: "import the original order and its return, then record the exchange")
+            throw DomainError(
+                .invalidInput, "exchanges cannot be imported",
+                hint: "import the original order and its return, then record the exchange")
         }
         var ids: Set<String> = [order.id]
         func checkID(_ id: String, _ what: String) throws {
-            guard !id.isEmpty, ids.insert(id).inserted else { throw DomainError(.invalidInput, "\(what) has an empty or repeated id '\(id)'") }
+            guard !id.isEmpty, ids.insert(id).inserted else {
+                throw DomainError(.invalidInput, "\(what) has an empty or repeated id '\(id)'")
+            }
         }
         for line in order.lines {
             try checkID(line.id, "line \(line.sku)")
             try LineSpec.checkSKU(line.sku)
-            guard line.quantity > 0 else { throw DomainError(.invalidInput, "line \(line.sku): quantity must be positive") }
-            guard line.unitPriceMinor >= 0 else { throw DomainError(.invalidInput, "line \(line.sku): a price cannot be negative") }
-            guard line.exchangeID == nil else { throw DomainError(.invalidInput, "line \(line.sku) belongs to an exchange, which cannot be imported") }
+            guard line.quantity > 0 else {
+                throw DomainError(.invalidInput, "line \(line.sku): quantity must be positive")
+            }
+            guard line.unitPriceMinor >= 0 else {
+                throw DomainError(.invalidInput, "line \(line.sku): a price cannot be negative")
+            }
+            guard line.exchangeID == nil else {
+                throw DomainError(.invalidInput, "line \(line.sku) belongs to an exchange, which cannot be imported")
+            }
         }
-        for id in order.payments.map(\.id) + order.fulfilments.map(\.id) + order.trackingEvents.map(\.id) + order.returns.map(\.id)
+        for id in order.payments.map(\.id) + order.fulfilments.map(\.id) + order.trackingEvents.map(\.id)
+            + order.returns.map(\.id)
             + order.refunds.map(\.id)
         {
             try checkID(id, "a record")

@@ -16,16 +16,22 @@ extension Replica {
         try await orderCommand(reference) { context, order in
             let minor = try Money(parsing: amount, currency: order.currency).minorUnits
             try order.checkPayment(kind: kind, amountMinor: minor, reference: authorization)
-            return try Self.insertPayment(context, order, kind: kind, amountMinor: minor, method: method, provisional: provisional, reference: authorization, note: nil)
+            return try Self.insertPayment(
+                context, order, kind: kind, amountMinor: minor, method: method, provisional: provisional,
+                reference: authorization, note: nil)
         }
     }
 
     /// Records a failed payment attempt (moves no money; shows the `payment_issue` overlay).
     @discardableResult
-    public func failPayment(order reference: String, reason: String? = nil, method: PaymentMethod = .card) async throws -> CommandResult {
+    public func failPayment(order reference: String, reason: String? = nil, method: PaymentMethod = .card) async throws
+        -> CommandResult
+    {
         try await orderCommand(reference) { context, order in
             try order.checkPayment(kind: .fail, amountMinor: 0, reference: nil)
-            return try Self.insertPayment(context, order, kind: .fail, amountMinor: 0, method: method, provisional: false, reference: nil, note: reason)
+            return try Self.insertPayment(
+                context, order, kind: .fail, amountMinor: 0, method: method, provisional: false, reference: nil,
+                note: reason)
         }
     }
 
@@ -35,7 +41,9 @@ extension Replica {
         try await orderCommand(reference) { context, order in
             try order.checkPayment(kind: .void, amountMinor: 0, reference: authorization)
             let amount = order.payments.first { $0.id == authorization }?.amountMinor ?? 0
-            return try Self.insertPayment(context, order, kind: .void, amountMinor: amount, method: .card, provisional: false, reference: authorization, note: nil)
+            return try Self.insertPayment(
+                context, order, kind: .void, amountMinor: amount, method: .card, provisional: false,
+                reference: authorization, note: nil)
         }
     }
 
@@ -48,7 +56,8 @@ extension Replica {
             .payments, id: id,
             [
                 "order_id": .text(order.id), "kind": .text(kind.rawValue), "amount_minor": .integer(amountMinor),
-                "method": .text(method.rawValue), "provisional": FieldValue(provisional), "reference": FieldValue(reference),
+                "method": .text(method.rawValue), "provisional": FieldValue(provisional),
+                "reference": FieldValue(reference),
                 "at": .integer(context.eventTime), "note": FieldValue(note),
             ])
         return id
@@ -70,13 +79,18 @@ extension Replica {
         try await orderCommand(reference) { context, order in
             let quantities =
                 lines.isEmpty
-                ? order.progress.lines.filter { $0.unpacked > 0 }.map { LineQuantity(lineID: $0.lineID, quantity: $0.unpacked) }
+                ? order.progress.lines.filter { $0.unpacked > 0 }.map {
+                    LineQuantity(lineID: $0.lineID, quantity: $0.unpacked)
+                }
                 : try Self.lineQuantities(order, lines)
             try order.checkPack(quantities)
             let id = Self.newID(context)
             try context.insert(
                 .fulfilments, id: id,
-                ["order_id": .text(order.id), "lines": .text(LineQuantity.encode(quantities)), "packed_at": .integer(context.eventTime)])
+                [
+                    "order_id": .text(order.id), "lines": .text(LineQuantity.encode(quantities)),
+                    "packed_at": .integer(context.eventTime),
+                ])
             return id
         }
     }
@@ -84,15 +98,20 @@ extension Replica {
     /// Ships parcels with a carrier and tracking number: the one named, or every packed, unshipped parcel.
     /// Only packed parcels ship.
     @discardableResult
-    public func ship(order reference: String, carrier: String, tracking: String, parcel: String? = nil) async throws -> CommandResult {
+    public func ship(order reference: String, carrier: String, tracking: String, parcel: String? = nil) async throws
+        -> CommandResult
+    {
         try await orderCommand(reference) { context, order in
-            let parcels = parcel.map { [$0] } ?? order.fulfilments.filter { $0.shippedAt == nil && $0.cancelledAt == nil }.map(\.id)
+            let parcels =
+                parcel.map { [$0] }
+                ?? order.fulfilments.filter { $0.shippedAt == nil && $0.cancelledAt == nil }.map(\.id)
             try order.checkShip(parcels)
             for id in parcels {
                 try context.update(
                     .fulfilments, id: id,
                     [
-                        "shipped_at": .integer(context.eventTime), "carrier": .text(carrier), "tracking_number": .text(tracking),
+                        "shipped_at": .integer(context.eventTime), "carrier": .text(carrier),
+                        "tracking_number": .text(tracking),
                         "ship_to": FieldValue(order.address),
                     ])
             }
@@ -103,7 +122,9 @@ extension Replica {
     /// Ships the packed, unshipped parcel that holds exactly `lines` (`SKU:QTY`). Only packed goods ship:
     /// when no parcel holds exactly those lines, the command is refused with a hint to pack them first.
     @discardableResult
-    public func ship(order reference: String, carrier: String, tracking: String, lines: [LineSpec]) async throws -> CommandResult {
+    public func ship(order reference: String, carrier: String, tracking: String, lines: [LineSpec]) async throws
+        -> CommandResult
+    {
         let parcel = try await pool.read { db -> String in
             let order = try Self.requireOrder(db, reference)
             var wanted: [String: Int64] = [:]
@@ -116,7 +137,8 @@ extension Replica {
             }
             guard let match else {
                 throw DomainError(
-                    .illegalTransition, "order \(order.number) has no packed parcel holding exactly \(lines.map { "\($0.sku):\($0.quantity)" }.joined(separator: ", "))",
+                    .illegalTransition,
+                    "order \(order.number) has no packed parcel holding exactly \(lines.map { "\($0.sku):\($0.quantity)" }.joined(separator: ", "))",
                     hint: "pack those lines first (`order pack \(order.number) --line …`); only packed goods ship")
             }
             return match.id
@@ -150,7 +172,9 @@ extension Replica {
     @discardableResult
     public func deliver(order reference: String, parcel: String? = nil) async throws -> CommandResult {
         try await orderCommand(reference) { context, order in
-            let parcels = parcel.map { [$0] } ?? order.fulfilments.filter { $0.shippedAt != nil && $0.deliveredAt == nil }.map(\.id)
+            let parcels =
+                parcel.map { [$0] }
+                ?? order.fulfilments.filter { $0.shippedAt != nil && $0.deliveredAt == nil }.map(\.id)
             guard !parcels.isEmpty else {
                 throw DomainError(.illegalTransition, "order \(order.number): nothing shipped is awaiting delivery")
             }
@@ -163,7 +187,10 @@ extension Replica {
     }
 
     static func latestShipped(_ order: Order) throws(DomainError) -> String {
-        guard let parcel = order.fulfilments.filter({ $0.shippedAt != nil }).max(by: { ($0.shippedAt ?? 0, $0.id) < ($1.shippedAt ?? 0, $1.id) })
+        guard
+            let parcel = order.fulfilments.filter({ $0.shippedAt != nil }).max(by: {
+                ($0.shippedAt ?? 0, $0.id) < ($1.shippedAt ?? 0, $1.id)
+            })
         else { throw DomainError(.illegalTransition, "order \(order.number) has not shipped", hint: "ship it first") }
         return parcel.id
     }
@@ -173,7 +200,9 @@ extension Replica {
     public func cancel(order reference: String, reason: String? = nil) async throws -> CommandResult {
         try await orderCommand(reference) { context, order in
             try order.checkCancel()
-            try context.update(.orders, id: order.id, ["cancelled_at": .integer(context.eventTime), "cancel_reason": FieldValue(reason)])
+            try context.update(
+                .orders, id: order.id,
+                ["cancelled_at": .integer(context.eventTime), "cancel_reason": FieldValue(reason)])
             return nil
         }
     }
@@ -187,7 +216,8 @@ extension Replica {
         try await orderCommand(reference) { context, order in
             let quantities = try Self.lineQuantities(order, lines)
             try order.checkReturn(quantities)
-            return try Self.insertReturn(context, order, quantities, reason: reason, note: note, receive: receive, restock: restock)
+            return try Self.insertReturn(
+                context, order, quantities, reason: reason, note: note, receive: receive, restock: restock)
         }
     }
 
@@ -199,7 +229,8 @@ extension Replica {
         try context.insert(
             .returns, id: id,
             [
-                "order_id": .text(order.id), "lines": .text(LineQuantity.encode(quantities)), "reason": .text(reason.rawValue),
+                "order_id": .text(order.id), "lines": .text(LineQuantity.encode(quantities)),
+                "reason": .text(reason.rawValue),
                 "note": FieldValue(note), "requested_at": .integer(context.eventTime),
                 "received_at": receive ? .integer(context.eventTime) : .null, "restock": FieldValue(restock),
             ])
@@ -211,7 +242,8 @@ extension Replica {
     public func receiveReturn(order reference: String, returnID: String, restock: Bool) async throws -> CommandResult {
         try await orderCommand(reference) { context, order in
             try order.checkOpenReturn(returnID)
-            try context.update(.returns, id: returnID, ["received_at": .integer(context.eventTime), "restock": FieldValue(restock)])
+            try context.update(
+                .returns, id: returnID, ["received_at": .integer(context.eventTime), "restock": FieldValue(restock)])
             return returnID
         }
     }
@@ -238,7 +270,9 @@ extension Replica {
 
     /// Refunds captured money (at most captured minus already refunded).
     @discardableResult
-    public func refund(order reference: String, amount: String, reason: String? = nil, lines: [LineSpec] = []) async throws -> CommandResult {
+    public func refund(order reference: String, amount: String, reason: String? = nil, lines: [LineSpec] = [])
+        async throws -> CommandResult
+    {
         try await orderCommand(reference) { context, order in
             let minor = try Money(parsing: amount, currency: order.currency).minorUnits
             try order.checkRefund(amountMinor: minor)
@@ -247,7 +281,8 @@ extension Replica {
             try context.insert(
                 .refunds, id: id,
                 [
-                    "order_id": .text(order.id), "amount_minor": .integer(minor), "lines": .text(LineQuantity.encode(quantities)),
+                    "order_id": .text(order.id), "amount_minor": .integer(minor),
+                    "lines": .text(LineQuantity.encode(quantities)),
                     "reason": FieldValue(reason), "at": .integer(context.eventTime),
                 ])
             return id
@@ -257,15 +292,22 @@ extension Replica {
     /// Exchanges shipped units for new ones: a return of `returning`, new outbound lines `sending` (stock is
     /// reserved for them), and the price difference recorded (positive: the customer owes it).
     @discardableResult
-    public func exchange(order reference: String, returning: [LineSpec], sending: [LineSpec], reason: ReturnReason = .wrongSize)
+    public func exchange(
+        order reference: String, returning: [LineSpec], sending: [LineSpec], reason: ReturnReason = .wrongSize
+    )
         async throws -> CommandResult
     {
         try await orderCommand(reference) { context, order in
             let quantities = try Self.lineQuantities(order, returning)
             try order.checkReturn(quantities)
-            guard !sending.isEmpty else { throw DomainError(.invalidInput, "an exchange needs something to send", hint: "pass --send SKU:QTY:PRICE") }
-            try StockLevels.requireAvailable(context.db, sending.map { ($0.sku, $0.quantity) }, location: order.location)
-            let returnID = try Self.insertReturn(context, order, quantities, reason: reason, note: "exchange", receive: false, restock: false)
+            guard !sending.isEmpty else {
+                throw DomainError(
+                    .invalidInput, "an exchange needs something to send", hint: "pass --send SKU:QTY:PRICE")
+            }
+            try StockLevels.requireAvailable(
+                context.db, sending.map { ($0.sku, $0.quantity) }, location: order.location)
+            let returnID = try Self.insertReturn(
+                context, order, quantities, reason: reason, note: "exchange", receive: false, restock: false)
             let exchangeID = Self.newID(context)
             var outbound: [String] = []
             var sentValue: Int64 = 0
@@ -273,7 +315,8 @@ extension Replica {
                 try LineSpec.checkSKU(spec.sku)
                 let price = try Money(parsing: spec.unitPrice ?? "", currency: order.currency).minorUnits
                 let line = OrderLine(
-                    id: Self.newID(context), sku: spec.sku, name: spec.sku, quantity: spec.quantity, unitPriceMinor: price,
+                    id: Self.newID(context), sku: spec.sku, name: spec.sku, quantity: spec.quantity,
+                    unitPriceMinor: price,
                     exchangeID: exchangeID, position: Int64(order.lines.count + offset))
                 try context.insert(.orderLines, id: line.id, Self.lineValues(line, orderID: order.id))
                 outbound.append(line.id)
@@ -285,7 +328,8 @@ extension Replica {
             try context.insert(
                 .exchanges, id: exchangeID,
                 [
-                    "order_id": .text(order.id), "return_id": .text(returnID), "lines": .text(outbound.joined(separator: ",")),
+                    "order_id": .text(order.id), "return_id": .text(returnID),
+                    "lines": .text(outbound.joined(separator: ",")),
                     "difference_minor": .integer(sentValue - returnedValue), "at": .integer(context.eventTime),
                 ])
             return exchangeID
@@ -296,7 +340,8 @@ extension Replica {
     /// Nil leaves a field unchanged.
     @discardableResult
     public func edit(
-        order reference: String, phone: String? = nil, address: String? = nil, notes: String? = nil, tags: Set<String>? = nil,
+        order reference: String, phone: String? = nil, address: String? = nil, notes: String? = nil,
+        tags: Set<String>? = nil,
         quantities: [LineSpec] = []
     ) async throws -> CommandResult {
         try await orderCommand(reference) { context, order in
@@ -314,7 +359,8 @@ extension Replica {
             if let notes { values["notes"] = .text(notes) }
             if let tags { values["tags"] = TagSet.value(of: tags) }
             guard !values.isEmpty || !changes.isEmpty else {
-                throw DomainError(.invalidInput, "nothing to change", hint: "pass --phone, --address, --note, --tag or --line")
+                throw DomainError(
+                    .invalidInput, "nothing to change", hint: "pass --phone, --address, --note, --tag or --line")
             }
             let increases = changes.compactMap { change -> (String, Int64)? in
                 guard let line = order.line(change.lineID), change.quantity > line.quantity else { return nil }
@@ -322,7 +368,9 @@ extension Replica {
             }
             try StockLevels.requireAvailable(context.db, increases, location: order.location)
             if !values.isEmpty { try context.update(.orders, id: order.id, values) }
-            for change in changes { try context.update(.orderLines, id: change.lineID, ["quantity": .integer(change.quantity)]) }
+            for change in changes {
+                try context.update(.orderLines, id: change.lineID, ["quantity": .integer(change.quantity)])
+            }
             return nil
         }
     }

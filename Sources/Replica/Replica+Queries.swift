@@ -60,7 +60,10 @@ public struct OrderFilter: Sendable {
     /// Created before (Unix milliseconds).
     public var until: Int64?
     public var limit: Int?
-    public init(status: OrderStatus? = nil, customerEmail: String? = nil, channel: Channel? = nil, since: Int64? = nil, until: Int64? = nil, limit: Int? = nil) {
+    public init(
+        status: OrderStatus? = nil, customerEmail: String? = nil, channel: Channel? = nil, since: Int64? = nil,
+        until: Int64? = nil, limit: Int? = nil
+    ) {
         self.status = status
         self.customerEmail = customerEmail
         self.channel = channel
@@ -85,9 +88,11 @@ extension Replica {
     public func order(_ reference: String) async throws -> OrderDetails {
         try await pool.read { db in
             let order = try Self.requireOrder(db, reference)
-            let email = try String.fetchOne(db, sql: "SELECT email FROM customers WHERE id = ?", arguments: [order.customerID])
+            let email = try String.fetchOne(
+                db, sql: "SELECT email FROM customers WHERE id = ?", arguments: [order.customerID])
             let timeline = try Row.fetchAll(
-                db, sql: "SELECT at, event, detail FROM order_timeline WHERE order_id = ? ORDER BY at, event", arguments: [order.id]
+                db, sql: "SELECT at, event, detail FROM order_timeline WHERE order_id = ? ORDER BY at, event",
+                arguments: [order.id]
             ).map { TimelineEntry(at: $0[0], event: $0[1], detail: $0[2]) }
             return OrderDetails(
                 order: order, progress: order.progress, customerEmail: email, timeline: timeline,
@@ -100,11 +105,26 @@ extension Replica {
         try await pool.read { db in
             var clauses: [String] = []
             var arguments: StatementArguments = []
-            if let status = filter.status { clauses.append("o.status = ?"); arguments += [status.rawValue] }
-            if let email = filter.customerEmail { clauses.append("o.customer_id = ?"); arguments += [Identifiers.customerID(email: email)] }
-            if let channel = filter.channel { clauses.append("o.channel = ?"); arguments += [channel.rawValue] }
-            if let since = filter.since { clauses.append("o.created_at >= ?"); arguments += [since] }
-            if let until = filter.until { clauses.append("o.created_at < ?"); arguments += [until] }
+            if let status = filter.status {
+                clauses.append("o.status = ?")
+                arguments += [status.rawValue]
+            }
+            if let email = filter.customerEmail {
+                clauses.append("o.customer_id = ?")
+                arguments += [Identifiers.customerID(email: email)]
+            }
+            if let channel = filter.channel {
+                clauses.append("o.channel = ?")
+                arguments += [channel.rawValue]
+            }
+            if let since = filter.since {
+                clauses.append("o.created_at >= ?")
+                arguments += [since]
+            }
+            if let until = filter.until {
+                clauses.append("o.created_at < ?")
+                arguments += [until]
+            }
             let whereSQL = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
             let limitSQL = filter.limit.map { " LIMIT \($0)" } ?? ""
             return try Row.fetchAll(
@@ -131,9 +151,12 @@ extension Replica {
         try await pool.read { db in
             let id = Identifiers.customerID(email: email)
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM customers WHERE id = ?", arguments: [id]) else {
-                throw DomainError(.notFound, "no customer with e-mail \(email)", hint: "add one with `outpost customer add`")
+                throw DomainError(
+                    .notFound, "no customer with e-mail \(email)", hint: "add one with `outpost customer add`")
             }
-            var customer = Customer(email: row["email"], name: row["name"], phone: row["phone"], address: row["address"], createdAt: row["created_at"] ?? 0)
+            var customer = Customer(
+                email: row["email"], name: row["name"], phone: row["phone"], address: row["address"],
+                createdAt: row["created_at"] ?? 0)
             customer.id = id
             let orders = try Row.fetchAll(
                 db,
@@ -145,14 +168,17 @@ extension Replica {
             var purchased: [String: Int64] = [:]
             var returned: [String: Int64] = [:]
             for line in try Row.fetchAll(
-                db, sql: "SELECT l.sku, l.demand, l.returned FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE o.customer_id = ?",
+                db,
+                sql:
+                    "SELECT l.sku, l.demand, l.returned FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE o.customer_id = ?",
                 arguments: [id])
             {
                 let sku: String = line[0]
                 purchased[sku, default: 0] += line[1] ?? 0
                 if let units: Int64 = line[2], units > 0 { returned[sku, default: 0] += units }
             }
-            return CustomerDetails(customer: customer, orders: orders, purchased: purchased.filter { $0.value > 0 }, returned: returned)
+            return CustomerDetails(
+                customer: customer, orders: orders, purchased: purchased.filter { $0.value > 0 }, returned: returned)
         }
     }
 

@@ -42,9 +42,12 @@ extension Replica {
     public func beginSnapshot(from peer: String) async throws {
         try await pool.write { db in
             guard try Self.acceptsSnapshot(db, from: peer) else {
-                throw ReplicaError(.unavailable, "this replica already holds data; only an empty replica starts from a snapshot", hint: "sync normally")
+                throw ReplicaError(
+                    .unavailable, "this replica already holds data; only an empty replica starts from a snapshot",
+                    hint: "sync normally")
             }
-            try db.execute(sql: "UPDATE replica_info SET state = 'bootstrapping', bootstrap_peer = ?", arguments: [peer])
+            try db.execute(
+                sql: "UPDATE replica_info SET state = 'bootstrapping', bootstrap_peer = ?", arguments: [peer])
         }
     }
 
@@ -74,11 +77,14 @@ extension Replica {
     /// writer in between), SQLite's online backup writes a copy to a temporary file, which is sent instead.
     ///
     /// - Throws: `ReplicaError(.unavailable)` while this replica is itself bootstrapping.
-    public func withSnapshot(chunkSize: Int, header: (SnapshotInfo) throws -> Void, _ chunk: ([UInt8]) throws -> Void) throws {
+    public func withSnapshot(chunkSize: Int, header: (SnapshotInfo) throws -> Void, _ chunk: ([UInt8]) throws -> Void)
+        throws
+    {
         _ = try? pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
         let copied = try pool.read { db -> Bool in
             if let peer = try Self.bootstrapPeer(db) {
-                throw ReplicaError(.unavailable, "this replica is still bootstrapping from site \(peer)", hint: "let it finish first")
+                throw ReplicaError(
+                    .unavailable, "this replica is still bootstrapping from site \(peer)", hint: "let it finish first")
             }
             let vector = try Self.versionVectorBySite(db)
             let lseq = try Int64.fetchOne(db, sql: "SELECT lseq FROM replica_clock") ?? 0
@@ -91,7 +97,9 @@ extension Replica {
             return true
         }
         guard !copied else { return }
-        let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("outpost-snapshot-\(UUID().uuidString).sqlite").path
+        let temporary = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "outpost-snapshot-\(UUID().uuidString).sqlite"
+        ).path
         defer { Self.removeDatabaseFiles(at: temporary) }
         let info = try writeSnapshot(to: temporary)
         try header(info)
@@ -101,17 +109,24 @@ extension Replica {
     /// Reads the first `bytes` of the connection's database file in pieces through SQLite's own file handle.
     /// (Opening the file a second time would not do: closing that descriptor would drop every POSIX lock this
     /// process holds on the file, and another process could then delete the WAL under our feet.)
-    private static func readMainFile(_ db: Database, bytes: Int, chunkSize: Int, _ chunk: ([UInt8]) throws -> Void) throws {
+    private static func readMainFile(_ db: Database, bytes: Int, chunkSize: Int, _ chunk: ([UInt8]) throws -> Void)
+        throws
+    {
         var pointer: UnsafeMutableRawPointer?
         guard sqlite3_file_control(db.sqliteConnection, "main", SQLITE_FCNTL_FILE_POINTER, &pointer) == SQLITE_OK,
-            let file = pointer?.assumingMemoryBound(to: sqlite3_file.self), let read = file.pointee.pMethods?.pointee.xRead
+            let file = pointer?.assumingMemoryBound(to: sqlite3_file.self),
+            let read = file.pointee.pMethods?.pointee.xRead
         else { throw ReplicaError(.unavailable, "SQLite did not expose the database file") }
         var buffer = [UInt8](repeating: 0, count: chunkSize)
         var offset = 0
         while offset < bytes {
             let count = min(chunkSize, bytes - offset)
-            let status = buffer.withUnsafeMutableBytes { read(file, $0.baseAddress, Int32(count), sqlite3_int64(offset)) }
-            guard status == SQLITE_OK else { throw ReplicaError.corrupt("reading the database file at byte \(offset) failed (SQLite code \(status))") }
+            let status = buffer.withUnsafeMutableBytes {
+                read(file, $0.baseAddress, Int32(count), sqlite3_int64(offset))
+            }
+            guard status == SQLITE_OK else {
+                throw ReplicaError.corrupt("reading the database file at byte \(offset) failed (SQLite code \(status))")
+            }
             try chunk(Array(buffer[0..<count]))
             offset += count
         }
@@ -119,7 +134,9 @@ extension Replica {
 
     /// Reads the first `bytes` of `path` in pieces; refuses a file that ends early.
     private static func readFile(_ path: String, bytes: Int, chunkSize: Int, _ chunk: ([UInt8]) throws -> Void) throws {
-        guard let file = FileHandle(forReadingAtPath: path) else { throw ReplicaError(.unavailable, "cannot read \(path) for a snapshot") }
+        guard let file = FileHandle(forReadingAtPath: path) else {
+            throw ReplicaError(.unavailable, "cannot read \(path) for a snapshot")
+        }
         defer { try? file.close() }
         var remaining = bytes
         while remaining > 0 {
@@ -140,7 +157,8 @@ extension Replica {
         defer { try? destination.close() }
         let (vector, lseq) = try pool.read { db -> ([String: UInt64], Int64) in
             if let peer = try Self.bootstrapPeer(db) {
-                throw ReplicaError(.unavailable, "this replica is still bootstrapping from site \(peer)", hint: "let it finish first")
+                throw ReplicaError(
+                    .unavailable, "this replica is still bootstrapping from site \(peer)", hint: "let it finish first")
             }
             let vector = try Self.versionVectorBySite(db)
             let lseq = try Int64.fetchOne(db, sql: "SELECT lseq FROM replica_clock") ?? 0
@@ -166,15 +184,21 @@ extension Replica {
         // loop runs there).
         return try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
-                continuation.resume(with: Result { try self.installSnapshotBlocking(from: path, peer: peer, snapshotLseq: snapshotLseq, wall: wall) })
+                continuation.resume(
+                    with: Result {
+                        try self.installSnapshotBlocking(from: path, peer: peer, snapshotLseq: snapshotLseq, wall: wall)
+                    })
             }
         }
     }
 
-    private func installSnapshotBlocking(from path: String, peer: String, snapshotLseq: Int64, wall: Int64) throws -> MergeSummary {
+    private func installSnapshotBlocking(from path: String, peer: String, snapshotLseq: Int64, wall: Int64) throws
+        -> MergeSummary
+    {
         let (createdAt, ownClock) = try pool.read { db -> (Int64, Int64) in
             guard try Self.bootstrapPeer(db) == peer, try Self.isEmpty(db) else {
-                throw ReplicaError(.unavailable, "this replica is not waiting for a snapshot of \(peer)", hint: "sync normally")
+                throw ReplicaError(
+                    .unavailable, "this replica is not waiting for a snapshot of \(peer)", hint: "sync normally")
             }
             return (
                 try Int64.fetchOne(db, sql: "SELECT created_at FROM replica_info") ?? 0,
@@ -192,16 +216,22 @@ extension Replica {
             try db.execute(sql: "PRAGMA journal_mode = DELETE")
             try db.inTransaction {
                 try Self.checkSnapshot(db, peer: peer)
-                try Self.adopt(db, own: own, createdAt: createdAt, clock: ownClock, peer: peer, snapshotLseq: snapshotLseq, wall: wall)
+                try Self.adopt(
+                    db, own: own, createdAt: createdAt, clock: ownClock, peer: peer, snapshotLseq: snapshotLseq,
+                    wall: wall)
                 return .commit
             }
             summary.ordersTouched = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM orders") ?? 0
         }
         try source.close()
-        let directory = { (file: String) in (URL(fileURLWithPath: file).standardizedFileURL.deletingLastPathComponent().path) }
+        let directory = { (file: String) in
+            (URL(fileURLWithPath: file).standardizedFileURL.deletingLastPathComponent().path)
+        }
         if directory(path) == directory(self.path) {
             // Durable before it replaces ours: a crash then leaves the empty replica or the complete copy.
-            guard let file = FileHandle(forUpdatingAtPath: path) else { throw ReplicaError(.unavailable, "cannot open the snapshot at \(path)") }
+            guard let file = FileHandle(forUpdatingAtPath: path) else {
+                throw ReplicaError(.unavailable, "cannot open the snapshot at \(path)")
+            }
             try file.synchronize()
             try file.close()
             try replaceFile(with: path)
@@ -219,47 +249,65 @@ extension Replica {
     /// Refuses a file that is not a ready replica of this schema whose own site is `peer`.
     private static func checkSnapshot(_ db: Database, peer: String) throws {
         guard try db.tableExists("replica_info"),
-            let row = try Row.fetchOne(db, sql: "SELECT site_id, schema_version, state, local_ordinal FROM replica_info")
+            let row = try Row.fetchOne(
+                db, sql: "SELECT site_id, schema_version, state, local_ordinal FROM replica_info")
         else { throw ReplicaError(.incompatible, "the snapshot is not an Outpost replica") }
         guard row[0] as String == peer else {
             throw ReplicaError(.incompatible, "the snapshot is of site \(row[0] as String), not of the peer \(peer)")
         }
         guard row[1] as Int == Schema.version else {
-            throw ReplicaError(.incompatible, "the snapshot has schema \(row[1] as Int); this replica has \(Schema.version)")
+            throw ReplicaError(
+                .incompatible, "the snapshot has schema \(row[1] as Int); this replica has \(Schema.version)")
         }
-        guard row[2] as String == "ready" else { throw ReplicaError(.incompatible, "the snapshot was taken while its replica was bootstrapping") }
+        guard row[2] as String == "ready" else {
+            throw ReplicaError(.incompatible, "the snapshot was taken while its replica was bootstrapping")
+        }
     }
 
     /// Gives the copy this replica's identity: the peer's own counter becomes a remote vector entry, this
     /// site gets an ordinal of its own, and the peer's local bookkeeping goes.
     private static func adopt(
-        _ db: Database, own: ReplicaIdentity, createdAt: Int64, clock: Int64, peer: String, snapshotLseq: Int64, wall: Int64
+        _ db: Database, own: ReplicaIdentity, createdAt: Int64, clock: Int64, peer: String, snapshotLseq: Int64,
+        wall: Int64
     ) throws {
         let peerOrdinal = try localOrdinal(db)
         let peerCounter = try Int64.fetchOne(db, sql: "SELECT counter FROM replica_clock") ?? 0
         try db.execute(
-            sql: "INSERT INTO version_vector (site, counter) VALUES (?, ?) ON CONFLICT(site) DO UPDATE SET counter = max(counter, excluded.counter)",
+            sql:
+                "INSERT INTO version_vector (site, counter) VALUES (?, ?) ON CONFLICT(site) DO UPDATE SET counter = max(counter, excluded.counter)",
             arguments: [Int64(peerOrdinal), peerCounter])
-        try db.execute(sql: "INSERT OR IGNORE INTO sites (site_id, name) VALUES (?, ?)", arguments: [own.siteID, own.name])
-        guard let ordinal = try Int64.fetchOne(db, sql: "SELECT ordinal FROM sites WHERE site_id = ?", arguments: [own.siteID]) else {
+        try db.execute(
+            sql: "INSERT OR IGNORE INTO sites (site_id, name) VALUES (?, ?)", arguments: [own.siteID, own.name])
+        guard
+            let ordinal = try Int64.fetchOne(
+                db, sql: "SELECT ordinal FROM sites WHERE site_id = ?", arguments: [own.siteID])
+        else {
             throw ReplicaError.corrupt("the snapshot lost this replica's site")
         }
         // An empty replica has written nothing, so the peer cannot have seen a transaction of ours.
-        let seen = try Int64.fetchOne(db, sql: "SELECT counter FROM version_vector WHERE site = ?", arguments: [ordinal]) ?? 0
+        let seen =
+            try Int64.fetchOne(db, sql: "SELECT counter FROM version_vector WHERE site = ?", arguments: [ordinal]) ?? 0
         try db.execute(sql: "DELETE FROM version_vector WHERE site = ?", arguments: [ordinal])
         try db.execute(
-            sql: "UPDATE replica_clock SET counter = ?, hlc = max(hlc, ?), order_sequence = 0", arguments: [seen, clock])
+            sql: "UPDATE replica_clock SET counter = ?, hlc = max(hlc, ?), order_sequence = 0",
+            arguments: [seen, clock])
         try db.execute(
             sql: """
                 UPDATE replica_info SET site_id = ?, site_name = ?, number_prefix = ?, created_at = ?, state = 'ready',
                     bootstrap_peer = NULL, local_ordinal = ?
                 """,
             arguments: [own.siteID, own.name, own.numberPrefix, createdAt, ordinal])
-        for table in ["sync_cursors", "delivery_marks", "staged_rows", "staged_streams", "staged_dots", "conflict_history"] {
+        for table in [
+            "sync_cursors", "delivery_marks", "staged_rows", "staged_streams", "staged_dots", "conflict_history",
+        ] {
             try db.execute(sql: "DELETE FROM \(table)")
         }
-        try db.execute(sql: "INSERT INTO sync_cursors (peer_site, lseq, synced_at) VALUES (?, ?, ?)", arguments: [peer, snapshotLseq, wall])
+        try db.execute(
+            sql: "INSERT INTO sync_cursors (peer_site, lseq, synced_at) VALUES (?, ?, ?)",
+            arguments: [peer, snapshotLseq, wall])
         // The peer holds every record of the copy (its lseqs are the peer's, up to `snapshotLseq`).
-        try db.execute(sql: "INSERT INTO delivery_marks (peer_site, lseq, delivered_at) VALUES (?, ?, ?)", arguments: [peer, snapshotLseq, wall])
+        try db.execute(
+            sql: "INSERT INTO delivery_marks (peer_site, lseq, delivered_at) VALUES (?, ?, ?)",
+            arguments: [peer, snapshotLseq, wall])
     }
 }

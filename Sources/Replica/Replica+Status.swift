@@ -40,7 +40,8 @@ extension Replica {
         if let current, current >= snapshotLseq { return }
         try await pool.write { db in
             try db.execute(
-                sql: "INSERT INTO delivery_marks (peer_site, lseq, delivered_at) VALUES (?, ?, ?) ON CONFLICT(peer_site) DO UPDATE SET lseq = max(lseq, excluded.lseq), delivered_at = excluded.delivered_at",
+                sql:
+                    "INSERT INTO delivery_marks (peer_site, lseq, delivered_at) VALUES (?, ?, ?) ON CONFLICT(peer_site) DO UPDATE SET lseq = max(lseq, excluded.lseq), delivered_at = excluded.delivered_at",
                 arguments: [peer, snapshotLseq, wall])
         }
     }
@@ -106,15 +107,22 @@ extension Replica {
                 let delivered: Int64 = row[3]
                 var pending = 0
                 for entity in Entity.allCases {
-                    pending += try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(entity.rawValue) WHERE lseq > ?", arguments: [delivered]) ?? 0
+                    pending +=
+                        try Int.fetchOne(
+                            db, sql: "SELECT COUNT(*) FROM \(entity.rawValue) WHERE lseq > ?", arguments: [delivered])
+                        ?? 0
                 }
-                peers.append(ReplicaStatus.Peer(siteID: row[0], name: row[1], lastSync: row[2], pendingRecords: pending, staged: row[4]))
+                peers.append(
+                    ReplicaStatus.Peer(
+                        siteID: row[0], name: row[1], lastSync: row[2], pendingRecords: pending, staged: row[4]))
             }
             return ReplicaStatus(
                 identity: identity, orders: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM orders") ?? 0,
                 customers: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM customers") ?? 0,
-                openConflicts: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM open_conflicts") ?? 0, ordersByStatus: byStatus,
-                versionVector: try Self.versionVectorBySite(db), peers: peers, bootstrappingFrom: try Self.bootstrapPeer(db))
+                openConflicts: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM open_conflicts") ?? 0,
+                ordersByStatus: byStatus,
+                versionVector: try Self.versionVectorBySite(db), peers: peers,
+                bootstrappingFrom: try Self.bootstrapPeer(db))
         }
     }
 }

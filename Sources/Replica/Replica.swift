@@ -101,24 +101,30 @@ public final class Replica: Sendable {
         let siteID = String(format: "%016llx%016llx", high, low)
         let identity = ReplicaIdentity(siteID: siteID, name: name, numberPrefix: OrderNumber.prefix(fromSiteBits: high))
         if try pool.read({ try $0.tableExists("replica_info") }) {
-            throw ReplicaError(.incompatible, "\(path) already holds a replica", hint: "open it instead, or choose another path")
+            throw ReplicaError(
+                .incompatible, "\(path) already holds a replica", hint: "open it instead, or choose another path")
         }
         try Migrations.migrator.migrate(pool)
         try pool.write { db in
             try db.execute(
-                sql: "INSERT INTO replica_info (singleton, site_id, site_name, number_prefix, schema_version, state, created_at, bootstrap_peer) VALUES (1, ?, ?, ?, ?, 'ready', ?, NULL)",
+                sql:
+                    "INSERT INTO replica_info (singleton, site_id, site_name, number_prefix, schema_version, state, created_at, bootstrap_peer) VALUES (1, ?, ?, ?, ?, 'ready', ?, NULL)",
                 arguments: [siteID, name, identity.numberPrefix, Schema.version, now()])
             try db.execute(sql: "INSERT INTO replica_clock VALUES (1, 0, 0, 0, 0)")
-            try db.execute(sql: "INSERT INTO sites (ordinal, site_id, name) VALUES (?, ?, ?)", arguments: [Int64(createdLocalSite), siteID, name])
+            try db.execute(
+                sql: "INSERT INTO sites (ordinal, site_id, name) VALUES (?, ?, ?)",
+                arguments: [Int64(createdLocalSite), siteID, name])
         }
-        return Replica(path: path, pool: pool, identity: identity, now: now, random: random, cacheMegabytes: cacheMegabytes)
+        return Replica(
+            path: path, pool: pool, identity: identity, now: now, random: random, cacheMegabytes: cacheMegabytes)
     }
 
     /// Opens an existing replica file.
     /// - Throws: `ReplicaError.Code.incompatible` when the file is not an Outpost replica of this schema.
     /// - Parameter cacheMegabytes: the writer's page cache, as for `create`.
     public static func open(
-        at path: String, now: @escaping @Sendable () -> Int64 = Replica.systemClock, random: @escaping @Sendable () -> UInt64 = Replica.systemRandom,
+        at path: String, now: @escaping @Sendable () -> Int64 = Replica.systemClock,
+        random: @escaping @Sendable () -> UInt64 = Replica.systemRandom,
         cacheMegabytes: Int = 0
     ) throws -> Replica {
         guard FileManager.default.fileExists(atPath: path) else {
@@ -127,19 +133,22 @@ public final class Replica: Sendable {
         let pool = try makePool(path, cacheMegabytes: cacheMegabytes)
         let identity = try pool.read { db -> ReplicaIdentity in
             guard try db.tableExists("replica_info"),
-                let row = try Row.fetchOne(db, sql: "SELECT site_id, site_name, number_prefix, schema_version FROM replica_info")
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT site_id, site_name, number_prefix, schema_version FROM replica_info")
             else {
                 throw ReplicaError(.incompatible, "\(path) is not an Outpost replica")
             }
             let version: Int = row[3]
             guard version == Schema.version else {
-                throw ReplicaError(.incompatible, "\(path) has schema version \(version); this build reads \(Schema.version)")
+                throw ReplicaError(
+                    .incompatible, "\(path) has schema version \(version); this build reads \(Schema.version)")
             }
             return ReplicaIdentity(siteID: row[0], name: row[1], numberPrefix: row[2])
         }
         // Files written by an earlier build gain the later local additions (replicated content is unchanged).
         try Migrations.migrator.migrate(pool)
-        return Replica(path: path, pool: pool, identity: identity, now: now, random: random, cacheMegabytes: cacheMegabytes)
+        return Replica(
+            path: path, pool: pool, identity: identity, now: now, random: random, cacheMegabytes: cacheMegabytes)
     }
 
     /// Replaces this replica's file with the complete, synced SQLite file at `prepared` (same directory): the
@@ -152,7 +161,9 @@ public final class Replica: Sendable {
             guard Glibc.rename(prepared, path) == 0 else {
                 let reason = String(cString: strerror(errno))
                 pool = try Self.makePool(path, cacheMegabytes: cacheMegabytes)
-                throw ReplicaError(.unavailable, "cannot move the snapshot into place: \(reason)", hint: "check the directory's permissions and free space")
+                throw ReplicaError(
+                    .unavailable, "cannot move the snapshot into place: \(reason)",
+                    hint: "check the directory's permissions and free space")
             }
             Self.syncDirectory(of: path)
             pool = try Self.makePool(path, cacheMegabytes: cacheMegabytes)

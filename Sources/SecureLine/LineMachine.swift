@@ -57,12 +57,14 @@ public struct LineMachine: Sendable {
 
     /// The dialling side. It must know the listener's static key (`listenerKey`).
     public init(
-        dialling identity: KeyPair, listenerKey: [UInt8], networkID: [UInt8], hello: [UInt8], settings: LineSettings = LineSettings(),
+        dialling identity: KeyPair, listenerKey: [UInt8], networkID: [UInt8], hello: [UInt8],
+        settings: LineSettings = LineSettings(),
         banner: String = LineSettings.banner, ephemeral: KeyPair? = nil
     ) {
         state = .awaitingMessageTwo
         handshake = Handshake(
-            role: .initiator, prologue: LineSettings.prologue(networkID: networkID, banner: banner), localStatic: identity,
+            role: .initiator, prologue: LineSettings.prologue(networkID: networkID, banner: banner),
+            localStatic: identity,
             remoteStatic: listenerKey, ephemeral: ephemeral)
         peerKey = listenerKey
         self.settings = settings
@@ -77,7 +79,8 @@ public struct LineMachine: Sendable {
     ) {
         state = .awaitingMessageOne
         handshake = Handshake(
-            role: .responder, prologue: LineSettings.prologue(networkID: networkID, banner: banner), localStatic: identity,
+            role: .responder, prologue: LineSettings.prologue(networkID: networkID, banner: banner),
+            localStatic: identity,
             ephemeral: ephemeral)
         self.settings = settings
         self.hello = hello
@@ -89,7 +92,9 @@ public struct LineMachine: Sendable {
 
     /// The dialler's first bytes (framed message one).
     public mutating func start() throws(LineError) -> [UInt8] {
-        guard case .awaitingMessageTwo = state, var handshake else { throw LineError(.protocolViolation, "only the dialling side starts") }
+        guard case .awaitingMessageTwo = state, var handshake else {
+            throw LineError(.protocolViolation, "only the dialling side starts")
+        }
         let message = try handshake.writeMessageOne(payload: hello)
         self.handshake = handshake
         var output: [UInt8] = []
@@ -100,7 +105,8 @@ public struct LineMachine: Sendable {
     /// Feeds received bytes; returns bytes to send back and events for the upper layer, in order.
     ///
     /// Any error is final: the caller closes the connection and delivers nothing further.
-    public mutating func receive<C: Collection>(_ bytes: C) throws(LineError) -> (output: [UInt8], events: [LineEvent]) where C.Element == UInt8 {
+    public mutating func receive<C: Collection>(_ bytes: C) throws(LineError) -> (output: [UInt8], events: [LineEvent])
+    where C.Element == UInt8 {
         var output: [UInt8] = []
         var events: [LineEvent] = []
         do {
@@ -115,7 +121,9 @@ public struct LineMachine: Sendable {
         return (output, events)
     }
 
-    private mutating func handle(_ frame: ArraySlice<UInt8>, output: inout [UInt8], events: inout [LineEvent]) throws(LineError) {
+    private mutating func handle(_ frame: ArraySlice<UInt8>, output: inout [UInt8], events: inout [LineEvent])
+        throws(LineError)
+    {
         switch state {
         case .awaitingMessageOne:
             guard var handshake else { throw LineError(.protocolViolation, "no handshake") }
@@ -123,7 +131,9 @@ public struct LineMachine: Sendable {
             guard let initiator = handshake.remoteStatic, trusts(initiator) else {
                 throw LineError(.untrustedPeer, "the dialling key is not in the trust store")
             }
-            guard payload.count <= settings.maximumHelloSize else { throw LineError(.protocolViolation, "handshake payload too large") }
+            guard payload.count <= settings.maximumHelloSize else {
+                throw LineError(.protocolViolation, "handshake payload too large")
+            }
             FrameDecoder.frame(try handshake.writeMessageTwo(payload: hello), into: &output)
             (sender, receiver) = handshake.transport()
             self.handshake = nil
@@ -132,7 +142,9 @@ public struct LineMachine: Sendable {
         case .awaitingMessageTwo:
             guard var handshake else { throw LineError(.protocolViolation, "no handshake") }
             let payload = try handshake.readMessageTwo(Array(frame))
-            guard payload.count <= settings.maximumHelloSize else { throw LineError(.protocolViolation, "handshake payload too large") }
+            guard payload.count <= settings.maximumHelloSize else {
+                throw LineError(.protocolViolation, "handshake payload too large")
+            }
             (sender, receiver) = handshake.transport()
             self.handshake = nil
             state = .established
@@ -163,7 +175,9 @@ public struct LineMachine: Sendable {
                 break
             case "ERROR":
                 let fields = record.fields
-                events.append(.peerError(code: fields["code"] as? String ?? "unknown", message: fields["message"] as? String ?? ""))
+                events.append(
+                    .peerError(
+                        code: fields["code"] as? String ?? "unknown", message: fields["message"] as? String ?? ""))
             case "BYE":
                 guard records.pendingCount == 0 else { throw LineError(.protocolViolation, "data after goodbye") }
                 state = .closed

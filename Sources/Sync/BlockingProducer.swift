@@ -76,7 +76,9 @@ extension BlockingProducer where Item == ChangeItem {
     static func changes(_ replica: any ReplicationStore, request: StreamRequest, batchSize: Int) -> BlockingProducer {
         BlockingProducer { emit in
             try withoutActuallyEscaping(emit) { emit in
-                let end = try replica.withChanges(for: request, batchSize: batchSize, estimate: { try emit(.estimate($0), false) }) { batch in
+                let end = try replica.withChanges(
+                    for: request, batchSize: batchSize, estimate: { try emit(.estimate($0), false) }
+                ) { batch in
                     try emit(.batch(batch), true)
                 }
                 try emit(.end(end), false)
@@ -89,7 +91,9 @@ extension BlockingProducer where Item == SnapshotItem {
     /// A consistent copy of `replica`'s file in chunks of `chunkSize` bytes.
     static func snapshot(_ replica: any SnapshotStore, chunkSize: Int) -> BlockingProducer {
         BlockingProducer(window: 8) { emit in
-            try replica.withSnapshot(chunkSize: chunkSize, header: { try emit(.header($0), false) }) { try emit(.chunk($0), true) }
+            try replica.withSnapshot(chunkSize: chunkSize, header: { try emit(.header($0), false) }) {
+                try emit(.chunk($0), true)
+            }
         }
     }
 }

@@ -15,7 +15,8 @@ public struct Device: Sendable {
 
     /// The default replica path: `$XDG_DATA_HOME/outpost/replica.sqlite`, else `~/.local/share/outpost/replica.sqlite`.
     public static func defaultPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        let base = environment["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+        let base =
+            environment["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : $0 }
             ?? (environment["HOME"] ?? NSHomeDirectory()) + "/.local/share"
         return base + "/outpost/replica.sqlite"
     }
@@ -23,9 +24,12 @@ public struct Device: Sendable {
     /// Creates the replica, a new identity key (mode 0600) and the network file (a new network unless given).
     public func create(name: String, networkID: [UInt8]?) throws -> (Replica, SyncIdentity) {
         let directory = (replicaPath as NSString).deletingLastPathComponent
-        if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        if !directory.isEmpty {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
         for path in [replicaPath, identityPath] where FileManager.default.fileExists(atPath: path) {
-            throw ReplicaError(.incompatible, "\(path) already exists", hint: "choose another --db, or remove the old replica first")
+            throw ReplicaError(
+                .incompatible, "\(path) already exists", hint: "choose another --db, or remove the old replica first")
         }
         let replica = try Replica.create(at: replicaPath, name: name)
         let keyPair = try IdentityFile.create(at: identityPath)
@@ -44,7 +48,9 @@ public struct Device: Sendable {
         guard let text = try? String(contentsOfFile: networkPath, encoding: .utf8) else {
             throw LineError(.badKey, "cannot read the network file \(networkPath)")
         }
-        return SyncIdentity(keyPair: keyPair, networkID: try KeyText.parseNetworkID(text.trimmingCharacters(in: .whitespacesAndNewlines)))
+        return SyncIdentity(
+            keyPair: keyPair,
+            networkID: try KeyText.parseNetworkID(text.trimmingCharacters(in: .whitespacesAndNewlines)))
     }
 
     /// Replaces the network id (joining another fleet).
@@ -87,6 +93,8 @@ public struct Invitation: Hashable, Sendable {
             let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: String],
             let name = object["name"], let key = object["key"], let network = object["network"]
         else { throw LineError(.badKey, "the invite code is damaged; copy the whole line again") }
-        self.init(name: name, publicKey: try KeyText.parsePublicKey(key), networkID: try KeyText.parseNetworkID(network), address: object["address"])
+        self.init(
+            name: name, publicKey: try KeyText.parsePublicKey(key), networkID: try KeyText.parseNetworkID(network),
+            address: object["address"])
     }
 }

@@ -85,7 +85,8 @@ struct SessionMachine: Sendable {
         switch (message, receiving) {
         case (.hello(let hello), .awaitingHello):
             guard hello.schema == schema else {
-                throw SyncError(.schemaMismatch, "the peer speaks schema \(hello.schema); this replica speaks \(schema)")
+                throw SyncError(
+                    .schemaMismatch, "the peer speaks schema \(hello.schema); this replica speaks \(schema)")
             }
             let request = try hello.request()
             receiving = .awaitingStream(announced: false)
@@ -102,7 +103,9 @@ struct SessionMachine: Sendable {
         case (.changes(let changes, _), .awaitingStream), (.changes(let changes, _), .records):
             let last: Int? = if case .records(let last) = receiving { last } else { nil }
             guard changes.batch == (last ?? 0) + 1 else {
-                throw violation("CHANGES batch \(changes.batch) where batch \((last ?? 0) + 1) was due (a repeated, lost or reordered batch)")
+                throw violation(
+                    "CHANGES batch \(changes.batch) where batch \((last ?? 0) + 1) was due (a repeated, lost or reordered batch)"
+                )
             }
             let position = try SessionMessage.position(changes.position, in: "CHANGES")
             receiving = .records(last: changes.batch)
@@ -127,7 +130,9 @@ struct SessionMachine: Sendable {
             return .complete(try streamEnd(end), lastBatch: last)
 
         case (.end(let end), .snapshot(let expected, let received)):
-            guard received == expected else { throw violation("the snapshot ended after \(received) of \(expected) bytes") }
+            guard received == expected else {
+                throw violation("the snapshot ended after \(received) of \(expected) bytes")
+            }
             receiving = .merging
             return .installSnapshot(try streamEnd(end))
 
@@ -136,7 +141,8 @@ struct SessionMachine: Sendable {
                 throw violation(sending == .idle ? "an ACK before this side's stream began" : "an ACK after DONE")
             }
             guard ack.batch > acknowledged else {
-                throw violation("ACK of batch \(ack.batch) after batch \(acknowledged) was acknowledged (repeated or reordered)")
+                throw violation(
+                    "ACK of batch \(ack.batch) after batch \(acknowledged) was acknowledged (repeated or reordered)")
             }
             sending = .streaming(acknowledged: ack.batch)
             return .none
@@ -166,7 +172,9 @@ struct SessionMachine: Sendable {
             case .idle: 0
             case .streaming(let count), .done(let count): count
             }
-        guard acknowledged <= batches else { throw violation("the peer acknowledged batch \(acknowledged) of \(batches) sent") }
+        guard acknowledged <= batches else {
+            throw violation("the peer acknowledged batch \(acknowledged) of \(batches) sent")
+        }
     }
 
     private func streamEnd(_ end: SessionMessage.End) throws -> StreamEnd {

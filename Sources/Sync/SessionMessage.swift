@@ -33,7 +33,9 @@ enum SessionMessage: Equatable, Sendable {
             self.schema = schema
             vector = request.vector
             cursor = request.cursor
-            resume = request.resume.map { Resume(position: [Int64($0.position.entity), $0.position.lseq], snapshot: $0.snapshotLseq) }
+            resume = request.resume.map {
+                Resume(position: [Int64($0.position.entity), $0.position.lseq], snapshot: $0.snapshotLseq)
+            }
             snapshot = request.snapshot ? true : nil
         }
 
@@ -42,7 +44,9 @@ enum SessionMessage: Equatable, Sendable {
             guard cursor >= 0 else { throw SyncError(.protocolViolation, "HELLO cursor is negative") }
             var resumeAt: StreamRequest.Resume?
             if let resume {
-                resumeAt = .init(position: try SessionMessage.position(resume.position, in: "HELLO resume"), snapshotLseq: resume.snapshot)
+                resumeAt = .init(
+                    position: try SessionMessage.position(resume.position, in: "HELLO resume"),
+                    snapshotLseq: resume.snapshot)
             }
             return StreamRequest(vector: vector, cursor: cursor, resume: resumeAt, snapshot: snapshot ?? false)
         }

@@ -28,7 +28,8 @@ struct SyncSession {
 
     /// The peer's site id and name from its handshake hello.
     static func peer(from hello: [UInt8]) throws -> (site: String, name: String) {
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(hello))) as? [String: Any], let site = object["site"] as? String,
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(hello))) as? [String: Any],
+            let site = object["site"] as? String,
             site.count == 32
         else { throw SyncError(.protocolViolation, "the peer's handshake hello has no site id") }
         return (site, object["name"] as? String ?? "")
@@ -77,18 +78,22 @@ struct SyncSession {
                 do {
                     action = try machine.receive(message)
                 } catch let error as SyncError where error.code == .schemaMismatch {
-                    try? await session.sendError(code: "schema_mismatch", message: "this replica speaks schema \(replica.schemaVersion)")
+                    try? await session.sendError(
+                        code: "schema_mismatch", message: "this replica speaks schema \(replica.schemaVersion)")
                     throw error
                 }
                 switch action {
                 case .serve(let theirRequest):
                     if let bootstrapping, bootstrapping != peerSite {
                         // Told after the peer's HELLO, so that the peer is reading when the line closes.
-                        let message = "this replica is still loading its first stream from site \(bootstrapping) and serves no stream until it completes"
+                        let message =
+                            "this replica is still loading its first stream from site \(bootstrapping) and serves no stream until it completes"
                         try? await session.sendError(code: "unavailable", message: message)
                         throw SyncError(.unavailable, message)
                     }
-                    let (replica, batchSize, progress, sender) = (self.replica, self.batchSize, self.progress, session.sender)
+                    let (replica, batchSize, progress, sender) = (
+                        self.replica, self.batchSize, self.progress, session.sender
+                    )
                     if bootstrapping != nil {
                         // No records, and this replica's own vector (still without the stream's entries).
                         let end = SessionMessage.End(vector: request.vector, snapshot: 0)
@@ -97,13 +102,19 @@ struct SyncSession {
                             return SyncSummary()
                         }
                     } else {
-                        sending = Task { try await Self.stream(replica, theirRequest, batchSize: batchSize, sender: sender, progress: progress) }
+                        sending = Task {
+                            try await Self.stream(
+                                replica, theirRequest, batchSize: batchSize, sender: sender, progress: progress)
+                        }
                     }
                 case .announce(let total):
                     receivingTotal = total
                 case .beginSnapshot(let bytes, let snapshotLseq):
-                    guard let snapshots = replica.snapshots else { throw SyncError(.protocolViolation, "a SNAPSHOT this store cannot take") }
-                    incoming = try await snapshots.beginSnapshot(from: peerSite, bytes: bytes, snapshotLseq: snapshotLseq)
+                    guard let snapshots = replica.snapshots else {
+                        throw SyncError(.protocolViolation, "a SNAPSHOT this store cannot take")
+                    }
+                    incoming = try await snapshots.beginSnapshot(
+                        from: peerSite, bytes: bytes, snapshotLseq: snapshotLseq)
                 case .appendPages(let received, let expected):
                     guard case .pages(let bytes) = message, let receiving = incoming else { break }
                     try receiving.append(bytes)
@@ -134,7 +145,9 @@ struct SyncSession {
                     summary.conflicts = merged.conflictsDetected
                     try machine.merged()
                     try await session.send(
-                        SessionMessage.done(.init(rows: merged.rows, changed: merged.fieldsChanged, conflicts: merged.conflictsDetected)).record())
+                        SessionMessage.done(
+                            .init(rows: merged.rows, changed: merged.fieldsChanged, conflicts: merged.conflictsDetected)
+                        ).record())
                 case .installSnapshot:
                     guard let receiving = incoming, let snapshots = replica.snapshots else { break }
                     incoming = nil
@@ -147,7 +160,8 @@ struct SyncSession {
                     }
                     summary.snapshotBytesReceived = receiving.received
                     try machine.merged()
-                    try await session.send(SessionMessage.done(.init(rows: merged.rows, changed: 0, conflicts: 0)).record())
+                    try await session.send(
+                        SessionMessage.done(.init(rows: merged.rows, changed: 0, conflicts: 0)).record())
                 case .none:
                     break
                 }
@@ -155,8 +169,11 @@ struct SyncSession {
         } catch let error as LineError where error.code == .peerError && error.message.hasPrefix("unavailable:") {
             _ = await staging?.result
             throw SyncError(
-                .unavailable, "the peer \(peerName) is still loading its first stream from another peer (\(error.message))",
-                hint: "a device serves others only once its own first sync has completed; retry after it has synced with its source")
+                .unavailable,
+                "the peer \(peerName) is still loading its first stream from another peer (\(error.message))",
+                hint:
+                    "a device serves others only once its own first sync has completed; retry after it has synced with its source"
+            )
         } catch {
             // A stage in flight finishes (or fails) before the session reports: nothing lands after it returns.
             _ = await staging?.result
@@ -183,21 +200,32 @@ struct SyncSession {
         switch role {
         case .dialler: try await session.goodbye()
         case .listener:
-            if try await session.next() != nil { throw SyncError(.protocolViolation, "records after the session completed") }
+            if try await session.next() != nil {
+                throw SyncError(.protocolViolation, "records after the session completed")
+            }
         }
         summary.bytesSent = session.counters.bytesSent
         summary.bytesReceived = session.counters.bytesReceived
         summary.duration = clock.now - start
         logger.debug(
-            "synced", metadata: ["peer": "\(peerName)", "sent": "\(summary.changesSent)", "received": "\(summary.changesReceived)", "conflicts": "\(summary.conflicts)"])
+            "synced",
+            metadata: [
+                "peer": "\(peerName)", "sent": "\(summary.changesSent)", "received": "\(summary.changesReceived)",
+                "conflicts": "\(summary.conflicts)",
+            ])
         return summary
     }
 
     /// Streams what the peer asked for; on failure tells the peer, so it does not wait for an `END`.
-    static func stream(_ replica: any ReplicationStore, _ request: StreamRequest, batchSize: Int, sender: LineSender, progress: (@Sendable (SyncProgress) -> Void)?) async throws
+    static func stream(
+        _ replica: any ReplicationStore, _ request: StreamRequest, batchSize: Int, sender: LineSender,
+        progress: (@Sendable (SyncProgress) -> Void)?
+    ) async throws
         -> SyncSummary
     {
-        if request.snapshot, let snapshots = replica.snapshots, let sent = try await sendSnapshot(snapshots, sender: sender, progress: progress) {
+        if request.snapshot, let snapshots = replica.snapshots,
+            let sent = try await sendSnapshot(snapshots, sender: sender, progress: progress)
+        {
             return sent
         }
         var summary = SyncSummary()
@@ -213,7 +241,8 @@ struct SyncSession {
                 case .batch(let batch):
                     summary.batchesSent += 1
                     let changes = SessionMessage.Changes(
-                        batch: summary.batchesSent, position: [Int64(batch.position.entity), batch.position.lseq], snapshot: batch.snapshotLseq)
+                        batch: summary.batchesSent, position: [Int64(batch.position.entity), batch.position.lseq],
+                        snapshot: batch.snapshotLseq)
                     try await sender.send(SessionMessage.changes(changes, body: try BatchCodec.encode(batch)).record())
                     producer.sent()
                     summary.rowsSent += batch.rows.count
@@ -221,7 +250,8 @@ struct SyncSession {
                     progress?(SyncProgress(direction: .sending, done: summary.rowsSent, total: total))
                 case .end(let end):
                     summary.snapshotLseq = end.snapshotLseq
-                    try await sender.send(SessionMessage.end(.init(vector: end.vector, snapshot: end.snapshotLseq)).record())
+                    try await sender.send(
+                        SessionMessage.end(.init(vector: end.vector, snapshot: end.snapshotLseq)).record())
                 }
             }
         } catch let error as ReplicaError where error.code == .unavailable {
@@ -237,7 +267,9 @@ struct SyncSession {
 
     /// Sends a copy of this replica's file (`SNAPSHOT`, `PAGES`…, `END`) to an empty peer that asked for one;
     /// nil when this replica cannot serve one (it is bootstrapping itself), so a record stream goes instead.
-    static func sendSnapshot(_ replica: any SnapshotStore, sender: LineSender, progress: (@Sendable (SyncProgress) -> Void)?) async throws -> SyncSummary? {
+    static func sendSnapshot(
+        _ replica: any SnapshotStore, sender: LineSender, progress: (@Sendable (SyncProgress) -> Void)?
+    ) async throws -> SyncSummary? {
         let producer = BlockingProducer.snapshot(replica, chunkSize: snapshotChunk)
         defer { producer.stop() }
         var info: SnapshotInfo?
@@ -247,7 +279,8 @@ struct SyncSession {
                 switch item {
                 case .header(let header):
                     info = header
-                    try await sender.send(SessionMessage.snapshot(.init(bytes: header.bytes, snapshot: header.snapshotLseq)).record())
+                    try await sender.send(
+                        SessionMessage.snapshot(.init(bytes: header.bytes, snapshot: header.snapshotLseq)).record())
                 case .chunk(let bytes):
                     try await sender.send(SessionMessage.pages(bytes).record())
                     producer.sent()

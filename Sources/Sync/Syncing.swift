@@ -27,14 +27,18 @@ extension ReplicationStore {
     ///
     /// - Throws: `LineError` (`.unreachable`, `.rejected`, `.truncated`, …) or `SyncError`.
     public func sync(
-        host: String, port: Int, peerKey: [UInt8], identity: SyncIdentity, batchSize: Int = 500, settings: LineSettings = LineSettings(),
-        acceptSnapshot: Bool = true, progress: (@Sendable (SyncProgress) -> Void)? = nil, logger: Logger = Logger(label: "outpost.sync")
+        host: String, port: Int, peerKey: [UInt8], identity: SyncIdentity, batchSize: Int = 500,
+        settings: LineSettings = LineSettings(),
+        acceptSnapshot: Bool = true, progress: (@Sendable (SyncProgress) -> Void)? = nil,
+        logger: Logger = Logger(label: "outpost.sync")
     ) async throws -> SyncSummary {
         let hello = SyncSession.hello(self)
         return try await SecureLine.dial(
-            host: host, port: port, identity: identity.keyPair, listenerKey: peerKey, networkID: identity.networkID, hello: hello, settings: settings
+            host: host, port: port, identity: identity.keyPair, listenerKey: peerKey, networkID: identity.networkID,
+            hello: hello, settings: settings
         ) { session in
-            var sync = SyncSession(replica: self, role: .dialler, batchSize: batchSize, progress: progress, logger: logger)
+            var sync = SyncSession(
+                replica: self, role: .dialler, batchSize: batchSize, progress: progress, logger: logger)
             sync.acceptSnapshot = acceptSnapshot
             return try await sync.run(&session)
         }
@@ -64,12 +68,14 @@ public final class SyncServer: Sendable {
     /// Binds `host:port`. `trusts` is asked, for each dialler's static key, whether to answer (read the trust
     /// store there so that peers added later are accepted without a restart).
     public static func bind(
-        replica: any ReplicationStore, identity: SyncIdentity, host: String = "127.0.0.1", port: Int = 0, batchSize: Int = 500,
+        replica: any ReplicationStore, identity: SyncIdentity, host: String = "127.0.0.1", port: Int = 0,
+        batchSize: Int = 500,
         settings: LineSettings = LineSettings(), logger: Logger = Logger(label: "outpost.server"),
         trusts: @escaping @Sendable ([UInt8]) -> Bool
     ) async throws -> SyncServer {
         let listener = try await LineListener.bind(
-            host: host, port: port, identity: identity.keyPair, networkID: identity.networkID, hello: SyncSession.hello(replica),
+            host: host, port: port, identity: identity.keyPair, networkID: identity.networkID,
+            hello: SyncSession.hello(replica),
             settings: settings, trusts: trusts)
         return SyncServer(listener: listener, replica: replica, batchSize: batchSize, logger: logger)
     }
@@ -79,7 +85,9 @@ public final class SyncServer: Sendable {
         let (replica, batchSize, logger) = (self.replica, self.batchSize, self.logger)
         try await listener.run { session in
             do {
-                let summary = try await SyncSession(replica: replica, role: .listener, batchSize: batchSize, progress: nil, logger: logger).run(&session)
+                let summary = try await SyncSession(
+                    replica: replica, role: .listener, batchSize: batchSize, progress: nil, logger: logger
+                ).run(&session)
                 onSession?(.success(summary))
             } catch {
                 logger.notice("sync session failed", metadata: ["error": "\(error)"])

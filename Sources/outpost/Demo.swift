@@ -23,14 +23,17 @@ struct Demo: AsyncParsableCommand {
     var keep: String?
 
     func run() async throws {
-        let directory = try keep.map { path -> URL in
-            let url = URL(fileURLWithPath: path)
-            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-            return url
-        } ?? FileManager.default.temporaryDirectory.appendingPathComponent("outpost-demo-\(UUID().uuidString)")
+        let directory =
+            try keep.map { path -> URL in
+                let url = URL(fileURLWithPath: path)
+                try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+                return url
+            } ?? FileManager.default.temporaryDirectory.appendingPathComponent("outpost-demo-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { if keep == nil { try? FileManager.default.removeItem(at: directory) } }
-        for name in ["hub", "popup-1", "popup-2"] { Replica.removeDatabaseFiles(at: directory.appendingPathComponent("\(name).sqlite").path) }
+        for name in ["hub", "popup-1", "popup-2"] {
+            Replica.removeDatabaseFiles(at: directory.appendingPathComponent("\(name).sqlite").path)
+        }
         func make(_ name: String) throws -> Replica {
             try Replica.create(at: directory.appendingPathComponent("\(name).sqlite").path, name: name)
         }
@@ -44,7 +47,9 @@ struct Demo: AsyncParsableCommand {
         let server = try await SyncServer.bind(replica: hub, identity: hubIdentity) { trusted.contains($0) }
         let serving = Task { try await server.run() }
         defer { serving.cancel() }
-        let story = Story(hub: hub, laptops: [one, two], port: server.port, hubIdentity: hubIdentity, laptopIdentities: laptopIdentities)
+        let story = Story(
+            hub: hub, laptops: [one, two], port: server.port, hubIdentity: hubIdentity,
+            laptopIdentities: laptopIdentities)
 
         print("Outpost demo — replicas in \(directory.path); the hub listens on 127.0.0.1:\(server.port)\n")
         print("1. Morning: the hub counts stock; both laptops sync with it.")
@@ -56,12 +61,16 @@ struct Demo: AsyncParsableCommand {
         var options = NewOrderOptions()
         options.address = "1 Harbour St, Leith"
         let ana = try await one.createOrder(
-            customerEmail: "ana@example.com", lines: [LineSpec(sku: "TEE-M", quantity: 2, unitPrice: "19.90")], options: options)
+            customerEmail: "ana@example.com", lines: [LineSpec(sku: "TEE-M", quantity: 2, unitPrice: "19.90")],
+            options: options)
         try await one.pay(order: ana.orderNumber, amount: "39.80", method: .cash)
         print("   popup-1 sold \(ana.orderNumber) to ana@example.com: 2 × TEE-M, paid 39.80 EUR cash")
         let bo = try await two.createOrder(
             customerEmail: "bo@example.com",
-            lines: [LineSpec(sku: "MUG", quantity: 1, unitPrice: "12.00"), LineSpec(sku: "TEE-M", quantity: 1, unitPrice: "19.90")])
+            lines: [
+                LineSpec(sku: "MUG", quantity: 1, unitPrice: "12.00"),
+                LineSpec(sku: "TEE-M", quantity: 1, unitPrice: "19.90"),
+            ])
         try await two.pay(order: bo.orderNumber, amount: "31.90", method: .card, provisional: true)
         print("   popup-2 sold \(bo.orderNumber) to bo@example.com: MUG + TEE-M, card taken offline (provisional)")
         try await story.syncAll()
@@ -96,9 +105,12 @@ struct Story {
     func syncAll() async throws {
         for _ in 0..<2 {
             for (laptop, identity) in zip(laptops, laptopIdentities) {
-                let summary = try await laptop.sync(host: "127.0.0.1", port: port, peerKey: hubIdentity.keyPair.publicKey, identity: identity)
+                let summary = try await laptop.sync(
+                    host: "127.0.0.1", port: port, peerKey: hubIdentity.keyPair.publicKey, identity: identity)
                 if summary.changesSent + summary.changesReceived > 0 {
-                    print("   \(laptop.identity.name) ⇄ hub: sent \(summary.changesSent), received \(summary.changesReceived) field changes, \(summary.bytesSent + summary.bytesReceived) bytes encrypted")
+                    print(
+                        "   \(laptop.identity.name) ⇄ hub: sent \(summary.changesSent), received \(summary.changesReceived) field changes, \(summary.bytesSent + summary.bytesReceived) bytes encrypted"
+                    )
                 }
             }
         }
@@ -107,9 +119,13 @@ struct Story {
     func report(ana: String) async throws {
         let shipped = try await hub.order(ana)
         print("What happened to \(ana):")
-        print("   status   \(shipped.progress.status.rawValue)   overlays: \(shipped.progress.overlays.map(\.rawValue).joined(separator: ", "))")
+        print(
+            "   status   \(shipped.progress.status.rawValue)   overlays: \(shipped.progress.overlays.map(\.rawValue).joined(separator: ", "))"
+        )
         if shipped.progress.status == .shipped && shipped.order.cancelledAt != nil {
-            print("   why      physical facts beat intents: what shipped stands, so the cancel had nothing left to cancel;")
+            print(
+                "   why      physical facts beat intents: what shipped stands, so the cancel had nothing left to cancel;"
+            )
             print("            the customer paid and asked to cancel, so a return-and-refund is due (refund_due).")
         }
         print("")
@@ -118,20 +134,26 @@ struct Story {
             let values = conflict.values.map(\.description).joined(separator: " vs ")
             var number = "-"
             if let orderID = conflict.orderID { number = try await hub.order(orderID).order.number }
-            print("   order \(number) \(conflict.entity.rawValue).\(conflict.field): \(values) → shows \(conflict.winner) (rule: \(conflict.rule.rawValue))")
+            print(
+                "   order \(number) \(conflict.entity.rawValue).\(conflict.field): \(values) → shows \(conflict.winner) (rule: \(conflict.rule.rawValue))"
+            )
         }
         print("")
         print("Orders (identical on every replica):")
         let listing = try await hub.orders()
         print("   " + pad("NUMBER", 10) + pad("STATUS", 14) + pad("TOTAL", 10) + "CUSTOMER")
         for order in listing {
-            print("   " + pad(order.number, 10) + pad(order.status.rawValue, 14) + pad(Money.decimalString(order.totalMinor, digits: 2), 10) + (order.customerEmail ?? ""))
+            print(
+                "   " + pad(order.number, 10) + pad(order.status.rawValue, 14)
+                    + pad(Money.decimalString(order.totalMinor, digits: 2), 10) + (order.customerEmail ?? ""))
         }
         print("")
         print("Stock:")
         print("   " + pad("SKU", 8) + pad("ON HAND", 9) + pad("RESERVED", 10) + "AVAILABLE")
         for level in try await hub.stockLevels() {
-            print("   " + pad(level.sku, 8) + pad(String(level.onHand), 9) + pad(String(level.reserved), 10) + String(level.available))
+            print(
+                "   " + pad(level.sku, 8) + pad(String(level.onHand), 9) + pad(String(level.reserved), 10)
+                    + String(level.available))
         }
         var views: [[OrderListing]] = []
         for replica in [hub] + laptops { views.append(try await replica.orders()) }

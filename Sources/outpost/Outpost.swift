@@ -46,10 +46,14 @@ struct Outpost: AsyncParsableCommand {
                 Foundation.exit(0)
             }
             var lines = message.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-            if let first = lines.first, first.hasPrefix("Error: ") { lines[0] = String(first.dropFirst("Error: ".count)) }
+            if let first = lines.first, first.hasPrefix("Error: ") {
+                lines[0] = String(first.dropFirst("Error: ".count))
+            }
             let usage = lines.dropFirst().first { $0.hasPrefix("Usage: ") }
             FileHandle.standardError.write(Data("error: \(lines.first ?? message)\n".utf8))
-            if let usage { FileHandle.standardError.write(Data("hint: \(usage.dropFirst("Usage: ".count)) (see --help)\n".utf8)) }
+            if let usage {
+                FileHandle.standardError.write(Data("hint: \(usage.dropFirst("Usage: ".count)) (see --help)\n".utf8))
+            }
             Foundation.exit(status == 1 ? 64 : status)
         }
     }
@@ -64,13 +68,17 @@ struct GlobalOptions: ParsableArguments {
     var json = false
 
     var device: Device {
-        Device(replicaPath: db ?? ProcessInfo.processInfo.environment["OUTPOST_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? Device.defaultPath())
+        Device(
+            replicaPath: db ?? ProcessInfo.processInfo.environment["OUTPOST_DB"].flatMap { $0.isEmpty ? nil : $0 }
+                ?? Device.defaultPath())
     }
 
     func replica() throws -> Replica {
         let device = self.device
         guard FileManager.default.fileExists(atPath: device.replicaPath) else {
-            throw CLIError(66, "no replica at \(device.replicaPath)", hint: "create one with `outpost init --name NAME`, or pass --db PATH")
+            throw CLIError(
+                66, "no replica at \(device.replicaPath)",
+                hint: "create one with `outpost init --name NAME`, or pass --db PATH")
         }
         return try device.openReplica()
     }
@@ -124,7 +132,9 @@ func fail(_ error: CLIError) -> Never {
 
 /// Prints a JSON document on stdout.
 func printJSON(_ value: Any) {
-    let data = (try? JSONSerialization.data(withJSONObject: value, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
+    let data =
+        (try? JSONSerialization.data(
+            withJSONObject: value, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
     print(String(decoding: data, as: UTF8.self))
 }
 
@@ -140,20 +150,29 @@ func rfc3339(_ milliseconds: Int64?) -> Any {
 /// Parses an RFC 3339 time (or a date `YYYY-MM-DD`) into Unix milliseconds.
 func parseTime(_ text: String) throws -> Int64 {
     let formatter = ISO8601DateFormatter()
-    for options: ISO8601DateFormatter.Options in [[.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime], [.withFullDate]] {
+    for options: ISO8601DateFormatter.Options in [
+        [.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime], [.withFullDate],
+    ] {
         formatter.formatOptions = options
         if let date = formatter.date(from: text) { return Int64(date.timeIntervalSince1970 * 1000) }
     }
-    throw CLIError(65, "'\(text)' is not a time", hint: "write RFC 3339 UTC, e.g. 2026-11-27T15:00:00Z, or a date 2026-11-27")
+    throw CLIError(
+        65, "'\(text)' is not a time", hint: "write RFC 3339 UTC, e.g. 2026-11-27T15:00:00Z, or a date 2026-11-27")
 }
 
 /// Left-aligned columns for people.
 func table(_ header: [String], _ rows: [[String]]) -> String {
     var widths = header.map(\.count)
-    for row in rows { for (index, cell) in row.enumerated() where index < widths.count { widths[index] = max(widths[index], cell.count) } }
+    for row in rows {
+        for (index, cell) in row.enumerated() where index < widths.count {
+            widths[index] = max(widths[index], cell.count)
+        }
+    }
     func line(_ cells: [String]) -> String {
-        cells.enumerated().map { index, cell in index == cells.count - 1 ? cell : cell.padding(toLength: widths[index] + 2, withPad: " ", startingAt: 0) }
-            .joined()
+        cells.enumerated().map { index, cell in
+            index == cells.count - 1 ? cell : cell.padding(toLength: widths[index] + 2, withPad: " ", startingAt: 0)
+        }
+        .joined()
     }
     let bold = isatty(STDOUT_FILENO) != 0
     let head = line(header)

@@ -12,7 +12,13 @@ import Testing
         try hub("init", "--name", "hub")
         for index in 0..<60 {
             let lines = (0..<4).flatMap { ["--line", "SKU-\(index)-\($0):2:1\($0).50"] }
-            #expect(try hub.run(["order", "create", "--customer", "c\(index % 7)@example.com", "--address", String(repeating: "long address ", count: 20)] + lines).status == 0)
+            #expect(
+                try hub.run(
+                    [
+                        "order", "create", "--customer", "c\(index % 7)@example.com", "--address",
+                        String(repeating: "long address ", count: 20),
+                    ] + lines
+                ).status == 0)
         }
         let (server, port) = try hub.serve()
         defer { server.terminate() }
@@ -40,13 +46,15 @@ import Testing
             // merges whole or not at all.
             let count = try laptop("order", "list", "--json").array.count
             let bootstrapping = try laptop("status", "--json").object["bootstrapping_from"] is String
-            #expect(count == 60 || bootstrapping || count == 0, "a killed sync left \(count) orders outside a bootstrap")
+            #expect(
+                count == 60 || bootstrapping || count == 0, "a killed sync left \(count) orders outside a bootstrap")
             if bootstrapping {
                 let refused = try laptop("order", "create", "--customer", "x@example.com", "--line", "A:1:1")
                 #expect(refused.status == 75, "\(refused.stderr)")
             }
         }
-        let final = noSnapshot ? try laptop("sync", "hub", "--json", "--no-snapshot") : try laptop("sync", "hub", "--json")
+        let final =
+            noSnapshot ? try laptop("sync", "hub", "--json", "--no-snapshot") : try laptop("sync", "hub", "--json")
         #expect(final.status == 0, "\(final.stderr)")
         #expect(try laptop("order", "list", "--json").stdout == hub("order", "list", "--json").stdout)
         #expect(try laptop("order", "list", "--json").array.count == 60)

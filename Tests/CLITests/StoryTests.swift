@@ -13,7 +13,8 @@ import Testing
         try hub("stock", "set", "TEE-M", "10")
         let (server, port) = try hub.serve()
         defer { server.terminate() }
-        let invite = try hub("invite", "--address", "127.0.0.1:\(port)").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let invite = try hub("invite", "--address", "127.0.0.1:\(port)").stdout.trimmingCharacters(
+            in: .whitespacesAndNewlines)
         for (laptop, name) in [(one, "popup-1"), (two, "popup-2")] {
             try laptop("init", "--name", name)
             let joined = try laptop("join", invite, "--json").object
@@ -21,9 +22,13 @@ import Testing
             #expect(try hub.run(Array(addLine.dropFirst())).status == 0)
             #expect(try laptop("sync", "hub").status == 0)
         }
-        let sale = try #require(try one("order", "create", "--customer", "ana@example.com", "--line", "TEE-M:2:20", "--json").object["number"] as? String)
+        let sale = try #require(
+            try one("order", "create", "--customer", "ana@example.com", "--line", "TEE-M:2:20", "--json").object[
+                "number"] as? String)
         try one("order", "pay", sale, "--amount", "40")
-        let other = try #require(try two("order", "create", "--customer", "bo@example.com", "--line", "TEE-M:1:20", "--json").object["number"] as? String)
+        let other = try #require(
+            try two("order", "create", "--customer", "bo@example.com", "--line", "TEE-M:1:20", "--json").object[
+                "number"] as? String)
         for laptop in [one, two, one] { #expect(try laptop("sync", "hub", "--json").object["sent_changes"] != nil) }
         try one("order", "pack", sale)
         try one("order", "ship", sale, "--carrier", "DHL", "--tracking", "T1")
@@ -39,7 +44,9 @@ import Testing
         let conflicts = try two("conflicts", "--json").array
         #expect(conflicts.count == 1)
         #expect(conflicts.first?["field"] as? String == "phone")
-        for key in ["order_id", "field", "values", "winner", "rule", "sites", "detected_at"] { #expect(conflicts.first?[key] != nil) }
+        for key in ["order_id", "field", "values", "winner", "rule", "sites", "detected_at"] {
+            #expect(conflicts.first?[key] != nil)
+        }
         let status = try one("status", "--json").object
         #expect((status["peers"] as? [[String: Any]])?.first?["name"] as? String == "hub")
         server.interrupt()

@@ -26,7 +26,8 @@ import Testing
             switch (step / 3) % 3 {
             case 0:
                 let dot = Dot(site: UInt32(site), counter: sites[site].vector[UInt32(site)] + 1)
-                sites[site].field = .written(values(step), dot: dot, time: HybridTime(milliseconds: Int64(time), logical: UInt16(site)))
+                sites[site].field = .written(
+                    values(step), dot: dot, time: HybridTime(milliseconds: Int64(time), logical: UInt16(site)))
                 sites[site].vector.add(dot)
             default:
                 let from = (site + (step / 3) % 3) % 3
@@ -86,7 +87,8 @@ import Testing
     /// Lattice fields: version vectors join by per-site maximum.
     @Test func versionVectorJoinIsAJoin() async {
         let vector = Gen.int(in: 0...5).array(of: 3).map { counts in
-            VersionVector(Dictionary(uniqueKeysWithValues: counts.enumerated().map { (UInt32($0.offset), UInt64($0.element)) }))
+            VersionVector(
+                Dictionary(uniqueKeysWithValues: counts.enumerated().map { (UInt32($0.offset), UInt64($0.element)) }))
         }
         await propertyCheck(count: 300, input: vector, vector, vector) { a, b, c in
             #expect(JoinLaws.violation(a, b, c) { $0.joined(with: $1) } == nil)

@@ -34,12 +34,17 @@ import Testing
             try Money(minorUnits: 100, currency: eur).adding(Money(minorUnits: 100, currency: usd))
         }
         #expect(error?.code == .currencyMismatch)
-        #expect(try Money(minorUnits: 150, currency: eur).adding(Money(minorUnits: 250, currency: eur)).minorUnits == 400)
-        #expect(try Money(minorUnits: 150, currency: eur).subtracting(Money(minorUnits: 250, currency: eur)).minorUnits == -100)
+        #expect(
+            try Money(minorUnits: 150, currency: eur).adding(Money(minorUnits: 250, currency: eur)).minorUnits == 400)
+        #expect(
+            try Money(minorUnits: 150, currency: eur).subtracting(Money(minorUnits: 250, currency: eur)).minorUnits
+                == -100)
     }
 
     @Test func arithmeticRefusesOverflow() {
-        #expect(throws: DomainError.self) { try Money(minorUnits: .max, currency: eur).adding(Money(minorUnits: 1, currency: eur)) }
+        #expect(throws: DomainError.self) {
+            try Money(minorUnits: .max, currency: eur).adding(Money(minorUnits: 1, currency: eur))
+        }
         #expect(throws: DomainError.self) { try Money(minorUnits: .max / 2, currency: eur).multiplied(by: 3) }
     }
 

@@ -16,18 +16,25 @@ struct OrderBuilder {
         self.order = order
     }
 
-    var all: [LineQuantity] { [LineQuantity(lineID: "line-tee", quantity: 2), LineQuantity(lineID: "line-cap", quantity: 1)] }
+    var all: [LineQuantity] {
+        [LineQuantity(lineID: "line-tee", quantity: 2), LineQuantity(lineID: "line-cap", quantity: 1)]
+    }
 
     func paid(_ amount: Int64 = 5000, kind: PaymentKind = .capture) -> OrderBuilder {
         var copy = self
         copy.order.payments.append(
-            Payment(id: "pay-\(copy.order.payments.count)", orderID: "order-1", kind: kind, amountMinor: amount, method: .card, at: 2_000))
+            Payment(
+                id: "pay-\(copy.order.payments.count)", orderID: "order-1", kind: kind, amountMinor: amount,
+                method: .card, at: 2_000))
         return copy
     }
 
     func failedPayment() -> OrderBuilder {
         var copy = self
-        copy.order.payments.append(Payment(id: "fail-\(copy.order.payments.count)", orderID: "order-1", kind: .fail, amountMinor: 0, method: .card, at: 2_500))
+        copy.order.payments.append(
+            Payment(
+                id: "fail-\(copy.order.payments.count)", orderID: "order-1", kind: .fail, amountMinor: 0, method: .card,
+                at: 2_500))
         return copy
     }
 
@@ -37,14 +44,18 @@ struct OrderBuilder {
         return copy
     }
 
-    func parcel(_ id: String, _ lines: [LineQuantity]? = nil, shipped: Bool = false, delivered: Bool = false, shipTo: String? = nil)
+    func parcel(
+        _ id: String, _ lines: [LineQuantity]? = nil, shipped: Bool = false, delivered: Bool = false,
+        shipTo: String? = nil
+    )
         -> OrderBuilder
     {
         var copy = self
         copy.order.fulfilments.append(
             Fulfilment(
                 id: id, orderID: "order-1", lines: lines ?? all, packedAt: 4_000, shippedAt: shipped ? 5_000 : nil,
-                deliveredAt: delivered ? 6_000 : nil, carrier: shipped ? "DHL" : nil, trackingNumber: shipped ? "T" : nil,
+                deliveredAt: delivered ? 6_000 : nil, carrier: shipped ? "DHL" : nil,
+                trackingNumber: shipped ? "T" : nil,
                 shipTo: shipped ? (shipTo ?? copy.order.address) : nil))
         return copy
     }
@@ -55,18 +66,22 @@ struct OrderBuilder {
         return copy
     }
 
-    func returned(_ lines: [LineQuantity]? = nil, received: Bool = true, cancelled: Bool = false, restock: Bool = true) -> OrderBuilder {
+    func returned(_ lines: [LineQuantity]? = nil, received: Bool = true, cancelled: Bool = false, restock: Bool = true)
+        -> OrderBuilder
+    {
         var copy = self
         copy.order.returns.append(
             Return(
-                id: "ret-\(copy.order.returns.count)", orderID: "order-1", lines: lines ?? all, reason: .damaged, requestedAt: 8_000,
+                id: "ret-\(copy.order.returns.count)", orderID: "order-1", lines: lines ?? all, reason: .damaged,
+                requestedAt: 8_000,
                 receivedAt: received ? 8_500 : nil, cancelledAt: cancelled ? 8_600 : nil, restock: restock))
         return copy
     }
 
     func refunded(_ amount: Int64) -> OrderBuilder {
         var copy = self
-        copy.order.refunds.append(Refund(id: "ref-\(copy.order.refunds.count)", orderID: "order-1", amountMinor: amount, at: 9_000))
+        copy.order.refunds.append(
+            Refund(id: "ref-\(copy.order.refunds.count)", orderID: "order-1", amountMinor: amount, at: 9_000))
         return copy
     }
 

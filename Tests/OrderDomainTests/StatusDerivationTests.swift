@@ -31,14 +31,19 @@ import Testing
         #expect(base.failedPayment().progress.overlays == [.paymentIssue])
         #expect(base.paid().refunded(1000).progress.overlays == [.partiallyRefunded])
         #expect(base.paid().refunded(6000).progress.overlays.contains(.overRefunded))
-        let capReturned = base.paid().parcel("p1", shipped: true).returned([LineQuantity(lineID: "line-cap", quantity: 1)])
+        let capReturned = base.paid().parcel("p1", shipped: true).returned([
+            LineQuantity(lineID: "line-cap", quantity: 1)
+        ])
         #expect(capReturned.progress.overlays.contains(.partiallyReturned))
         #expect(capReturned.progress.overlays.contains(.refundDue))
         #expect(capReturned.progress.refundDueMinor == 1000)
         let open = base.paid().parcel("p1", shipped: true).returned(received: false)
         #expect(open.progress.overlays.contains(.returnOpen))
-        #expect(base.paid().parcel("p1", shipped: true).parcel("p2", shipped: true).progress.overlays.contains(.overFulfilled))
-        #expect(base.paid().parcel("p1", shipped: true, shipTo: "elsewhere").progress.overlays.contains(.redirectRequested))
+        #expect(
+            base.paid().parcel("p1", shipped: true).parcel("p2", shipped: true).progress.overlays.contains(
+                .overFulfilled))
+        #expect(
+            base.paid().parcel("p1", shipped: true, shipTo: "elsewhere").progress.overlays.contains(.redirectRequested))
         #expect(base.paid().cancelled().progress.overlays.contains(.refundDue))
     }
 
@@ -68,13 +73,18 @@ import Testing
     /// replicas may read them) never changes the result.
     @Test func derivationIgnoresFactOrder() async {
         let scenarios: [OrderBuilder] = [
-            base.paid(2000).paid(3000).parcel("p1", [LineQuantity(lineID: "line-tee", quantity: 1)], shipped: true).parcel("p2")
-                .returned([LineQuantity(lineID: "line-tee", quantity: 1)], received: false).refunded(500).failedPayment(),
+            base.paid(2000).paid(3000).parcel("p1", [LineQuantity(lineID: "line-tee", quantity: 1)], shipped: true)
+                .parcel("p2")
+                .returned([LineQuantity(lineID: "line-tee", quantity: 1)], received: false).refunded(500)
+                .failedPayment(),
             base.paid().parcel("p1", shipped: true).parcel("p2", shipped: true).cancelled().refunded(100).refunded(200),
         ]
         for scenario in scenarios {
             let expected = scenario.progress
-            await propertyCheck(count: 50, input: Gen.shuffled(scenario.order.payments), Gen.shuffled(scenario.order.fulfilments), Gen.shuffled(scenario.order.refunds)) {
+            await propertyCheck(
+                count: 50, input: Gen.shuffled(scenario.order.payments), Gen.shuffled(scenario.order.fulfilments),
+                Gen.shuffled(scenario.order.refunds)
+            ) {
                 payments, parcels, refunds in
                 var order = scenario.order
                 order.payments = payments

@@ -22,17 +22,26 @@ import Testing
     @Test func payment() {
         #expect(refused { try base.order.checkPayment(kind: .capture, amountMinor: 5000, reference: nil) } == nil)
         #expect(refused { try base.order.checkPayment(kind: .authorize, amountMinor: 2000, reference: nil) } == nil)
-        #expect(refused { try base.order.checkPayment(kind: .capture, amountMinor: 5001, reference: nil) }?.code == .illegalTransition)
-        #expect(refused { try base.order.checkPayment(kind: .capture, amountMinor: 0, reference: nil) }?.code == .invalidInput)
+        #expect(
+            refused { try base.order.checkPayment(kind: .capture, amountMinor: 5001, reference: nil) }?.code
+                == .illegalTransition)
+        #expect(
+            refused { try base.order.checkPayment(kind: .capture, amountMinor: 0, reference: nil) }?.code
+                == .invalidInput)
         #expect(refused { try base.paid().order.checkPayment(kind: .capture, amountMinor: 1, reference: nil) } != nil)
-        #expect(refused { try base.cancelled().order.checkPayment(kind: .capture, amountMinor: 100, reference: nil) } != nil)
+        #expect(
+            refused { try base.cancelled().order.checkPayment(kind: .capture, amountMinor: 100, reference: nil) } != nil
+        )
         #expect(refused { try base.order.checkPayment(kind: .fail, amountMinor: 0, reference: nil) } == nil)
         #expect(refused { try base.paid().order.checkPayment(kind: .fail, amountMinor: 0, reference: nil) } != nil)
         let authorized = base.paid(5000, kind: .authorize)
         #expect(refused { try authorized.order.checkPayment(kind: .void, amountMinor: 0, reference: "pay-0") } == nil)
-        #expect(refused { try authorized.order.checkPayment(kind: .capture, amountMinor: 5000, reference: "pay-0") } == nil)
-        #expect(refused { try authorized.order.checkPayment(kind: .capture, amountMinor: 6000, reference: "pay-0") } != nil)
-        #expect(refused { try base.order.checkPayment(kind: .void, amountMinor: 0, reference: "nope") }?.code == .notFound)
+        #expect(
+            refused { try authorized.order.checkPayment(kind: .capture, amountMinor: 5000, reference: "pay-0") } == nil)
+        #expect(
+            refused { try authorized.order.checkPayment(kind: .capture, amountMinor: 6000, reference: "pay-0") } != nil)
+        #expect(
+            refused { try base.order.checkPayment(kind: .void, amountMinor: 0, reference: "nope") }?.code == .notFound)
     }
 
     @Test func processing() {
@@ -48,7 +57,9 @@ import Testing
         #expect(refused { try base.order.checkPack(base.all) } != nil)  // unpaid
         #expect(refused { try base.paid().order.checkPack([LineQuantity(lineID: "line-tee", quantity: 3)]) } != nil)
         #expect(refused { try base.paid().parcel("p1").order.checkPack(tee) } != nil)  // nothing left
-        #expect(refused { try base.paid().order.checkPack([LineQuantity(lineID: "ghost", quantity: 1)]) }?.code == .notFound)
+        #expect(
+            refused { try base.paid().order.checkPack([LineQuantity(lineID: "ghost", quantity: 1)]) }?.code == .notFound
+        )
         #expect(refused { try base.paid().cancelled().order.checkPack(tee) } != nil)
     }
 
@@ -65,7 +76,9 @@ import Testing
         #expect(refused { try base.order.checkCancel() } == nil)
         #expect(refused { try base.paid().parcel("p1").order.checkCancel() } == nil)
         #expect(refused { try base.paid().parcel("p1", tee, shipped: true).order.checkCancel() } == nil)
-        #expect(refused { try base.paid().parcel("p1", shipped: true).order.checkCancel() }?.hint == "request a return instead")
+        #expect(
+            refused { try base.paid().parcel("p1", shipped: true).order.checkCancel() }?.hint
+                == "request a return instead")
         #expect(refused { try base.cancelled().order.checkCancel() } != nil)
     }
 
@@ -91,14 +104,23 @@ import Testing
     }
 
     @Test func edits() {
-        #expect(refused { try base.order.checkEdit(addressChanged: true, quantities: [LineQuantity(lineID: "line-tee", quantity: 5)]) } == nil)
-        #expect(refused { try base.paid().parcel("p1", shipped: true).order.checkEdit(addressChanged: true, quantities: []) } != nil)
+        #expect(
+            refused {
+                try base.order.checkEdit(
+                    addressChanged: true, quantities: [LineQuantity(lineID: "line-tee", quantity: 5)])
+            } == nil)
+        #expect(
+            refused {
+                try base.paid().parcel("p1", shipped: true).order.checkEdit(addressChanged: true, quantities: [])
+            } != nil)
         #expect(refused { try base.paid().parcel("p1").order.checkEdit(addressChanged: false, quantities: tee) } != nil)
         #expect(refused { try base.cancelled().order.checkEdit(addressChanged: false, quantities: []) } != nil)
     }
 
     @Test func lineSpecsParseOrExplain() throws {
-        #expect(try LineSpec(parsing: "TEE-M:2:19.90", requirePrice: true) == LineSpec(sku: "TEE-M", quantity: 2, unitPrice: "19.90"))
+        #expect(
+            try LineSpec(parsing: "TEE-M:2:19.90", requirePrice: true)
+                == LineSpec(sku: "TEE-M", quantity: 2, unitPrice: "19.90"))
         #expect(try LineSpec(parsing: "TEE-M:2", requirePrice: false).quantity == 2)
         for bad in ["TEE-M", "TEE-M:0:1", "TEE-M:-1:1", ":2:1", "TEE M:2:1", "TEE-M:two:1", "A:1:2:3"] {
             #expect(throws: DomainError.self) { try LineSpec(parsing: bad, requirePrice: true) }

@@ -1,12 +1,15 @@
 import Foundation
 import OrderDomain
 import Testing
+
 @testable import Replica
 
 /// A refused or failing command leaves the file's content exactly as it was.
 @Suite struct AtomicityTests {
     /// Runs `command`, expects a `DomainError` with `code`, and checks every table is unchanged.
-    private func expectUnchanged(_ replica: Replica, code: DomainError.Code, _ command: () async throws -> Void) async throws {
+    private func expectUnchanged(_ replica: Replica, code: DomainError.Code, _ command: () async throws -> Void)
+        async throws
+    {
         let before = try await replica.rawDump()
         do {
             try await command()
@@ -24,11 +27,19 @@ import Testing
         let order = pair.order
         try await expectUnchanged(replica, code: .illegalTransition) { try await replica.startProcessing(order: order) }
         try await expectUnchanged(replica, code: .illegalTransition) { try await replica.pack(order: order) }
-        try await expectUnchanged(replica, code: .illegalTransition) { try await replica.ship(order: order, carrier: "DHL", tracking: "T") }
-        try await expectUnchanged(replica, code: .illegalTransition) { try await replica.pay(order: order, amount: "50.01") }
+        try await expectUnchanged(replica, code: .illegalTransition) {
+            try await replica.ship(order: order, carrier: "DHL", tracking: "T")
+        }
+        try await expectUnchanged(replica, code: .illegalTransition) {
+            try await replica.pay(order: order, amount: "50.01")
+        }
         try await expectUnchanged(replica, code: .invalidInput) { try await replica.pay(order: order, amount: "-1") }
-        try await expectUnchanged(replica, code: .invalidInput) { try await replica.pay(order: order, amount: "12.345") }
-        try await expectUnchanged(replica, code: .illegalTransition) { try await replica.refund(order: order, amount: "1.00") }
+        try await expectUnchanged(replica, code: .invalidInput) {
+            try await replica.pay(order: order, amount: "12.345")
+        }
+        try await expectUnchanged(replica, code: .illegalTransition) {
+            try await replica.refund(order: order, amount: "1.00")
+        }
         try await expectUnchanged(replica, code: .notFound) { try await replica.cancel(order: "NOPE-1") }
         try await expectUnchanged(replica, code: .insufficientStock) {
             _ = try await replica.createOrder(customerEmail: "bo@example.com", lines: [line("TEE-M", 9)])
@@ -39,13 +50,16 @@ import Testing
         try await expectUnchanged(replica, code: .invalidInput) {
             var options = NewOrderOptions()
             options.currency = "EURO"
-            _ = try await replica.createOrder(customerEmail: "bo@example.com", lines: [line("TEE-M", 1)], options: options)
+            _ = try await replica.createOrder(
+                customerEmail: "bo@example.com", lines: [line("TEE-M", 1)], options: options)
         }
         try await replica.pay(order: order, amount: "50.00")
         try await replica.pack(order: order)
         try await replica.ship(order: order, carrier: "DHL", tracking: "T1")
         try await expectUnchanged(replica, code: .illegalTransition) { try await replica.cancel(order: order) }
-        try await expectUnchanged(replica, code: .illegalTransition) { try await replica.edit(order: order, address: "elsewhere") }
+        try await expectUnchanged(replica, code: .illegalTransition) {
+            try await replica.edit(order: order, address: "elsewhere")
+        }
         try await expectUnchanged(replica, code: .illegalTransition) {
             try await replica.requestReturn(order: order, lines: [LineSpec(sku: "CAP", quantity: 2)], reason: .damaged)
         }
@@ -58,9 +72,11 @@ import Testing
         }
         // The exchange inserts its return before it meets the malformed outbound SKU.
         try await expectUnchanged(pair.a, code: .invalidInput) {
-            try await pair.a.exchange(order: pair.order, returning: [LineSpec(sku: "TEE-M", quantity: 1)], sending: [line("BAD SKU", 1)])
+            try await pair.a.exchange(
+                order: pair.order, returning: [LineSpec(sku: "TEE-M", quantity: 1)], sending: [line("BAD SKU", 1)])
         }
-        let exchanged = try await pair.a.exchange(order: pair.order, returning: [LineSpec(sku: "TEE-M", quantity: 1)], sending: [line("TEE-S", 1, "15.00")])
+        let exchanged = try await pair.a.exchange(
+            order: pair.order, returning: [LineSpec(sku: "TEE-M", quantity: 1)], sending: [line("TEE-S", 1, "15.00")])
         let details = try await pair.a.order(pair.order)
         #expect(details.order.exchanges.first?.id == exchanged.recordID)
         #expect(details.order.exchanges.first?.differenceMinor == 0)
@@ -77,7 +93,8 @@ import Testing
         }
         #expect(refusal?.code == .insufficientStock)
         #expect(refusal?.hint?.contains("stock add") == true)
-        _ = try await replica.createOrder(customerEmail: "b@example.com", lines: [line("MUG", 1), line("UNTRACKED", 5)])
+        _ = try await replica.createOrder(
+            customerEmail: "b@example.com", lines: [line("MUG", 1), line("UNTRACKED", 5)])
         #expect(try await replica.stockLevels(sku: "MUG").first?.available == 0)
     }
 }

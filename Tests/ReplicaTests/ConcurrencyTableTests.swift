@@ -1,6 +1,7 @@
 import Foundation
 import OrderDomain
 import Testing
+
 @testable import Replica
 
 /// Every row of the concurrency table (README, "Concurrent operations"): two replicas act on the same order
@@ -23,7 +24,9 @@ import Testing
     }
 
     @Test func cancelAgainstAPartialShipCancelsOnlyTheRest() async throws {
-        let pair = try await Pair.make { a, order in try await a.pack(order: order, lines: [LineSpec(sku: "TEE-M", quantity: 2)]) }
+        let pair = try await Pair.make { a, order in
+            try await a.pack(order: order, lines: [LineSpec(sku: "TEE-M", quantity: 2)])
+        }
         try await pair.a.ship(order: pair.order, carrier: "DHL", tracking: "T1")
         try await pair.b.cancel(order: pair.order)
         try await pair.sync()
@@ -105,7 +108,9 @@ import Testing
     }
 
     @Test func editAgainstShipTouchesOnlyTheUnfulfilledQuantity() async throws {
-        let pair = try await Pair.make { a, order in try await a.pack(order: order, lines: [LineSpec(sku: "TEE-M", quantity: 2)]) }
+        let pair = try await Pair.make { a, order in
+            try await a.pack(order: order, lines: [LineSpec(sku: "TEE-M", quantity: 2)])
+        }
         try await pair.a.ship(order: pair.order, carrier: "DHL", tracking: "T1")
         try await pair.b.edit(order: pair.order, quantities: [LineSpec(sku: "TEE-M", quantity: 3)])
         try await pair.sync()
@@ -145,7 +150,8 @@ import Testing
             try await a.ship(order: order, carrier: "DHL", tracking: "T1")
             try await a.deliver(order: order)
         }
-        let requested = try await pair.a.requestReturn(order: pair.order, lines: [LineSpec(sku: "CAP", quantity: 1)], reason: .damaged)
+        let requested = try await pair.a.requestReturn(
+            order: pair.order, lines: [LineSpec(sku: "CAP", quantity: 1)], reason: .damaged)
         try await pair.b.pull(from: pair.a)
         let returnID = try #require(requested.recordID)
         try await pair.a.receiveReturn(order: pair.order, returnID: returnID, restock: true)

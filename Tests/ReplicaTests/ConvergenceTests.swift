@@ -3,6 +3,7 @@ import GRDB
 import OrderDomain
 import OutpostTestSupport
 import Testing
+
 @testable import Replica
 
 /// 3–5 replicas, random commands, streams exchanged in random order, duplicated, cut at random batches and
@@ -32,7 +33,9 @@ import Testing
         let dumps = try await simulation.replicas.asyncMap { try await $0.contentDump() }
         for (index, dump) in dumps.enumerated().dropFirst() {
             let difference = zip(dump.split(separator: "\n"), dumps[0].split(separator: "\n")).first { $0 != $1 }
-            #expect(dump == dumps[0], "seed \(seed): replica \(index) differs from replica 0 first at \(String(describing: difference))")
+            #expect(
+                dump == dumps[0],
+                "seed \(seed): replica \(index) differs from replica 0 first at \(String(describing: difference))")
         }
         let problems = try await simulation.oracleViolations()
         #expect(problems.isEmpty, "seed \(seed): \(problems.prefix(5))")
@@ -40,7 +43,9 @@ import Testing
         if ProcessInfo.processInfo.environment["OUTPOST_SIM_VERBOSE"] != nil {
             let conflicts = try await simulation.replicas[0].conflicts().count
             let orders = try await simulation.replicas[0].orders().count
-            print("seed \(seed): \(orders) orders, \(simulation.replicas.count) replicas, \(simulation.commandsApplied) commands, \(simulation.writes.count) fields written, \(simulation.cuts) cut streams, \(conflicts) open conflicts")
+            print(
+                "seed \(seed): \(orders) orders, \(simulation.replicas.count) replicas, \(simulation.commandsApplied) commands, \(simulation.writes.count) fields written, \(simulation.cuts) cut streams, \(conflicts) open conflicts"
+            )
         }
     }
 }
@@ -81,7 +86,9 @@ private struct Simulation {
             // Seeded ids and site ids too, so a printed seed replays the run exactly.
             let bits = LockedValue(SeededGenerator(seed: seed &* 1_000 &+ UInt64(index)))
             replicas.append(
-                try Replica.create(at: directory.path("r\(index).sqlite"), name: "r\(index)", now: { clock() }, random: { bits.update { $0.next() } }))
+                try Replica.create(
+                    at: directory.path("r\(index).sqlite"), name: "r\(index)", now: { clock() },
+                    random: { bits.update { $0.next() } }))
         }
     }
 
@@ -115,7 +122,9 @@ private struct Simulation {
         let request = try await receiver.streamRequest(from: sender.identity.siteID)
         let batchSize = Int.random(in: 1...6, using: &random)
         let collected = LockedValue<[ChangeBatch]>([])
-        let end = try sender.withChanges(for: request, batchSize: batchSize) { batch in collected.update { $0.append(batch) } }
+        let end = try sender.withChanges(for: request, batchSize: batchSize) { batch in
+            collected.update { $0.append(batch) }
+        }
         let batches = collected.update { $0 }
         let cut = mayCut && chance(0.35)
         if cut { cuts += 1 }
@@ -131,7 +140,8 @@ private struct Simulation {
                 // A re-delivered, already-merged stream must change nothing.
                 for batch in batches { try await receiver.stage(batch, from: sender.identity.siteID) }
                 try await receiver.completeStream(from: sender.identity.siteID, end: end)
-                try await checkDotsCovered(receiver, after: "merging a re-delivered stream from \(sender.identity.name)")
+                try await checkDotsCovered(
+                    receiver, after: "merging a re-delivered stream from \(sender.identity.name)")
             }
         }
     }
@@ -143,7 +153,9 @@ private struct Simulation {
         let site = replica.identity.siteID
         let (uncovered, lseq) = try await replica.uncoveredDots(since: checkedLseq[site] ?? 0)
         if !uncovered.isEmpty {
-            throw SimulationFailure("seed \(seed): \(replica.identity.name) holds dots its vector does not cover after \(step): \(uncovered)")
+            throw SimulationFailure(
+                "seed \(seed): \(replica.identity.name) holds dots its vector does not cover after \(step): \(uncovered)"
+            )
         }
         checkedLseq[site] = lseq
     }
@@ -196,7 +208,9 @@ private struct Simulation {
         }
         if roll < 30 || orders.isEmpty {
             let lines = (0..<Int.random(in: 1...3, using: &random)).map { _ in
-                LineSpec(sku: pick(skus), quantity: Int64.random(in: 1...3, using: &random), unitPrice: "\(Int.random(in: 1...40, using: &random)).50")
+                LineSpec(
+                    sku: pick(skus), quantity: Int64.random(in: 1...3, using: &random),
+                    unitPrice: "\(Int.random(in: 1...40, using: &random)).50")
             }
             var options = NewOrderOptions()
             options.channel = pick(Channel.allCases)
@@ -211,21 +225,28 @@ private struct Simulation {
         switch roll {
         case 30..<42:
             let due = details.progress.balanceDueMinor
-            try await replica.pay(order: order, amount: Money.decimalString(max(1, due), digits: 2), method: pick(PaymentMethod.allCases), provisional: chance(0.2))
+            try await replica.pay(
+                order: order, amount: Money.decimalString(max(1, due), digits: 2), method: pick(PaymentMethod.allCases),
+                provisional: chance(0.2))
         case 42..<46: try await replica.failPayment(order: order, reason: "declined")
         case 46..<50: try await replica.startProcessing(order: order)
         case 50..<58:
             let sku = pick(details.order.lines).sku
             try await replica.pack(order: order, lines: chance(0.5) ? [] : [LineSpec(sku: sku, quantity: 1)])
-        case 58..<65: try await replica.ship(order: order, carrier: pick(["DHL", "UPS"]), tracking: "T\(Int.random(in: 1...999, using: &random))")
+        case 58..<65:
+            try await replica.ship(
+                order: order, carrier: pick(["DHL", "UPS"]), tracking: "T\(Int.random(in: 1...999, using: &random))")
         case 65..<68: try await replica.deliver(order: order)
         case 68..<70: try await replica.track(order: order, event: pick(TrackingKind.allCases))
         case 70..<75: try await replica.cancel(order: order, reason: "sim")
         case 75..<79:
             let line = pick(details.progress.lines)
-            try await replica.requestReturn(order: order, lines: [LineSpec(sku: line.sku, quantity: 1)], reason: pick(ReturnReason.allCases), receive: chance(0.3), restock: chance(0.5))
+            try await replica.requestReturn(
+                order: order, lines: [LineSpec(sku: line.sku, quantity: 1)], reason: pick(ReturnReason.allCases),
+                receive: chance(0.3), restock: chance(0.5))
         case 79..<82:
-            guard let item = details.order.returns.first(where: { $0.receivedAt == nil && $0.cancelledAt == nil }) else { return }
+            guard let item = details.order.returns.first(where: { $0.receivedAt == nil && $0.cancelledAt == nil })
+            else { return }
             if chance(0.6) {
                 try await replica.receiveReturn(order: order, returnID: item.id, restock: chance(0.5))
             } else {
@@ -233,28 +254,41 @@ private struct Simulation {
             }
         case 82..<86: try await replica.refund(order: order, amount: "\(Int.random(in: 1...20, using: &random)).00")
         case 86..<89:
-            try await replica.edit(order: order, phone: chance(0.5) ? "+44 \(Int.random(in: 100...999, using: &random))" : nil, notes: "n\(Int.random(in: 1...9, using: &random))")
+            try await replica.edit(
+                order: order, phone: chance(0.5) ? "+44 \(Int.random(in: 100...999, using: &random))" : nil,
+                notes: "n\(Int.random(in: 1...9, using: &random))")
         case 89..<92: try await replica.edit(order: order, address: "\(Int.random(in: 1...99, using: &random)) Quay")
         case 92..<95: try await replica.edit(order: order, tags: Set([pick(["gift", "vip", "rush"])]))
         case 95..<98:
             let line = pick(details.order.lines)
-            try await replica.edit(order: order, quantities: [LineSpec(sku: line.sku, quantity: line.quantity + Int64.random(in: -1...2, using: &random))])
+            try await replica.edit(
+                order: order,
+                quantities: [
+                    LineSpec(sku: line.sku, quantity: line.quantity + Int64.random(in: -1...2, using: &random))
+                ])
         default:
             try await replica.editCustomer(email: pick(emails), name: "Name \(Int.random(in: 1...9, using: &random))")
         }
     }
 
     /// Records every field the last command wrote, with the writer's vector before the command.
-    mutating func record(_ replica: Replica, previousCounter: Int64, previousLseq: Int64, seen: [String: UInt64]) async throws {
+    mutating func record(_ replica: Replica, previousCounter: Int64, previousLseq: Int64, seen: [String: UInt64])
+        async throws
+    {
         let site = replica.identity.siteID
         let found = try await replica.pool.read { db -> [(String, UInt64)] in
             let counter = try Int64.fetchOne(db, sql: "SELECT counter FROM replica_clock") ?? 0
             guard counter > previousCounter else { return [] }
             var keys: [(String, UInt64)] = []
             for entity in Entity.allCases {
-                for row in try Row.fetchAll(db, sql: RowStore.selectSQL(entity, where: "WHERE lseq > ?"), arguments: [previousLseq]) {
+                for row in try Row.fetchAll(
+                    db, sql: RowStore.selectSQL(entity, where: "WHERE lseq > ?"), arguments: [previousLseq])
+                {
                     let (state, _) = try RowStore.decode(db, entity, row: row)
-                    for (index, field) in state.fields.enumerated() where field.siblings.map(\.dot) == [Dot(site: try Replica.localOrdinal(db), counter: UInt64(counter))] {
+                    for (index, field) in state.fields.enumerated()
+                    where field.siblings.map(\.dot) == [
+                        Dot(site: try Replica.localOrdinal(db), counter: UInt64(counter))
+                    ] {
                         keys.append(("\(entity.rawValue)/\(state.id)/\(index)", UInt64(counter)))
                     }
                 }
@@ -274,7 +308,8 @@ private struct Simulation {
                 for row in try Row.fetchAll(db, sql: RowStore.selectSQL(entity, where: "")) {
                     let (state, _) = try RowStore.decode(db, entity, row: row)
                     for (index, field) in state.fields.enumerated() {
-                        result["\(entity.rawValue)/\(state.id)/\(index)"] = Set(field.siblings.map { "\(sites[$0.dot.site] ?? "?"):\($0.dot.counter)" })
+                        result["\(entity.rawValue)/\(state.id)/\(index)"] = Set(
+                            field.siblings.map { "\(sites[$0.dot.site] ?? "?"):\($0.dot.counter)" })
                     }
                 }
             }
@@ -286,7 +321,9 @@ private struct Simulation {
                 !candidates.contains { other in other != write && (other.seen[write.site] ?? 0) >= write.counter }
             }
             let expected = Set(maximal.map { "\($0.site):\($0.counter)" })
-            if finalDots[key] != expected { problems.append("\(key): holds \(finalDots[key] ?? []), maximal \(expected)") }
+            if finalDots[key] != expected {
+                problems.append("\(key): holds \(finalDots[key] ?? []), maximal \(expected)")
+            }
         }
         return problems
     }

@@ -1,6 +1,7 @@
 import Foundation
 import OrderDomain
 import Testing
+
 @testable import Replica
 
 /// "Every dot is covered" (Replica.docc): a replica holds, and sends, only dots its vector covers. Seed 5216 of
@@ -20,19 +21,25 @@ import Testing
             a = try Replica.create(at: directory.path("a.sqlite"), name: "a", now: { clock() })
             b = try Replica.create(at: directory.path("b.sqlite"), name: "b", now: { clock() })
             c = try Replica.create(at: directory.path("c.sqlite"), name: "c", now: { clock() })
-            order = try await a.createOrder(customerEmail: "ana@example.com", lines: [LineSpec(sku: "MUG", quantity: 1, unitPrice: "9.50")]).orderID
+            order = try await a.createOrder(
+                customerEmail: "ana@example.com", lines: [LineSpec(sku: "MUG", quantity: 1, unitPrice: "9.50")]
+            ).orderID
         }
     }
 
     /// Every batch of `sender`'s stream for `receiver`, and its end.
-    static func stream(from sender: Replica, to receiver: Replica, batchSize: Int = 2) async throws -> ([ChangeBatch], StreamEnd) {
+    static func stream(from sender: Replica, to receiver: Replica, batchSize: Int = 2) async throws -> (
+        [ChangeBatch], StreamEnd
+    ) {
         let request = try await receiver.streamRequest(from: sender.identity.siteID)
         var batches: [ChangeBatch] = []
         let end = try sender.withChanges(for: request, batchSize: batchSize) { batches.append($0) }
         return (batches, end)
     }
 
-    static func deliver(_ stream: ([ChangeBatch], StreamEnd), from sender: Replica, to receiver: Replica, complete: Bool = true) async throws {
+    static func deliver(
+        _ stream: ([ChangeBatch], StreamEnd), from sender: Replica, to receiver: Replica, complete: Bool = true
+    ) async throws {
         for batch in stream.0 { try await receiver.stage(batch, from: sender.identity.siteID) }
         if complete { try await receiver.completeStream(from: sender.identity.siteID, end: stream.1) }
     }
@@ -64,7 +71,8 @@ import Testing
     /// change the line's quantity concurrently, and after syncing every replica keeps both writes.
     @Test func concurrentQuantityEditsAfterARelayedBootstrapBothSurvive() async throws {
         let trio = try await Trio()
-        try await Self.deliver(try await Self.stream(from: trio.a, to: trio.b), from: trio.a, to: trio.b, complete: false)
+        try await Self.deliver(
+            try await Self.stream(from: trio.a, to: trio.b), from: trio.a, to: trio.b, complete: false)
         _ = try? await Self.stream(from: trio.b, to: trio.c)
         try await Self.deliver(try await Self.stream(from: trio.a, to: trio.b), from: trio.a, to: trio.b)
         try await Self.deliver(try await Self.stream(from: trio.b, to: trio.c), from: trio.b, to: trio.c)
@@ -75,7 +83,8 @@ import Testing
         for _ in 0..<2 {
             for receiver in all {
                 for sender in all where sender !== receiver {
-                    try await Self.deliver(try await Self.stream(from: sender, to: receiver), from: sender, to: receiver)
+                    try await Self.deliver(
+                        try await Self.stream(from: sender, to: receiver), from: sender, to: receiver)
                     #expect(try await receiver.uncoveredDots().uncovered.isEmpty)
                 }
             }
@@ -94,7 +103,8 @@ import Testing
     func anEndThatDoesNotCoverTheStreamIsRefused(receiverIsEmpty: Bool) async throws {
         let trio = try await Trio()
         if !receiverIsEmpty {
-            _ = try await trio.b.createOrder(customerEmail: "bo@example.com", lines: [LineSpec(sku: "CAP", quantity: 1, unitPrice: "5.00")])
+            _ = try await trio.b.createOrder(
+                customerEmail: "bo@example.com", lines: [LineSpec(sku: "CAP", quantity: 1, unitPrice: "5.00")])
         }
         let (batches, end) = try await Self.stream(from: trio.a, to: trio.b)
         for batch in batches { try await trio.b.stage(batch, from: trio.a.identity.siteID) }

@@ -1,12 +1,18 @@
 import Foundation
 import GRDB
 import OrderDomain
+
 @testable import Replica
 
 /// A fake wall clock shared by a test's replicas: every reading advances one millisecond.
 final class FakeClock: Sendable {
     private let value = LockedValue<Int64>(1_790_000_000_000)
-    func callAsFunction() -> Int64 { value.update { $0 += 1; return $0 } }
+    func callAsFunction() -> Int64 {
+        value.update {
+            $0 += 1
+            return $0
+        }
+    }
 }
 
 final class LockedValue<T: Sendable>: @unchecked Sendable {
@@ -36,7 +42,8 @@ extension Replica {
     func rawDump() async throws -> String {
         try await pool.read { db in
             var out = ""
-            let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            let tables = try String.fetchAll(
+                db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
             for table in tables {
                 out += "## \(table)\n"
                 let rows = try Row.fetchAll(db, sql: "SELECT * FROM \"\(table)\"").map(\.description).sorted()

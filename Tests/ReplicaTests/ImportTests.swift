@@ -1,32 +1,41 @@
 import Foundation
 import OrderDomain
 import Testing
+
 @testable import Replica
 
 /// `Replica.importOrders`: complete historical orders, replayed through the transition checks, written in one
 /// transaction, idempotent, and — once synced — equal to what another replica holds.
 @Suite struct ImportTests {
     /// A shipped order with a partial return and refund, as a shop export would describe it.
-    static func shippedOrder(_ number: String, email: String = "ana@example.com", at: Int64 = 1_790_000_000_000) -> ImportedOrder {
+    static func shippedOrder(_ number: String, email: String = "ana@example.com", at: Int64 = 1_790_000_000_000)
+        -> ImportedOrder
+    {
         var random = SystemRandomNumberGenerator()
         func id() -> String { Identifiers.uuidV7(milliseconds: at, using: &random) }
         var order = Order(
-            id: id(), number: number, customerID: "", channel: .web, location: "main", currency: (try? CurrencyCode("EUR")) ?? .none,
+            id: id(), number: number, customerID: "", channel: .web, location: "main",
+            currency: (try? CurrencyCode("EUR")) ?? .none,
             shippingMinor: 495, createdAt: at, address: "1 High St")
         order.lines = [
             OrderLine(id: id(), sku: "TEE-M", name: "Tee", quantity: 2, unitPriceMinor: 2_000, position: 0),
             OrderLine(id: id(), sku: "MUG", name: "Mug", quantity: 1, unitPriceMinor: 1_250, position: 1),
         ]
-        order.payments = [Payment(id: id(), orderID: "", kind: .capture, amountMinor: 5_745, method: .card, at: at + 1_000)]
+        order.payments = [
+            Payment(id: id(), orderID: "", kind: .capture, amountMinor: 5_745, method: .card, at: at + 1_000)
+        ]
         let parcel = id()
         order.fulfilments = [
             Fulfilment(
-                id: parcel, orderID: "", lines: order.lines.map { LineQuantity(lineID: $0.id, quantity: $0.quantity) }, packedAt: at + 2_000,
-                shippedAt: at + 3_000, deliveredAt: at + 90_000_000, carrier: "DHL", trackingNumber: "JD1", shipTo: "1 High St")
+                id: parcel, orderID: "", lines: order.lines.map { LineQuantity(lineID: $0.id, quantity: $0.quantity) },
+                packedAt: at + 2_000,
+                shippedAt: at + 3_000, deliveredAt: at + 90_000_000, carrier: "DHL", trackingNumber: "JD1",
+                shipTo: "1 High St")
         ]
         order.returns = [
             Return(
-                id: id(), orderID: "", lines: [LineQuantity(lineID: order.lines[0].id, quantity: 1)], reason: .wrongSize,
+                id: id(), orderID: "", lines: [LineQuantity(lineID: order.lines[0].id, quantity: 1)],
+                reason: .wrongSize,
                 requestedAt: at + 100_000_000, receivedAt: at + 200_000_000, restock: true)
         ]
         order.refunds = [Refund(id: id(), orderID: "", amountMinor: 2_000, at: at + 200_000_001)]
@@ -55,7 +64,9 @@ import Testing
         #expect(shipped.progress.balanceDueMinor == 0)
         let fresh = try await replica.order(unpaid.order.id)
         #expect(fresh.progress.status == .pendingPayment)
-        #expect(fresh.order.number.hasPrefix(replica.identity.numberPrefix), "an order without a number gets this device's next one")
+        #expect(
+            fresh.order.number.hasPrefix(replica.identity.numberPrefix),
+            "an order without a number gets this device's next one")
         // The derived columns written at import equal what a full refresh computes.
         let stored = try await replica.orders(matching: OrderFilter())
         for item in stored {
@@ -108,7 +119,10 @@ import Testing
         let directory = try TemporaryDirectory()
         let a = try Replica.create(at: directory.path("a.sqlite"), name: "a")
         let b = try Replica.create(at: directory.path("b.sqlite"), name: "b")
-        try await a.importOrders((0..<40).map { Self.shippedOrder("SHOP-\($0)", email: "c\($0 % 7)@example.com", at: 1_790_000_000_000 + Int64($0)) })
+        try await a.importOrders(
+            (0..<40).map {
+                Self.shippedOrder("SHOP-\($0)", email: "c\($0 % 7)@example.com", at: 1_790_000_000_000 + Int64($0))
+            })
         try await b.pull(from: a, batchSize: 16)
         #expect(try await b.contentDigest() == a.contentDigest())
         let orders = try await b.orders(matching: OrderFilter())

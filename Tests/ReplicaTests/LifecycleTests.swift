@@ -1,6 +1,7 @@
 import Foundation
 import OrderDomain
 import Testing
+
 @testable import Replica
 
 @Suite struct LifecycleTests {
@@ -9,7 +10,8 @@ import Testing
         let clock = FakeClock()
         let replica = try Replica.create(at: directory.path("a.sqlite"), name: "popup-1", now: { clock() })
         try await replica.setStock(sku: "TEE-M", onHand: 5)
-        let created = try await replica.createOrder(customerEmail: "ana@example.com", lines: [line("TEE-M", 2, "19.90")])
+        let created = try await replica.createOrder(
+            customerEmail: "ana@example.com", lines: [line("TEE-M", 2, "19.90")])
         #expect(created.status == .pendingPayment)
         #expect(created.orderNumber == "\(replica.identity.numberPrefix)-1")
         var level = try await replica.stockLevels(sku: "TEE-M")
@@ -18,7 +20,9 @@ import Testing
 
         #expect(try await replica.pay(order: created.orderNumber, amount: "39.80").status == .paid)
         #expect(try await replica.startProcessing(order: created.orderID).status == .processing)
-        #expect(try await replica.pack(order: created.orderID, lines: [LineSpec(sku: "TEE-M", quantity: 1)]).status == .partiallyFulfilled)
+        #expect(
+            try await replica.pack(order: created.orderID, lines: [LineSpec(sku: "TEE-M", quantity: 1)]).status
+                == .partiallyFulfilled)
         #expect(try await replica.pack(order: created.orderID).status == .fulfilled)
         #expect(try await replica.ship(order: created.orderID, carrier: "DHL", tracking: "JD0001").status == .shipped)
         level = try await replica.stockLevels(sku: "TEE-M")

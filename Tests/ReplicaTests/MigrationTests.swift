@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import OrderDomain
 import Testing
+
 @testable import Replica
 
 /// Migrations are frozen SQL: a file written by an earlier release opens, migrates and keeps working.
@@ -16,7 +17,9 @@ import Testing
         let path = directory.path("old.sqlite")
         try FileManager.default.copyItem(atPath: Self.fixture.path, toPath: path)
         let replica = try Replica.open(at: path)
-        let applied = try await replica.pool.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier") }
+        let applied = try await replica.pool.read { db in
+            try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier")
+        }
         #expect(applied == ["v1", "v2-local-ordinal", "v3-staged-dots"])
         #expect(replica.identity.name == "old-till")
 
@@ -31,12 +34,31 @@ import Testing
         #expect(levels.sorted() == ["MUG 5 0", "TEE-M 10 1"], "MUG: 5 counted, 1 shipped, 1 restocked")
 
         // It writes as itself and serves a new replica, which ends identical.
-        _ = try await replica.createOrder(customerEmail: "cy@example.com", lines: [LineSpec(sku: "MUG", quantity: 1, unitPrice: "9.50")])
+        _ = try await replica.createOrder(
+            customerEmail: "cy@example.com", lines: [LineSpec(sku: "MUG", quantity: 1, unitPrice: "9.50")])
         #expect(try await replica.order("9AZH-3").progress.status == .pendingPayment)
         let fresh = try Replica.create(at: directory.path("new.sqlite"), name: "new")
         try await fresh.pull(from: replica)
         #expect(try await fresh.contentDump() == replica.contentDump())
         #expect(try await fresh.uncoveredDots().uncovered.isEmpty)
+    }
+
+    /// Migrating an old file gives exactly the schema a new file gets: no table, column, index or view differs.
+    @Test func aMigratedFileHasTheSchemaOfANewOne() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path("old.sqlite")
+        try FileManager.default.copyItem(atPath: Self.fixture.path, toPath: path)
+        let migrated = try Replica.open(at: path)
+        let fresh = try Replica.create(at: directory.path("new.sqlite"), name: "new")
+        let schema = { (replica: Replica) in
+            try await replica.pool.read { db in
+                try Row.fetchAll(
+                    db, sql: "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
+                )
+                .map(\.description).sorted()
+            }
+        }
+        #expect(try await schema(migrated) == schema(fresh))
     }
 
     /// v2 gives a file created before it its local ordinal: 1, the site that created it.
@@ -68,7 +90,8 @@ import Testing
         let replica = try Replica.create(at: directory.path("a.sqlite"), name: "a")
         for entity in Entity.allCases {
             let columns = try await replica.pool.read { db in try db.columns(in: entity.rawValue).map(\.name) }
-            let expected = ["lseq", "id"] + entity.fields.map(\.name) + ["dots"] + Schema.derivedColumns(entity).map(\.0)
+            let expected =
+                ["lseq", "id"] + entity.fields.map(\.name) + ["dots"] + Schema.derivedColumns(entity).map(\.0)
             #expect(columns == expected, "\(entity.rawValue)")
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import OrderDomain
 import Testing
+
 @testable import Replica
 
 @Suite struct ObservationTests {
@@ -21,11 +22,15 @@ import Testing
         let replica = try Replica.create(at: directory.path("a.sqlite"), name: "till", now: { clock() })
         var web = NewOrderOptions()
         web.channel = .web
-        let first = try await replica.createOrder(customerEmail: "ana@example.com", lines: [line("MUG", 1)], options: web)
+        let first = try await replica.createOrder(
+            customerEmail: "ana@example.com", lines: [line("MUG", 1)], options: web)
         let second = try await replica.createOrder(customerEmail: "bo@example.com", lines: [line("MUG", 1)])
         try await replica.pay(order: second.orderID, amount: "10.00")
         #expect(try await replica.orders(matching: OrderFilter(status: .paid)).map(\.id) == [second.orderID])
-        #expect(try await replica.orders(matching: OrderFilter(customerEmail: "ANA@example.com")).map(\.id) == [first.orderID])
+        #expect(
+            try await replica.orders(matching: OrderFilter(customerEmail: "ANA@example.com")).map(\.id) == [
+                first.orderID
+            ])
         #expect(try await replica.orders(matching: OrderFilter(channel: .web)).map(\.id) == [first.orderID])
         let createdAt = try await replica.order(second.orderID).order.createdAt
         #expect(try await replica.orders(matching: OrderFilter(since: createdAt)).map(\.id) == [second.orderID])

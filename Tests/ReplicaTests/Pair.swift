@@ -1,5 +1,6 @@
 import Foundation
 import OrderDomain
+
 @testable import Replica
 
 /// Two replicas (a hub-less pair of laptops) that start from a shared order, for concurrency-table tests.
@@ -11,7 +12,9 @@ struct Pair {
 
     /// Creates A and B, stocks `TEE-M`/`CAP` on A, creates a paid order of 2 TEE-M + 1 CAP on A (total 50.00
     /// with 10.00 shipping), and syncs it to B. `prepare` runs on A before the sync.
-    static func make(paid: Bool = true, prepare: (Replica, String) async throws -> Void = { _, _ in }) async throws -> Pair {
+    static func make(paid: Bool = true, prepare: (Replica, String) async throws -> Void = { _, _ in }) async throws
+        -> Pair
+    {
         let directory = try TemporaryDirectory()
         let clock = FakeClock()
         let a = try Replica.create(at: directory.path("a.sqlite"), name: "laptop-a", now: { clock() })
@@ -22,7 +25,8 @@ struct Pair {
         options.shipping = "10.00"
         options.address = "1 Harbour St, Leith"
         let order = try await a.createOrder(
-            customerEmail: "ana@example.com", lines: [line("TEE-M", 2, "15.00"), line("CAP", 1, "10.00")], options: options)
+            customerEmail: "ana@example.com", lines: [line("TEE-M", 2, "15.00"), line("CAP", 1, "10.00")],
+            options: options)
         if paid { try await a.pay(order: order.orderID, amount: "50.00") }
         try await prepare(a, order.orderID)
         try await b.pull(from: a)

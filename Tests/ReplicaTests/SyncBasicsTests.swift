@@ -1,6 +1,7 @@
 import Foundation
 import OrderDomain
 import Testing
+
 @testable import Replica
 
 @Suite struct SyncBasicsTests {
@@ -20,7 +21,9 @@ import Testing
         #expect(summary.fieldsChanged == 0)
         // The cursor row's timestamp is the only thing a no-op sync may touch.
         let after = try await pair.b.rawDump()
-        let strip = { (dump: String) in dump.split(separator: "\n").filter { !$0.contains("synced_at") }.joined(separator: "\n") }
+        let strip = { (dump: String) in
+            dump.split(separator: "\n").filter { !$0.contains("synced_at") }.joined(separator: "\n")
+        }
         #expect(strip(before) == strip(after))
     }
 

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Replica
 
 /// The unsigned LEB128 reader behind the `dots` column, staged rows and the wire: one byte form per value.

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import OrderDomain
 import Testing
+
 @testable import Replica
 
 /// The SQL views are the replica's face to other tools (`sqlite3`, a BI tool): they must say what the library
@@ -17,13 +18,18 @@ import Testing
         var options = NewOrderOptions()
         options.shipping = "5.00"
         let paid = try await replica.createOrder(
-            customerEmail: "ana@example.com", lines: [LineSpec(sku: "TEE-M", quantity: 2, unitPrice: "20.00"), LineSpec(sku: "CAP", quantity: 1, unitPrice: "10.00")],
+            customerEmail: "ana@example.com",
+            lines: [
+                LineSpec(sku: "TEE-M", quantity: 2, unitPrice: "20.00"),
+                LineSpec(sku: "CAP", quantity: 1, unitPrice: "10.00"),
+            ],
             options: options)
         try await replica.pay(order: paid.orderID, amount: "55.00")
         try await replica.pack(order: paid.orderID, lines: [LineSpec(sku: "TEE-M", quantity: 2)])
         try await replica.ship(order: paid.orderID, carrier: "DHL", tracking: "JD1")
         try await replica.refund(order: paid.orderID, amount: "5.00", reason: "late")
-        let unpaid = try await replica.createOrder(customerEmail: "bo@example.com", lines: [LineSpec(sku: "CAP", quantity: 2, unitPrice: "10.00")])
+        let unpaid = try await replica.createOrder(
+            customerEmail: "bo@example.com", lines: [LineSpec(sku: "CAP", quantity: 2, unitPrice: "10.00")])
         return (directory, replica, paid.orderID, unpaid.orderID)
     }
 
@@ -55,7 +61,8 @@ import Testing
     @Test func stockLevelsAgreeWithTheLibrary() async throws {
         let (_, replica, _, _) = try await Self.shop()
         let rows = try await replica.pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT sku, location, on_hand, reserved, available FROM stock_levels ORDER BY sku")
+            try Row.fetchAll(
+                db, sql: "SELECT sku, location, on_hand, reserved, available FROM stock_levels ORDER BY sku")
         }
         let library = try await replica.stockLevels()
         #expect(rows.count == library.count)
@@ -66,14 +73,20 @@ import Testing
             #expect(row["available"] as Int64 == level.available)
         }
         // TEE-M: 10 counted, 2 shipped. CAP: 4 counted, 1 (paid order) + 2 (unpaid order) reserved.
-        let values = rows.map { [$0["sku"] as String, "\($0["on_hand"] as Int64)", "\($0["reserved"] as Int64)", "\($0["available"] as Int64)"] }
+        let values = rows.map {
+            [
+                $0["sku"] as String, "\($0["on_hand"] as Int64)", "\($0["reserved"] as Int64)",
+                "\($0["available"] as Int64)",
+            ]
+        }
         #expect(values == [["CAP", "4", "3", "1"], ["TEE-M", "8", "0", "8"]])
     }
 
     @Test func orderTimelineListsEveryEventInOrder() async throws {
         let (_, replica, paid, _) = try await Self.shop()
         let events = try await replica.pool.read { db in
-            try String.fetchAll(db, sql: "SELECT event FROM order_timeline WHERE order_id = ? ORDER BY at, event", arguments: [paid])
+            try String.fetchAll(
+                db, sql: "SELECT event FROM order_timeline WHERE order_id = ? ORDER BY at, event", arguments: [paid])
         }
         #expect(events == ["created", "payment_capture", "packed", "shipped", "refunded"])
     }
@@ -84,7 +97,9 @@ import Testing
         try await pair.b.edit(order: pair.order, phone: "+44 222")
         try await pair.sync()
         for replica in [pair.a, pair.b] {
-            let rows = try await replica.pool.read { db in try Row.fetchAll(db, sql: "SELECT entity, row_id, field, sibling_count FROM open_conflicts") }
+            let rows = try await replica.pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT entity, row_id, field, sibling_count FROM open_conflicts")
+            }
             #expect(rows.count == 1)
             #expect(rows.first?["row_id"] as String? == pair.order)
             #expect(rows.first?["field"] as Int64? == Int64(Entity.orders.fieldIndex("phone") ?? -1))

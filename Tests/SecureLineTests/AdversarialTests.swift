@@ -1,14 +1,20 @@
 import Foundation
 import Testing
+
 @testable import SecureLine
 
 /// Each attack asserts the exact outcome: an error surfaces, and no record is delivered upward.
 @Suite struct AdversarialTests {
     @Test func aWrongListenerKeyFailsAtTheListener() throws {
         var pair = LinePair()
-        pair.dialler = LineMachine(dialling: pair.dialKey, listenerKey: KeyPair.generate().publicKey, networkID: pair.network, hello: [])
+        pair.dialler = LineMachine(
+            dialling: pair.dialKey, listenerKey: KeyPair.generate().publicKey, networkID: pair.network, hello: [])
         let one = try pair.dialler.start()
-        #expect(throws: LineError(.authenticationFailed, "a message failed authentication (tampered, replayed, reordered or from another session)")) {
+        #expect(
+            throws: LineError(
+                .authenticationFailed,
+                "a message failed authentication (tampered, replayed, reordered or from another session)")
+        ) {
             try pair.listener.receive(one)
         }
     }
@@ -25,7 +31,9 @@ import Testing
         var pair = LinePair()
         let network = change == "network" ? KeyText.newNetworkID() : pair.network
         let banner = change == "banner" ? "OUTPOST/2" : LineSettings.banner
-        pair.dialler = LineMachine(dialling: pair.dialKey, listenerKey: pair.listenKey.publicKey, networkID: network, hello: [], banner: banner)
+        pair.dialler = LineMachine(
+            dialling: pair.dialKey, listenerKey: pair.listenKey.publicKey, networkID: network, hello: [], banner: banner
+        )
         let error = #expect(throws: LineError.self) { try pair.listener.receive(try pair.dialler.start()) }
         #expect(error?.code == .authenticationFailed)
     }
@@ -36,7 +44,8 @@ import Testing
         for index in 4..<one.count {
             var flipped = one
             flipped[index] ^= 0x01
-            var listener = LineMachine(listening: pair.listenKey, networkID: pair.network, hello: [], trusts: { _ in true })
+            var listener = LineMachine(
+                listening: pair.listenKey, networkID: pair.network, hello: [], trusts: { _ in true })
             #expect(throws: LineError.self, "byte \(index)") { try listener.receive(flipped) }
         }
     }
@@ -66,7 +75,8 @@ import Testing
         for key in lowOrder {
             var forged = one
             forged.replaceSubrange(4..<36, with: key)
-            var listener = LineMachine(listening: pair.listenKey, networkID: pair.network, hello: [], trusts: { _ in true })
+            var listener = LineMachine(
+                listening: pair.listenKey, networkID: pair.network, hello: [], trusts: { _ in true })
             let error = #expect(throws: LineError.self) { try listener.receive(forged) }
             #expect(error?.code == .authenticationFailed)
             var dialler = LineMachine(dialling: pair.dialKey, listenerKey: key, networkID: pair.network, hello: [])
@@ -79,7 +89,8 @@ import Testing
         let one = try pair.dialler.start()
         _ = try pair.handshake(completing: one)
         // The attacker replays message one to the same listener identity: it answers, but reports no session…
-        var replayTarget = LineMachine(listening: pair.listenKey, networkID: pair.network, hello: [], trusts: { _ in true })
+        var replayTarget = LineMachine(
+            listening: pair.listenKey, networkID: pair.network, hello: [], trusts: { _ in true })
         let (answer, events) = try replayTarget.receive(one)
         #expect(!answer.isEmpty)
         #expect(events.isEmpty)
@@ -95,8 +106,10 @@ import Testing
         var first = LinePair()
         _ = try first.handshake()
         var second = first
-        second.dialler = LineMachine(dialling: first.dialKey, listenerKey: first.listenKey.publicKey, networkID: first.network, hello: [])
-        second.listener = LineMachine(listening: first.listenKey, networkID: first.network, hello: [], trusts: { _ in true })
+        second.dialler = LineMachine(
+            dialling: first.dialKey, listenerKey: first.listenKey.publicKey, networkID: first.network, hello: [])
+        second.listener = LineMachine(
+            listening: first.listenKey, networkID: first.network, hello: [], trusts: { _ in true })
         _ = try second.handshake()
         let spliced = try first.dialler.seal(Record(verb: "SPLICE"))
         let error = #expect(throws: LineError.self) { try second.listener.receive(spliced) }
@@ -110,11 +123,12 @@ import Testing
         let a = try pair.dialler.seal(Record(verb: "A"))
         let b = try pair.dialler.seal(Record(verb: "B"))
         let c = try pair.dialler.seal(Record(verb: "C"))
-        let wire: [[UInt8]] = switch mode {
-        case "reorder": [b, a, c]
-        case "duplicate": [a, a, b]
-        default: [a, c]
-        }
+        let wire: [[UInt8]] =
+            switch mode {
+            case "reorder": [b, a, c]
+            case "duplicate": [a, a, b]
+            default: [a, c]
+            }
         var delivered: [Record] = []
         let error = #expect(throws: LineError.self) {
             for frame in wire { delivered += records(try pair.listener.receive(frame).events) }
@@ -126,7 +140,8 @@ import Testing
     @Test func bitFlipsInLengthCiphertextAndTagAreRejected() throws {
         var pair = LinePair()
         _ = try pair.handshake()
-        let frame = try pair.dialler.seal(Record(verb: "PAYLOAD", json: #"{"x":1}"#, body: Array(repeating: 7, count: 100)))
+        let frame = try pair.dialler.seal(
+            Record(verb: "PAYLOAD", json: #"{"x":1}"#, body: Array(repeating: 7, count: 100)))
         for index in [0, 1, 2, 3, 10, frame.count / 2, frame.count - 16, frame.count - 1] {
             var flipped = frame
             flipped[index] ^= 0x04
@@ -144,7 +159,10 @@ import Testing
     @Test(arguments: [UInt32(0), 65536, 0xFFFF_FFFF])
     func impossibleLengthsFailBeforeAnyAllocation(length: UInt32) {
         var decoder = FrameDecoder()
-        decoder.append([UInt8(length >> 24), UInt8(truncatingIfNeeded: length >> 16), UInt8(truncatingIfNeeded: length >> 8), UInt8(truncatingIfNeeded: length)])
+        decoder.append([
+            UInt8(length >> 24), UInt8(truncatingIfNeeded: length >> 16), UInt8(truncatingIfNeeded: length >> 8),
+            UInt8(truncatingIfNeeded: length),
+        ])
         #expect(throws: LineError.self) { try decoder.next() }
         #expect(decoder.pendingCount == 4)
     }
@@ -163,7 +181,8 @@ import Testing
         var wire: [UInt8] = []
         var boundaries: [Int] = []
         for index in 0..<4 {
-            wire += try pair.dialler.seal(Record(verb: "R", json: "{\"i\":\(index)}", body: Array(repeating: 1, count: 40)))
+            wire += try pair.dialler.seal(
+                Record(verb: "R", json: "{\"i\":\(index)}", body: Array(repeating: 1, count: 40)))
             boundaries.append(wire.count)
         }
         for cut in 0...wire.count {
@@ -186,7 +205,10 @@ import Testing
         #expect(throws: LineError.self) { try pair.dialler.seal(Record(verb: "MORE")) }
     }
 
-    @Test(arguments: ["lowercase {}\n", "VERB not-json\n", "VERB {\"body\":-1}\n", "VERB {\"body\":99999999999}\n", "VERB {\"body\":1.5}\n", "NOSPACE\n", "V\u{0}B {}\n"])
+    @Test(arguments: [
+        "lowercase {}\n", "VERB not-json\n", "VERB {\"body\":-1}\n", "VERB {\"body\":99999999999}\n",
+        "VERB {\"body\":1.5}\n", "NOSPACE\n", "V\u{0}B {}\n",
+    ])
     func malformedRecordLinesAreViolations(line: String) {
         var parser = RecordParser()
         parser.append(Array(line.utf8))

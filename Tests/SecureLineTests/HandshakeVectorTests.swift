@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import SecureLine
 
 /// The handshake and transport reproduce the community (cacophony) vectors for our protocol name byte for byte.
@@ -23,7 +24,8 @@ import Testing
     struct File: Decodable { let vectors: [Vector] }
 
     static func vectors() throws -> [Vector] {
-        try JSONDecoder().decode(File.self, from: Data(contentsOf: vectorURL("noise-ik-25519-chachapoly-sha256.json"))).vectors
+        try JSONDecoder().decode(File.self, from: Data(contentsOf: vectorURL("noise-ik-25519-chachapoly-sha256.json")))
+            .vectors
     }
 
     @Test func reproducesEveryCommunityVector() throws {
@@ -32,10 +34,13 @@ import Testing
         for vector in vectors {
             #expect(vector.protocol_name == Handshake.protocolName)
             var initiator = Handshake(
-                role: .initiator, prologue: [UInt8](hex: vector.init_prologue), localStatic: try KeyPair(privateKey: [UInt8](hex: vector.init_static)),
-                remoteStatic: [UInt8](hex: vector.init_remote_static), ephemeral: try KeyPair(privateKey: [UInt8](hex: vector.init_ephemeral)))
+                role: .initiator, prologue: [UInt8](hex: vector.init_prologue),
+                localStatic: try KeyPair(privateKey: [UInt8](hex: vector.init_static)),
+                remoteStatic: [UInt8](hex: vector.init_remote_static),
+                ephemeral: try KeyPair(privateKey: [UInt8](hex: vector.init_ephemeral)))
             var responder = Handshake(
-                role: .responder, prologue: [UInt8](hex: vector.init_prologue), localStatic: try KeyPair(privateKey: [UInt8](hex: vector.resp_static)),
+                role: .responder, prologue: [UInt8](hex: vector.init_prologue),
+                localStatic: try KeyPair(privateKey: [UInt8](hex: vector.resp_static)),
                 ephemeral: try KeyPair(privateKey: [UInt8](hex: vector.resp_ephemeral)))
             let messages = vector.messages
             let one = try initiator.writeMessageOne(payload: [UInt8](hex: messages[0].payload))

@@ -1,12 +1,14 @@
 import Foundation
 import Testing
+
 @testable import SecureLine
 
 /// An independent implementation (the Python `noiseprotocol` package driven by tools/interop/noise_peer.py,
 /// written from protocol/SPEC.md) completes the handshake and exchanges records with ours, both ways.
 /// tools/interop/setup creates its virtualenv; if that fails, these tests fail (they never skip).
 @Suite(.serialized) struct InteropTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     static func python() throws -> String {
         let output = try run(root.appendingPathComponent("tools/interop/setup").path, [])
@@ -16,7 +18,9 @@ import Testing
         return path
     }
 
-    static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    static func run(_ executable: String, _ arguments: [String]) throws -> (
+        status: Int32, stdout: String, stderr: String
+    ) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -28,14 +32,18 @@ import Testing
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+        return (
+            process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self)
+        )
     }
 
     @Test func pythonReproducesOurWireVectors() throws {
-        let result = try Self.run(try Self.python(), [
-            Self.root.appendingPathComponent("tools/interop/noise_peer.py").path, "vectors",
-            Self.root.appendingPathComponent("protocol/vectors/line-session.json").path,
-        ])
+        let result = try Self.run(
+            try Self.python(),
+            [
+                Self.root.appendingPathComponent("tools/interop/noise_peer.py").path, "vectors",
+                Self.root.appendingPathComponent("protocol/vectors/line-session.json").path,
+            ])
         #expect(result.status == 0, "python: \(result.stdout) \(result.stderr)")
         #expect(result.stdout.contains("ok: all 8 steps"))
     }
@@ -45,7 +53,9 @@ import Testing
         let listenerKey = KeyPair.generate()
         let pythonKey = KeyPair.generate()
         let network = KeyText.newNetworkID()
-        let listener = try await LineListener.bind(host: "127.0.0.1", port: 0, identity: listenerKey, networkID: network, hello: Array("swift".utf8)) {
+        let listener = try await LineListener.bind(
+            host: "127.0.0.1", port: 0, identity: listenerKey, networkID: network, hello: Array("swift".utf8)
+        ) {
             $0 == pythonKey.publicKey
         }
         let echoed = LockedCounter()
@@ -59,10 +69,14 @@ import Testing
         }
         let port = listener.port
         let result = try await Task.detached {
-            try Self.run(python, [
-                Self.root.appendingPathComponent("tools/interop/noise_peer.py").path, "dial", "127.0.0.1", String(port),
-                "--key", pythonKey.privateKeyCopy().hex, "--listener", listenerKey.publicKey.hex, "--network", network.hex,
-            ])
+            try Self.run(
+                python,
+                [
+                    Self.root.appendingPathComponent("tools/interop/noise_peer.py").path, "dial", "127.0.0.1",
+                    String(port),
+                    "--key", pythonKey.privateKeyCopy().hex, "--listener", listenerKey.publicKey.hex, "--network",
+                    network.hex,
+                ])
         }.value
         #expect(result.status == 0, "python: \(result.stdout) \(result.stderr)")
         #expect(result.stdout.contains("ok: 5 records echoed"))
@@ -79,7 +93,8 @@ import Testing
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = [
-            Self.root.appendingPathComponent("tools/interop/noise_peer.py").path, "listen", "--key", pythonKey.privateKeyCopy().hex,
+            Self.root.appendingPathComponent("tools/interop/noise_peer.py").path, "listen", "--key",
+            pythonKey.privateKeyCopy().hex,
             "--network", network.hex, "--trust", ourKey.publicKey.hex,
         ]
         let out = Pipe()
@@ -88,17 +103,21 @@ import Testing
         defer { if process.isRunning { process.terminate() } }
         let firstLine = try await Task.detached { () -> String in
             var line = Data()
-            while let byte = try out.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data([10]) { line += byte }
+            while let byte = try out.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data([10]) {
+                line += byte
+            }
             return String(decoding: line, as: UTF8.self)
         }.value
         let port = try #require(Int(firstLine.replacingOccurrences(of: "port ", with: "")), "python said \(firstLine)")
         let bodies = try await SecureLine.dial(
-            host: "127.0.0.1", port: port, identity: ourKey, listenerKey: pythonKey.publicKey, networkID: network, hello: Array("swift".utf8)
+            host: "127.0.0.1", port: port, identity: ourKey, listenerKey: pythonKey.publicKey, networkID: network,
+            hello: Array("swift".utf8)
         ) { session -> [Int] in
             #expect(String(decoding: session.peerHello, as: UTF8.self).contains("python-listener"))
             var sizes: [Int] = []
             for size in [1, 1000, 150_000] {
-                try await session.send(Record(verb: "ECHO", json: "{\"n\":\(size)}", body: Array(repeating: 3, count: size)))
+                try await session.send(
+                    Record(verb: "ECHO", json: "{\"n\":\(size)}", body: Array(repeating: 3, count: size)))
                 let reply = try await session.next()
                 #expect(reply?.verb == "ECHOED")
                 #expect(reply?.fields["n"] as? Int == size)

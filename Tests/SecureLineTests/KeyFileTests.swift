@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import SecureLine
 
 @Suite struct KeyFileTests {
@@ -46,7 +47,9 @@ import Testing
         let hub = KeyPair.generate().publicKey
         try store.add(TrustedPeer(name: "hub", publicKey: hub, address: "192.0.2.10:7400"))
         try store.add(TrustedPeer(name: "popup-2", publicKey: KeyPair.generate().publicKey))
-        #expect(throws: LineError.self) { try store.add(TrustedPeer(name: "hub", publicKey: KeyPair.generate().publicKey)) }
+        #expect(throws: LineError.self) {
+            try store.add(TrustedPeer(name: "hub", publicKey: KeyPair.generate().publicKey))
+        }
         #expect(throws: LineError.self) { try store.add(TrustedPeer(name: "again", publicKey: hub)) }
         let parsed = try TrustStore(text: store.text + "\n# a comment\n")
         #expect(parsed == store)
@@ -65,7 +68,10 @@ import Testing
         #expect(try KeyText.parsePublicKey(KeyText.publicKey(key)) == key)
         let network = KeyText.newNetworkID()
         #expect(try KeyText.parseNetworkID(KeyText.networkID(network)) == network)
-        for bad in ["", "opk_", "onet_" + String(repeating: "A", count: 43), "opk_" + String(repeating: "A", count: 40), KeyText.networkID(network)] {
+        for bad in [
+            "", "opk_", "onet_" + String(repeating: "A", count: 43), "opk_" + String(repeating: "A", count: 40),
+            KeyText.networkID(network),
+        ] {
             #expect(throws: LineError.self) { try KeyText.parsePublicKey(bad) }
         }
     }

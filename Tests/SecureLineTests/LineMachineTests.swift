@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import SecureLine
 
 @Suite struct LineMachineTests {
@@ -21,7 +22,8 @@ import Testing
         #expect(got.first?.body == big)
         #expect(got.first?.fields["batch"] as? Int == 1)
         #expect(got.last?.verb == "DONE")
-        let back = records(try pair.dialler.receive(try pair.listener.seal(Record(verb: "ACK", json: #"{"n":2}"#))).events)
+        let back = records(
+            try pair.dialler.receive(try pair.listener.seal(Record(verb: "ACK", json: #"{"n":2}"#))).events)
         #expect(back.map(\.verb) == ["ACK"])
     }
 
@@ -29,7 +31,11 @@ import Testing
         var pair = LinePair()
         _ = try pair.handshake()
         var wire: [UInt8] = []
-        for index in 0..<30 { wire += try pair.dialler.seal(Record(verb: "ITEM", json: "{\"i\":\(index)}", body: Array(repeating: UInt8(index), count: index * 300))) }
+        for index in 0..<30 {
+            wire += try pair.dialler.seal(
+                Record(verb: "ITEM", json: "{\"i\":\(index)}", body: Array(repeating: UInt8(index), count: index * 300))
+            )
+        }
         wire += try pair.dialler.goodbye()
         var generator = SystemRandomNumberGenerator()
         var offset = 0
@@ -51,7 +57,8 @@ import Testing
         var pair = LinePair(settings: settings)
         _ = try pair.handshake()
         for index in 0..<20 {
-            let got = records(try pair.listener.receive(try pair.dialler.seal(Record(verb: "N", json: "{\"i\":\(index)}"))).events)
+            let got = records(
+                try pair.listener.receive(try pair.dialler.seal(Record(verb: "N", json: "{\"i\":\(index)}"))).events)
             #expect(got.count == 1)
             let back = records(try pair.dialler.receive(try pair.listener.seal(Record(verb: "M"))).events)
             #expect(back.count == 1)
@@ -60,11 +67,15 @@ import Testing
         var mismatched = LinePair(settings: settings)
         var otherSettings = LineSettings()
         otherSettings.rekeyInterval = 1 << 40
-        mismatched.listener = LineMachine(listening: mismatched.listenKey, networkID: mismatched.network, hello: [], settings: otherSettings, trusts: { _ in true })
+        mismatched.listener = LineMachine(
+            listening: mismatched.listenKey, networkID: mismatched.network, hello: [], settings: otherSettings,
+            trusts: { _ in true })
         _ = try mismatched.handshake()  // nonce 0 was the confirmation PING; rekey happens after nonce 3
         _ = try mismatched.listener.receive(try mismatched.dialler.seal(Record(verb: "A")))
         _ = try mismatched.listener.receive(try mismatched.dialler.seal(Record(verb: "B")))
-        #expect(throws: LineError.self) { try mismatched.listener.receive(try mismatched.dialler.seal(Record(verb: "C"))) }
+        #expect(throws: LineError.self) {
+            try mismatched.listener.receive(try mismatched.dialler.seal(Record(verb: "C")))
+        }
     }
 
     @Test func pingIsAnsweredAndGoodbyeClosesCleanly() throws {
@@ -73,7 +84,8 @@ import Testing
         let (pong, none) = try pair.listener.receive(try pair.dialler.seal(Record(verb: "PING", json: #"{"n":7}"#)))
         #expect(none.isEmpty)
         #expect(records(try pair.dialler.receive(pong).events).isEmpty)
-        let error = try pair.listener.seal(Record(verb: "ERROR", json: #"{"code":"schema","message":"version 2 needed"}"#))
+        let error = try pair.listener.seal(
+            Record(verb: "ERROR", json: #"{"code":"schema","message":"version 2 needed"}"#))
         #expect(try pair.dialler.receive(error).events == [.peerError(code: "schema", message: "version 2 needed")])
         #expect(try pair.listener.receive(try pair.dialler.goodbye()).events == [.goodbye])
     }

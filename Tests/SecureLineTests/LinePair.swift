@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import SecureLine
 
 /// A dialler and a listener machine with fresh keys on one network.
@@ -11,7 +12,9 @@ struct LinePair {
 
     init(settings: LineSettings = LineSettings(), listenerTrustsDialler: Bool = true) {
         let trusted = dialKey.publicKey
-        dialler = LineMachine(dialling: dialKey, listenerKey: listenKey.publicKey, networkID: network, hello: Array("dialler".utf8), settings: settings)
+        dialler = LineMachine(
+            dialling: dialKey, listenerKey: listenKey.publicKey, networkID: network, hello: Array("dialler".utf8),
+            settings: settings)
         listener = LineMachine(
             listening: listenKey, networkID: network, hello: Array("listener".utf8), settings: settings,
             trusts: { listenerTrustsDialler && $0 == trusted })

@@ -1,9 +1,10 @@
 import Foundation
 import Testing
+
 @testable import SecureLine
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The line over real loopback sockets.
@@ -12,8 +13,13 @@ import Glibc
     let diallerKey = KeyPair.generate()
     let network = KeyText.newNetworkID()
 
-    func echoListener(trusting key: [UInt8], settings: LineSettings = LineSettings(), seen: LockedCounter = LockedCounter()) async throws -> LineListener {
-        try await LineListener.bind(host: "127.0.0.1", port: 0, identity: listenerKey, networkID: network, hello: Array("hub".utf8), settings: settings) {
+    func echoListener(
+        trusting key: [UInt8], settings: LineSettings = LineSettings(), seen: LockedCounter = LockedCounter()
+    ) async throws -> LineListener {
+        try await LineListener.bind(
+            host: "127.0.0.1", port: 0, identity: listenerKey, networkID: network, hello: Array("hub".utf8),
+            settings: settings
+        ) {
             $0 == key
         }
     }
@@ -34,13 +40,15 @@ import Glibc
         let listener = try await echoListener(trusting: diallerKey.publicKey)
         let server = serveEcho(listener, seen: seen)
         let result = try await SecureLine.dial(
-            host: "127.0.0.1", port: listener.port, identity: diallerKey, listenerKey: listenerKey.publicKey, networkID: network,
+            host: "127.0.0.1", port: listener.port, identity: diallerKey, listenerKey: listenerKey.publicKey,
+            networkID: network,
             hello: Array("laptop".utf8)
         ) { session -> [Int] in
             #expect(session.peerHello == Array("hub".utf8))
             var sizes: [Int] = []
             for size in [0, 10, 70_000, 300_000] {
-                try await session.send(Record(verb: "DATA", json: "{\"size\":\(size)}", body: Array(repeating: 9, count: size)))
+                try await session.send(
+                    Record(verb: "DATA", json: "{\"size\":\(size)}", body: Array(repeating: 9, count: size)))
                 let echo = try await session.next()
                 #expect(echo?.verb == "ECHOED")
                 sizes.append(echo?.body.count ?? -1)
@@ -60,7 +68,8 @@ import Glibc
         let server = serveEcho(listener, seen: seen)
         let error = await #expect(throws: LineError.self) {
             try await SecureLine.dial(
-                host: "127.0.0.1", port: listener.port, identity: diallerKey, listenerKey: listenerKey.publicKey, networkID: network, hello: []
+                host: "127.0.0.1", port: listener.port, identity: diallerKey, listenerKey: listenerKey.publicKey,
+                networkID: network, hello: []
             ) { session in try await session.send(Record(verb: "SECRET")) }
         }
         #expect(error?.code == .rejected)
@@ -87,7 +96,10 @@ import Glibc
 
     @Test func anUnreachableAddressSaysSo() async throws {
         let error = await #expect(throws: LineError.self) {
-            try await SecureLine.dial(host: "127.0.0.1", port: 1, identity: diallerKey, listenerKey: listenerKey.publicKey, networkID: network, hello: []) { _ in }
+            try await SecureLine.dial(
+                host: "127.0.0.1", port: 1, identity: diallerKey, listenerKey: listenerKey.publicKey,
+                networkID: network, hello: []
+            ) { _ in }
         }
         #expect(error?.code == .unreachable)
     }
@@ -99,7 +111,9 @@ import Glibc
         let listener = try await echoListener(trusting: diallerKey.publicKey, settings: settings)
         let server = serveEcho(listener, seen: seen)
         let port = listener.port
-        let closedAfter = try await Task.detached { try Self.trickle(port: port, bytesPerSecond: 4, limit: .seconds(6)) }.value
+        let closedAfter = try await Task.detached {
+            try Self.trickle(port: port, bytesPerSecond: 4, limit: .seconds(6))
+        }.value
         #expect(closedAfter < .seconds(3), "closed after \(closedAfter)")
         #expect(closedAfter > .milliseconds(500))
         await listener.close()
@@ -118,7 +132,9 @@ import Glibc
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard connected == 0 else { throw LineError(.unreachable, "connect") }
         var timeout = timeval(tv_sec: 0, tv_usec: Int(1_000_000 / bytesPerSecond))
@@ -129,7 +145,10 @@ import Glibc
         var index = 0
         var buffer = [UInt8](repeating: 0, count: 64)
         while clock.now - start < limit {
-            if index < bytes.count { _ = send(fd, [bytes[index]], 1, Int32(MSG_NOSIGNAL)); index += 1 }
+            if index < bytes.count {
+                _ = send(fd, [bytes[index]], 1, Int32(MSG_NOSIGNAL))
+                index += 1
+            }
             let received = recv(fd, &buffer, buffer.count, 0)
             if received == 0 || (received < 0 && errno != EAGAIN && errno != EWOULDBLOCK) { return clock.now - start }
         }
@@ -140,6 +159,14 @@ import Glibc
 final class LockedCounter: @unchecked Sendable {
     private var count = 0
     private let lock = NSLock()
-    func increment() { lock.lock(); count += 1; lock.unlock() }
-    var value: Int { lock.lock(); defer { lock.unlock() }; return count }
+    func increment() {
+        lock.lock()
+        count += 1
+        lock.unlock()
+    }
+    var value: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return count
+    }
 }

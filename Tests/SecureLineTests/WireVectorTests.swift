@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import SecureLine
 
 /// protocol/vectors/line-session.json: given fixed keys (those of the community vector) and records, the exact
@@ -53,19 +54,31 @@ import Testing
             dialling: diallerKey, listenerKey: listenerKey.publicKey, networkID: network, hello: diallerHello,
             ephemeral: try KeyPair(privateKey: [UInt8](hex: diallerEphemeral)))
         var l = LineMachine(
-            listening: listenerKey, networkID: network, hello: listenerHello, ephemeral: try KeyPair(privateKey: [UInt8](hex: listenerEphemeral)),
+            listening: listenerKey, networkID: network, hello: listenerHello,
+            ephemeral: try KeyPair(privateKey: [UInt8](hex: listenerEphemeral)),
             trusts: { $0 == diallerKey.publicKey })
         var steps: [Step] = []
         let one = try d.start()
-        steps.append(Step(from: "dialler", what: "handshake message one (-> e, es, s, ss) carrying the dialler's hello", wire: one.hex))
+        steps.append(
+            Step(
+                from: "dialler", what: "handshake message one (-> e, es, s, ss) carrying the dialler's hello",
+                wire: one.hex))
         let (two, _) = try l.receive(one)
-        steps.append(Step(from: "listener", what: "handshake message two (<- e, ee, se) carrying the listener's hello", wire: two.hex))
+        steps.append(
+            Step(
+                from: "listener", what: "handshake message two (<- e, ee, se) carrying the listener's hello",
+                wire: two.hex))
         let (confirmation, _) = try d.receive(two)
         steps.append(
-            Step(from: "dialler", what: "the dialler's confirmation: transport message 0", record: RecordVector(verb: "PING", json: #"{"n":0}"#, body: ""), wire: confirmation.hex))
+            Step(
+                from: "dialler", what: "the dialler's confirmation: transport message 0",
+                record: RecordVector(verb: "PING", json: #"{"n":0}"#, body: ""), wire: confirmation.hex))
         let (pong, _) = try l.receive(confirmation)
         _ = try d.receive(pong)
-        steps.append(Step(from: "listener", what: "the automatic answer", record: RecordVector(verb: "PONG", json: #"{"n":0}"#, body: ""), wire: pong.hex))
+        steps.append(
+            Step(
+                from: "listener", what: "the automatic answer",
+                record: RecordVector(verb: "PONG", json: #"{"n":0}"#, body: ""), wire: pong.hex))
         let records: [(String, Record)] = [
             ("dialler", Record(verb: "HELLO", json: #"{"schema":1}"#)),
             ("listener", Record(verb: "CHANGES", json: #"{"batch":1}"#, body: Array("binary body".utf8))),
@@ -75,23 +88,33 @@ import Testing
         for (from, record) in records {
             let bytes = from == "dialler" ? try d.seal(record) : try l.seal(record)
             _ = from == "dialler" ? try l.receive(bytes) : try d.receive(bytes)
-            steps.append(Step(from: from, what: "record", record: RecordVector(verb: record.verb, json: record.json, body: record.body.hex), wire: bytes.hex))
+            steps.append(
+                Step(
+                    from: from, what: "record",
+                    record: RecordVector(verb: record.verb, json: record.json, body: record.body.hex), wire: bytes.hex))
         }
         return Session(
-            description: "Outpost line: handshake and records with fixed keys; wire = frames (4-byte big-endian length + Noise message)",
+            description:
+                "Outpost line: handshake and records with fixed keys; wire = frames (4-byte big-endian length + Noise message)",
             banner: LineSettings.banner, network_id: network.hex, network_id_text: KeyText.networkID(network),
             prologue: LineSettings.prologue(networkID: network).hex, dialler_static_private: dialler,
-            dialler_static_public: diallerKey.publicKey.hex, dialler_static_public_text: KeyText.publicKey(diallerKey.publicKey),
-            dialler_ephemeral_private: diallerEphemeral, listener_static_private: listener, listener_static_public: listenerKey.publicKey.hex,
-            listener_ephemeral_private: listenerEphemeral, dialler_hello: diallerHello.hex, listener_hello: listenerHello.hex, steps: steps)
+            dialler_static_public: diallerKey.publicKey.hex,
+            dialler_static_public_text: KeyText.publicKey(diallerKey.publicKey),
+            dialler_ephemeral_private: diallerEphemeral, listener_static_private: listener,
+            listener_static_public: listenerKey.publicKey.hex,
+            listener_ephemeral_private: listenerEphemeral, dialler_hello: diallerHello.hex,
+            listener_hello: listenerHello.hex, steps: steps)
     }
 
     static func recordVectors() throws -> [RecordVector] {
         let records = [
-            Record(verb: "PING", json: #"{"n":0}"#), Record(verb: "BYE"), Record(verb: "CHANGES", json: #"{"batch":7}"#, body: [0, 1, 2, 255]),
+            Record(verb: "PING", json: #"{"n":0}"#), Record(verb: "BYE"),
+            Record(verb: "CHANGES", json: #"{"batch":7}"#, body: [0, 1, 2, 255]),
             Record(verb: "ACK", json: "{}", body: [10]),
         ]
-        return try records.map { RecordVector(verb: $0.verb, json: $0.json, body: $0.body.hex, plaintext: try $0.encoded().hex) }
+        return try records.map {
+            RecordVector(verb: $0.verb, json: $0.json, body: $0.body.hex, plaintext: try $0.encoded().hex)
+        }
     }
 
     static func write<T: Encodable>(_ value: T, _ name: String) throws {
@@ -104,7 +127,8 @@ import Testing
         let generated = try Self.generate()
         if ProcessInfo.processInfo.environment["OUTPOST_WRITE_VECTORS"] != nil {
             try Self.write(generated, "line-session.json")
-            Issue.record("line-session.json was rewritten: review the diff, then run again without OUTPOST_WRITE_VECTORS")
+            Issue.record(
+                "line-session.json was rewritten: review the diff, then run again without OUTPOST_WRITE_VECTORS")
             return
         }
         let stored = try JSONDecoder().decode(Session.self, from: Data(contentsOf: vectorURL("line-session.json")))

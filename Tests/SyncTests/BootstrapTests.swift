@@ -9,7 +9,9 @@ import Testing
 /// or from a record stream: the content digests match and progress reaches the total. Size:
 /// OUTPOST_BOOTSTRAP_ORDERS (default 3,000; CI runs 100,000).
 @Suite(.serialized) struct BootstrapTests {
-    static var orders: Int { ProcessInfo.processInfo.environment["OUTPOST_BOOTSTRAP_ORDERS"].flatMap(Int.init) ?? 3_000 }
+    static var orders: Int {
+        ProcessInfo.processInfo.environment["OUTPOST_BOOTSTRAP_ORDERS"].flatMap(Int.init) ?? 3_000
+    }
 
     /// Seeds `replica` with `count` paid and unpaid orders of 1–3 lines through the bulk import.
     static func seed(_ replica: Replica, count: Int) async throws {
@@ -18,19 +20,24 @@ import Testing
             let chunk = (start..<min(count, start + 2_000)).map { index -> ImportedOrder in
                 let at = Int64(1_790_000_000_000 + index)
                 var order = Order(
-                    id: Identifiers.uuidV7(milliseconds: at, using: &random), number: "", customerID: "", channel: .web, location: "main",
+                    id: Identifiers.uuidV7(milliseconds: at, using: &random), number: "", customerID: "", channel: .web,
+                    location: "main",
                     currency: (try? CurrencyCode("EUR")) ?? .none, createdAt: at)
                 order.lines = (0..<(1 + index % 3)).map {
                     OrderLine(
-                        id: Identifiers.uuidV7(milliseconds: at, using: &random), sku: "SKU-\(($0 + index) % 50)", name: "Item", quantity: 1,
+                        id: Identifiers.uuidV7(milliseconds: at, using: &random), sku: "SKU-\(($0 + index) % 50)",
+                        name: "Item", quantity: 1,
                         unitPriceMinor: 999, position: Int64($0))
                 }
                 if index % 2 == 0 {
                     order.payments = [
-                        Payment(id: Identifiers.uuidV7(milliseconds: at, using: &random), orderID: "", kind: .capture, amountMinor: 999, method: .card, at: at + 1)
+                        Payment(
+                            id: Identifiers.uuidV7(milliseconds: at, using: &random), orderID: "", kind: .capture,
+                            amountMinor: 999, method: .card, at: at + 1)
                     ]
                 }
-                return ImportedOrder(customer: Customer(email: "c\(index % 500)@example.com", createdAt: at), order: order)
+                return ImportedOrder(
+                    customer: Customer(email: "c\(index % 500)@example.com", createdAt: at), order: order)
             }
             try await replica.importOrders(chunk)
         }
@@ -48,9 +55,12 @@ import Testing
         let progress = ProgressLog()
         let started = clock.now
         let summary = try await terminal.replica.sync(
-            host: "127.0.0.1", port: hub.server?.port ?? 0, peerKey: hub.key, identity: terminal.identity, acceptSnapshot: snapshot,
+            host: "127.0.0.1", port: hub.server?.port ?? 0, peerKey: hub.key, identity: terminal.identity,
+            acceptSnapshot: snapshot,
             progress: { progress.record($0) })
-        print("bootstrapped (snapshot: \(snapshot)) \(summary.rowsReceived) records, \(summary.snapshotBytesReceived) snapshot bytes, \(summary.bytesReceived) bytes on the wire in \(clock.now - started)")
+        print(
+            "bootstrapped (snapshot: \(snapshot)) \(summary.rowsReceived) records, \(summary.snapshotBytesReceived) snapshot bytes, \(summary.bytesReceived) bytes on the wire in \(clock.now - started)"
+        )
         #expect(try await terminal.replica.orders().count == Self.orders)
         #expect(try await terminal.replica.contentDigest() == hub.replica.contentDigest())
         #expect(progress.updates > 1)
@@ -91,12 +101,16 @@ import Testing
             try await Task.sleep(for: .milliseconds(20))
         }
         #expect(hubView == 0)
-        #expect(try await terminal.replica.status().versionVector[hub.replica.identity.siteID] == hub.replica.status().versionVector[hub.replica.identity.siteID])
+        #expect(
+            try await terminal.replica.status().versionVector[hub.replica.identity.siteID]
+                == hub.replica.status().versionVector[hub.replica.identity.siteID])
 
-        let sold = try await terminal.replica.createOrder(customerEmail: "new@example.com", lines: [LineSpec(sku: "TEE-M", quantity: 2, unitPrice: "5.00")])
+        let sold = try await terminal.replica.createOrder(
+            customerEmail: "new@example.com", lines: [LineSpec(sku: "TEE-M", quantity: 2, unitPrice: "5.00")])
         #expect(sold.orderNumber.hasPrefix(terminal.replica.identity.numberPrefix))
         #expect(try await terminal.replica.status().versionVector[terminal.replica.identity.siteID] == 1)
-        let paid = try await hub.replica.orders(matching: OrderFilter(status: .pendingPayment, limit: 1)).first?.id ?? ""
+        let paid =
+            try await hub.replica.orders(matching: OrderFilter(status: .pendingPayment, limit: 1)).first?.id ?? ""
         let balance = try await hub.replica.order(paid).progress.balanceDueMinor
         try await hub.replica.pay(order: paid, amount: Money.decimalString(balance, digits: 2))
         let second = try await fleet.sync(terminal, with: hub)
@@ -126,7 +140,8 @@ import Testing
         let proxy = try CuttingProxy(target: hub.server?.port ?? 0, cutAfter: cutAfter)
         await #expect(throws: (any Error).self) { try await fleet.sync(terminal, with: hub, via: proxy.port) }
         #expect(try await terminal.replica.acceptsSnapshot(from: hub.replica.identity.siteID))
-        #expect(try await terminal.replica.status().bootstrappingFrom == nil, "a cut snapshot returns the replica to ready")
+        #expect(
+            try await terminal.replica.status().bootstrappingFrom == nil, "a cut snapshot returns the replica to ready")
         #expect(try await terminal.replica.orders().isEmpty)
         #expect(!FileManager.default.fileExists(atPath: terminal.replica.path + ".snapshot-incoming"))
         let retry = try await fleet.sync(terminal, with: hub)

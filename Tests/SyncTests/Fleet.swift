@@ -38,9 +38,12 @@ final class Fleet: @unchecked Sendable {
 
     /// A new device; every device trusts every other one (pairing is explicit and mutual in real use).
     @discardableResult
-    func add(_ name: String, network: [UInt8]? = nil, listening: Bool = true, trustedByOthers: Bool = true) async throws -> Device {
+    func add(_ name: String, network: [UInt8]? = nil, listening: Bool = true, trustedByOthers: Bool = true) async throws
+        -> Device
+    {
         let replica = try Replica.create(at: directory.appendingPathComponent("\(name).sqlite").path, name: name)
-        let device = Device(replica: replica, identity: SyncIdentity(keyPair: KeyPair.generate(), networkID: network ?? self.network))
+        let device = Device(
+            replica: replica, identity: SyncIdentity(keyPair: KeyPair.generate(), networkID: network ?? self.network))
         if trustedByOthers {
             for other in devices {
                 other.trust(device)
@@ -49,7 +52,9 @@ final class Fleet: @unchecked Sendable {
         }
         devices.append(device)
         if listening {
-            let server = try await SyncServer.bind(replica: replica, identity: device.identity) { [weak device] in device?.trusts($0) ?? false }
+            let server = try await SyncServer.bind(replica: replica, identity: device.identity) { [weak device] in
+                device?.trusts($0) ?? false
+            }
             device.server = server
             device.serving = Task { try await server.run() }
         }
@@ -60,7 +65,8 @@ final class Fleet: @unchecked Sendable {
     @discardableResult
     func sync(_ from: Device, with to: Device, via port: Int? = nil) async throws -> SyncSummary {
         guard let server = to.server else { throw SyncError(.protocolViolation, "\(to.name) is not listening") }
-        return try await from.replica.sync(host: "127.0.0.1", port: port ?? server.port, peerKey: to.key, identity: from.identity, batchSize: 7)
+        return try await from.replica.sync(
+            host: "127.0.0.1", port: port ?? server.port, peerKey: to.key, identity: from.identity, batchSize: 7)
     }
 
     func shutdown() async {

@@ -1,9 +1,9 @@
 import Foundation
 import OrderDomain
+import OutpostTestSupport
 import Replica
 import SecureLine
 import Sync
-import OutpostTestSupport
 import Testing
 
 /// Sessions cut at random byte offsets by a flaky link: live state is never touched by an unfinished stream,
@@ -18,7 +18,8 @@ import Testing
         for index in 0..<30 {
             let replica = index % 3 == 0 ? hub.replica : laptop.replica
             let order = try await replica.createOrder(
-                customerEmail: "c\(index % 5)@example.com", lines: [LineSpec(sku: "S\(index % 4)", quantity: 1, unitPrice: "\(index + 1).00")])
+                customerEmail: "c\(index % 5)@example.com",
+                lines: [LineSpec(sku: "S\(index % 4)", quantity: 1, unitPrice: "\(index + 1).00")])
             if index % 2 == 0 { try await replica.pay(order: order.orderID, amount: "\(index + 1).00") }
         }
         let hubOwn = try await hub.replica.orders().count
@@ -44,7 +45,9 @@ import Testing
         try await fleet.sync(laptop, with: hub)
         #expect(try await fleet.identical(), "seed \(seed)")
         #expect(try await hub.replica.orders().count == hubOwn + laptopOwn)
-        let payments = try await hub.replica.orders().reduce(0) { total, order in total + (order.status == .paid ? 1 : 0) }
+        let payments = try await hub.replica.orders().reduce(0) { total, order in
+            total + (order.status == .paid ? 1 : 0)
+        }
         #expect(payments == 15)
         await fleet.shutdown()
     }

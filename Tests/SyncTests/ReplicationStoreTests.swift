@@ -28,7 +28,8 @@ import Testing
             return request
         }
         func withChanges(
-            for request: StreamRequest, batchSize: Int, estimate: ((Int) throws -> Void)?, _ emit: (ChangeBatch) throws -> Void
+            for request: StreamRequest, batchSize: Int, estimate: ((Int) throws -> Void)?,
+            _ emit: (ChangeBatch) throws -> Void
         ) throws -> StreamEnd {
             lock.withLock { produced += 1 }
             return try base.withChanges(for: request, batchSize: batchSize, estimate: estimate, emit)
@@ -37,7 +38,9 @@ import Testing
         func completeStream(from peer: String, end: StreamEnd, lastBatch: ChangeBatch?) async throws -> MergeSummary {
             try await base.completeStream(from: peer, end: end, lastBatch: lastBatch)
         }
-        func markDelivered(to peer: String, snapshotLseq: Int64) async throws { try await base.markDelivered(to: peer, snapshotLseq: snapshotLseq) }
+        func markDelivered(to peer: String, snapshotLseq: Int64) async throws {
+            try await base.markDelivered(to: peer, snapshotLseq: snapshotLseq)
+        }
     }
 
     @Test func aStoreWithoutSnapshotsServesAndBootstrapsByRecords() async throws {
@@ -46,21 +49,27 @@ import Testing
         let terminal = try await fleet.add("terminal", listening: false)
         let hub = RecordOnlyStore(hubDevice.replica)
         for index in 0..<12 {
-            _ = try await hub.base.createOrder(customerEmail: "c\(index)@example.com", lines: [LineSpec(sku: "MUG", quantity: 1, unitPrice: "9.50")])
+            _ = try await hub.base.createOrder(
+                customerEmail: "c\(index)@example.com", lines: [LineSpec(sku: "MUG", quantity: 1, unitPrice: "9.50")])
         }
-        let server = try await SyncServer.bind(replica: hub, identity: hubDevice.identity) { key in hubDevice.trusts(key) }
+        let server = try await SyncServer.bind(replica: hub, identity: hubDevice.identity) { key in
+            hubDevice.trusts(key)
+        }
         let serving = Task { try await server.run() }
 
         // The empty terminal asks for a snapshot; the store has none to give, so a record stream comes.
-        let first = try await terminal.replica.sync(host: "127.0.0.1", port: server.port, peerKey: hubDevice.key, identity: terminal.identity, batchSize: 5)
+        let first = try await terminal.replica.sync(
+            host: "127.0.0.1", port: server.port, peerKey: hubDevice.key, identity: terminal.identity, batchSize: 5)
         #expect(first.snapshotBytesReceived == 0)
         #expect(first.rowsReceived > 0)
         #expect(hub.streamsProduced == 1)
         #expect(try await terminal.replica.orders().count == 12)
 
         // A change made on the terminal reaches the hub's store through the same requirements.
-        let sale = try await terminal.replica.createOrder(customerEmail: "t@example.com", lines: [LineSpec(sku: "MUG", quantity: 2, unitPrice: "9.50")])
-        let second = try await terminal.replica.sync(host: "127.0.0.1", port: server.port, peerKey: hubDevice.key, identity: terminal.identity)
+        let sale = try await terminal.replica.createOrder(
+            customerEmail: "t@example.com", lines: [LineSpec(sku: "MUG", quantity: 2, unitPrice: "9.50")])
+        let second = try await terminal.replica.sync(
+            host: "127.0.0.1", port: server.port, peerKey: hubDevice.key, identity: terminal.identity)
         #expect(second.rowsSent > 0)
         #expect(try await hub.base.order(sale.orderID).progress.totalMinor == 1_900)
         #expect(try await terminal.replica.contentDigest() == hub.base.contentDigest())

@@ -16,9 +16,11 @@ import Testing
         let peer = try await fleet.add("peer", listening: false)
         for index in 0..<5 {
             _ = try await hub.replica.createOrder(
-                customerEmail: "c\(index)@example.com", lines: [LineSpec(sku: "TEE-M", quantity: 1, unitPrice: "19.90")])
+                customerEmail: "c\(index)@example.com", lines: [LineSpec(sku: "TEE-M", quantity: 1, unitPrice: "19.90")]
+            )
         }
-        _ = try await peer.replica.createOrder(customerEmail: "p@example.com", lines: [LineSpec(sku: "CAP", quantity: 1, unitPrice: "9.00")])
+        _ = try await peer.replica.createOrder(
+            customerEmail: "p@example.com", lines: [LineSpec(sku: "CAP", quantity: 1, unitPrice: "9.00")])
 
         // The laptop's first stream from the hub, cut before its END: every batch staged, so the empty laptop
         // loaded them straight into its tables and is bootstrapping from the hub.
@@ -32,7 +34,9 @@ import Testing
         let peerBefore = try await peer.replica.contentDigest()
         let error = await #expect(throws: SyncError.self) { try await fleet.sync(peer, with: laptop) }
         #expect(error?.code == .unavailable, "\(String(describing: error))")
-        #expect(try await peer.replica.contentDigest() == peerBefore, "the peer received nothing from the bootstrapping laptop")
+        #expect(
+            try await peer.replica.contentDigest() == peerBefore,
+            "the peer received nothing from the bootstrapping laptop")
         #expect(try await peer.replica.orders().count == 1)
 
         // The hub dials the bootstrapping laptop: the laptop takes the hub's stream and finishes its bootstrap,

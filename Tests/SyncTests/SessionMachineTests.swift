@@ -2,6 +2,7 @@ import Foundation
 import Replica
 import SecureLine
 import Testing
+
 @testable import Sync
 
 /// The session's rules without a socket: every transition of `SessionMachine`, every out-of-order, repeated or
@@ -25,8 +26,12 @@ import Testing
         var machine = Self.machine()
         #expect(try machine.receive(Self.hello(cursor: 4)) == .serve(StreamRequest(vector: [Self.peer: 3], cursor: 4)))
         #expect(try machine.receive(.stream(.init(total: 20))) == .announce(total: 20))
-        #expect(try machine.receive(Self.changes(1)) == .batch(number: 1, position: StreamPosition(entity: 1, lseq: 7), stagePrevious: nil))
-        #expect(try machine.receive(Self.changes(2)) == .batch(number: 2, position: StreamPosition(entity: 1, lseq: 7), stagePrevious: 1))
+        #expect(
+            try machine.receive(Self.changes(1))
+                == .batch(number: 1, position: StreamPosition(entity: 1, lseq: 7), stagePrevious: nil))
+        #expect(
+            try machine.receive(Self.changes(2))
+                == .batch(number: 2, position: StreamPosition(entity: 1, lseq: 7), stagePrevious: 1))
         #expect(try machine.receive(.ack(.init(batch: 1))) == SessionMachine.Action.none)
         let end = StreamEnd(sender: Self.peer, vector: [Self.peer: 3], snapshotLseq: 9)
         #expect(try machine.receive(Self.end) == .complete(end, lastBatch: 2))
@@ -42,7 +47,9 @@ import Testing
     @Test func anEmptyStreamIsJustItsEnd() throws {
         var machine = Self.machine()
         _ = try machine.receive(Self.hello())
-        #expect(try machine.receive(Self.end) == .complete(StreamEnd(sender: Self.peer, vector: [Self.peer: 3], snapshotLseq: 9), lastBatch: nil))
+        #expect(
+            try machine.receive(Self.end)
+                == .complete(StreamEnd(sender: Self.peer, vector: [Self.peer: 3], snapshotLseq: 9), lastBatch: nil))
         try machine.merged()
         _ = try machine.receive(.done(.init(rows: 0, changed: 0, conflicts: 0)))
         #expect(machine.isComplete)
@@ -51,10 +58,13 @@ import Testing
     @Test func aSnapshotArrivesInPagesAndIsInstalled() throws {
         var machine = Self.machine(asksSnapshot: true)
         _ = try machine.receive(Self.hello())
-        #expect(try machine.receive(.snapshot(.init(bytes: 10, snapshot: 9))) == .beginSnapshot(bytes: 10, snapshotLseq: 9))
+        #expect(
+            try machine.receive(.snapshot(.init(bytes: 10, snapshot: 9))) == .beginSnapshot(bytes: 10, snapshotLseq: 9))
         #expect(try machine.receive(.pages(Array(repeating: 0, count: 4))) == .appendPages(received: 4, expected: 10))
         #expect(try machine.receive(.pages(Array(repeating: 0, count: 6))) == .appendPages(received: 10, expected: 10))
-        #expect(try machine.receive(Self.end) == .installSnapshot(StreamEnd(sender: Self.peer, vector: [Self.peer: 3], snapshotLseq: 9)))
+        #expect(
+            try machine.receive(Self.end)
+                == .installSnapshot(StreamEnd(sender: Self.peer, vector: [Self.peer: 3], snapshotLseq: 9)))
         try machine.merged()
         _ = try machine.receive(.done(.init(rows: 0, changed: 0, conflicts: 0)))
         #expect(machine.isComplete)
@@ -66,38 +76,72 @@ import Testing
         ("end before hello", [end], false, "END is out of order"),
         ("second hello", [hello(), hello()], false, "a second HELLO"),
         ("negative cursor", [hello(cursor: -1)], false, "cursor is negative"),
-        ("second stream", [hello(), .stream(.init(total: 1)), .stream(.init(total: 1))], false, "STREAM is out of order"),
-        ("stream after changes", [hello(), changes(1), .stream(.init(total: 1))], false, "STREAM is out of order (after batch 1)"),
+        (
+            "second stream", [hello(), .stream(.init(total: 1)), .stream(.init(total: 1))], false,
+            "STREAM is out of order"
+        ),
+        (
+            "stream after changes", [hello(), changes(1), .stream(.init(total: 1))], false,
+            "STREAM is out of order (after batch 1)"
+        ),
         ("first batch numbered 2", [hello(), changes(2)], false, "batch 2 where batch 1 was due"),
         ("repeated batch", [hello(), changes(1), changes(1)], false, "batch 1 where batch 2 was due"),
         ("skipped batch", [hello(), changes(1), changes(3)], false, "batch 3 where batch 2 was due"),
         ("bad position", [hello(), changes(1, position: [1])], false, "position must be [entity code, lseq]"),
         ("entity code too large", [hello(), changes(1, position: [300, 1])], false, "position must be"),
         ("unasked snapshot", [hello(), .snapshot(.init(bytes: 5, snapshot: 1))], false, "did not ask"),
-        ("snapshot after stream", [hello(), .stream(.init(total: 1)), .snapshot(.init(bytes: 5, snapshot: 1))], true, "SNAPSHOT is out of order"),
+        (
+            "snapshot after stream", [hello(), .stream(.init(total: 1)), .snapshot(.init(bytes: 5, snapshot: 1))], true,
+            "SNAPSHOT is out of order"
+        ),
         ("empty snapshot", [hello(), .snapshot(.init(bytes: 0, snapshot: 1))], true, "positive size"),
         ("pages without snapshot", [hello(), .pages([1])], false, "PAGES is out of order"),
         ("pages after batches", [hello(), changes(1), .pages([1])], true, "PAGES is out of order"),
-        ("snapshot too long", [hello(), .snapshot(.init(bytes: 3, snapshot: 1)), .pages([1, 2]), .pages([3, 4])], true, "longer than the 3 bytes"),
-        ("snapshot too short", [hello(), .snapshot(.init(bytes: 3, snapshot: 1)), .pages([1, 2]), end], true, "ended after 2 of 3 bytes"),
-        ("second snapshot", [hello(), .snapshot(.init(bytes: 3, snapshot: 1)), .snapshot(.init(bytes: 3, snapshot: 1))], true, "out of order"),
+        (
+            "snapshot too long", [hello(), .snapshot(.init(bytes: 3, snapshot: 1)), .pages([1, 2]), .pages([3, 4])],
+            true, "longer than the 3 bytes"
+        ),
+        (
+            "snapshot too short", [hello(), .snapshot(.init(bytes: 3, snapshot: 1)), .pages([1, 2]), end], true,
+            "ended after 2 of 3 bytes"
+        ),
+        (
+            "second snapshot",
+            [hello(), .snapshot(.init(bytes: 3, snapshot: 1)), .snapshot(.init(bytes: 3, snapshot: 1))], true,
+            "out of order"
+        ),
         ("changes after end", [hello(), end, changes(1)], false, "CHANGES is out of order (after END)"),
         ("second end", [hello(), end, end], false, "END is out of order (after END)"),
         ("ack before hello", [.ack(.init(batch: 1))], false, "an ACK before this side's stream began"),
         ("repeated ack", [hello(), .ack(.init(batch: 1)), .ack(.init(batch: 1))], false, "repeated or reordered"),
         ("ack going back", [hello(), .ack(.init(batch: 2)), .ack(.init(batch: 1))], false, "repeated or reordered"),
-        ("ack after done", [hello(), .done(.init(rows: 0, changed: 0, conflicts: 0)), .ack(.init(batch: 1))], false, "an ACK after DONE"),
-        ("done before hello", [.done(.init(rows: 0, changed: 0, conflicts: 0))], false, "a DONE before this side's stream began"),
-        ("second done", [hello(), .done(.init(rows: 0, changed: 0, conflicts: 0)), .done(.init(rows: 0, changed: 0, conflicts: 0))], false, "a second DONE"),
+        (
+            "ack after done", [hello(), .done(.init(rows: 0, changed: 0, conflicts: 0)), .ack(.init(batch: 1))], false,
+            "an ACK after DONE"
+        ),
+        (
+            "done before hello", [.done(.init(rows: 0, changed: 0, conflicts: 0))], false,
+            "a DONE before this side's stream began"
+        ),
+        (
+            "second done",
+            [
+                hello(), .done(.init(rows: 0, changed: 0, conflicts: 0)),
+                .done(.init(rows: 0, changed: 0, conflicts: 0)),
+            ], false, "a second DONE"
+        ),
     ]
 
     @Test(arguments: refusals)
-    func outOfOrderRepeatedAndInconsistentMessagesAreRefused(name: String, messages: [SessionMessage], asksSnapshot: Bool, problem: String) throws {
+    func outOfOrderRepeatedAndInconsistentMessagesAreRefused(
+        name: String, messages: [SessionMessage], asksSnapshot: Bool, problem: String
+    ) throws {
         var machine = Self.machine(asksSnapshot: asksSnapshot)
         for message in messages.dropLast() { _ = try machine.receive(message) }
         let error = #expect(throws: SyncError.self, "\(name)") { _ = try machine.receive(messages[messages.count - 1]) }
         #expect(error?.code == .protocolViolation, "\(name)")
-        #expect(error?.message.contains(problem) == true, "\(name): \(error?.message ?? "no error") should say \(problem)")
+        #expect(
+            error?.message.contains(problem) == true, "\(name): \(error?.message ?? "no error") should say \(problem)")
     }
 
     @Test func aHelloOfAnotherSchemaIsAMismatch() {
@@ -120,9 +164,17 @@ import Testing
     @Test func messagesKeepTheSpecsFieldNamesAndRoundTrip() throws {
         let resume = StreamRequest.Resume(position: StreamPosition(entity: 2, lseq: 40), snapshotLseq: 33)
         let cases: [(SessionMessage, String)] = [
-            (.hello(.init(schema: 1, request: StreamRequest(vector: [Self.peer: 3], cursor: 5, resume: resume, snapshot: false))),
-             "HELLO {\"cursor\":5,\"resume\":{\"position\":[2,40],\"snapshot\":33},\"schema\":1,\"vector\":{\"\(Self.peer)\":3}}"),
-            (Self.hello(snapshot: true), "HELLO {\"cursor\":0,\"schema\":1,\"snapshot\":true,\"vector\":{\"\(Self.peer)\":3}}"),
+            (
+                .hello(
+                    .init(
+                        schema: 1,
+                        request: StreamRequest(vector: [Self.peer: 3], cursor: 5, resume: resume, snapshot: false))),
+                "HELLO {\"cursor\":5,\"resume\":{\"position\":[2,40],\"snapshot\":33},\"schema\":1,\"vector\":{\"\(Self.peer)\":3}}"
+            ),
+            (
+                Self.hello(snapshot: true),
+                "HELLO {\"cursor\":0,\"schema\":1,\"snapshot\":true,\"vector\":{\"\(Self.peer)\":3}}"
+            ),
             (.stream(.init(total: 12)), "STREAM {\"total\":12}"),
             (Self.changes(4), "CHANGES {\"body\":3,\"batch\":4,\"position\":[1,7],\"snapshot\":9}"),
             (.snapshot(.init(bytes: 4096, snapshot: 9)), "SNAPSHOT {\"bytes\":4096,\"snapshot\":9}"),

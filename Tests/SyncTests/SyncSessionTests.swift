@@ -1,9 +1,9 @@
 import Foundation
 import OrderDomain
+import OutpostTestSupport
 import Replica
 import SecureLine
 import Sync
-import OutpostTestSupport
 import Testing
 
 @Suite struct SyncSessionTests {
@@ -18,9 +18,11 @@ import Testing
         try await fleet.sync(one, with: hub)
         try await fleet.sync(two, with: hub)
 
-        let sale = try await one.replica.createOrder(customerEmail: "ana@example.com", lines: [LineSpec(sku: "TEE-M", quantity: 2, unitPrice: "20.00")])
+        let sale = try await one.replica.createOrder(
+            customerEmail: "ana@example.com", lines: [LineSpec(sku: "TEE-M", quantity: 2, unitPrice: "20.00")])
         try await one.replica.pay(order: sale.orderID, amount: "40.00")
-        let other = try await two.replica.createOrder(customerEmail: "bo@example.com", lines: [LineSpec(sku: "TEE-M", quantity: 1, unitPrice: "20.00")])
+        let other = try await two.replica.createOrder(
+            customerEmail: "bo@example.com", lines: [LineSpec(sku: "TEE-M", quantity: 1, unitPrice: "20.00")])
         try await fleet.sync(one, with: hub)
         try await fleet.sync(two, with: hub)
         try await fleet.sync(one, with: hub)
@@ -52,8 +54,10 @@ import Testing
         let hub = try await fleet.add("hub")
         let one = try await fleet.add("laptop-1")
         let two = try await fleet.add("laptop-2", listening: false)
-        _ = try await one.replica.createOrder(customerEmail: "a@example.com", lines: [LineSpec(sku: "X", quantity: 1, unitPrice: "1.00")])
-        _ = try await two.replica.createOrder(customerEmail: "b@example.com", lines: [LineSpec(sku: "Y", quantity: 1, unitPrice: "2.00")])
+        _ = try await one.replica.createOrder(
+            customerEmail: "a@example.com", lines: [LineSpec(sku: "X", quantity: 1, unitPrice: "1.00")])
+        _ = try await two.replica.createOrder(
+            customerEmail: "b@example.com", lines: [LineSpec(sku: "Y", quantity: 1, unitPrice: "2.00")])
         try await fleet.sync(two, with: one)
         #expect(try await fleet.identical([one, two]))
         try await fleet.sync(one, with: hub)
@@ -68,9 +72,12 @@ import Testing
         let fleet = try Fleet()
         let hub = try await fleet.add("hub")
         let stranger = try await fleet.add(
-            "stranger", network: kind == "other network" ? KeyText.newNetworkID() : nil, listening: false, trustedByOthers: kind != "untrusted")
-        _ = try await hub.replica.createOrder(customerEmail: "a@example.com", lines: [LineSpec(sku: "X", quantity: 1, unitPrice: "1.00")])
-        _ = try await stranger.replica.createOrder(customerEmail: "s@example.com", lines: [LineSpec(sku: "S", quantity: 1, unitPrice: "1.00")])
+            "stranger", network: kind == "other network" ? KeyText.newNetworkID() : nil, listening: false,
+            trustedByOthers: kind != "untrusted")
+        _ = try await hub.replica.createOrder(
+            customerEmail: "a@example.com", lines: [LineSpec(sku: "X", quantity: 1, unitPrice: "1.00")])
+        _ = try await stranger.replica.createOrder(
+            customerEmail: "s@example.com", lines: [LineSpec(sku: "S", quantity: 1, unitPrice: "1.00")])
         let hubBefore = try await hub.replica.contentDump()
         let strangerBefore = try await stranger.replica.contentDump()
         let error = await #expect(throws: LineError.self) { try await fleet.sync(stranger, with: hub) }
@@ -96,7 +103,8 @@ import Testing
                 switch Int.random(in: 0..<5, using: &random) {
                 case 0, 1:
                     _ = try await device.replica.createOrder(
-                        customerEmail: "c\(Int.random(in: 0..<3, using: &random))@example.com", lines: [LineSpec(sku: "SKU", quantity: 1, unitPrice: "3.00")])
+                        customerEmail: "c\(Int.random(in: 0..<3, using: &random))@example.com",
+                        lines: [LineSpec(sku: "SKU", quantity: 1, unitPrice: "3.00")])
                     applied += 1
                 case 2:
                     guard let order = orders.randomElement(using: &random) else { continue }
@@ -104,7 +112,8 @@ import Testing
                     applied += 1
                 case 3:
                     guard let order = orders.randomElement(using: &random) else { continue }
-                    _ = try await device.replica.edit(order: order.id, notes: "n\(Int.random(in: 0..<9, using: &random))")
+                    _ = try await device.replica.edit(
+                        order: order.id, notes: "n\(Int.random(in: 0..<9, using: &random))")
                     applied += 1
                 default:
                     let other = fleet.devices[Int.random(in: 0..<5, using: &random)]

@@ -57,10 +57,12 @@ public struct FieldState: Hashable, Sendable, CustomStringConvertible {
         var result: [Sibling] = []
         result.reserveCapacity(siblings.count + theirs.siblings.count)
         // Sibling lists are short (one, rarely a few): linear scans beat building sets.
-        for sibling in siblings where theirs.siblings.contains(where: { $0.dot == sibling.dot }) || !theirVector.covers(sibling.dot) {
+        for sibling in siblings
+        where theirs.siblings.contains(where: { $0.dot == sibling.dot }) || !theirVector.covers(sibling.dot) {
             result.append(sibling)
         }
-        for sibling in theirs.siblings where !siblings.contains(where: { $0.dot == sibling.dot }) && !ourVector.covers(sibling.dot) {
+        for sibling in theirs.siblings
+        where !siblings.contains(where: { $0.dot == sibling.dot }) && !ourVector.covers(sibling.dot) {
             result.append(sibling)
         }
         return FieldState(siblings: result)

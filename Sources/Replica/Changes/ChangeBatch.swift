@@ -11,7 +11,9 @@ public struct StreamPosition: Hashable, Sendable, Comparable {
         self.lseq = lseq
     }
 
-    public static func < (lhs: StreamPosition, rhs: StreamPosition) -> Bool { (lhs.entity, lhs.lseq) < (rhs.entity, rhs.lseq) }
+    public static func < (lhs: StreamPosition, rhs: StreamPosition) -> Bool {
+        (lhs.entity, lhs.lseq) < (rhs.entity, rhs.lseq)
+    }
 }
 
 /// One replicated record as it travels: every field's full sibling set. Dots name sites by their index in

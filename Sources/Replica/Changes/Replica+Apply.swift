@@ -17,17 +17,20 @@ extension Replica {
 
     static func stage(_ db: Database, _ batch: ChangeBatch, from peer: String, wall: Int64) throws {
         let existing = try Row.fetchOne(
-            db, sql: "SELECT position_entity, position_lseq, snapshot_lseq FROM staged_streams WHERE peer_site = ?", arguments: [peer])
+            db, sql: "SELECT position_entity, position_lseq, snapshot_lseq FROM staged_streams WHERE peer_site = ?",
+            arguments: [peer])
         let bootstrapping = try bootstrapPeer(db)
         if let bootstrapping, bootstrapping != peer {
             throw ReplicaError(
-                .unavailable, "this replica is bootstrapping from site \(bootstrapping)", hint: "sync with that peer first to finish the bootstrap")
+                .unavailable, "this replica is bootstrapping from site \(bootstrapping)",
+                hint: "sync with that peer first to finish the bootstrap")
         }
         // A replica that has nothing yet loads a stream straight into its tables (Replica.docc, "A new replica"):
         // it stays `bootstrapping` (no local writes, not serving) until the stream completes.
         let direct = try bootstrapping == peer || (existing == nil && isEmpty(db))
         if direct && bootstrapping == nil {
-            try db.execute(sql: "UPDATE replica_info SET state = 'bootstrapping', bootstrap_peer = ?", arguments: [peer])
+            try db.execute(
+                sql: "UPDATE replica_info SET state = 'bootstrapping', bootstrap_peer = ?", arguments: [peer])
             try Schema.dropSecondaryIndexes(db)
         }
         let ordinals = try Self.registerSites(db, batch.sites)
@@ -43,7 +46,10 @@ extension Replica {
         var highest: [UInt32: UInt64] = [:]
         for row in batch.rows {
             guard row.fields.count == row.entity.fields.count else {
-                throw ReplicaError(.protocolViolation, "a \(row.entity.rawValue) record has \(row.fields.count) fields, expected \(row.entity.fields.count)")
+                throw ReplicaError(
+                    .protocolViolation,
+                    "a \(row.entity.rawValue) record has \(row.fields.count) fields, expected \(row.entity.fields.count)"
+                )
             }
             let fields = try Self.rename(row.fields, ordinals)
             for field in fields {
@@ -80,7 +86,8 @@ extension Replica {
             let staged = StreamPosition(entity: UInt8(truncatingIfNeeded: existing[0] as Int64), lseq: existing[1])
             position = max(position, staged)
             try db.execute(
-                sql: "UPDATE staged_streams SET position_entity = ?, position_lseq = ?, rows = rows + ? WHERE peer_site = ?",
+                sql:
+                    "UPDATE staged_streams SET position_entity = ?, position_lseq = ?, rows = rows + ? WHERE peer_site = ?",
                 arguments: [Int(position.entity), position.lseq, batch.rows.count, peer])
         } else {
             try db.execute(
@@ -103,9 +110,13 @@ extension Replica {
     /// transaction, joins the sender's version vector into this replica's, records the sender's snapshot as
     /// this replica's cursor for it, and clears the staging. A stream with no records still advances the vector.
     @discardableResult
-    public func completeStream(from peer: String, end: StreamEnd, lastBatch: ChangeBatch? = nil) async throws -> MergeSummary {
+    public func completeStream(from peer: String, end: StreamEnd, lastBatch: ChangeBatch? = nil) async throws
+        -> MergeSummary
+    {
         let wall = now()
-        if lastBatch == nil, try await pool.read({ db in try Self.isNoOp(db, from: peer, end: end) }) { return MergeSummary() }
+        if lastBatch == nil, try await pool.read({ db in try Self.isNoOp(db, from: peer, end: end) }) {
+            return MergeSummary()
+        }
         // The stream's last batch may come with its end: staged and merged in one transaction (one commit
         // instead of two for the common one-batch delta).
         let (summary, touched) = try await pool.write { db in
@@ -116,10 +127,14 @@ extension Replica {
         return summary
     }
 
-    static func complete(_ db: Database, from peer: String, end: StreamEnd, wall: Int64) throws -> (MergeSummary, Set<String>) {
+    static func complete(_ db: Database, from peer: String, end: StreamEnd, wall: Int64) throws -> (
+        MergeSummary, Set<String>
+    ) {
         let bootstrapping = try bootstrapPeer(db)
         if let bootstrapping, bootstrapping != peer {
-            throw ReplicaError(.unavailable, "this replica is bootstrapping from site \(bootstrapping)", hint: "sync with that peer first")
+            throw ReplicaError(
+                .unavailable, "this replica is bootstrapping from site \(bootstrapping)",
+                hint: "sync with that peer first")
         }
         let context = try WriteContext(db, wallMilliseconds: wall, local: false)
         let ours = try Self.versionVector(db)
@@ -131,13 +146,16 @@ extension Replica {
         try Self.checkCovered(db, stagedFrom: peer, by: theirs)
         var summary = MergeSummary()
         let staged = try Row.fetchCursor(
-            db, sql: "SELECT entity, row_id, payload FROM staged_rows WHERE peer_site = ? ORDER BY entity, row_id", arguments: [peer])
+            db, sql: "SELECT entity, row_id, payload FROM staged_rows WHERE peer_site = ? ORDER BY entity, row_id",
+            arguments: [peer])
         while let row = try staged.next() {
             guard let entity = Entity(code: UInt8(truncatingIfNeeded: row[0] as Int64)) else {
                 throw ReplicaError(.protocolViolation, "staged record of unknown entity \(row[0] as Int64)")
             }
             let fields = try RowCodec.decode((row[2] as DatabaseValue).storage.blobBytes)
-            try Self.merge(RowState(entity: entity, id: row[1], fields: fields), context: context, ourVector: ours, theirVector: theirs, summary: &summary)
+            try Self.merge(
+                RowState(entity: entity, id: row[1], fields: fields), context: context, ourVector: ours,
+                theirVector: theirs, summary: &summary)
         }
         try Self.storeVector(db, ours.joined(with: theirs))
         try db.execute(
@@ -170,14 +188,17 @@ extension Replica {
         // The stream runs inside a read transaction of `other`: keep it off Swift's cooperative threads.
         let (summary, touched) = try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
-                continuation.resume(with: Result { try self.pullBlocking(from: other, batchSize: batchSize, wall: wall) })
+                continuation.resume(
+                    with: Result { try self.pullBlocking(from: other, batchSize: batchSize, wall: wall) })
             }
         }
         notify(touched)
         return summary
     }
 
-    private func pullBlocking(from other: some ReplicationStore, batchSize: Int, wall: Int64) throws -> (MergeSummary, Set<String>) {
+    private func pullBlocking(from other: some ReplicationStore, batchSize: Int, wall: Int64) throws -> (
+        MergeSummary, Set<String>
+    ) {
         let peer = other.identity.siteID
         let request = try pool.read { db in try Self.streamRequest(db, from: peer) }
         let end = try other.withChanges(for: request, batchSize: batchSize, estimate: nil) { batch in
@@ -191,11 +212,15 @@ extension Replica {
     /// next stream scan a little more; every record it skips is covered by the vector either way).
     static func isNoOp(_ db: Database, from peer: String, end: StreamEnd) throws -> Bool {
         guard try bootstrapPeer(db) == nil,
-            try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM staged_streams WHERE peer_site = ?)", arguments: [peer]) == false
+            try Bool.fetchOne(
+                db, sql: "SELECT EXISTS(SELECT 1 FROM staged_streams WHERE peer_site = ?)", arguments: [peer]) == false
         else { return false }
         let ours = try versionVectorBySite(db)
         guard end.vector.allSatisfy({ (ours[$0.key] ?? 0) >= $0.value }) else { return false }
-        guard let cursor = try Int64.fetchOne(db, sql: "SELECT lseq FROM sync_cursors WHERE peer_site = ?", arguments: [peer]) else { return false }
+        guard
+            let cursor = try Int64.fetchOne(
+                db, sql: "SELECT lseq FROM sync_cursors WHERE peer_site = ?", arguments: [peer])
+        else { return false }
         return end.snapshotLseq - cursor < 10_000
     }
 
@@ -209,7 +234,8 @@ extension Replica {
         guard try Int64.fetchOne(db, sql: "SELECT counter FROM replica_clock") == 0,
             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM version_vector") == 0
         else { return false }
-        for entity in Entity.allCases where try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM \(entity.rawValue))") == true {
+        for entity in Entity.allCases
+        where try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM \(entity.rawValue))") == true {
             return false
         }
         return true
@@ -231,15 +257,20 @@ extension Replica {
     /// merge with a replica that holds that write would then take it for one this replica had overwritten, or
     /// keep an overwritten value alive as concurrent.
     static func checkCovered(_ db: Database, stagedFrom peer: String, by theirs: VersionVector) throws {
-        let highest = try Row.fetchAll(db, sql: "SELECT site, counter FROM staged_dots WHERE peer_site = ?", arguments: [peer])
+        let highest = try Row.fetchAll(
+            db, sql: "SELECT site, counter FROM staged_dots WHERE peer_site = ?", arguments: [peer])
         for row in highest {
             let dot = Dot(site: UInt32(truncatingIfNeeded: row[0] as Int64), counter: UInt64(row[1] as Int64))
             guard theirs.covers(dot) else {
-                let site = try String.fetchOne(db, sql: "SELECT site_id FROM sites WHERE ordinal = ?", arguments: [Int64(dot.site)]) ?? "?"
+                let site =
+                    try String.fetchOne(
+                        db, sql: "SELECT site_id FROM sites WHERE ordinal = ?", arguments: [Int64(dot.site)]) ?? "?"
                 throw ReplicaError(
                     .protocolViolation,
                     "the stream from site \(peer) holds a write (\(site), \(dot.counter)) that its end vector does not cover (\(theirs[dot.site]))",
-                    hint: "the peer's replica is inconsistent; nothing was merged. Update the peer, or discard its staged stream")
+                    hint:
+                        "the peer's replica is inconsistent; nothing was merged. Update the peer, or discard its staged stream"
+                )
             }
         }
     }
@@ -251,11 +282,14 @@ extension Replica {
     ) throws {
         let entity = incoming.entity
         let local = try RowStore.load(context.db, entity, id: incoming.id)
-        let current = local?.state ?? RowState(entity: entity, id: incoming.id, fields: Array(repeating: .empty, count: entity.fields.count))
+        let current =
+            local?.state
+            ?? RowState(entity: entity, id: incoming.id, fields: Array(repeating: .empty, count: entity.fields.count))
         var merged = current
         var changed = 0
         for index in incoming.fields.indices {
-            let field = current.fields[index].merged(with: incoming.fields[index], ourVector: ourVector, theirVector: theirVector)
+            let field = current.fields[index].merged(
+                with: incoming.fields[index], ourVector: ourVector, theirVector: theirVector)
             if field != current.fields[index] {
                 changed += 1
                 merged.fields[index] = field
@@ -291,9 +325,11 @@ extension Replica {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
-                state.entity.rawValue, state.id, orderID, spec.name, field.siblings.map(\.value.description).sorted().joined(separator: " | "),
+                state.entity.rawValue, state.id, orderID, spec.name,
+                field.siblings.map(\.value.description).sorted().joined(separator: " | "),
                 field.resolved(by: spec.resolution).description, spec.resolution.rawValue,
-                field.siblings.map { sites[$0.dot.site] ?? "?" }.sorted().joined(separator: ","), context.wallMilliseconds,
+                field.siblings.map { sites[$0.dot.site] ?? "?" }.sorted().joined(separator: ","),
+                context.wallMilliseconds,
             ])
     }
 
@@ -303,7 +339,9 @@ extension Replica {
             guard Hex.isLowercase(id, bytes: 16) else {
                 throw ReplicaError(.protocolViolation, "'\(id)' is not a site id")
             }
-            if let ordinal = try Int64.fetchOne(db.cachedStatement(sql: "SELECT ordinal FROM sites WHERE site_id = ?"), arguments: [id]) {
+            if let ordinal = try Int64.fetchOne(
+                db.cachedStatement(sql: "SELECT ordinal FROM sites WHERE site_id = ?"), arguments: [id])
+            {
                 return UInt32(truncatingIfNeeded: ordinal)
             }
             try db.cachedStatement(sql: "INSERT INTO sites (site_id) VALUES (?)").execute(arguments: [id])
@@ -317,9 +355,14 @@ extension Replica {
             FieldState(
                 siblings: try field.siblings.map { sibling in
                     guard Int(sibling.dot.site) < ordinals.count else {
-                        throw ReplicaError(.protocolViolation, "a dot names site \(sibling.dot.site) of a batch with \(ordinals.count) sites")
+                        throw ReplicaError(
+                            .protocolViolation,
+                            "a dot names site \(sibling.dot.site) of a batch with \(ordinals.count) sites")
                     }
-                    return Sibling(value: sibling.value, dot: Dot(site: ordinals[Int(sibling.dot.site)], counter: sibling.dot.counter), time: sibling.time)
+                    return Sibling(
+                        value: sibling.value,
+                        dot: Dot(site: ordinals[Int(sibling.dot.site)], counter: sibling.dot.counter),
+                        time: sibling.time)
                 })
         }
     }
@@ -327,7 +370,9 @@ extension Replica {
     /// Stores the remote entries of `vector` (the local entry lives in `replica_clock`).
     static func storeVector(_ db: Database, _ vector: VersionVector) throws {
         let statement = try db.cachedStatement(
-            sql: "INSERT INTO version_vector (site, counter) VALUES (?, ?) ON CONFLICT(site) DO UPDATE SET counter = max(counter, excluded.counter)")
+            sql:
+                "INSERT INTO version_vector (site, counter) VALUES (?, ?) ON CONFLICT(site) DO UPDATE SET counter = max(counter, excluded.counter)"
+        )
         let local = try localOrdinal(db)
         for (site, counter) in vector.counters where site != local {
             try statement.execute(arguments: [Int64(site), Int64(counter)])

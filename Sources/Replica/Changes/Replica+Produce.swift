@@ -14,7 +14,9 @@ extension Replica {
 
     /// This replica's own ordinal in `sites`.
     static func localOrdinal(_ db: Database) throws -> UInt32 {
-        UInt32(truncatingIfNeeded: try Int64.fetchOne(db.cachedStatement(sql: "SELECT local_ordinal FROM replica_info")) ?? Int64(createdLocalSite))
+        UInt32(
+            truncatingIfNeeded: try Int64.fetchOne(db.cachedStatement(sql: "SELECT local_ordinal FROM replica_info"))
+                ?? Int64(createdLocalSite))
     }
 
     static func siteIDs(_ db: Database) throws -> [UInt32: String] {
@@ -51,12 +53,14 @@ extension Replica {
     /// - Throws: `ReplicaError(.unavailable)` while this replica is bootstrapping; `ReplicaError(.corrupt)` if a
     ///   record holds a dot this replica's vector does not cover (nothing is sent past it).
     public func withChanges(
-        for request: StreamRequest, batchSize: Int = 500, estimate: ((Int) throws -> Void)? = nil, _ emit: (ChangeBatch) throws -> Void
+        for request: StreamRequest, batchSize: Int = 500, estimate: ((Int) throws -> Void)? = nil,
+        _ emit: (ChangeBatch) throws -> Void
     ) throws -> StreamEnd {
         try pool.read { db in
             if let peer = try Self.bootstrapPeer(db) {
                 throw ReplicaError(
-                    .unavailable, "this replica is still loading its first stream from site \(peer) and serves no stream until it completes",
+                    .unavailable,
+                    "this replica is still loading its first stream from site \(peer) and serves no stream until it completes",
                     hint: "sync it with that peer first, then sync again")
             }
             let own = try Self.versionVector(db)
@@ -72,7 +76,10 @@ extension Replica {
                 // An upper bound for progress bars: records past the cursor (those the vector covers are skipped).
                 var total = 0
                 for entity in Entity.allCases {
-                    total += try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(entity.rawValue) WHERE lseq > ?", arguments: [request.cursor]) ?? 0
+                    total +=
+                        try Int.fetchOne(
+                            db, sql: "SELECT COUNT(*) FROM \(entity.rawValue) WHERE lseq > ?",
+                            arguments: [request.cursor]) ?? 0
                 }
                 try estimate(total)
             }
@@ -88,7 +95,8 @@ extension Replica {
                         lower = max(resume.position.lseq, request.cursor)
                     }
                 }
-                let statement = try db.cachedStatement(sql: RowStore.selectSQL(entity, where: "WHERE lseq > ? ORDER BY lseq"))
+                let statement = try db.cachedStatement(
+                    sql: RowStore.selectSQL(entity, where: "WHERE lseq > ? ORDER BY lseq"))
                 let cursor = try Row.fetchCursor(statement, arguments: [lower])
                 while let row = try cursor.next() {
                     let (state, lseq) = try RowStore.decode(db, entity, row: row)
@@ -97,7 +105,8 @@ extension Replica {
                     let dots = state.dots
                     if let uncovered = dots.first(where: { !own.covers($0) }) {
                         throw ReplicaError.corrupt(
-                            "\(entity.rawValue) \(state.id) holds a write (\(sites[uncovered.site] ?? "?"), \(uncovered.counter)) that this replica's vector does not cover")
+                            "\(entity.rawValue) \(state.id) holds a write (\(sites[uncovered.site] ?? "?"), \(uncovered.counter)) that this replica's vector does not cover"
+                        )
                     }
                     guard changedSinceSnapshot || dots.contains(where: { !receiver.covers($0) }) else { continue }
                     batch.append(state, position: position)
@@ -105,7 +114,8 @@ extension Replica {
                 }
             }
             if !batch.rows.isEmpty { try emit(batch.take()) }
-            return StreamEnd(sender: identity.siteID, vector: try Self.versionVectorBySite(db), snapshotLseq: snapshotLseq)
+            return StreamEnd(
+                sender: identity.siteID, vector: try Self.versionVectorBySite(db), snapshotLseq: snapshotLseq)
         }
     }
 
@@ -116,14 +126,20 @@ extension Replica {
     }
 
     static func streamRequest(_ db: Database, from peer: String) throws -> StreamRequest {
-        let cursor = try Int64.fetchOne(db, sql: "SELECT lseq FROM sync_cursors WHERE peer_site = ?", arguments: [peer]) ?? 0
+        let cursor =
+            try Int64.fetchOne(db, sql: "SELECT lseq FROM sync_cursors WHERE peer_site = ?", arguments: [peer]) ?? 0
         var resume: StreamRequest.Resume?
         if let row = try Row.fetchOne(
-            db, sql: "SELECT position_entity, position_lseq, snapshot_lseq FROM staged_streams WHERE peer_site = ?", arguments: [peer])
+            db, sql: "SELECT position_entity, position_lseq, snapshot_lseq FROM staged_streams WHERE peer_site = ?",
+            arguments: [peer])
         {
-            resume = .init(position: StreamPosition(entity: UInt8(truncatingIfNeeded: row[0] as Int64), lseq: row[1]), snapshotLseq: row[2])
+            resume = .init(
+                position: StreamPosition(entity: UInt8(truncatingIfNeeded: row[0] as Int64), lseq: row[1]),
+                snapshotLseq: row[2])
         }
-        return StreamRequest(vector: try Self.versionVectorBySite(db), cursor: cursor, resume: resume, snapshot: try acceptsSnapshot(db, from: peer))
+        return StreamRequest(
+            vector: try Self.versionVectorBySite(db), cursor: cursor, resume: resume,
+            snapshot: try acceptsSnapshot(db, from: peer))
     }
 }
 
@@ -151,7 +167,10 @@ private struct BatchBuilder {
 
     mutating func append(_ state: RowState, position: StreamPosition) {
         let fields = state.fields.map { field in
-            FieldState(siblings: field.siblings.map { Sibling(value: $0.value, dot: Dot(site: local($0.dot.site), counter: $0.dot.counter), time: $0.time) })
+            FieldState(
+                siblings: field.siblings.map {
+                    Sibling(value: $0.value, dot: Dot(site: local($0.dot.site), counter: $0.dot.counter), time: $0.time)
+                })
         }
         rows.append(RowChange(entity: state.entity, id: state.id, fields: fields))
         self.position = position
@@ -179,12 +198,17 @@ extension Replica {
             let sites = try Self.siteIDs(db)
             var found: [String] = []
             for entity in Entity.allCases {
-                let rows = try Row.fetchCursor(db, sql: RowStore.selectSQL(entity, where: "WHERE lseq > ?"), arguments: [lseq])
+                let rows = try Row.fetchCursor(
+                    db, sql: RowStore.selectSQL(entity, where: "WHERE lseq > ?"), arguments: [lseq])
                 while let row = try rows.next(), found.count < limit {
                     let (state, _) = try RowStore.decode(db, entity, row: row)
-                    let uncovered = Set(state.dots.filter { !own.covers($0) }).sorted { ($0.site, $0.counter) < ($1.site, $1.counter) }
+                    let uncovered = Set(state.dots.filter { !own.covers($0) }).sorted {
+                        ($0.site, $0.counter) < ($1.site, $1.counter)
+                    }
                     if !uncovered.isEmpty {
-                        let dots = uncovered.map { "\(sites[$0.site] ?? "?"):\($0.counter) (vector has \(own[$0.site]))" }
+                        let dots = uncovered.map {
+                            "\(sites[$0.site] ?? "?"):\($0.counter) (vector has \(own[$0.site]))"
+                        }
                         found.append("\(entity.rawValue)/\(state.id): \(dots.joined(separator: ", "))")
                     }
                 }

@@ -30,7 +30,8 @@ public protocol ReplicationStore: AnyObject, Sendable {
     ///
     /// - Throws: `ReplicaError(.unavailable)` while this replica is bootstrapping.
     func withChanges(
-        for request: StreamRequest, batchSize: Int, estimate: ((Int) throws -> Void)?, _ emit: (ChangeBatch) throws -> Void
+        for request: StreamRequest, batchSize: Int, estimate: ((Int) throws -> Void)?,
+        _ emit: (ChangeBatch) throws -> Void
     ) throws -> StreamEnd
 
     /// Stages one batch of a stream from `peer` durably, without touching live state; idempotent.
@@ -90,8 +91,11 @@ public final class SnapshotReceiver: @unchecked Sendable {
     init(path: String, bytes: Int, snapshotLseq: Int64) throws {
         self.path = path
         Replica.removeDatabaseFiles(at: path)
-        guard FileManager.default.createFile(atPath: path, contents: nil), let file = FileHandle(forWritingAtPath: path) else {
-            throw ReplicaError(.unavailable, "cannot write the incoming snapshot at \(path)", hint: "check the directory's permissions and free space")
+        guard FileManager.default.createFile(atPath: path, contents: nil), let file = FileHandle(forWritingAtPath: path)
+        else {
+            throw ReplicaError(
+                .unavailable, "cannot write the incoming snapshot at \(path)",
+                hint: "check the directory's permissions and free space")
         }
         self.file = file
         expected = bytes
@@ -100,7 +104,9 @@ public final class SnapshotReceiver: @unchecked Sendable {
 
     /// Appends the next chunk; refuses a copy longer than announced.
     public func append(_ bytes: [UInt8]) throws {
-        guard received + bytes.count <= expected else { throw ReplicaError(.protocolViolation, "the snapshot is longer than announced") }
+        guard received + bytes.count <= expected else {
+            throw ReplicaError(.protocolViolation, "the snapshot is longer than announced")
+        }
         try file.write(contentsOf: bytes)
         received += bytes.count
     }
@@ -108,7 +114,9 @@ public final class SnapshotReceiver: @unchecked Sendable {
     /// Closes the file; refuses a copy shorter than announced.
     func finish() throws {
         try file.close()
-        guard received == expected else { throw ReplicaError(.protocolViolation, "the snapshot ended after \(received) of \(expected) bytes") }
+        guard received == expected else {
+            throw ReplicaError(.protocolViolation, "the snapshot ended after \(received) of \(expected) bytes")
+        }
     }
 
     /// Removes the file (and any SQLite side files) whatever state it is in.

@@ -56,7 +56,9 @@ public enum RowCodec {
         var fields: [FieldState] = []
         for _ in 0..<count {
             let siblingCount = try reader.next()
-            guard siblingCount <= 1024 else { throw ReplicaError(.protocolViolation, "a field claims \(siblingCount) siblings") }
+            guard siblingCount <= 1024 else {
+                throw ReplicaError(.protocolViolation, "a field claims \(siblingCount) siblings")
+            }
             var siblings: [Sibling] = []
             for _ in 0..<siblingCount {
                 let site = try reader.next()
@@ -83,7 +85,9 @@ public enum RowCodec {
                     reader.offset = end
                 default: throw ReplicaError(.protocolViolation, "unknown value tag \(tag)")
                 }
-                siblings.append(Sibling(value: value, dot: Dot(site: UInt32(site), counter: counter), time: HybridTime(rawValue: time)))
+                siblings.append(
+                    Sibling(
+                        value: value, dot: Dot(site: UInt32(site), counter: counter), time: HybridTime(rawValue: time)))
             }
             fields.append(FieldState(siblings: siblings))
         }

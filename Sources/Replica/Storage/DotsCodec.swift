@@ -70,7 +70,8 @@ struct RowDots: Equatable, Sendable {
             let time = try reader.next()
             let fields = try reader.next()
             guard site <= UInt64(UInt32.max) else { throw ReplicaError.corrupt("dots blob site out of range") }
-            groups.append(Group(dot: Dot(site: UInt32(site), counter: counter), time: HybridTime(rawValue: time), fields: fields))
+            groups.append(
+                Group(dot: Dot(site: UInt32(site), counter: counter), time: HybridTime(rawValue: time), fields: fields))
         }
     }
 }
@@ -115,7 +116,9 @@ enum Varint {
                     return result
                 }
                 shift += 7
-                guard shift <= 63 else { throw ReplicaError.corrupt("a varint at byte \(start) is longer than 10 bytes") }
+                guard shift <= 63 else {
+                    throw ReplicaError.corrupt("a varint at byte \(start) is longer than 10 bytes")
+                }
             }
             throw ReplicaError.corrupt("a varint at byte \(start) is truncated")
         }

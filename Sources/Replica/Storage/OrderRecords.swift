@@ -19,11 +19,14 @@ enum OrderRecords {
     }
 
     /// The entities whose records belong to an order, in the order `load` reads them.
-    static let factEntities: [Entity] = [.orderLines, .payments, .fulfilments, .trackingEvents, .returns, .refunds, .exchanges]
+    static let factEntities: [Entity] = [
+        .orderLines, .payments, .fulfilments, .trackingEvents, .returns, .refunds, .exchanges,
+    ]
 
     /// Columns are read by position (a name lookup per column costs more than the rest of the read).
     /// The row's `lseq` comes last (index `fields.count + 1`): updates address rows by it.
-    static let orderSQL = "SELECT id, " + Entity.orders.fields.map(\.name).joined(separator: ", ") + ", lseq FROM orders"
+    static let orderSQL =
+        "SELECT id, " + Entity.orders.fields.map(\.name).joined(separator: ", ") + ", lseq FROM orders"
 
     /// `SELECT id, order_id, <fields>, lseq FROM <entity>`: the fact's fields start at index 1 (order_id is field 0).
     static func factSQL(_ entity: Entity) -> String {
@@ -34,10 +37,13 @@ enum OrderRecords {
     static func makeOrder(_ row: Row) -> Order {
         let currency = (try? CurrencyCode(row[5] as String? ?? "")) ?? .none
         return Order(
-            id: row[0], number: row[1] ?? "", customerID: row[2] ?? "", channel: Channel(rawValue: row[3] ?? "") ?? .manual,
+            id: row[0], number: row[1] ?? "", customerID: row[2] ?? "",
+            channel: Channel(rawValue: row[3] ?? "") ?? .manual,
             location: row[4] ?? "main", currency: currency, shippingMinor: row[6] ?? 0, taxMinor: row[7] ?? 0,
-            discountMinor: row[8] ?? 0, shipBy: row[9], createdAt: row[10] ?? 0, notes: row[11], phone: row[12], address: row[13],
-            tags: TagSet.members(of: FieldValue(row[14] as String?)), cancelledAt: row[15], cancelReason: row[16], processingAt: row[17])
+            discountMinor: row[8] ?? 0, shipBy: row[9], createdAt: row[10] ?? 0, notes: row[11], phone: row[12],
+            address: row[13],
+            tags: TagSet.members(of: FieldValue(row[14] as String?)), cancelledAt: row[15], cancelReason: row[16],
+            processingAt: row[17])
     }
 
     /// Adds a fact selected by `factSQL(entity)` to `order` (row index = field index + 1).
@@ -52,7 +58,8 @@ enum OrderRecords {
         case .payments:
             order.payments.append(
                 Payment(
-                    id: id, orderID: order.id, kind: PaymentKind(rawValue: row[2] ?? "") ?? .fail, amountMinor: row[3] ?? 0,
+                    id: id, orderID: order.id, kind: PaymentKind(rawValue: row[2] ?? "") ?? .fail,
+                    amountMinor: row[3] ?? 0,
                     method: PaymentMethod(rawValue: row[4] ?? "") ?? .other, provisional: (row[5] as Int64? ?? 0) != 0,
                     reference: row[6], at: row[7] ?? 0, note: row[8]))
         case .fulfilments:
@@ -63,22 +70,27 @@ enum OrderRecords {
         case .trackingEvents:
             order.trackingEvents.append(
                 TrackingEvent(
-                    id: id, orderID: order.id, fulfilmentID: row[2] ?? "", kind: TrackingKind(rawValue: row[3] ?? "") ?? .inTransit,
+                    id: id, orderID: order.id, fulfilmentID: row[2] ?? "",
+                    kind: TrackingKind(rawValue: row[3] ?? "") ?? .inTransit,
                     at: row[4] ?? 0, note: row[5]))
         case .returns:
             order.returns.append(
                 Return(
-                    id: id, orderID: order.id, lines: LineQuantity.decode(row[2]), reason: ReturnReason(rawValue: row[3] ?? "") ?? .other,
+                    id: id, orderID: order.id, lines: LineQuantity.decode(row[2]),
+                    reason: ReturnReason(rawValue: row[3] ?? "") ?? .other,
                     note: row[4], requestedAt: row[5] ?? 0, receivedAt: row[6], closedAt: row[7], cancelledAt: row[8],
                     restock: (row[9] as Int64? ?? 0) != 0))
         case .refunds:
             order.refunds.append(
-                Refund(id: id, orderID: order.id, amountMinor: row[2] ?? 0, lines: LineQuantity.decode(row[3]), reason: row[4], at: row[5] ?? 0))
+                Refund(
+                    id: id, orderID: order.id, amountMinor: row[2] ?? 0, lines: LineQuantity.decode(row[3]),
+                    reason: row[4], at: row[5] ?? 0))
         case .exchanges:
             order.exchanges.append(
                 Exchange(
                     id: id, orderID: order.id, returnID: row[2] ?? "",
-                    outboundLineIDs: (row[3] as String? ?? "").split(separator: ",").map(String.init), differenceMinor: row[4] ?? 0,
+                    outboundLineIDs: (row[3] as String? ?? "").split(separator: ",").map(String.init),
+                    differenceMinor: row[4] ?? 0,
                     at: row[5] ?? 0))
         case .customers, .orders, .stock:
             break
@@ -89,7 +101,8 @@ enum OrderRecords {
     /// of orders at a time: each page's facts are read with one range scan per fact table (order_id index)
     /// instead of one query per order and table. Returns how many orders it derived.
     static func refreshUnderived(_ db: Database, pageSize: Int = 2_000) throws -> Int {
-        let page = try db.cachedStatement(sql: orderSQL + " WHERE +status IS NULL AND id > ? ORDER BY id LIMIT \(pageSize)")
+        let page = try db.cachedStatement(
+            sql: orderSQL + " WHERE +status IS NULL AND id > ? ORDER BY id LIMIT \(pageSize)")
         // By rowid: one b-tree descent per update instead of two (the id index, then the table).
         let updateOrder = try db.cachedStatement(sql: refreshSQL(.orders, by: "lseq"))
         let updateLine = try db.cachedStatement(sql: refreshSQL(.orderLines, by: "lseq"))
@@ -105,7 +118,8 @@ enum OrderRecords {
             for (index, order) in orders.enumerated() { position[order.id] = index }
             var lineLseqs: [String: Int64] = [:]
             for entity in factEntities {
-                let statement = try db.cachedStatement(sql: factSQL(entity) + " WHERE order_id BETWEEN ? AND ? ORDER BY order_id, id")
+                let statement = try db.cachedStatement(
+                    sql: factSQL(entity) + " WHERE order_id BETWEEN ? AND ? ORDER BY order_id, id")
                 let facts = try Row.fetchCursor(statement, arguments: [first, last])
                 let factLseq = entity.fields.count + 1
                 while let fact = try facts.next() {
@@ -171,10 +185,11 @@ enum OrderRecords {
         return progress
     }
 
-    private static func arguments(_ columns: [(String, DatabaseValue)], _ key: some DatabaseValueConvertible) -> StatementArguments {
+    private static func arguments(_ columns: [(String, DatabaseValue)], _ key: some DatabaseValueConvertible)
+        -> StatementArguments
+    {
         var list = columns.map(\.1)
         list.append(key.databaseValue)
         return StatementArguments(list)
     }
 }
-

@@ -66,7 +66,8 @@ enum RowStore {
             let assignments = names.map { "\($0) = ?" }.joined(separator: ", ")
             func insert(_ extra: [String]) -> String {
                 let columns = (["lseq", "id"] + names + ["dots"] + extra).joined(separator: ", ")
-                return "INSERT INTO \(entity.rawValue) (\(columns)) VALUES (\(Array(repeating: "?", count: names.count + 3 + extra.count).joined(separator: ", ")))"
+                return
+                    "INSERT INTO \(entity.rawValue) (\(columns)) VALUES (\(Array(repeating: "?", count: names.count + 3 + extra.count).joined(separator: ", ")))"
             }
             return (
                 entity,
@@ -113,9 +114,11 @@ enum RowStore {
             var collected: [Int: [Sibling]] = [:]
             for sibling in try Row.fetchAll(statement, arguments: [Int(entity.code), id]) {
                 let field: Int = sibling[0]
-                let dot = Dot(site: UInt32(truncatingIfNeeded: sibling[1] as Int64), counter: UInt64(sibling[2] as Int64))
+                let dot = Dot(
+                    site: UInt32(truncatingIfNeeded: sibling[1] as Int64), counter: UInt64(sibling[2] as Int64))
                 let time = HybridTime(rawValue: UInt64(bitPattern: sibling[3] as Int64))
-                collected[field, default: []].append(Sibling(value: FieldValue(sibling[4] as DatabaseValue), dot: dot, time: time))
+                collected[field, default: []].append(
+                    Sibling(value: FieldValue(sibling[4] as DatabaseValue), dot: dot, time: time))
             }
             for (field, siblings) in collected where field < count { fields[field] = FieldState(siblings: siblings) }
         }
@@ -143,7 +146,9 @@ enum RowStore {
         // Plain `DatabaseValue`s: GRDB binds them as they are (an array of existentials costs a conversion each).
         var list: [DatabaseValue] = [lseq.databaseValue, state.id.databaseValue]
         list.reserveCapacity(state.fields.count + 4 + derived.count)
-        for (field, spec) in zip(state.fields, entity.fields) { list.append(field.resolved(by: spec.resolution).databaseValue) }
+        for (field, spec) in zip(state.fields, entity.fields) {
+            list.append(field.resolved(by: spec.resolution).databaseValue)
+        }
         list.append(Data(dots.encoded()).databaseValue)
         for (_, value) in derived { list.append(value) }
         if let previousLseq {
@@ -163,7 +168,9 @@ enum RowStore {
             try db.cachedStatement(sql: "DELETE FROM siblings WHERE entity = ? AND row_id = ?")
                 .execute(arguments: [Int(entity.code), state.id])
             let insert = try db.cachedStatement(
-                sql: "INSERT INTO siblings (entity, row_id, field, site, counter, hlc, value) VALUES (?, ?, ?, ?, ?, ?, ?)")
+                sql:
+                    "INSERT INTO siblings (entity, row_id, field, site, counter, hlc, value) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            )
             for (index, field) in multi {
                 for sibling in field.siblings {
                     try insert.execute(arguments: [

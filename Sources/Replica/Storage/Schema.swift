@@ -28,8 +28,10 @@ enum Schema {
     /// Indexes that only serve reads (the unique `id` indexes are not among them): `(name, definition)`.
     static let secondaryIndexes: [(name: String, definition: String)] =
         Entity.allCases.filter(\.belongsToOrder).map { ("\($0.rawValue)_order", "\($0.rawValue)(order_id)") } + [
-            ("orders_customer", "orders(customer_id)"), ("orders_number", "orders(number)"), ("orders_status", "orders(status)"),
-            ("orders_created", "orders(created_at)"), ("customers_email", "customers(email)"), ("order_lines_sku", "order_lines(sku)"),
+            ("orders_customer", "orders(customer_id)"), ("orders_number", "orders(number)"),
+            ("orders_status", "orders(status)"),
+            ("orders_created", "orders(created_at)"), ("customers_email", "customers(email)"),
+            ("order_lines_sku", "order_lines(sku)"),
             ("stock_sku", "stock(sku, location)"),
         ]
 

@@ -33,7 +33,10 @@ final class WriteContext {
     var random: RandomSource
 
     /// - Parameter local: a local command (refused while the replica bootstraps) rather than a merge.
-    init(_ db: Database, wallMilliseconds: Int64, local: Bool = true, random: @escaping @Sendable () -> UInt64 = Replica.systemRandom) throws {
+    init(
+        _ db: Database, wallMilliseconds: Int64, local: Bool = true,
+        random: @escaping @Sendable () -> UInt64 = Replica.systemRandom
+    ) throws {
         self.db = db
         self.wallMilliseconds = wallMilliseconds
         self.random = RandomSource(source: random)
@@ -107,7 +110,8 @@ final class WriteContext {
     ) throws {
         let (dot, time) = stamp
         let fields = entity.fields.map { FieldState.written(values[$0.name] ?? .null, dot: dot, time: time) }
-        try RowStore.save(db, RowState(entity: entity, id: id, fields: fields), lseq: nextLseq(), previousLseq: nil, derived: derived)
+        try RowStore.save(
+            db, RowState(entity: entity, id: id, fields: fields), lseq: nextLseq(), previousLseq: nil, derived: derived)
         if let order = values["order_id"]?.text { touchedOrders.insert(order) }
         if entity == .orders { touchedOrders.insert(id) }
     }
@@ -124,8 +128,10 @@ final class WriteContext {
             guard let index = entity.fieldIndex(name) else { continue }
             if next.fields[index].isConflict {
                 try db.cachedStatement(
-                    sql: "UPDATE conflict_history SET resolved_at = ? WHERE entity = ? AND row_id = ? AND field = ? AND resolved_at IS NULL")
-                    .execute(arguments: [eventTime, entity.rawValue, id, name])
+                    sql:
+                        "UPDATE conflict_history SET resolved_at = ? WHERE entity = ? AND row_id = ? AND field = ? AND resolved_at IS NULL"
+                )
+                .execute(arguments: [eventTime, entity.rawValue, id, name])
             }
             next.fields[index] = .written(value, dot: dot, time: time)
         }

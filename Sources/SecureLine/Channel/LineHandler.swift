@@ -24,7 +24,9 @@ final class LineHandler: ChannelDuplexHandler {
         self.counters = counters
     }
 
-    private func send(_ bytes: [UInt8], context: ChannelHandlerContext, promise: EventLoopPromise<Void>? = nil, flush: Bool = true) {
+    private func send(
+        _ bytes: [UInt8], context: ChannelHandlerContext, promise: EventLoopPromise<Void>? = nil, flush: Bool = true
+    ) {
         counters.addSent(bytes.count)
         let buffer = wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes))
         if flush { context.writeAndFlush(buffer, promise: promise) } else { context.write(buffer, promise: promise) }
@@ -109,7 +111,10 @@ final class LineHandler: ChannelDuplexHandler {
                 machine.isEstablished
                 ? LineError(.truncated, "the connection ended without a goodbye")
                 : dialling
-                    ? LineError(.rejected, "the peer closed during the handshake: it does not trust this key, is on another network, or is not the listener whose key was pinned")
+                    ? LineError(
+                        .rejected,
+                        "the peer closed during the handshake: it does not trust this key, is on another network, or is not the listener whose key was pinned"
+                    )
                     : LineError(.truncated, "the dialler left during the handshake")
             context.fireErrorCaught(error)
         }

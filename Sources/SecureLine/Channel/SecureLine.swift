@@ -71,7 +71,9 @@ public struct LineSession {
     public func send(_ record: Record) async throws { try await sender.send(record) }
 
     /// Sends an `ERROR` record (the peer's `next()` throws it).
-    public func sendError(code: String, message: String) async throws { try await sender.sendError(code: code, message: message) }
+    public func sendError(code: String, message: String) async throws {
+        try await sender.sendError(code: code, message: message)
+    }
 
     /// Sends the goodbye that marks a clean close.
     public func goodbye() async throws { try await sender.goodbye() }
@@ -79,9 +81,15 @@ public struct LineSession {
 
 /// Dialling and listening.
 public enum SecureLine {
-    static func waitForHandshake(_ inbound: inout NIOAsyncChannelInboundStream<LineEvent>.AsyncIterator) async throws -> (key: [UInt8], hello: [UInt8]) {
-        guard let first = try await inbound.next() else { throw LineError(.rejected, "the connection closed during the handshake") }
-        guard case .established(let key, let hello) = first else { throw LineError(.protocolViolation, "data before the handshake completed") }
+    static func waitForHandshake(_ inbound: inout NIOAsyncChannelInboundStream<LineEvent>.AsyncIterator) async throws
+        -> (key: [UInt8], hello: [UInt8])
+    {
+        guard let first = try await inbound.next() else {
+            throw LineError(.rejected, "the connection closed during the handshake")
+        }
+        guard case .established(let key, let hello) = first else {
+            throw LineError(.protocolViolation, "data before the handshake completed")
+        }
         return (key, hello)
     }
 
@@ -101,7 +109,9 @@ public enum SecureLine {
         settings: LineSettings = LineSettings(), banner: String = LineSettings.banner,
         _ body: (inout LineSession) async throws -> T
     ) async throws -> T {
-        let machine = LineMachine(dialling: identity, listenerKey: listenerKey, networkID: networkID, hello: hello, settings: settings, banner: banner)
+        let machine = LineMachine(
+            dialling: identity, listenerKey: listenerKey, networkID: networkID, hello: hello, settings: settings,
+            banner: banner)
         let counters = LineCounters()
         let channel: NIOAsyncChannel<LineEvent, Record>
         do {
@@ -109,7 +119,8 @@ public enum SecureLine {
                 .connectTimeout(.seconds(5))
                 .connect(host: host, port: port) { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(LineHandler(machine: machine, dialling: true, settings: settings, counters: counters))
+                        try channel.pipeline.syncOperations.addHandler(
+                            LineHandler(machine: machine, dialling: true, settings: settings, counters: counters))
                         return try NIOAsyncChannel<LineEvent, Record>(wrappingChannelSynchronously: channel)
                     }
                 }
@@ -119,7 +130,8 @@ public enum SecureLine {
         return try await channel.executeThenClose { inbound, outbound in
             var iterator = inbound.makeAsyncIterator()
             let (key, peerHello) = try await waitForHandshake(&iterator)
-            var session = LineSession(peerKey: key, peerHello: peerHello, inbound: iterator, outbound: outbound, counters: counters)
+            var session = LineSession(
+                peerKey: key, peerHello: peerHello, inbound: iterator, outbound: outbound, counters: counters)
             return try await body(&session)
         }
     }
@@ -142,7 +154,8 @@ public final class LineListener: Sendable {
     /// Binds `host:port` (port 0 picks a free port).
     /// - Parameter trusts: decides from a dialler's static key whether to answer; called on the event loop.
     public static func bind(
-        host: String, port: Int, identity: KeyPair, networkID: [UInt8], hello: [UInt8], settings: LineSettings = LineSettings(),
+        host: String, port: Int, identity: KeyPair, networkID: [UInt8], hello: [UInt8],
+        settings: LineSettings = LineSettings(),
         trusts: @escaping @Sendable ([UInt8]) -> Bool
     ) async throws -> LineListener {
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -150,8 +163,10 @@ public final class LineListener: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .bind(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let machine = LineMachine(listening: identity, networkID: networkID, hello: hello, settings: settings, trusts: trusts)
-                    let handler = LineHandler(machine: machine, dialling: false, settings: settings, counters: LineCounters())
+                    let machine = LineMachine(
+                        listening: identity, networkID: networkID, hello: hello, settings: settings, trusts: trusts)
+                    let handler = LineHandler(
+                        machine: machine, dialling: false, settings: settings, counters: LineCounters())
                     try channel.pipeline.syncOperations.addHandler(handler, name: "line")
                     return try NIOAsyncChannel<LineEvent, Record>(wrappingChannelSynchronously: channel)
                 }
@@ -165,13 +180,16 @@ public final class LineListener: Sendable {
         try await withThrowingDiscardingTaskGroup { group in
             try await server.executeThenClose { connections in
                 for try await connection in connections {
-                    let counters = try? await connection.channel.pipeline.handler(type: LineHandler.self).map(\.counters).get()
+                    let counters = try? await connection.channel.pipeline.handler(type: LineHandler.self).map(
+                        \.counters
+                    ).get()
                     group.addTask {
                         try? await connection.executeThenClose { inbound, outbound in
                             var iterator = inbound.makeAsyncIterator()
                             let (key, peerHello) = try await SecureLine.waitForHandshake(&iterator)
                             var session = LineSession(
-                                peerKey: key, peerHello: peerHello, inbound: iterator, outbound: outbound, counters: counters ?? LineCounters())
+                                peerKey: key, peerHello: peerHello, inbound: iterator, outbound: outbound,
+                                counters: counters ?? LineCounters())
                             try await handler(&session)
                         }
                     }

@@ -20,14 +20,17 @@ public enum IdentityFile {
             let key = try derive(passphrase, salt: salt, opslimit: UInt64(opslimit), memlimit: memlimit)
             var sealed = [UInt8](repeating: 0, count: privateKey.count + Int(crypto_secretbox_macbytes()))
             _ = crypto_secretbox_easy(&sealed, privateKey, UInt64(privateKey.count), nonce, key.pointer)
-            document["sealed"] = [
-                "kdf": "argon2id13", "opslimit": Int(opslimit), "memlimit": memlimit, "salt": Data(salt).base64EncodedString(),
-                "nonce": Data(nonce).base64EncodedString(), "ciphertext": Data(sealed).base64EncodedString(),
-            ] as [String: Any]
+            document["sealed"] =
+                [
+                    "kdf": "argon2id13", "opslimit": Int(opslimit), "memlimit": memlimit,
+                    "salt": Data(salt).base64EncodedString(),
+                    "nonce": Data(nonce).base64EncodedString(), "ciphertext": Data(sealed).base64EncodedString(),
+                ] as [String: Any]
         } else {
             document["private_key"] = Data(privateKey).base64EncodedString()
         }
-        guard var data = try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .prettyPrinted]) else {
+        guard var data = try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .prettyPrinted])
+        else {
             throw LineError(.badKey, "could not encode the identity file")
         }
         data.append(10)
@@ -49,12 +52,16 @@ public enum IdentityFile {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw LineError(.badKey, "cannot read the identity file \(path)")
         }
-        guard let document = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any], document["format"] as? String == format else {
+        guard let document = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+            document["format"] as? String == format
+        else {
             throw LineError(.badKey, "\(path) is not an Outpost identity file (\(format))")
         }
         var privateKey: [UInt8]
         if let sealed = document["sealed"] as? [String: Any] {
-            guard let passphrase else { throw LineError(.badKey, "\(path) is sealed with a passphrase; give the passphrase") }
+            guard let passphrase else {
+                throw LineError(.badKey, "\(path) is sealed with a passphrase; give the passphrase")
+            }
             guard let salt = (sealed["salt"] as? String).flatMap({ Data(base64Encoded: $0) }),
                 let nonce = (sealed["nonce"] as? String).flatMap({ Data(base64Encoded: $0) }),
                 let ciphertext = (sealed["ciphertext"] as? String).flatMap({ Data(base64Encoded: $0) }),
@@ -64,10 +71,12 @@ public enum IdentityFile {
             else { throw LineError(.badKey, "\(path): the sealed key is malformed") }
             let key = try derive(passphrase, salt: Array(salt), opslimit: UInt64(opslimit), memlimit: memlimit)
             privateKey = [UInt8](repeating: 0, count: 32)
-            let status = crypto_secretbox_open_easy(&privateKey, Array(ciphertext), UInt64(ciphertext.count), Array(nonce), key.pointer)
+            let status = crypto_secretbox_open_easy(
+                &privateKey, Array(ciphertext), UInt64(ciphertext.count), Array(nonce), key.pointer)
             guard status == 0 else { throw LineError(.badKey, "wrong passphrase for \(path)") }
         } else {
-            guard let text = document["private_key"] as? String, let raw = Data(base64Encoded: text), raw.count == 32 else {
+            guard let text = document["private_key"] as? String, let raw = Data(base64Encoded: text), raw.count == 32
+            else {
                 throw LineError(.badKey, "\(path): the private key is malformed")
             }
             privateKey = Array(raw)
@@ -80,14 +89,20 @@ public enum IdentityFile {
         return pair
     }
 
-    private static func derive(_ passphrase: String, salt: [UInt8], opslimit: UInt64, memlimit: Int) throws(LineError) -> SecretBytes {
+    private static func derive(_ passphrase: String, salt: [UInt8], opslimit: UInt64, memlimit: Int) throws(LineError)
+        -> SecretBytes
+    {
         var key = [UInt8](repeating: 0, count: Int(crypto_secretbox_keybytes()))
         defer { SecretBytes.wipe(&key) }
         let utf8Count = passphrase.utf8.count
         let status = passphrase.withCString { password in
-            crypto_pwhash(&key, UInt64(key.count), password, UInt64(utf8Count), salt, opslimit, memlimit, crypto_pwhash_alg_argon2id13())
+            crypto_pwhash(
+                &key, UInt64(key.count), password, UInt64(utf8Count), salt, opslimit, memlimit,
+                crypto_pwhash_alg_argon2id13())
         }
-        guard status == 0 else { throw LineError(.badKey, "could not derive a key from the passphrase (out of memory?)") }
+        guard status == 0 else {
+            throw LineError(.badKey, "could not derive a key from the passphrase (out of memory?)")
+        }
         return SecretBytes(key)
     }
 }

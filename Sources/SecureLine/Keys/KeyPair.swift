@@ -6,7 +6,9 @@ public struct KeyPair: Sendable {
 
     /// Wraps a 32-byte private key. The caller should wipe its copy.
     public init(privateKey: [UInt8]) throws(LineError) {
-        guard privateKey.count == 32 else { throw LineError(.badKey, "a private key is 32 bytes, not \(privateKey.count)") }
+        guard privateKey.count == 32 else {
+            throw LineError(.badKey, "a private key is 32 bytes, not \(privateKey.count)")
+        }
         secret = SecretBytes(privateKey)
         publicKey = Primitives.publicKey(of: secret)
     }

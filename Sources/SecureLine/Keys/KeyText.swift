@@ -19,15 +19,20 @@ public enum KeyText {
             throw LineError(.badKey, "'\(text.prefix(60))' is not a \(what) (it should start with \(prefix))")
         }
         guard let bytes = Base64URL.decode(String(trimmed.dropFirst(prefix.count))), bytes.count == 32 else {
-            throw LineError(.badKey, "'\(text.prefix(60))' is not a valid \(what): expected \(prefix) and 43 base64url characters")
+            throw LineError(
+                .badKey, "'\(text.prefix(60))' is not a valid \(what): expected \(prefix) and 43 base64url characters")
         }
         return bytes
     }
 
     public static func publicKey(_ bytes: [UInt8]) -> String { encode(bytes, prefix: publicKeyPrefix) }
     public static func networkID(_ bytes: [UInt8]) -> String { encode(bytes, prefix: networkPrefix) }
-    public static func parsePublicKey(_ text: String) throws(LineError) -> [UInt8] { try decode(text, prefix: publicKeyPrefix, what: "public key") }
-    public static func parseNetworkID(_ text: String) throws(LineError) -> [UInt8] { try decode(text, prefix: networkPrefix, what: "network id") }
+    public static func parsePublicKey(_ text: String) throws(LineError) -> [UInt8] {
+        try decode(text, prefix: publicKeyPrefix, what: "public key")
+    }
+    public static func parseNetworkID(_ text: String) throws(LineError) -> [UInt8] {
+        try decode(text, prefix: networkPrefix, what: "network id")
+    }
 
     /// A new random network id.
     public static func newNetworkID() -> [UInt8] { Sodium.random(32) }

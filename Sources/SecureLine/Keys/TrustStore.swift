@@ -30,14 +30,19 @@ public struct TrustStore: Hashable, Sendable {
             guard words.count == 2 || words.count == 3 else {
                 throw LineError(.badKey, "trust store line \(number + 1): expected `NAME PUBLIC_KEY [HOST:PORT]`")
             }
-            try add(TrustedPeer(name: words[0], publicKey: KeyText.parsePublicKey(words[1]), address: words.count == 3 ? words[2] : nil))
+            try add(
+                TrustedPeer(
+                    name: words[0], publicKey: KeyText.parsePublicKey(words[1]),
+                    address: words.count == 3 ? words[2] : nil))
         }
     }
 
     /// Loads the store at `path`; a missing file is an empty store.
     public static func load(from path: String) throws(LineError) -> TrustStore {
         guard FileManager.default.fileExists(atPath: path) else { return TrustStore() }
-        guard let data = FileManager.default.contents(atPath: path) else { throw LineError(.badKey, "cannot read \(path)") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw LineError(.badKey, "cannot read \(path)")
+        }
         return try TrustStore(text: String(decoding: data, as: UTF8.self))
     }
 
@@ -52,7 +57,10 @@ public struct TrustStore: Hashable, Sendable {
 
     public var text: String {
         "# Outpost trust store: NAME PUBLIC_KEY [HOST:PORT]\n"
-            + peers.map { peer in ([peer.name, KeyText.publicKey(peer.publicKey)] + (peer.address.map { [$0] } ?? [])).joined(separator: " ") + "\n" }.joined()
+            + peers.map { peer in
+                ([peer.name, KeyText.publicKey(peer.publicKey)] + (peer.address.map { [$0] } ?? [])).joined(
+                    separator: " ") + "\n"
+            }.joined()
     }
 
     /// Adds a peer; refuses a name or key already present.
@@ -60,8 +68,12 @@ public struct TrustStore: Hashable, Sendable {
         guard !peer.name.isEmpty, !peer.name.contains(where: { $0 == " " || $0 == "#" || $0.isNewline }) else {
             throw LineError(.badKey, "'\(peer.name)' is not a peer name (no spaces or '#')")
         }
-        guard !peers.contains(where: { $0.name == peer.name }) else { throw LineError(.badKey, "a peer named \(peer.name) already exists") }
-        guard !peers.contains(where: { $0.publicKey == peer.publicKey }) else { throw LineError(.badKey, "that key is already trusted") }
+        guard !peers.contains(where: { $0.name == peer.name }) else {
+            throw LineError(.badKey, "a peer named \(peer.name) already exists")
+        }
+        guard !peers.contains(where: { $0.publicKey == peer.publicKey }) else {
+            throw LineError(.badKey, "that key is already trusted")
+        }
         peers.append(peer)
     }
 

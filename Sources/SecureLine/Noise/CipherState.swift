@@ -20,8 +20,12 @@ struct CipherState {
 
     /// Encrypts `plaintext` (no associated data) into `destination`, which has room for it plus the tag:
     /// the transport path, with no intermediate arrays. Requires a key.
-    mutating func encrypt(_ plaintext: UnsafeBufferPointer<UInt8>, into destination: UnsafeMutablePointer<UInt8>) throws(LineError) {
-        guard let key else { throw LineError(.protocolViolation, "transport encryption before the handshake completed") }
+    mutating func encrypt(_ plaintext: UnsafeBufferPointer<UInt8>, into destination: UnsafeMutablePointer<UInt8>)
+        throws(LineError)
+    {
+        guard let key else {
+            throw LineError(.protocolViolation, "transport encryption before the handshake completed")
+        }
         guard nonce < UInt64.max else { throw LineError(.protocolViolation, "nonce space exhausted") }
         Primitives.encrypt(key: key, nonce: nonce, plaintext: plaintext, into: destination)
         nonce += 1
@@ -30,14 +34,20 @@ struct CipherState {
     /// Decrypts a transport message (no associated data) straight into `records`' buffer; the nonce advances
     /// only on success.
     mutating func decrypt(_ ciphertext: ArraySlice<UInt8>, into records: inout RecordParser) throws(LineError) {
-        guard let key else { throw LineError(.protocolViolation, "transport decryption before the handshake completed") }
+        guard let key else {
+            throw LineError(.protocolViolation, "transport decryption before the handshake completed")
+        }
         guard nonce < UInt64.max else { throw LineError(.protocolViolation, "nonce space exhausted") }
         let nonce = self.nonce
-        let verified = ciphertext.count >= Primitives.tagLength && records.append(count: ciphertext.count - Primitives.tagLength) { destination in
-            Primitives.decrypt(key: key, nonce: nonce, ciphertext: ciphertext, into: destination)
-        }
+        let verified =
+            ciphertext.count >= Primitives.tagLength
+            && records.append(count: ciphertext.count - Primitives.tagLength) { destination in
+                Primitives.decrypt(key: key, nonce: nonce, ciphertext: ciphertext, into: destination)
+            }
         guard verified else {
-            throw LineError(.authenticationFailed, "a message failed authentication (tampered, replayed, reordered or from another session)")
+            throw LineError(
+                .authenticationFailed,
+                "a message failed authentication (tampered, replayed, reordered or from another session)")
         }
         self.nonce += 1
     }
@@ -47,7 +57,9 @@ struct CipherState {
         guard let key else { return Array(ciphertext) }
         guard nonce < UInt64.max else { throw LineError(.protocolViolation, "nonce space exhausted") }
         guard let plaintext = Primitives.decrypt(key: key, nonce: nonce, ad: ad, ciphertext: ciphertext) else {
-            throw LineError(.authenticationFailed, "a message failed authentication (tampered, replayed, reordered or from another session)")
+            throw LineError(
+                .authenticationFailed,
+                "a message failed authentication (tampered, replayed, reordered or from another session)")
         }
         nonce += 1
         return plaintext
@@ -57,7 +69,8 @@ struct CipherState {
     mutating func rekey() {
         guard let key else { return }
         var output: [UInt8] = []
-        Primitives.encrypt(key: key, nonce: UInt64.max, ad: [], plaintext: [UInt8](repeating: 0, count: 32), into: &output)
+        Primitives.encrypt(
+            key: key, nonce: UInt64.max, ad: [], plaintext: [UInt8](repeating: 0, count: 32), into: &output)
         var next = Array(output.prefix(32))
         self.key = SecretBytes(next)
         SecretBytes.wipe(&next)
@@ -73,7 +86,9 @@ struct SymmetricState {
 
     init(protocolName: String) {
         let name = Array(protocolName.utf8)
-        hash = name.count <= Primitives.hashLength ? name + [UInt8](repeating: 0, count: Primitives.hashLength - name.count) : Primitives.sha256(name)
+        hash =
+            name.count <= Primitives.hashLength
+            ? name + [UInt8](repeating: 0, count: Primitives.hashLength - name.count) : Primitives.sha256(name)
         chainingKey = SecretBytes(hash, guarded: false)
     }
 

@@ -110,6 +110,7 @@ struct Handshake {
     /// The transport cipher states once both messages are done: (sending, receiving) for this side.
     func transport() -> (send: CipherState, receive: CipherState) {
         let (initiatorToResponder, responderToInitiator) = symmetric.split()
-        return role == .initiator ? (initiatorToResponder, responderToInitiator) : (responderToInitiator, initiatorToResponder)
+        return role == .initiator
+            ? (initiatorToResponder, responderToInitiator) : (responderToInitiator, initiatorToResponder)
     }
 }

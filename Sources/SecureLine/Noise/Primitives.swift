@@ -44,7 +44,9 @@ enum Primitives {
 
     /// HKDF as Noise defines it (§4.3): `outputs` (2 or 3) keys from a chaining key and input key material.
     /// - Parameter guarded: put the outputs in `sodium_malloc` memory (for keys that outlive the handshake).
-    static func hkdf(chainingKey: SecretBytes, inputKeyMaterial: [UInt8], outputs: Int, guarded: Bool = false) -> [SecretBytes] {
+    static func hkdf(chainingKey: SecretBytes, inputKeyMaterial: [UInt8], outputs: Int, guarded: Bool = false)
+        -> [SecretBytes]
+    {
         var temp = hmac(key: chainingKey.pointer, keyLength: chainingKey.count, inputKeyMaterial)
         let tempKey = SecretBytes(temp, guarded: false)
         SecretBytes.wipe(&temp)
@@ -69,7 +71,9 @@ enum Primitives {
     }
 
     /// Appends the ciphertext and tag of `plaintext` to `output`.
-    static func encrypt(key: SecretBytes, nonce counter: UInt64, ad: [UInt8], plaintext: [UInt8], into output: inout [UInt8]) {
+    static func encrypt(
+        key: SecretBytes, nonce counter: UInt64, ad: [UInt8], plaintext: [UInt8], into output: inout [UInt8]
+    ) {
         let start = output.count
         output.append(contentsOf: repeatElement(0, count: plaintext.count + tagLength))
         var length: UInt64 = 0
@@ -77,12 +81,16 @@ enum Primitives {
         output.withUnsafeMutableBufferPointer { buffer in
             guard let base = buffer.baseAddress else { return }
             _ = crypto_aead_chacha20poly1305_ietf_encrypt(
-                base + start, &length, plaintext, UInt64(plaintext.count), ad, UInt64(ad.count), nil, nonce, key.pointer)
+                base + start, &length, plaintext, UInt64(plaintext.count), ad, UInt64(ad.count), nil, nonce, key.pointer
+            )
         }
     }
 
     /// Encrypts `plaintext` (no associated data) into `destination` (room for it plus the tag).
-    static func encrypt(key: SecretBytes, nonce counter: UInt64, plaintext: UnsafeBufferPointer<UInt8>, into destination: UnsafeMutablePointer<UInt8>) {
+    static func encrypt(
+        key: SecretBytes, nonce counter: UInt64, plaintext: UnsafeBufferPointer<UInt8>,
+        into destination: UnsafeMutablePointer<UInt8>
+    ) {
         var length: UInt64 = 0
         let nonce = nonce(counter)
         _ = crypto_aead_chacha20poly1305_ietf_encrypt(
@@ -91,18 +99,23 @@ enum Primitives {
 
     /// Decrypts and authenticates `ciphertext` (no associated data) into `destination` (room for the
     /// plaintext); false when the tag does not verify.
-    static func decrypt(key: SecretBytes, nonce counter: UInt64, ciphertext: ArraySlice<UInt8>, into destination: UnsafeMutablePointer<UInt8>) -> Bool {
+    static func decrypt(
+        key: SecretBytes, nonce counter: UInt64, ciphertext: ArraySlice<UInt8>,
+        into destination: UnsafeMutablePointer<UInt8>
+    ) -> Bool {
         guard ciphertext.count >= tagLength else { return false }
         var length: UInt64 = 0
         let nonce = nonce(counter)
         return ciphertext.withUnsafeBufferPointer { input in
             guard let source = input.baseAddress else { return false }
-            return crypto_aead_chacha20poly1305_ietf_decrypt(destination, &length, nil, source, UInt64(input.count), nil, 0, nonce, key.pointer) == 0
+            return crypto_aead_chacha20poly1305_ietf_decrypt(
+                destination, &length, nil, source, UInt64(input.count), nil, 0, nonce, key.pointer) == 0
         }
     }
 
     /// Decrypts and authenticates; nil when the tag does not verify.
-    static func decrypt(key: SecretBytes, nonce counter: UInt64, ad: [UInt8], ciphertext: ArraySlice<UInt8>) -> [UInt8]? {
+    static func decrypt(key: SecretBytes, nonce counter: UInt64, ad: [UInt8], ciphertext: ArraySlice<UInt8>) -> [UInt8]?
+    {
         guard ciphertext.count >= tagLength else { return nil }
         var output = [UInt8](repeating: 0, count: ciphertext.count - tagLength)
         var length: UInt64 = 0
@@ -111,7 +124,8 @@ enum Primitives {
             guard let source = input.baseAddress else { return -1 }
             return output.withUnsafeMutableBufferPointer { buffer in
                 crypto_aead_chacha20poly1305_ietf_decrypt(
-                    buffer.baseAddress, &length, nil, source, UInt64(input.count), ad, UInt64(ad.count), nonce, key.pointer)
+                    buffer.baseAddress, &length, nil, source, UInt64(input.count), ad, UInt64(ad.count), nonce,
+                    key.pointer)
             }
         }
         return status == 0 ? output : nil

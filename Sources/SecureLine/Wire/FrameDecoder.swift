@@ -28,7 +28,9 @@ public struct FrameDecoder: Sendable {
     /// - Throws: `LineError.Code.protocolViolation` for a length of 0 or above 65535.
     public mutating func next() throws(LineError) -> ArraySlice<UInt8>? {
         guard buffer.count - offset >= 4 else { return nil }
-        let length = Int(buffer[offset]) << 24 | Int(buffer[offset + 1]) << 16 | Int(buffer[offset + 2]) << 8 | Int(buffer[offset + 3])
+        let length =
+            Int(buffer[offset]) << 24 | Int(buffer[offset + 1]) << 16 | Int(buffer[offset + 2]) << 8
+            | Int(buffer[offset + 3])
         guard length >= 1, length <= Self.maximumFrame else {
             throw LineError(.protocolViolation, "frame length \(length) is outside 1…\(Self.maximumFrame)")
         }
@@ -41,7 +43,10 @@ public struct FrameDecoder: Sendable {
     /// Appends a frame header and `body` to `output`.
     public static func frame(_ body: [UInt8], into output: inout [UInt8]) {
         let length = UInt32(body.count)
-        output.append(contentsOf: [UInt8(length >> 24), UInt8(truncatingIfNeeded: length >> 16), UInt8(truncatingIfNeeded: length >> 8), UInt8(truncatingIfNeeded: length)])
+        output.append(contentsOf: [
+            UInt8(length >> 24), UInt8(truncatingIfNeeded: length >> 16), UInt8(truncatingIfNeeded: length >> 8),
+            UInt8(truncatingIfNeeded: length),
+        ])
         output.append(contentsOf: body)
     }
 }

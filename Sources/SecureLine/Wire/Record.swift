@@ -25,7 +25,9 @@ public struct Record: Hashable, Sendable, CustomStringConvertible {
 
     /// A record whose JSON object is built from `fields` (strings, numbers, booleans, arrays, objects).
     public init(verb: String, fields: [String: any Sendable], body: [UInt8] = []) throws(LineError) {
-        guard JSONSerialization.isValidJSONObject(fields), let data = try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys]) else {
+        guard JSONSerialization.isValidJSONObject(fields),
+            let data = try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
+        else {
             throw LineError(.protocolViolation, "record fields are not JSON")
         }
         self.init(verb: verb, json: String(decoding: data, as: UTF8.self), body: body)
@@ -41,13 +43,17 @@ public struct Record: Hashable, Sendable, CustomStringConvertible {
         try Self.checkVerb(verb)
         var line = json
         if !body.isEmpty {
-            guard body.count <= Self.maximumBody else { throw LineError(.protocolViolation, "a body is at most \(Self.maximumBody) bytes") }
+            guard body.count <= Self.maximumBody else {
+                throw LineError(.protocolViolation, "a body is at most \(Self.maximumBody) bytes")
+            }
             let inner = json.drop { $0 != "{" }.dropFirst().drop { $0 == " " }
             line = "{\"body\":\(body.count)" + (inner.hasPrefix("}") ? "}" : "," + inner)
         }
         guard !line.contains("\n") else { throw LineError(.protocolViolation, "a record's JSON must be on one line") }
         var bytes = Array("\(verb) \(line)\n".utf8)
-        guard bytes.count <= Self.maximumLine else { throw LineError(.protocolViolation, "a record line is at most \(Self.maximumLine) bytes") }
+        guard bytes.count <= Self.maximumLine else {
+            throw LineError(.protocolViolation, "a record line is at most \(Self.maximumLine) bytes")
+        }
         bytes.append(contentsOf: body)
         return bytes
     }
@@ -90,7 +96,9 @@ public struct RecordParser: Sendable {
         append(EmptyCollection<UInt8>())
         let start = buffer.count
         buffer.append(contentsOf: repeatElement(0, count: count))
-        let filled = buffer.withUnsafeMutableBufferPointer { pointer in pointer.baseAddress.map { fill($0 + start) } ?? false }
+        let filled = buffer.withUnsafeMutableBufferPointer { pointer in
+            pointer.baseAddress.map { fill($0 + start) } ?? false
+        }
         if !filled { buffer.removeLast(count) }
         return filled
     }
@@ -115,13 +123,18 @@ public struct RecordParser: Sendable {
         return Record(verb: line.verb, json: line.json, body: body)
     }
 
-    static func parseLine(_ line: ArraySlice<UInt8>) throws(LineError) -> (verb: String, json: String, bodyLength: Int) {
-        guard let space = line.firstIndex(of: 32) else { throw LineError(.protocolViolation, "a record line needs `VERB <json>`") }
+    static func parseLine(_ line: ArraySlice<UInt8>) throws(LineError) -> (verb: String, json: String, bodyLength: Int)
+    {
+        guard let space = line.firstIndex(of: 32) else {
+            throw LineError(.protocolViolation, "a record line needs `VERB <json>`")
+        }
         guard let verb = String(validating: line[..<space], as: UTF8.self),
             let json = String(validating: line[(space + 1)...], as: UTF8.self)
         else { throw LineError(.protocolViolation, "a record line is not UTF-8") }
         try Record.checkVerb(verb)
-        guard json.first == "{", let object = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] else {
+        guard json.first == "{",
+            let object = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any]
+        else {
             throw LineError(.protocolViolation, "a record's payload must be a JSON object")
         }
         var bodyLength = 0
@@ -129,7 +142,10 @@ public struct RecordParser: Sendable {
             guard let number = declared as? NSNumber, let whole = Int64(exactly: number.doubleValue),
                 number.stringValue.allSatisfy(\.isASCII), number.stringValue.allSatisfy(\.isNumber), whole >= 0,
                 whole <= Int64(Record.maximumBody)
-            else { throw LineError(.protocolViolation, "a record's body length must be a whole number from 0 to \(Record.maximumBody)") }
+            else {
+                throw LineError(
+                    .protocolViolation, "a record's body length must be a whole number from 0 to \(Record.maximumBody)")
+            }
             bodyLength = Int(whole)
         }
         return (verb, json, bodyLength)

@@ -24,7 +24,8 @@ struct Init: AsyncParsableCommand {
         try await guarded {
             let networkID = try network.map { try KeyText.parseNetworkID($0) }
             guard !name.isEmpty, !name.contains(where: { $0 == " " || $0.isNewline }) else {
-                throw CLIError(64, "'\(name)' is not a device name", hint: "use letters, digits and dashes, e.g. popup-1")
+                throw CLIError(
+                    64, "'\(name)' is not a device name", hint: "use letters, digits and dashes, e.g. popup-1")
             }
             let (replica, identity) = try global.device.create(name: name, networkID: networkID)
             if global.json {
@@ -40,12 +41,14 @@ struct Init: AsyncParsableCommand {
 }
 
 struct Whoami: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show this device's name, site id, public key and network id.")
+    static let configuration = CommandConfiguration(
+        abstract: "Show this device's name, site id, public key and network id.")
     @OptionGroup var global: GlobalOptions
 
     static func document(_ replica: Replica, _ identity: SyncIdentity) -> [String: Any] {
         [
-            "site_id": replica.identity.siteID, "name": replica.identity.name, "public_key": KeyText.publicKey(identity.keyPair.publicKey),
+            "site_id": replica.identity.siteID, "name": replica.identity.name,
+            "public_key": KeyText.publicKey(identity.keyPair.publicKey),
             "network_id": KeyText.networkID(identity.networkID), "order_prefix": replica.identity.numberPrefix,
         ]
     }
@@ -58,7 +61,9 @@ struct Whoami: AsyncParsableCommand {
             if global.json {
                 printJSON(document)
             } else {
-                for key in ["name", "site_id", "public_key", "network_id", "order_prefix"] { print(key.padding(toLength: 13, withPad: " ", startingAt: 0) + "\(document[key] ?? "")") }
+                for key in ["name", "site_id", "public_key", "network_id", "order_prefix"] {
+                    print(key.padding(toLength: 13, withPad: " ", startingAt: 0) + "\(document[key] ?? "")")
+                }
             }
         }
     }
@@ -80,14 +85,18 @@ struct Invite: AsyncParsableCommand {
             if let address { _ = try Address(address) }
             let replica = try global.replica()
             let identity = try global.device.identity()
-            let code = Invitation(name: replica.identity.name, publicKey: identity.keyPair.publicKey, networkID: identity.networkID, address: address).code
+            let code = Invitation(
+                name: replica.identity.name, publicKey: identity.keyPair.publicKey, networkID: identity.networkID,
+                address: address
+            ).code
             if global.json { printJSON(["invite": code]) } else { print(code) }
         }
     }
 }
 
 struct Join: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Trust the device of an invite code and adopt its network.")
+    static let configuration = CommandConfiguration(
+        abstract: "Trust the device of an invite code and adopt its network.")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The line printed by `outpost invite`.") var code: String
     @Option(help: "The name to give the peer here (default: its own name).") var name: String?
@@ -98,15 +107,21 @@ struct Join: AsyncParsableCommand {
             let replica = try global.replica()
             let device = global.device
             var store = try device.trustStore()
-            try store.add(TrustedPeer(name: name ?? invitation.name, publicKey: invitation.publicKey, address: invitation.address))
+            try store.add(
+                TrustedPeer(name: name ?? invitation.name, publicKey: invitation.publicKey, address: invitation.address)
+            )
             try store.save(to: device.peersPath)
             try device.writeNetwork(invitation.networkID)
             let identity = try device.identity()
             let addLine = "outpost peer add \(replica.identity.name) \(KeyText.publicKey(identity.keyPair.publicKey))"
             if global.json {
-                printJSON(["peer": name ?? invitation.name, "network_id": KeyText.networkID(invitation.networkID), "run_on_peer": addLine])
+                printJSON([
+                    "peer": name ?? invitation.name, "network_id": KeyText.networkID(invitation.networkID),
+                    "run_on_peer": addLine,
+                ])
             } else {
-                print("trusted \(name ?? invitation.name) and joined network \(KeyText.networkID(invitation.networkID))")
+                print(
+                    "trusted \(name ?? invitation.name) and joined network \(KeyText.networkID(invitation.networkID))")
                 print("now run this on \(invitation.name), so that it trusts this device:")
                 print("  \(addLine)")
             }
@@ -119,7 +134,9 @@ struct PeerCommand: AsyncParsableCommand {
         commandName: "peer", abstract: "Manage trusted peers.", subcommands: [Add.self, List.self, Remove.self])
 
     struct Add: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Trust a peer's public key.", discussion: "Example: outpost peer add hub opk_a8OC… --address 192.0.2.10:7400")
+        static let configuration = CommandConfiguration(
+            abstract: "Trust a peer's public key.",
+            discussion: "Example: outpost peer add hub opk_a8OC… --address 192.0.2.10:7400")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "A name for the peer.") var name: String
         @Argument(help: "Its public key (opk_…), from its `outpost whoami`.") var publicKey: String
@@ -130,7 +147,8 @@ struct PeerCommand: AsyncParsableCommand {
                 _ = try global.replica()
                 if let address { _ = try Address(address) }
                 var store = try global.device.trustStore()
-                try store.add(TrustedPeer(name: name, publicKey: try KeyText.parsePublicKey(publicKey), address: address))
+                try store.add(
+                    TrustedPeer(name: name, publicKey: try KeyText.parsePublicKey(publicKey), address: address))
                 try store.save(to: global.device.peersPath)
                 if global.json { printJSON(["added": name]) } else { print("trusted \(name)") }
             }
@@ -146,9 +164,18 @@ struct PeerCommand: AsyncParsableCommand {
                 _ = try global.replica()
                 let peers = try global.device.trustStore().peers
                 if global.json {
-                    printJSON(peers.map { ["name": $0.name, "public_key": KeyText.publicKey($0.publicKey), "address": $0.address as Any] })
+                    printJSON(
+                        peers.map {
+                            [
+                                "name": $0.name, "public_key": KeyText.publicKey($0.publicKey),
+                                "address": $0.address as Any,
+                            ]
+                        })
                 } else {
-                    print(table(["NAME", "ADDRESS", "PUBLIC KEY"], peers.map { [$0.name, $0.address ?? "-", KeyText.publicKey($0.publicKey)] }))
+                    print(
+                        table(
+                            ["NAME", "ADDRESS", "PUBLIC KEY"],
+                            peers.map { [$0.name, $0.address ?? "-", KeyText.publicKey($0.publicKey)] }))
                 }
             }
         }
@@ -163,7 +190,9 @@ struct PeerCommand: AsyncParsableCommand {
             try await guarded {
                 _ = try global.replica()
                 var store = try global.device.trustStore()
-                guard store.remove(named: name) else { throw CLIError(66, "no peer named \(name)", hint: "see `outpost peer list`") }
+                guard store.remove(named: name) else {
+                    throw CLIError(66, "no peer named \(name)", hint: "see `outpost peer list`")
+                }
                 try store.save(to: global.device.peersPath)
                 if global.json { printJSON(["removed": name]) } else { print("removed \(name)") }
             }
@@ -177,7 +206,8 @@ struct Address {
     var port: Int
 
     init(_ text: String) throws {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port),
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (0...65535).contains(port),
             colon != text.startIndex
         else { throw CLIError(64, "'\(text)' is not HOST:PORT", hint: "e.g. 127.0.0.1:7400") }
         host = String(text[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))

@@ -7,7 +7,8 @@ struct OrderCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "order", abstract: "Create, change and inspect orders. ORDER is an order id or its number.",
         subcommands: [
-            Create.self, Pay.self, FailPayment.self, Process.self, Pack.self, Ship.self, Track.self, Deliver.self, Cancel.self,
+            Create.self, Pay.self, FailPayment.self, Process.self, Pack.self, Ship.self, Track.self, Deliver.self,
+            Cancel.self,
             Return.self, Refund.self, Exchange.self, Edit.self, Show.self, List.self,
         ])
 
@@ -31,7 +32,9 @@ struct OrderCommand: AsyncParsableCommand {
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create an order (reserving stock).",
-            discussion: "Example: outpost order create --customer ana@example.com --line TEE-M:2:19.90 --line MUG:1:12 --shipping 4.90")
+            discussion:
+                "Example: outpost order create --customer ana@example.com --line TEE-M:2:19.90 --line MUG:1:12 --shipping 4.90"
+        )
         @OptionGroup var global: GlobalOptions
         @Option(help: "The customer's e-mail (created when new).") var customer: String
         @Option(help: "SKU:QTY:UNIT_PRICE, repeatable.") var line: [String] = []
@@ -48,9 +51,15 @@ struct OrderCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await OrderCommand.report(global) { replica in
-                guard !line.isEmpty else { throw CLIError(64, "an order needs at least one --line", hint: "--line SKU:QTY:UNIT_PRICE, e.g. --line TEE-M:2:19.90") }
+                guard !line.isEmpty else {
+                    throw CLIError(
+                        64, "an order needs at least one --line",
+                        hint: "--line SKU:QTY:UNIT_PRICE, e.g. --line TEE-M:2:19.90")
+                }
                 guard let channel = Channel(rawValue: channel) else {
-                    throw CLIError(64, "'\(channel)' is not a channel", hint: "use one of: \(Channel.allCases.map(\.rawValue).joined(separator: ", "))")
+                    throw CLIError(
+                        64, "'\(channel)' is not a channel",
+                        hint: "use one of: \(Channel.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
                 var options = NewOrderOptions()
                 options.currency = currency
@@ -63,13 +72,15 @@ struct OrderCommand: AsyncParsableCommand {
                 options.address = address
                 options.phone = phone
                 options.tags = Set(tag)
-                return try await replica.createOrder(customerEmail: customer, lines: try OrderCommand.lines(line, price: true), options: options)
+                return try await replica.createOrder(
+                    customerEmail: customer, lines: try OrderCommand.lines(line, price: true), options: options)
             }
         }
     }
 
     struct Pay: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Take a payment.", discussion: "Example: outpost order pay POP1-1 --amount 39.80 --method cash")
+        static let configuration = CommandConfiguration(
+            abstract: "Take a payment.", discussion: "Example: outpost order pay POP1-1 --amount 39.80 --method cash")
         @OptionGroup var global: GlobalOptions
         @Argument var order: String
         @Option(help: "Decimal amount in the order's currency.") var amount: String
@@ -79,18 +90,25 @@ struct OrderCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await OrderCommand.report(global) { replica in
-                guard let method = PaymentMethod(rawValue: method) else { throw CLIError(64, "'\(method)' is not a payment method", hint: "use cash, card or other") }
-                return try await replica.pay(order: order, amount: amount, method: method, provisional: provisional, kind: authorize ? .authorize : .capture)
+                guard let method = PaymentMethod(rawValue: method) else {
+                    throw CLIError(64, "'\(method)' is not a payment method", hint: "use cash, card or other")
+                }
+                return try await replica.pay(
+                    order: order, amount: amount, method: method, provisional: provisional,
+                    kind: authorize ? .authorize : .capture)
             }
         }
     }
 
     struct FailPayment: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "fail-payment", abstract: "Record a failed payment attempt.")
+        static let configuration = CommandConfiguration(
+            commandName: "fail-payment", abstract: "Record a failed payment attempt.")
         @OptionGroup var global: GlobalOptions
         @Argument var order: String
         @Option var reason: String?
-        func run() async throws { try await OrderCommand.report(global) { try await $0.failPayment(order: order, reason: reason) } }
+        func run() async throws {
+            try await OrderCommand.report(global) { try await $0.failPayment(order: order, reason: reason) }
+        }
     }
 
     struct Process: AsyncParsableCommand {
@@ -101,19 +119,24 @@ struct OrderCommand: AsyncParsableCommand {
     }
 
     struct Pack: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Pack a parcel: the given lines, or everything left.", discussion: "Example: outpost order pack POP1-1 --line TEE-M:1")
+        static let configuration = CommandConfiguration(
+            abstract: "Pack a parcel: the given lines, or everything left.",
+            discussion: "Example: outpost order pack POP1-1 --line TEE-M:1")
         @OptionGroup var global: GlobalOptions
         @Argument var order: String
         @Option(help: "SKU:QTY, repeatable.") var line: [String] = []
         func run() async throws {
-            try await OrderCommand.report(global) { try await $0.pack(order: order, lines: try OrderCommand.lines(line, price: false)) }
+            try await OrderCommand.report(global) {
+                try await $0.pack(order: order, lines: try OrderCommand.lines(line, price: false))
+            }
         }
     }
 
     struct Ship: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Ship packed parcels with a carrier and tracking number.",
-            discussion: "Ships every packed, unshipped parcel, or with --line the packed parcel holding exactly those lines.")
+            discussion:
+                "Ships every packed, unshipped parcel, or with --line the packed parcel holding exactly those lines.")
         @OptionGroup var global: GlobalOptions
         @Argument var order: String
         @Option var carrier: String
@@ -123,13 +146,16 @@ struct OrderCommand: AsyncParsableCommand {
         func run() async throws {
             try await OrderCommand.report(global) { replica in
                 if line.isEmpty { return try await replica.ship(order: order, carrier: carrier, tracking: tracking) }
-                return try await replica.ship(order: order, carrier: carrier, tracking: tracking, lines: try OrderCommand.lines(line, price: false))
+                return try await replica.ship(
+                    order: order, carrier: carrier, tracking: tracking,
+                    lines: try OrderCommand.lines(line, price: false))
             }
         }
     }
 
     struct Track: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Record a carrier event for the latest shipped parcel.")
+        static let configuration = CommandConfiguration(
+            abstract: "Record a carrier event for the latest shipped parcel.")
         @OptionGroup var global: GlobalOptions
         @Argument var order: String
         @Option(help: "in_transit, delayed, delivered or failed.") var event: String
@@ -139,7 +165,8 @@ struct OrderCommand: AsyncParsableCommand {
         func run() async throws {
             try await OrderCommand.report(global) { replica in
                 guard let kind = TrackingKind(rawValue: event) else {
-                    throw CLIError(64, "'\(event)' is not a tracking event", hint: "use in_transit, delayed, delivered or failed")
+                    throw CLIError(
+                        64, "'\(event)' is not a tracking event", hint: "use in_transit, delayed, delivered or failed")
                 }
                 return try await replica.track(order: order, event: kind, at: try at.map(parseTime), note: note)
             }
@@ -158,13 +185,17 @@ struct OrderCommand: AsyncParsableCommand {
         @OptionGroup var global: GlobalOptions
         @Argument var order: String
         @Option var reason: String?
-        func run() async throws { try await OrderCommand.report(global) { try await $0.cancel(order: order, reason: reason) } }
+        func run() async throws {
+            try await OrderCommand.report(global) { try await $0.cancel(order: order, reason: reason) }
+        }
     }
 
     struct Return: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Request a return of shipped units.",
-            discussion: "Reasons: \(ReturnReason.allCases.map(\.rawValue).joined(separator: ", ")). Example: outpost order return POP1-1 --line TEE-M:1 --reason wrong_size --receive --restock")
+            discussion:
+                "Reasons: \(ReturnReason.allCases.map(\.rawValue).joined(separator: ", ")). Example: outpost order return POP1-1 --line TEE-M:1 --reason wrong_size --receive --restock"
+        )
         @OptionGroup var global: GlobalOptions
         @Argument var order: String
         @Option(help: "SKU:QTY, repeatable.") var line: [String] = []
@@ -176,11 +207,14 @@ struct OrderCommand: AsyncParsableCommand {
         func run() async throws {
             try await OrderCommand.report(global) { replica in
                 guard let reason = ReturnReason(rawValue: reason) else {
-                    throw CLIError(64, "'\(reason)' is not a return reason", hint: "use one of: \(ReturnReason.allCases.map(\.rawValue).joined(separator: ", "))")
+                    throw CLIError(
+                        64, "'\(reason)' is not a return reason",
+                        hint: "use one of: \(ReturnReason.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
                 guard !line.isEmpty else { throw CLIError(64, "a return needs at least one --line SKU:QTY") }
                 return try await replica.requestReturn(
-                    order: order, lines: try OrderCommand.lines(line, price: false), reason: reason, note: note, receive: receive, restock: restock)
+                    order: order, lines: try OrderCommand.lines(line, price: false), reason: reason, note: note,
+                    receive: receive, restock: restock)
             }
         }
     }
@@ -191,11 +225,15 @@ struct OrderCommand: AsyncParsableCommand {
         @Argument var order: String
         @Option var amount: String
         @Option var reason: String?
-        func run() async throws { try await OrderCommand.report(global) { try await $0.refund(order: order, amount: amount, reason: reason) } }
+        func run() async throws {
+            try await OrderCommand.report(global) { try await $0.refund(order: order, amount: amount, reason: reason) }
+        }
     }
 
     struct Exchange: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Exchange shipped units for new ones.", discussion: "Example: outpost order exchange POP1-1 --return TEE-M:1 --send TEE-L:1:19.90")
+        static let configuration = CommandConfiguration(
+            abstract: "Exchange shipped units for new ones.",
+            discussion: "Example: outpost order exchange POP1-1 --return TEE-M:1 --send TEE-L:1:19.90")
         @OptionGroup var global: GlobalOptions
         @Argument var order: String
         @Option(name: .customLong("return"), help: "SKU:QTY coming back, repeatable.") var returning: [String] = []
@@ -203,13 +241,16 @@ struct OrderCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await OrderCommand.report(global) {
-                try await $0.exchange(order: order, returning: try OrderCommand.lines(returning, price: false), sending: try OrderCommand.lines(send, price: true))
+                try await $0.exchange(
+                    order: order, returning: try OrderCommand.lines(returning, price: false),
+                    sending: try OrderCommand.lines(send, price: true))
             }
         }
     }
 
     struct Edit: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Edit contact details, notes, tags or unfulfilled quantities.")
+        static let configuration = CommandConfiguration(
+            abstract: "Edit contact details, notes, tags or unfulfilled quantities.")
         @OptionGroup var global: GlobalOptions
         @Argument var order: String
         @Option var phone: String?
@@ -221,13 +262,15 @@ struct OrderCommand: AsyncParsableCommand {
         func run() async throws {
             try await OrderCommand.report(global) {
                 try await $0.edit(
-                    order: order, phone: phone, address: address, notes: note, tags: tag.isEmpty ? nil : Set(tag), quantities: try OrderCommand.lines(line, price: false))
+                    order: order, phone: phone, address: address, notes: note, tags: tag.isEmpty ? nil : Set(tag),
+                    quantities: try OrderCommand.lines(line, price: false))
             }
         }
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show an order with its lines, facts, status, timeline and conflicts.")
+        static let configuration = CommandConfiguration(
+            abstract: "Show an order with its lines, facts, status, timeline and conflicts.")
         @OptionGroup var global: GlobalOptions
         @Argument var order: String
 
@@ -237,16 +280,29 @@ struct OrderCommand: AsyncParsableCommand {
                 if global.json { return printJSON(Documents.order(details)) }
                 let currency = details.order.currency.code
                 let progress = details.progress
-                print("\(details.order.number)  \(progress.status.rawValue)" + (progress.overlays.isEmpty ? "" : "  [\(progress.overlays.map(\.rawValue).joined(separator: ", "))]"))
-                print("customer \(details.customerEmail ?? "-")   channel \(details.order.channel.rawValue)   total \(money(progress.totalMinor, currency)) \(currency)   paid \(money(progress.capturedMinor, currency))   refunded \(money(progress.refundedMinor, currency))")
+                print(
+                    "\(details.order.number)  \(progress.status.rawValue)"
+                        + (progress.overlays.isEmpty
+                            ? "" : "  [\(progress.overlays.map(\.rawValue).joined(separator: ", "))]"))
+                print(
+                    "customer \(details.customerEmail ?? "-")   channel \(details.order.channel.rawValue)   total \(money(progress.totalMinor, currency)) \(currency)   paid \(money(progress.capturedMinor, currency))   refunded \(money(progress.refundedMinor, currency))"
+                )
                 print("")
-                print(table(["SKU", "QTY", "PRICE", "PACKED", "SHIPPED", "RETURNED"], progress.lines.map {
-                    [$0.sku, String($0.ordered), money($0.unitPriceMinor, currency), String($0.packed), String($0.shipped), String($0.returned)]
-                }))
+                print(
+                    table(
+                        ["SKU", "QTY", "PRICE", "PACKED", "SHIPPED", "RETURNED"],
+                        progress.lines.map {
+                            [
+                                $0.sku, String($0.ordered), money($0.unitPriceMinor, currency), String($0.packed),
+                                String($0.shipped), String($0.returned),
+                            ]
+                        }))
                 print("")
                 for entry in details.timeline { print("\(rfc3339(entry.at))  \(entry.event)  \(entry.detail ?? "")") }
                 for conflict in details.conflicts {
-                    print("conflict: \(conflict.field) = \(conflict.values.map(\.description).joined(separator: " | ")) → \(conflict.winner) (\(conflict.rule.rawValue))")
+                    print(
+                        "conflict: \(conflict.field) = \(conflict.values.map(\.description).joined(separator: " | ")) → \(conflict.winner) (\(conflict.rule.rawValue))"
+                    )
                 }
             }
         }
@@ -265,19 +321,30 @@ struct OrderCommand: AsyncParsableCommand {
                 var filter = OrderFilter(customerEmail: customer, limit: limit)
                 if let status {
                     guard let value = OrderStatus(rawValue: status) else {
-                        throw CLIError(64, "'\(status)' is not a status", hint: "use one of: \(OrderStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+                        throw CLIError(
+                            64, "'\(status)' is not a status",
+                            hint: "use one of: \(OrderStatus.allCases.map(\.rawValue).joined(separator: ", "))")
                     }
                     filter.status = value
                 }
                 if let channel {
-                    guard let value = Channel(rawValue: channel) else { throw CLIError(64, "'\(channel)' is not a channel", hint: "use pos, web, marketplace, social or manual") }
+                    guard let value = Channel(rawValue: channel) else {
+                        throw CLIError(
+                            64, "'\(channel)' is not a channel", hint: "use pos, web, marketplace, social or manual")
+                    }
                     filter.channel = value
                 }
                 let orders = try await global.replica().orders(matching: filter)
                 if global.json { return printJSON(orders.map(Documents.listing)) }
-                print(table(["NUMBER", "STATUS", "TOTAL", "CUSTOMER", "CHANNEL"], orders.map {
-                    [$0.number, $0.status.rawValue, "\(money($0.totalMinor, $0.currency)) \($0.currency)", $0.customerEmail ?? "-", $0.channel.rawValue]
-                }))
+                print(
+                    table(
+                        ["NUMBER", "STATUS", "TOTAL", "CUSTOMER", "CHANNEL"],
+                        orders.map {
+                            [
+                                $0.number, $0.status.rawValue, "\(money($0.totalMinor, $0.currency)) \($0.currency)",
+                                $0.customerEmail ?? "-", $0.channel.rawValue,
+                            ]
+                        }))
             }
         }
     }

@@ -4,10 +4,13 @@ import OrderDomain
 import Replica
 
 struct CustomerCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "customer", abstract: "Manage customers.", subcommands: [Add.self, Edit.self, Show.self])
+    static let configuration = CommandConfiguration(
+        commandName: "customer", abstract: "Manage customers.", subcommands: [Add.self, Edit.self, Show.self])
 
     struct Add: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Add a customer.", discussion: "Example: outpost customer add --email ana@example.com --name 'Ana Silva'")
+        static let configuration = CommandConfiguration(
+            abstract: "Add a customer.",
+            discussion: "Example: outpost customer add --email ana@example.com --name 'Ana Silva'")
         @OptionGroup var global: GlobalOptions
         @Option var email: String
         @Option var name: String?
@@ -16,8 +19,13 @@ struct CustomerCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await guarded {
-                let customer = try await global.replica().createCustomer(email: email, name: name, phone: phone, address: address)
-                if global.json { printJSON(["id": customer.id, "email": customer.email]) } else { print("added \(customer.email)") }
+                let customer = try await global.replica().createCustomer(
+                    email: email, name: name, phone: phone, address: address)
+                if global.json {
+                    printJSON(["id": customer.id, "email": customer.email])
+                } else {
+                    print("added \(customer.email)")
+                }
             }
         }
     }
@@ -41,7 +49,8 @@ struct CustomerCommand: AsyncParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "A customer's profile, order history, returns and what they bought.")
+        static let configuration = CommandConfiguration(
+            abstract: "A customer's profile, order history, returns and what they bought.")
         @OptionGroup var global: GlobalOptions
         @Argument var email: String
 
@@ -50,25 +59,41 @@ struct CustomerCommand: AsyncParsableCommand {
                 let details = try await global.replica().customer(email: email)
                 if global.json {
                     return printJSON([
-                        "email": details.customer.email, "name": details.customer.name as Any, "phone": details.customer.phone as Any,
+                        "email": details.customer.email, "name": details.customer.name as Any,
+                        "phone": details.customer.phone as Any,
                         "address": details.customer.address as Any, "orders": details.orders.map(Documents.listing),
                         "purchased": details.purchased, "returned": details.returned,
                     ])
                 }
                 print("\(details.customer.email)  \(details.customer.name ?? "")  \(details.customer.phone ?? "")")
-                print(table(["NUMBER", "STATUS", "TOTAL"], details.orders.map { [$0.number, $0.status.rawValue, "\(money($0.totalMinor, $0.currency)) \($0.currency)"] }))
-                print("bought:   " + details.purchased.sorted { $0.key < $1.key }.map { "\($0.key) × \($0.value)" }.joined(separator: ", "))
-                if !details.returned.isEmpty { print("returned: " + details.returned.sorted { $0.key < $1.key }.map { "\($0.key) × \($0.value)" }.joined(separator: ", ")) }
+                print(
+                    table(
+                        ["NUMBER", "STATUS", "TOTAL"],
+                        details.orders.map {
+                            [$0.number, $0.status.rawValue, "\(money($0.totalMinor, $0.currency)) \($0.currency)"]
+                        }))
+                print(
+                    "bought:   "
+                        + details.purchased.sorted { $0.key < $1.key }.map { "\($0.key) × \($0.value)" }.joined(
+                            separator: ", "))
+                if !details.returned.isEmpty {
+                    print(
+                        "returned: "
+                            + details.returned.sorted { $0.key < $1.key }.map { "\($0.key) × \($0.value)" }.joined(
+                                separator: ", "))
+                }
             }
         }
     }
 }
 
 struct StockCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "stock", abstract: "Count and inspect stock.", subcommands: [Set.self, Add.self, Show.self])
+    static let configuration = CommandConfiguration(
+        commandName: "stock", abstract: "Count and inspect stock.", subcommands: [Set.self, Add.self, Show.self])
 
     struct Set: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Set the counted on-hand quantity of a SKU.", discussion: "Example: outpost stock set TEE-M 12")
+        static let configuration = CommandConfiguration(
+            abstract: "Set the counted on-hand quantity of a SKU.", discussion: "Example: outpost stock set TEE-M 12")
         @OptionGroup var global: GlobalOptions
         @Argument var sku: String
         @Argument var quantity: Int64
@@ -84,7 +109,8 @@ struct StockCommand: AsyncParsableCommand {
     }
 
     struct Add: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Add (or with a negative number remove) on-hand stock.")
+        static let configuration = CommandConfiguration(
+            abstract: "Add (or with a negative number remove) on-hand stock.")
         @OptionGroup var global: GlobalOptions
         @Argument var sku: String
         @Argument(parsing: .allUnrecognized) var quantity: [String] = []
@@ -93,7 +119,9 @@ struct StockCommand: AsyncParsableCommand {
         func run() async throws {
             try await guarded {
                 guard quantity.count == 1, let amount = Int64(quantity[0]) else {
-                    throw CLIError(64, "give one whole number of units to add (negative to remove)", hint: "e.g. outpost stock add TEE-M 5")
+                    throw CLIError(
+                        64, "give one whole number of units to add (negative to remove)",
+                        hint: "e.g. outpost stock add TEE-M 5")
                 }
                 let replica = try global.replica()
                 try await replica.addStock(sku: sku, location: location, quantity: amount)
@@ -106,20 +134,32 @@ struct StockCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Stock levels: on hand, reserved, available.")
         @OptionGroup var global: GlobalOptions
         @Argument var sku: String?
-        func run() async throws { try await guarded { try await StockCommand.show(try global.replica(), sku: sku, json: global.json) } }
+        func run() async throws {
+            try await guarded { try await StockCommand.show(try global.replica(), sku: sku, json: global.json) }
+        }
     }
 
     static func show(_ replica: Replica, sku: String?, json: Bool) async throws {
         let levels = try await replica.stockLevels(sku: sku)
         if json {
-            return printJSON(levels.map { ["sku": $0.sku, "location": $0.location, "on_hand": $0.onHand, "reserved": $0.reserved, "available": $0.available] })
+            return printJSON(
+                levels.map {
+                    [
+                        "sku": $0.sku, "location": $0.location, "on_hand": $0.onHand, "reserved": $0.reserved,
+                        "available": $0.available,
+                    ]
+                })
         }
-        print(table(["SKU", "LOCATION", "ON HAND", "RESERVED", "AVAILABLE"], levels.map { [$0.sku, $0.location, String($0.onHand), String($0.reserved), String($0.available)] }))
+        print(
+            table(
+                ["SKU", "LOCATION", "ON HAND", "RESERVED", "AVAILABLE"],
+                levels.map { [$0.sku, $0.location, String($0.onHand), String($0.reserved), String($0.available)] }))
     }
 }
 
 struct Conflicts: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Fields holding concurrent values, with the value shown and the rule that chose it.")
+    static let configuration = CommandConfiguration(
+        abstract: "Fields holding concurrent values, with the value shown and the rule that chose it.")
     @OptionGroup var global: GlobalOptions
     @Option(help: "Only this order.") var order: String?
 
@@ -128,15 +168,23 @@ struct Conflicts: AsyncParsableCommand {
             let conflicts = try await global.replica().conflicts(order: order)
             if global.json { return printJSON(conflicts.map(Documents.conflict)) }
             if conflicts.isEmpty { return print("no conflicts") }
-            print(table(["RECORD", "FIELD", "VALUES", "SHOWN", "RULE"], conflicts.map {
-                ["\($0.entity.rawValue) \($0.recordID.prefix(8))", $0.field, $0.values.map(\.description).joined(separator: " | "), $0.winner.description, $0.rule.rawValue]
-            }))
+            print(
+                table(
+                    ["RECORD", "FIELD", "VALUES", "SHOWN", "RULE"],
+                    conflicts.map {
+                        [
+                            "\($0.entity.rawValue) \($0.recordID.prefix(8))", $0.field,
+                            $0.values.map(\.description).joined(separator: " | "), $0.winner.description,
+                            $0.rule.rawValue,
+                        ]
+                    }))
         }
     }
 }
 
 struct Status: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Replica summary: counts, version vector, peers with last sync and pending changes.")
+    static let configuration = CommandConfiguration(
+        abstract: "Replica summary: counts, version vector, peers with last sync and pending changes.")
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
@@ -144,26 +192,45 @@ struct Status: AsyncParsableCommand {
             let status = try await global.replica().status()
             if global.json {
                 return printJSON([
-                    "name": status.identity.name, "site_id": status.identity.siteID, "orders": status.orders, "customers": status.customers,
+                    "name": status.identity.name, "site_id": status.identity.siteID, "orders": status.orders,
+                    "customers": status.customers,
                     "open_conflicts": status.openConflicts, "orders_by_status": status.ordersByStatus,
-                    "bootstrapping_from": status.bootstrappingFrom as Any, "version_vector": status.versionVector.mapValues { Int($0) },
+                    "bootstrapping_from": status.bootstrappingFrom as Any,
+                    "version_vector": status.versionVector.mapValues { Int($0) },
                     "peers": status.peers.map {
-                        ["site_id": $0.siteID, "name": $0.name as Any, "last_sync": rfc3339($0.lastSync), "pending_changes": $0.pendingRecords, "staged": $0.staged] as [String: Any]
+                        [
+                            "site_id": $0.siteID, "name": $0.name as Any, "last_sync": rfc3339($0.lastSync),
+                            "pending_changes": $0.pendingRecords, "staged": $0.staged,
+                        ] as [String: Any]
                     },
                 ])
             }
             print("\(status.identity.name)  (site \(status.identity.siteID))")
             if let peer = status.bootstrappingFrom {
-                print("BOOTSTRAPPING from \(peer.prefix(8))…: data is partial and local changes are refused; run `outpost sync` with that peer")
+                print(
+                    "BOOTSTRAPPING from \(peer.prefix(8))…: data is partial and local changes are refused; run `outpost sync` with that peer"
+                )
             }
             print("orders \(status.orders)   customers \(status.customers)   open conflicts \(status.openConflicts)")
-            print("by status: " + status.ordersByStatus.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
-            print("version vector: " + status.versionVector.sorted { $0.key < $1.key }.map { "\($0.key.prefix(8))…:\($0.value)" }.joined(separator: " "))
+            print(
+                "by status: "
+                    + status.ordersByStatus.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(
+                        separator: ", "))
+            print(
+                "version vector: "
+                    + status.versionVector.sorted { $0.key < $1.key }.map { "\($0.key.prefix(8))…:\($0.value)" }.joined(
+                        separator: " "))
             if !status.peers.isEmpty {
                 print("")
-                print(table(["PEER", "LAST SYNC", "PENDING", "STAGED"], status.peers.map {
-                    [$0.name ?? String($0.siteID.prefix(8)), "\(rfc3339($0.lastSync))", String($0.pendingRecords), $0.staged ? "yes" : "no"]
-                }))
+                print(
+                    table(
+                        ["PEER", "LAST SYNC", "PENDING", "STAGED"],
+                        status.peers.map {
+                            [
+                                $0.name ?? String($0.siteID.prefix(8)), "\(rfc3339($0.lastSync))",
+                                String($0.pendingRecords), $0.staged ? "yes" : "no",
+                            ]
+                        }))
             }
         }
     }

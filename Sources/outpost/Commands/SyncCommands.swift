@@ -24,7 +24,9 @@ struct Serve: AsyncParsableCommand {
             let device = global.device
             let identity = try device.identity()
             let peersPath = device.peersPath
-            let server = try await SyncServer.bind(replica: replica, identity: identity, host: address.host, port: address.port) { key in
+            let server = try await SyncServer.bind(
+                replica: replica, identity: identity, host: address.host, port: address.port
+            ) { key in
                 (try? TrustStore.load(from: peersPath).trusts(key)) ?? false
             }
             print("listening on \(address.host):\(server.port)")
@@ -42,7 +44,9 @@ struct Serve: AsyncParsableCommand {
                 switch result {
                 case .success(let summary):
                     FileHandle.standardError.write(
-                        Data("synced with \(summary.peerName): sent \(summary.changesSent), received \(summary.changesReceived), conflicts \(summary.conflicts)\n".utf8))
+                        Data(
+                            "synced with \(summary.peerName): sent \(summary.changesSent), received \(summary.changesReceived), conflicts \(summary.conflicts)\n"
+                                .utf8))
                 case .failure(let error):
                     FileHandle.standardError.write(Data("a session failed: \(error)\n".utf8))
                 }
@@ -69,7 +73,8 @@ struct SyncCommand: AsyncParsableCommand {
             """)
     @OptionGroup var global: GlobalOptions
     @Argument(help: "A peer name or HOST:PORT.") var peer: String
-    @Flag(help: "On an empty replica, load a resumable record stream instead of the peer's file snapshot.") var noSnapshot = false
+    @Flag(help: "On an empty replica, load a resumable record stream instead of the peer's file snapshot.")
+    var noSnapshot = false
 
     func run() async throws {
         try await guarded {
@@ -84,35 +89,51 @@ struct SyncCommand: AsyncParsableCommand {
                 target = byAddress
             } else if peer.contains(":") {
                 _ = try Address(peer)
-                throw CLIError(66, "no trusted peer listens at \(peer)", hint: "add it with `outpost peer add NAME KEY --address \(peer)`")
+                throw CLIError(
+                    66, "no trusted peer listens at \(peer)",
+                    hint: "add it with `outpost peer add NAME KEY --address \(peer)`")
             } else {
-                throw CLIError(66, "no peer named \(peer)", hint: "see `outpost peer list`, or `outpost join` an invite")
+                throw CLIError(
+                    66, "no peer named \(peer)", hint: "see `outpost peer list`, or `outpost join` an invite")
             }
             guard let addressText = target.address else {
-                throw CLIError(64, "peer \(target.name) has no address", hint: "remove and re-add it with --address HOST:PORT")
+                throw CLIError(
+                    64, "peer \(target.name) has no address", hint: "remove and re-add it with --address HOST:PORT")
             }
             let address = try Address(addressText)
             let bar = ProgressBar(enabled: !global.json && isatty(STDERR_FILENO) != 0)
             let summary = try await replica.sync(
-                host: address.host, port: address.port, peerKey: target.publicKey, identity: identity, acceptSnapshot: !noSnapshot,
+                host: address.host, port: address.port, peerKey: target.publicKey, identity: identity,
+                acceptSnapshot: !noSnapshot,
                 progress: { bar.update($0) })
             bar.finish()
-            let milliseconds = Int(summary.duration.components.seconds * 1000 + summary.duration.components.attoseconds / 1_000_000_000_000_000)
+            let milliseconds = Int(
+                summary.duration.components.seconds * 1000 + summary.duration.components.attoseconds
+                    / 1_000_000_000_000_000)
             if global.json {
                 printJSON([
-                    "peer": target.name, "sent_changes": summary.changesSent, "received_changes": summary.changesReceived,
-                    "applied_changes": summary.changesApplied, "conflicts": summary.conflicts, "bytes_sent": summary.bytesSent,
-                    "bytes_received": summary.bytesReceived, "snapshot_bytes_received": summary.snapshotBytesReceived, "duration_ms": milliseconds,
+                    "peer": target.name, "sent_changes": summary.changesSent,
+                    "received_changes": summary.changesReceived,
+                    "applied_changes": summary.changesApplied, "conflicts": summary.conflicts,
+                    "bytes_sent": summary.bytesSent,
+                    "bytes_received": summary.bytesReceived, "snapshot_bytes_received": summary.snapshotBytesReceived,
+                    "duration_ms": milliseconds,
                 ])
             } else {
                 print("synced with \(target.name) in \(milliseconds) ms")
                 print("  sent      \(summary.rowsSent) records (\(summary.changesSent) field changes)")
                 if summary.snapshotBytesReceived > 0 {
-                    print("  received  a snapshot of \(target.name)'s replica (\(summary.snapshotBytesReceived / 1_000_000) MB): this replica starts from it")
+                    print(
+                        "  received  a snapshot of \(target.name)'s replica (\(summary.snapshotBytesReceived / 1_000_000) MB): this replica starts from it"
+                    )
                 } else {
-                    print("  received  \(summary.rowsReceived) records (\(summary.changesReceived) field changes, \(summary.changesApplied) applied)")
+                    print(
+                        "  received  \(summary.rowsReceived) records (\(summary.changesReceived) field changes, \(summary.changesApplied) applied)"
+                    )
                 }
-                print("  conflicts \(summary.conflicts) new" + (summary.conflicts > 0 ? " — see `outpost conflicts`" : ""))
+                print(
+                    "  conflicts \(summary.conflicts) new" + (summary.conflicts > 0 ? " — see `outpost conflicts`" : "")
+                )
                 print("  wire      \(summary.bytesSent) bytes out, \(summary.bytesReceived) bytes in")
             }
         }
@@ -133,8 +154,12 @@ final class ProgressBar: @unchecked Sendable {
             let fraction = min(1, Double(progress.done) / Double(max(1, progress.total)))
             let filled = Int(fraction * 30)
             let amount =
-                progress.unit == .bytes ? "\(progress.done / 1_000_000)/\(progress.total / 1_000_000) MB" : "\(progress.done)/\(progress.total) records"
-            let line = "\rreceiving [" + String(repeating: "#", count: filled) + String(repeating: " ", count: 30 - filled) + "] " + amount
+                progress.unit == .bytes
+                ? "\(progress.done / 1_000_000)/\(progress.total / 1_000_000) MB"
+                : "\(progress.done)/\(progress.total) records"
+            let line =
+                "\rreceiving [" + String(repeating: "#", count: filled) + String(repeating: " ", count: 30 - filled)
+                + "] " + amount
             FileHandle.standardError.write(Data(line.utf8))
             shown = true
         }
