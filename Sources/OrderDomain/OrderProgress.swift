@@ -20,11 +20,11 @@ public struct LineProgress: Hashable, Sendable {
     public var unitPriceMinor: Int64
 
     /// Units still to pack.
-    public var unpacked: Int64 { max(0, demand - packed) }
+    public var unpacked: Int64 { max(0, subtract(demand, packed)) }
     /// Units packed and not yet shipped.
-    public var packedNotShipped: Int64 { max(0, packed - shipped) }
+    public var packedNotShipped: Int64 { max(0, subtract(packed, shipped)) }
     /// Units the order holds in reserve: not yet shipped and still wanted.
-    public var reserved: Int64 { max(0, demand - shipped) }
+    public var reserved: Int64 { max(0, subtract(demand, shipped)) }
 }
 
 /// The derived view of an order: status, overlays, per-line progress and money. A pure function of the
@@ -67,19 +67,19 @@ public struct OrderProgress: Hashable, Sendable {
             let delivered = shipped && (parcel.deliveredAt != nil || deliveredByTracking.contains(parcel.id))
             for item in parcel.lines {
                 guard let at = index[item.lineID] else { continue }
-                lines[at].packed += item.quantity
-                if shipped { lines[at].shipped += item.quantity }
-                if delivered { lines[at].delivered += item.quantity }
+                lines[at].packed = add(lines[at].packed, item.quantity)
+                if shipped { lines[at].shipped = add(lines[at].shipped, item.quantity) }
+                if delivered { lines[at].delivered = add(lines[at].delivered, item.quantity) }
             }
         }
         for item in order.returns {
             for quantity in item.lines {
                 guard let at = index[quantity.lineID] else { continue }
                 if item.receivedAt != nil {
-                    lines[at].returned += quantity.quantity
-                    if item.restock { lines[at].restocked += quantity.quantity }
+                    lines[at].returned = add(lines[at].returned, quantity.quantity)
+                    if item.restock { lines[at].restocked = add(lines[at].restocked, quantity.quantity) }
                 } else if item.cancelledAt == nil {
-                    lines[at].returnRequested += quantity.quantity
+                    lines[at].returnRequested = add(lines[at].returnRequested, quantity.quantity)
                 }
             }
         }
@@ -89,14 +89,14 @@ public struct OrderProgress: Hashable, Sendable {
         for at in lines.indices {
             let shipped = lines[at].shipped
             lines[at].demand = cancelled ? shipped : max(lines[at].ordered, shipped)
-            subtotal &+= max(lines[at].ordered, shipped) &* lines[at].unitPriceMinor
-            standingGoods &+= lines[at].demand &* lines[at].unitPriceMinor
-            returnedValue &+= min(lines[at].returned, shipped) &* lines[at].unitPriceMinor
+            subtotal = add(subtotal, multiply(max(lines[at].ordered, shipped), lines[at].unitPriceMinor))
+            standingGoods = add(standingGoods, multiply(lines[at].demand, lines[at].unitPriceMinor))
+            returnedValue = add(returnedValue, multiply(min(lines[at].returned, shipped), lines[at].unitPriceMinor))
         }
-        let charges = order.shippingMinor &+ order.taxMinor &- order.discountMinor
-        totalMinor = subtotal &+ charges
+        let charges = subtract(add(order.shippingMinor, order.taxMinor), order.discountMinor)
+        totalMinor = add(subtotal, charges)
         let anyShipped = lines.contains { $0.shipped > 0 }
-        let standing = cancelled ? (anyShipped ? standingGoods &+ charges : 0) : totalMinor
+        let standing = cancelled ? (anyShipped ? add(standingGoods, charges) : 0) : totalMinor
 
         var captured: Int64 = 0
         var authorized: [String: Int64] = [:]
@@ -104,23 +104,25 @@ public struct OrderProgress: Hashable, Sendable {
         for payment in order.payments {
             switch payment.kind {
             case .capture:
-                captured &+= payment.amountMinor
-                if let reference = payment.reference { settled[reference, default: 0] &+= payment.amountMinor }
-            case .authorize: authorized[payment.id, default: 0] &+= payment.amountMinor
+                captured = add(captured, payment.amountMinor)
+                if let reference = payment.reference {
+                    settled[reference] = add(settled[reference] ?? 0, payment.amountMinor)
+                }
+            case .authorize: authorized[payment.id] = add(authorized[payment.id] ?? 0, payment.amountMinor)
             case .void: if let reference = payment.reference { settled[reference, default: 0] = Int64.max / 4 }
             case .fail: break
             }
         }
         capturedMinor = captured
-        authorizedOpenMinor = authorized.reduce(0) { $0 &+ max(0, $1.value - (settled[$1.key] ?? 0)) }
-        refundedMinor = order.refunds.reduce(0) { $0 &+ $1.amountMinor }
-        balanceDueMinor = max(0, standing - capturedMinor - authorizedOpenMinor)
-        let kept = capturedMinor - refundedMinor
-        refundDueMinor = max(0, kept - (standing - returnedValue))
+        authorizedOpenMinor = authorized.reduce(0) { add($0, max(0, subtract($1.value, settled[$1.key] ?? 0))) }
+        refundedMinor = order.refunds.reduce(0) { add($0, $1.amountMinor) }
+        balanceDueMinor = max(0, subtract(subtract(standing, capturedMinor), authorizedOpenMinor))
+        let kept = subtract(capturedMinor, refundedMinor)
+        refundDueMinor = max(0, subtract(kept, subtract(standing, returnedValue)))
         self.lines = lines
 
-        let shippedUnits = lines.reduce(0) { $0 + $1.shipped }
-        let returnedUnits = lines.reduce(0) { $0 + min($1.returned, $1.shipped) }
+        let shippedUnits = lines.reduce(0) { add($0, $1.shipped) }
+        let returnedUnits = lines.reduce(0) { add($0, min($1.returned, $1.shipped)) }
         status = Self.status(
             order: order, lines: lines, shippedUnits: shippedUnits, returnedUnits: returnedUnits,
             captured: capturedMinor, refunded: refundedMinor, paid: balanceDueMinor == 0)
@@ -155,10 +157,10 @@ public struct OrderProgress: Hashable, Sendable {
         if shippedUnits > 0 && returnedUnits >= shippedUnits { return .returned }
         if captured > 0 && refunded >= captured { return .refunded }
         if order.cancelledAt != nil && shippedUnits == 0 { return .cancelled }
-        let demand = lines.reduce(0) { $0 + $1.demand }
-        let packed = lines.reduce(0) { $0 + min($1.packed, $1.demand) }
-        let shipped = lines.reduce(0) { $0 + min($1.shipped, $1.demand) }
-        let delivered = lines.reduce(0) { $0 + min($1.delivered, $1.demand) }
+        let demand = lines.reduce(0) { add($0, $1.demand) }
+        let packed = lines.reduce(0) { add($0, min($1.packed, $1.demand)) }
+        let shipped = lines.reduce(0) { add($0, min($1.shipped, $1.demand)) }
+        let delivered = lines.reduce(0) { add($0, min($1.delivered, $1.demand)) }
         if demand > 0 && delivered >= demand { return .delivered }
         if demand > 0 && shipped >= demand { return .shipped }
         if demand > 0 && packed >= demand { return .fulfilled }
@@ -169,6 +171,25 @@ public struct OrderProgress: Hashable, Sendable {
 
     /// Units of `sku` this order holds in reserve.
     public func reserved(sku: String) -> Int64 {
-        lines.filter { $0.sku == sku }.reduce(0) { $0 + $1.reserved }
+        lines.filter { $0.sku == sku }.reduce(0) { add($0, $1.reserved) }
     }
+}
+
+// Derivation is total: it runs on whatever facts merged in, which commands checked (`Order.checkTotals` bounds
+// an order's money far inside 64 bits) but a faulty or hostile peer may not have. Sums and products saturate
+// instead of trapping or wrapping, so such an order shows absurd amounts (and the overlays they raise) rather
+// than crashing the replica or showing a wrapped, plausible-looking figure.
+private func add(_ a: Int64, _ b: Int64) -> Int64 {
+    let (sum, overflow) = a.addingReportingOverflow(b)
+    return overflow ? (b > 0 ? .max : .min) : sum
+}
+
+private func subtract(_ a: Int64, _ b: Int64) -> Int64 {
+    let (difference, overflow) = a.subtractingReportingOverflow(b)
+    return overflow ? (b < 0 ? .max : .min) : difference
+}
+
+private func multiply(_ a: Int64, _ b: Int64) -> Int64 {
+    let (product, overflow) = a.multipliedReportingOverflow(by: b)
+    return overflow ? ((a < 0) == (b < 0) ? .max : .min) : product
 }

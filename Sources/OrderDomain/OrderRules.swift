@@ -179,7 +179,17 @@ extension Order {
             guard item.quantity >= max(line.packed, line.shipped) else {
                 throw refuse("\(line.sku) already has \(max(line.packed, line.shipped)) unit(s) packed or shipped")
             }
+            guard item.quantity <= LineSpec.maximumQuantity else {
+                throw DomainError(.invalidInput, "line \(line.sku): a quantity is at most \(LineSpec.maximumQuantity)")
+            }
         }
+        var edited = self
+        for item in quantities {
+            if let index = edited.lines.firstIndex(where: { $0.id == item.lineID }) {
+                edited.lines[index].quantity = item.quantity
+            }
+        }
+        try edited.checkTotals()
     }
 }
 
@@ -203,7 +213,7 @@ public struct LineSpec: Hashable, Sendable {
             throw DomainError(.invalidInput, "'\(text)' is not a line", hint: "write \(shape)")
         }
         try Self.checkSKU(parts[0])
-        guard let quantity = Int64(parts[1]), quantity > 0, quantity <= 1_000_000 else {
+        guard let quantity = Int64(parts[1]), quantity > 0, quantity <= Self.maximumQuantity else {
             throw DomainError(
                 .invalidInput, "'\(parts[1])' is not a quantity in '\(text)'", hint: "use a whole number from 1")
         }

@@ -36,7 +36,7 @@ extension Replica {
     public func createCustomer(email: String, name: String? = nil, phone: String? = nil, address: String? = nil)
         async throws -> Customer
     {
-        try Self.checkEmail(email)
+        try Customer.checkEmail(email)
         return try await write { context in
             let customer = Customer(
                 email: email, name: name, phone: phone, address: address, createdAt: context.eventTime)
@@ -62,14 +62,6 @@ extension Replica {
                 throw DomainError(.invalidInput, "nothing to change", hint: "pass --name, --phone or --address")
             }
             try context.update(.customers, id: Identifiers.customerID(email: email), values)
-        }
-    }
-
-    static func checkEmail(_ email: String) throws(DomainError) {
-        let parts = email.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !email.contains(" ") else {
-            throw DomainError(
-                .invalidInput, "'\(email)' is not an e-mail address", hint: "write it as name@example.com")
         }
     }
 
@@ -133,31 +125,15 @@ extension Replica {
         async throws
         -> CommandResult
     {
-        try Self.checkEmail(customerEmail)
+        try Customer.checkEmail(customerEmail)
         let currency = try CurrencyCode(options.currency)
         guard !lines.isEmpty else {
             throw DomainError(.invalidInput, "an order needs at least one line", hint: "pass --line SKU:QTY:PRICE")
         }
-        var parsedPrices: [Int64] = []
-        for line in lines {
-            try LineSpec.checkSKU(line.sku)
-            guard line.quantity > 0 else {
-                throw DomainError(.invalidInput, "line \(line.sku): quantity must be positive")
-            }
-            let price = try Money(parsing: line.unitPrice ?? "", currency: currency)
-            guard price.minorUnits >= 0 else {
-                throw DomainError(.invalidInput, "line \(line.sku): a price cannot be negative")
-            }
-            parsedPrices.append(price.minorUnits)
-        }
-        let prices = parsedPrices
+        let priced = try lines.map { line throws(DomainError) in try line.priced(in: currency) }
         let charges = try [options.shipping, options.tax, options.discount].map { text throws(DomainError) -> Int64 in
             guard let text else { return 0 }
-            let amount = try Money(parsing: text, currency: currency).minorUnits
-            guard amount >= 0 else {
-                throw DomainError(.invalidInput, "'\(text)': charges and discounts cannot be negative")
-            }
-            return amount
+            return try Money(parsing: text, currency: currency).minorUnits
         }
         return try await write { context in
             let db = context.db
@@ -175,13 +151,14 @@ extension Replica {
                 currency: currency, shippingMinor: charges[0], taxMinor: charges[1], discountMinor: charges[2],
                 shipBy: options.shipBy, createdAt: context.eventTime, notes: options.notes, phone: options.phone,
                 address: options.address, tags: options.tags)
-            for (position, (line, price)) in zip(lines, prices).enumerated() {
+            for (position, line) in priced.enumerated() {
                 order.lines.append(
                     OrderLine(
                         id: Identifiers.uuidV7(milliseconds: context.eventTime, using: &context.random), sku: line.sku,
-                        name: line.sku,
-                        quantity: line.quantity, unitPriceMinor: price, position: Int64(position)))
+                        name: line.sku, quantity: line.quantity, unitPriceMinor: line.unitPriceMinor,
+                        position: Int64(position)))
             }
+            try order.checkTotals()
             // The derived view is computed in memory and written with the rows: one write per row.
             let progress = order.progress
             try context.insert(.orders, id: id, Self.orderValues(order), derived: OrderRecords.orderDerived(progress))
@@ -227,22 +204,6 @@ extension Replica {
                 .notFound, "no order '\(reference)'", hint: "use an order id or number from `outpost order list`")
         }
         return order
-    }
-
-    /// Maps `SKU:QTY` specs onto an order's lines (the first line with that SKU).
-    static func lineQuantities(_ order: Order, _ specs: [LineSpec]) throws(DomainError) -> [LineQuantity] {
-        var result: [LineQuantity] = []
-        for spec in specs {
-            guard let line = order.lines.first(where: { $0.sku == spec.sku }) else {
-                throw DomainError(.notFound, "order \(order.number) has no line with SKU \(spec.sku)")
-            }
-            if let index = result.firstIndex(where: { $0.lineID == line.id }) {
-                result[index].quantity += spec.quantity
-            } else {
-                result.append(LineQuantity(lineID: line.id, quantity: spec.quantity))
-            }
-        }
-        return result
     }
 
     static func newID(_ context: WriteContext) -> String {

@@ -77,13 +77,7 @@ extension Replica {
     @discardableResult
     public func pack(order reference: String, lines: [LineSpec] = []) async throws -> CommandResult {
         try await orderCommand(reference) { context, order in
-            let quantities =
-                lines.isEmpty
-                ? order.progress.lines.filter { $0.unpacked > 0 }.map {
-                    LineQuantity(lineID: $0.lineID, quantity: $0.unpacked)
-                }
-                : try Self.lineQuantities(order, lines)
-            try order.checkPack(quantities)
+            let quantities = try order.packQuantities(lines)
             let id = Self.newID(context)
             try context.insert(
                 .fulfilments, id: id,
@@ -102,10 +96,7 @@ extension Replica {
         -> CommandResult
     {
         try await orderCommand(reference) { context, order in
-            let parcels =
-                parcel.map { [$0] }
-                ?? order.fulfilments.filter { $0.shippedAt == nil && $0.cancelledAt == nil }.map(\.id)
-            try order.checkShip(parcels)
+            let parcels = try order.parcelsToShip(named: parcel)
             for id in parcels {
                 try context.update(
                     .fulfilments, id: id,
@@ -125,24 +116,7 @@ extension Replica {
     public func ship(order reference: String, carrier: String, tracking: String, lines: [LineSpec]) async throws
         -> CommandResult
     {
-        let parcel = try await pool.read { db -> String in
-            let order = try Self.requireOrder(db, reference)
-            var wanted: [String: Int64] = [:]
-            for line in lines { wanted[line.sku, default: 0] += line.quantity }
-            let match = order.fulfilments.first { parcel in
-                guard parcel.shippedAt == nil, parcel.cancelledAt == nil else { return false }
-                var held: [String: Int64] = [:]
-                for item in parcel.lines { held[order.line(item.lineID)?.sku ?? "", default: 0] += item.quantity }
-                return held == wanted
-            }
-            guard let match else {
-                throw DomainError(
-                    .illegalTransition,
-                    "order \(order.number) has no packed parcel holding exactly \(lines.map { "\($0.sku):\($0.quantity)" }.joined(separator: ", "))",
-                    hint: "pack those lines first (`order pack \(order.number) --line …`); only packed goods ship")
-            }
-            return match.id
-        }
+        let parcel = try await pool.read { db in try Self.requireOrder(db, reference).packedParcel(holding: lines) }
         return try await ship(order: reference, carrier: carrier, tracking: tracking, parcel: parcel)
     }
 
@@ -152,8 +126,7 @@ extension Replica {
         order reference: String, event: TrackingKind, at: Int64? = nil, note: String? = nil, parcel: String? = nil
     ) async throws -> CommandResult {
         try await orderCommand(reference) { context, order in
-            let target = try parcel ?? Self.latestShipped(order)
-            try order.checkShipped(target)
+            let target = try order.trackedParcel(named: parcel)
             let id = Self.newID(context)
             try context.insert(
                 .trackingEvents, id: id,
@@ -172,27 +145,12 @@ extension Replica {
     @discardableResult
     public func deliver(order reference: String, parcel: String? = nil) async throws -> CommandResult {
         try await orderCommand(reference) { context, order in
-            let parcels =
-                parcel.map { [$0] }
-                ?? order.fulfilments.filter { $0.shippedAt != nil && $0.deliveredAt == nil }.map(\.id)
-            guard !parcels.isEmpty else {
-                throw DomainError(.illegalTransition, "order \(order.number): nothing shipped is awaiting delivery")
-            }
+            let parcels = try order.parcelsToDeliver(named: parcel)
             for id in parcels {
-                try order.checkShipped(id)
                 try context.update(.fulfilments, id: id, ["delivered_at": .integer(context.eventTime)])
             }
             return parcels.joined(separator: ",")
         }
-    }
-
-    static func latestShipped(_ order: Order) throws(DomainError) -> String {
-        guard
-            let parcel = order.fulfilments.filter({ $0.shippedAt != nil }).max(by: {
-                ($0.shippedAt ?? 0, $0.id) < ($1.shippedAt ?? 0, $1.id)
-            })
-        else { throw DomainError(.illegalTransition, "order \(order.number) has not shipped", hint: "ship it first") }
-        return parcel.id
     }
 
     /// Cancels what has not shipped; packed parcels return to stock. Refused once everything has shipped.
@@ -214,7 +172,7 @@ extension Replica {
         restock: Bool = false
     ) async throws -> CommandResult {
         try await orderCommand(reference) { context, order in
-            let quantities = try Self.lineQuantities(order, lines)
+            let quantities = try order.lineQuantities(lines)
             try order.checkReturn(quantities)
             return try Self.insertReturn(
                 context, order, quantities, reason: reason, note: note, receive: receive, restock: restock)
@@ -276,7 +234,7 @@ extension Replica {
         try await orderCommand(reference) { context, order in
             let minor = try Money(parsing: amount, currency: order.currency).minorUnits
             try order.checkRefund(amountMinor: minor)
-            let quantities = try Self.lineQuantities(order, lines)
+            let quantities = try order.lineQuantities(lines)
             let id = Self.newID(context)
             try context.insert(
                 .refunds, id: id,
@@ -298,39 +256,27 @@ extension Replica {
         async throws -> CommandResult
     {
         try await orderCommand(reference) { context, order in
-            let quantities = try Self.lineQuantities(order, returning)
-            try order.checkReturn(quantities)
-            guard !sending.isEmpty else {
-                throw DomainError(
-                    .invalidInput, "an exchange needs something to send", hint: "pass --send SKU:QTY:PRICE")
-            }
+            let plan = try order.planExchange(returning: returning, sending: sending)
             try StockLevels.requireAvailable(
-                context.db, sending.map { ($0.sku, $0.quantity) }, location: order.location)
+                context.db, plan.sending.map { ($0.sku, $0.quantity) }, location: order.location)
             let returnID = try Self.insertReturn(
-                context, order, quantities, reason: reason, note: "exchange", receive: false, restock: false)
+                context, order, plan.returning, reason: reason, note: "exchange", receive: false, restock: false)
             let exchangeID = Self.newID(context)
             var outbound: [String] = []
-            var sentValue: Int64 = 0
-            for (offset, spec) in sending.enumerated() {
-                try LineSpec.checkSKU(spec.sku)
-                let price = try Money(parsing: spec.unitPrice ?? "", currency: order.currency).minorUnits
+            for (offset, priced) in plan.sending.enumerated() {
                 let line = OrderLine(
-                    id: Self.newID(context), sku: spec.sku, name: spec.sku, quantity: spec.quantity,
-                    unitPriceMinor: price,
-                    exchangeID: exchangeID, position: Int64(order.lines.count + offset))
+                    id: Self.newID(context), sku: priced.sku, name: priced.sku, quantity: priced.quantity,
+                    unitPriceMinor: priced.unitPriceMinor, exchangeID: exchangeID,
+                    position: Int64(order.lines.count + offset))
                 try context.insert(.orderLines, id: line.id, Self.lineValues(line, orderID: order.id))
                 outbound.append(line.id)
-                sentValue += price * spec.quantity
-            }
-            let returnedValue = quantities.reduce(Int64(0)) { total, item in
-                total + item.quantity * (order.line(item.lineID)?.unitPriceMinor ?? 0)
             }
             try context.insert(
                 .exchanges, id: exchangeID,
                 [
                     "order_id": .text(order.id), "return_id": .text(returnID),
                     "lines": .text(outbound.joined(separator: ",")),
-                    "difference_minor": .integer(sentValue - returnedValue), "at": .integer(context.eventTime),
+                    "difference_minor": .integer(plan.differenceMinor), "at": .integer(context.eventTime),
                 ])
             return exchangeID
         }
@@ -345,13 +291,7 @@ extension Replica {
         quantities: [LineSpec] = []
     ) async throws -> CommandResult {
         try await orderCommand(reference) { context, order in
-            var changes: [LineQuantity] = []
-            for spec in quantities {
-                guard let line = order.lines.first(where: { $0.sku == spec.sku }) else {
-                    throw DomainError(.notFound, "order \(order.number) has no line with SKU \(spec.sku)")
-                }
-                changes.append(LineQuantity(lineID: line.id, quantity: spec.quantity))
-            }
+            let changes = try order.quantityChanges(quantities)
             try order.checkEdit(addressChanged: address != nil && address != order.address, quantities: changes)
             var values: [String: FieldValue] = [:]
             if let phone { values["phone"] = .text(phone) }

@@ -102,9 +102,11 @@ struct SyncSession {
                             return SyncSummary()
                         }
                     } else {
+                        let ownVector = request.vector
                         sending = Task {
                             try await Self.stream(
-                                replica, theirRequest, batchSize: batchSize, sender: sender, progress: progress)
+                                replica, theirRequest, batchSize: batchSize, sender: sender, progress: progress,
+                                peer: peerSite, ownVector: ownVector)
                         }
                     }
                 case .announce(let total):
@@ -219,7 +221,7 @@ struct SyncSession {
     /// Streams what the peer asked for; on failure tells the peer, so it does not wait for an `END`.
     static func stream(
         _ replica: any ReplicationStore, _ request: StreamRequest, batchSize: Int, sender: LineSender,
-        progress: (@Sendable (SyncProgress) -> Void)?
+        progress: (@Sendable (SyncProgress) -> Void)?, peer: String? = nil, ownVector: [String: UInt64] = [:]
     ) async throws
         -> SyncSummary
     {
@@ -254,8 +256,15 @@ struct SyncSession {
                         SessionMessage.end(.init(vector: end.vector, snapshot: end.snapshotLseq)).record())
                 }
             }
-        } catch let error as ReplicaError where error.code == .unavailable {
-            // Still loading its own first stream (protocol/SPEC.md, "Every dot is covered").
+        } catch let error as ReplicaError where error.code == .unavailable && summary.batchesSent == 0 {
+            // Still loading its own first stream (protocol/SPEC.md, "Every dot is covered"). When it began loading
+            // it from this very peer during this session (an empty replica asked for a snapshot, or a record
+            // stream's first batches arrived, before this side's stream started), the peer gets the empty stream
+            // it would have got had the load begun a moment later.
+            if let peer, try await replica.bootstrappingFrom() == peer {
+                try await sender.send(SessionMessage.end(.init(vector: ownVector, snapshot: 0)).record())
+                return SyncSummary()
+            }
             try? await sender.sendError(code: "unavailable", message: error.message)
             throw error
         } catch {
