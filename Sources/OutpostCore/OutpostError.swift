@@ -45,3 +45,47 @@ public struct ExitStatus: Hashable, Sendable, CustomStringConvertible {
     /// EX_NOPERM: refused by the peer (not trusted, another network, another schema).
     public static let noPermission = ExitStatus(77)
 }
+
+/// The module a failure belongs to: a caseless enum per module (`DomainFailures`, `ReplicaFailures`, …) that
+/// gives each module's ``Failure`` a type of its own, so `catch let error as ReplicaError` catches only the
+/// replica's failures.
+public protocol FailureDomain: Sendable {}
+
+/// The one error type of Outpost: a code (with its exit status), a message, a hint. Each module names its
+/// instance (`DomainError`, `ReplicaError`, `LineError`, `SyncError`) and adds its codes as static members of
+/// `Code`, so new codes never break a caller's `switch` and `catch ReplicaError` reads well (as GRDB's
+/// `DatabaseError` and its `ResultCode` do).
+public struct Failure<Domain: FailureDomain>: OutpostError, Hashable {
+    /// The family of a failure. Compare with the static members each module defines.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        /// A stable machine-readable name.
+        public let name: String
+        /// The status a command-line tool exits with for failures of this family.
+        public let exitStatus: ExitStatus
+
+        public init(_ name: String, exitStatus: ExitStatus = .dataError) {
+            self.name = name
+            self.exitStatus = exitStatus
+        }
+
+        public var description: String { name }
+    }
+
+    /// The family of the failure.
+    public var code: Code
+    /// What was wrong and why, in one sentence.
+    public var message: String
+    /// What to do instead, when there is something to say.
+    public var hint: String?
+
+    /// Creates a failure.
+    public init(_ code: Code, _ message: String, hint: String? = nil) {
+        self.code = code
+        self.message = message
+        self.hint = hint
+    }
+
+    public var codeName: String { code.name }
+    public var exitStatus: ExitStatus { code.exitStatus }
+    public var description: String { hint.map { "\(code): \(message) (hint: \($0))" } ?? "\(code): \(message)" }
+}
