@@ -28,13 +28,27 @@ public enum Entity: String, Hashable, Sendable, CaseIterable {
     case exchanges
     case stock
 
-    /// A small stable number used on the wire and in the conflict log.
-    public var code: UInt8 { UInt8(Entity.allCases.firstIndex(of: self) ?? 0) }
+    /// A small stable number used on the wire, in staged rows, siblings and the conflict log
+    /// (protocol/SPEC.md §13, "Entities"). Fixed per entity: never derived from the order of the cases.
+    public var code: UInt8 {
+        switch self {
+        case .customers: 0
+        case .orders: 1
+        case .orderLines: 2
+        case .payments: 3
+        case .fulfilments: 4
+        case .trackingEvents: 5
+        case .returns: 6
+        case .refunds: 7
+        case .exchanges: 8
+        case .stock: 9
+        }
+    }
 
     /// The entity with wire code `code`.
     public init?(code: UInt8) {
-        guard Int(code) < Entity.allCases.count else { return nil }
-        self = Entity.allCases[Int(code)]
+        guard let entity = Entity.allCases.first(where: { $0.code == code }) else { return nil }
+        self = entity
     }
 
     /// Whether records of this kind belong to an order (and carry `order_id`).

@@ -42,11 +42,7 @@ extension Replica {
                     line += " \(spec.name)=\(siblings.joined(separator: "|"))"
                 }
                 if !derived.isEmpty {
-                    let first = entity.fields.count + 3
-                    line +=
-                        " derived="
-                        + (first..<(first + derived.count)).map { (row[$0] as DatabaseValue).description }.joined(
-                            separator: ",")
+                    line += " derived=" + derived.map { (row[$0] as DatabaseValue).description }.joined(separator: ",")
                 }
                 sink(line + "\n")
             }

@@ -93,7 +93,7 @@ extension Replica {
             let timeline = try Row.fetchAll(
                 db, sql: "SELECT at, event, detail FROM order_timeline WHERE order_id = ? ORDER BY at, event",
                 arguments: [order.id]
-            ).map { TimelineEntry(at: $0[0], event: $0[1], detail: $0[2]) }
+            ).map { TimelineEntry(at: $0["at"], event: $0["event"], detail: $0["detail"]) }
             return OrderDetails(
                 order: order, progress: order.progress, customerEmail: email, timeline: timeline,
                 conflicts: try Self.conflicts(db, orderID: order.id))
@@ -130,7 +130,8 @@ extension Replica {
             return try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT o.id, o.number, o.status, o.overlays, o.total_minor, o.currency, c.email, o.channel, o.created_at
+                    SELECT o.id, o.number, o.status, o.overlays, o.total_minor, o.currency, c.email, o.channel,
+                           o.created_at
                     FROM orders o LEFT JOIN customers c ON c.id = o.customer_id \(whereSQL)
                     ORDER BY o.created_at DESC, o.number\(limitSQL)
                     """, arguments: arguments
@@ -140,10 +141,12 @@ extension Replica {
 
     static func listing(_ row: Row) -> OrderListing {
         OrderListing(
-            id: row[0], number: row[1], status: OrderStatus(rawValue: row[2] ?? "") ?? .pendingPayment,
-            overlays: (row[3] as String? ?? "").split(separator: ",").compactMap { Overlay(rawValue: String($0)) },
-            totalMinor: row[4] ?? 0, currency: row[5] ?? "", customerEmail: row[6],
-            channel: Channel(rawValue: row[7] ?? "") ?? .manual, createdAt: row[8] ?? 0)
+            id: row["id"], number: row["number"], status: OrderStatus(rawValue: row["status"] ?? "") ?? .pendingPayment,
+            overlays: (row["overlays"] as String? ?? "").split(separator: ",").compactMap {
+                Overlay(rawValue: String($0))
+            },
+            totalMinor: row["total_minor"] ?? 0, currency: row["currency"] ?? "", customerEmail: row["email"],
+            channel: Channel(rawValue: row["channel"] ?? "") ?? .manual, createdAt: row["created_at"] ?? 0)
     }
 
     /// The customer with `email`, their orders, what they bought and what they returned.
@@ -161,7 +164,7 @@ extension Replica {
             let orders = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT o.id, o.number, o.status, o.overlays, o.total_minor, o.currency, ?, o.channel, o.created_at
+                    SELECT o.id, o.number, o.status, o.overlays, o.total_minor, o.currency, ? AS email, o.channel, o.created_at
                     FROM orders o WHERE o.customer_id = ? ORDER BY o.created_at DESC
                     """, arguments: [email, id]
             ).map(Self.listing)
@@ -173,9 +176,9 @@ extension Replica {
                     "SELECT l.sku, l.demand, l.returned FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE o.customer_id = ?",
                 arguments: [id])
             {
-                let sku: String = line[0]
-                purchased[sku, default: 0] += line[1] ?? 0
-                if let units: Int64 = line[2], units > 0 { returned[sku, default: 0] += units }
+                let sku: String = line["sku"]
+                purchased[sku, default: 0] += line["demand"] ?? 0
+                if let units: Int64 = line["returned"], units > 0 { returned[sku, default: 0] += units }
             }
             return CustomerDetails(
                 customer: customer, orders: orders, purchased: purchased.filter { $0.value > 0 }, returned: returned)
@@ -193,11 +196,13 @@ extension Replica {
     static func conflicts(_ db: Database, orderID: String?) throws -> [Conflict] {
         let keys = try Row.fetchAll(db, sql: "SELECT DISTINCT entity, row_id FROM siblings ORDER BY entity, row_id")
         var sites: [Int64: String] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT ordinal, site_id FROM sites") { sites[row[0]] = row[1] }
+        for row in try Row.fetchAll(db, sql: "SELECT ordinal, site_id FROM sites") {
+            sites[row["ordinal"]] = row["site_id"]
+        }
         var result: [Conflict] = []
         for key in keys {
-            guard let entity = Entity(code: UInt8(truncatingIfNeeded: key[0] as Int64)),
-                let (state, _) = try RowStore.load(db, entity, id: key[1])
+            guard let entity = Entity(code: UInt8(truncatingIfNeeded: key["entity"] as Int64)),
+                let (state, _) = try RowStore.load(db, entity, id: key["row_id"])
             else { continue }
             let owner = entity == .orders ? state.id : state.value("order_id").text
             if let orderID, owner != orderID { continue }

@@ -252,14 +252,16 @@ extension Replica {
             let row = try Row.fetchOne(
                 db, sql: "SELECT site_id, schema_version, state, local_ordinal FROM replica_info")
         else { throw ReplicaError(.incompatible, "the snapshot is not an Outpost replica") }
-        guard row[0] as String == peer else {
-            throw ReplicaError(.incompatible, "the snapshot is of site \(row[0] as String), not of the peer \(peer)")
-        }
-        guard row[1] as Int == Schema.version else {
+        guard row["site_id"] as String == peer else {
             throw ReplicaError(
-                .incompatible, "the snapshot has schema \(row[1] as Int); this replica has \(Schema.version)")
+                .incompatible, "the snapshot is of site \(row["site_id"] as String), not of the peer \(peer)")
         }
-        guard row[2] as String == "ready" else {
+        guard row["schema_version"] as Int == Schema.version else {
+            throw ReplicaError(
+                .incompatible,
+                "the snapshot has schema \(row["schema_version"] as Int); this replica has \(Schema.version)")
+        }
+        guard row["state"] as String == "ready" else {
             throw ReplicaError(.incompatible, "the snapshot was taken while its replica was bootstrapping")
         }
     }

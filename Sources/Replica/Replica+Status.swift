@@ -90,21 +90,21 @@ extension Replica {
         let identity = self.identity
         return try await pool.read { db in
             var byStatus: [String: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) FROM orders GROUP BY status") {
-                byStatus[row[0] ?? "unknown"] = row[1]
+            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS count FROM orders GROUP BY status") {
+                byStatus[row["status"] ?? "unknown"] = row["count"]
             }
             var peers: [ReplicaStatus.Peer] = []
             for row in try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT c.peer_site, s.name, c.synced_at, COALESCE(m.lseq, 0),
-                           EXISTS(SELECT 1 FROM staged_streams t WHERE t.peer_site = c.peer_site)
+                    SELECT c.peer_site, s.name, c.synced_at, COALESCE(m.lseq, 0) AS delivered,
+                           EXISTS(SELECT 1 FROM staged_streams t WHERE t.peer_site = c.peer_site) AS staged
                     FROM sync_cursors c LEFT JOIN sites s ON s.site_id = c.peer_site
                     LEFT JOIN delivery_marks m ON m.peer_site = c.peer_site
                     ORDER BY c.synced_at DESC
                     """)
             {
-                let delivered: Int64 = row[3]
+                let delivered: Int64 = row["delivered"]
                 var pending = 0
                 for entity in Entity.allCases {
                     pending +=
@@ -114,7 +114,9 @@ extension Replica {
                 }
                 peers.append(
                     ReplicaStatus.Peer(
-                        siteID: row[0], name: row[1], lastSync: row[2], pendingRecords: pending, staged: row[4]))
+                        siteID: row["peer_site"], name: row["name"], lastSync: row["synced_at"],
+                        pendingRecords: pending,
+                        staged: row["staged"]))
             }
             return ReplicaStatus(
                 identity: identity, orders: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM orders") ?? 0,

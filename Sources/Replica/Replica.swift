@@ -138,12 +138,12 @@ public final class Replica: Sendable {
             else {
                 throw ReplicaError(.incompatible, "\(path) is not an Outpost replica")
             }
-            let version: Int = row[3]
+            let version: Int = row["schema_version"]
             guard version == Schema.version else {
                 throw ReplicaError(
                     .incompatible, "\(path) has schema version \(version); this build reads \(Schema.version)")
             }
-            return ReplicaIdentity(siteID: row[0], name: row[1], numberPrefix: row[2])
+            return ReplicaIdentity(siteID: row["site_id"], name: row["site_name"], numberPrefix: row["number_prefix"])
         }
         // Files written by an earlier build gain the later local additions (replicated content is unchanged).
         try Migrations.migrator.migrate(pool)

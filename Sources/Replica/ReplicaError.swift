@@ -15,6 +15,8 @@ extension Failure<ReplicaFailures>.Code {
     public static var protocolViolation: Self { Self("protocol_violation") }
     /// The replica is not in a state that allows the operation (e.g. bootstrapping).
     public static var unavailable: Self { Self("unavailable", exitStatus: .temporaryFailure) }
+    /// A bug: the library broke its own rules (e.g. wrote a field its schema does not have).
+    public static var internalError: Self { Self("internal_error", exitStatus: .software) }
 }
 
 extension Failure<ReplicaFailures> {

@@ -21,11 +21,11 @@ enum StockLevels {
         )
         SELECT c.sku, c.location, c.counted,
                COALESCE((SELECT SUM(l.shipped) FROM order_lines l JOIN orders o ON o.id = l.order_id
-                         WHERE l.sku = c.sku AND o.location = c.location), 0),
+                         WHERE l.sku = c.sku AND o.location = c.location), 0) AS shipped,
                COALESCE((SELECT SUM(l.restocked) FROM order_lines l JOIN orders o ON o.id = l.order_id
-                         WHERE l.sku = c.sku AND o.location = c.location), 0),
+                         WHERE l.sku = c.sku AND o.location = c.location), 0) AS restocked,
                COALESCE((SELECT SUM(l.reserved) FROM order_lines l JOIN orders o ON o.id = l.order_id
-                         WHERE l.sku = c.sku AND o.location = c.location), 0)
+                         WHERE l.sku = c.sku AND o.location = c.location), 0) AS reserved
         FROM contributions c ORDER BY c.sku, c.location
         """
 
@@ -35,10 +35,12 @@ enum StockLevels {
     static let allSQL = sql.replacingOccurrences(of: "%@", with: "")
 
     private static func make(_ row: Row) -> StockLevel {
-        let counted: Int64 = row[2]
-        let shipped: Int64 = row[3]
-        let restocked: Int64 = row[4]
-        return StockLevel(sku: row[0], location: row[1], onHand: counted - shipped + restocked, reserved: row[5])
+        let counted: Int64 = row["counted"]
+        let shipped: Int64 = row["shipped"]
+        let restocked: Int64 = row["restocked"]
+        return StockLevel(
+            sku: row["sku"], location: row["location"], onHand: counted - shipped + restocked, reserved: row["reserved"]
+        )
     }
 
     /// The level of `sku` at `location`, or nil when the SKU is not tracked there (no count was ever made).

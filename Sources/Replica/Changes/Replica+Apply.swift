@@ -40,7 +40,7 @@ extension Replica {
         // Within one snapshot a record normally arrives once, so a direct load inserts without looking first; a
         // batch delivered twice meets its earlier copy (the insert fails and the record is loaded and replaced).
         // A resumed stream (new snapshot) re-sends records that changed meanwhile: those are always looked up.
-        let sameSnapshot = existing.map { ($0[2] as Int64) == batch.snapshotLseq } ?? true
+        let sameSnapshot = existing.map { ($0["snapshot_lseq"] as Int64) == batch.snapshotLseq } ?? true
         // The highest counter per site among the dots this batch brings: `complete` refuses an end vector that
         // does not cover them, whether the records were staged or loaded directly.
         var highest: [UInt32: UInt64] = [:]
@@ -83,7 +83,9 @@ extension Replica {
         for (site, counter) in highest { try noteHighest.execute(arguments: [peer, Int64(site), Int64(counter)]) }
         var position = batch.position
         if let existing {
-            let staged = StreamPosition(entity: UInt8(truncatingIfNeeded: existing[0] as Int64), lseq: existing[1])
+            let staged = StreamPosition(
+                entity: UInt8(truncatingIfNeeded: existing["position_entity"] as Int64), lseq: existing["position_lseq"]
+            )
             position = max(position, staged)
             try db.execute(
                 sql:
@@ -149,12 +151,12 @@ extension Replica {
             db, sql: "SELECT entity, row_id, payload FROM staged_rows WHERE peer_site = ? ORDER BY entity, row_id",
             arguments: [peer])
         while let row = try staged.next() {
-            guard let entity = Entity(code: UInt8(truncatingIfNeeded: row[0] as Int64)) else {
-                throw ReplicaError(.protocolViolation, "staged record of unknown entity \(row[0] as Int64)")
+            guard let entity = Entity(code: UInt8(truncatingIfNeeded: row["entity"] as Int64)) else {
+                throw ReplicaError(.protocolViolation, "staged record of unknown entity \(row["entity"] as Int64)")
             }
-            let fields = try RowCodec.decode((row[2] as DatabaseValue).storage.blobBytes)
+            let fields = try RowCodec.decode((row["payload"] as DatabaseValue).storage.blobBytes)
             try Self.merge(
-                RowState(entity: entity, id: row[1], fields: fields), context: context, ourVector: ours,
+                RowState(entity: entity, id: row["row_id"], fields: fields), context: context, ourVector: ours,
                 theirVector: theirs, summary: &summary)
         }
         try Self.storeVector(db, ours.joined(with: theirs))
@@ -260,7 +262,8 @@ extension Replica {
         let highest = try Row.fetchAll(
             db, sql: "SELECT site, counter FROM staged_dots WHERE peer_site = ?", arguments: [peer])
         for row in highest {
-            let dot = Dot(site: UInt32(truncatingIfNeeded: row[0] as Int64), counter: UInt64(row[1] as Int64))
+            let dot = Dot(
+                site: UInt32(truncatingIfNeeded: row["site"] as Int64), counter: UInt64(row["counter"] as Int64))
             guard theirs.covers(dot) else {
                 let site =
                     try String.fetchOne(

@@ -6,7 +6,7 @@ extension Replica {
     static func versionVector(_ db: Database) throws -> VersionVector {
         var counters: [UInt32: UInt64] = [:]
         for row in try Row.fetchAll(db, sql: "SELECT site, counter FROM version_vector") {
-            counters[UInt32(truncatingIfNeeded: row[0] as Int64)] = UInt64(row[1] as Int64)
+            counters[UInt32(truncatingIfNeeded: row["site"] as Int64)] = UInt64(row["counter"] as Int64)
         }
         counters[try localOrdinal(db)] = UInt64(try Int64.fetchOne(db, sql: "SELECT counter FROM replica_clock") ?? 0)
         return VersionVector(counters)
@@ -22,7 +22,7 @@ extension Replica {
     static func siteIDs(_ db: Database) throws -> [UInt32: String] {
         var sites: [UInt32: String] = [:]
         for row in try Row.fetchAll(db, sql: "SELECT ordinal, site_id FROM sites") {
-            sites[UInt32(truncatingIfNeeded: row[0] as Int64)] = row[1]
+            sites[UInt32(truncatingIfNeeded: row["ordinal"] as Int64)] = row["site_id"]
         }
         return sites
     }
@@ -134,8 +134,9 @@ extension Replica {
             arguments: [peer])
         {
             resume = .init(
-                position: StreamPosition(entity: UInt8(truncatingIfNeeded: row[0] as Int64), lseq: row[1]),
-                snapshotLseq: row[2])
+                position: StreamPosition(
+                    entity: UInt8(truncatingIfNeeded: row["position_entity"] as Int64), lseq: row["position_lseq"]),
+                snapshotLseq: row["snapshot_lseq"])
         }
         return StreamRequest(
             vector: try Self.versionVectorBySite(db), cursor: cursor, resume: resume,

@@ -23,75 +23,86 @@ enum OrderRecords {
         .orderLines, .payments, .fulfilments, .trackingEvents, .returns, .refunds, .exchanges,
     ]
 
-    /// Columns are read by position (a name lookup per column costs more than the rest of the read).
-    /// The row's `lseq` comes last (index `fields.count + 1`): updates address rows by it.
-    static let orderSQL =
-        "SELECT id, " + Entity.orders.fields.map(\.name).joined(separator: ", ") + ", lseq FROM orders"
+    /// `SELECT id, <fields>, lseq FROM orders`; read through `FieldRow`.
+    static let orderSQL = selectSQL(.orders)
 
-    /// `SELECT id, order_id, <fields>, lseq FROM <entity>`: the fact's fields start at index 1 (order_id is field 0).
-    static func factSQL(_ entity: Entity) -> String {
+    /// `SELECT id, <fields>, lseq FROM <entity>` (a fact's `order_id` is its first field); read through `FieldRow`.
+    static func factSQL(_ entity: Entity) -> String { selectSQL(entity) }
+
+    private static func selectSQL(_ entity: Entity) -> String {
         "SELECT id, " + entity.fields.map(\.name).joined(separator: ", ") + ", lseq FROM \(entity.rawValue)"
     }
 
-    /// An order from a row selected by `orderSQL` (field i of `Entity.orders` at index i + 1).
+    /// An order from a row selected by `orderSQL`.
     static func makeOrder(_ row: Row) -> Order {
-        let currency = (try? CurrencyCode(row[5] as String? ?? "")) ?? .none
+        let order = FieldRow(row, .orders)
         return Order(
-            id: row[0], number: row[1] ?? "", customerID: row[2] ?? "",
-            channel: Channel(rawValue: row[3] ?? "") ?? .manual,
-            location: row[4] ?? "main", currency: currency, shippingMinor: row[6] ?? 0, taxMinor: row[7] ?? 0,
-            discountMinor: row[8] ?? 0, shipBy: row[9], createdAt: row[10] ?? 0, notes: row[11], phone: row[12],
-            address: row[13],
-            tags: TagSet.members(of: FieldValue(row[14] as String?)), cancelledAt: row[15], cancelReason: row[16],
-            processingAt: row[17])
+            id: order.id, number: order.text("number") ?? "", customerID: order.text("customer_id") ?? "",
+            channel: Channel(rawValue: order.text("channel") ?? "") ?? .manual,
+            location: order.text("location") ?? "main",
+            currency: (try? CurrencyCode(order.text("currency") ?? "")) ?? .none,
+            shippingMinor: order.integer("shipping_minor") ?? 0, taxMinor: order.integer("tax_minor") ?? 0,
+            discountMinor: order.integer("discount_minor") ?? 0, shipBy: order.integer("ship_by"),
+            createdAt: order.integer("created_at") ?? 0, notes: order.text("notes"), phone: order.text("phone"),
+            address: order.text("address"), tags: TagSet.members(of: FieldValue(order.text("tags"))),
+            cancelledAt: order.integer("cancelled_at"), cancelReason: order.text("cancel_reason"),
+            processingAt: order.integer("processing_at"))
     }
 
-    /// Adds a fact selected by `factSQL(entity)` to `order` (row index = field index + 1).
+    /// Adds a fact selected by `factSQL(entity)` to `order`.
     static func add(_ entity: Entity, _ row: Row, to order: inout Order) {
-        let id: String = row[0]
+        let fact = FieldRow(row, entity)
+        let id = fact.id
         switch entity {
         case .orderLines:
             order.lines.append(
                 OrderLine(
-                    id: id, sku: row[2] ?? "", name: row[3] ?? "", quantity: row[4] ?? 0, unitPriceMinor: row[5] ?? 0,
-                    exchangeID: row[6], position: row[7] ?? 0))
+                    id: id, sku: fact.text("sku") ?? "", name: fact.text("name") ?? "",
+                    quantity: fact.integer("quantity") ?? 0, unitPriceMinor: fact.integer("unit_price_minor") ?? 0,
+                    exchangeID: fact.text("exchange_id"), position: fact.integer("position") ?? 0))
         case .payments:
             order.payments.append(
                 Payment(
-                    id: id, orderID: order.id, kind: PaymentKind(rawValue: row[2] ?? "") ?? .fail,
-                    amountMinor: row[3] ?? 0,
-                    method: PaymentMethod(rawValue: row[4] ?? "") ?? .other, provisional: (row[5] as Int64? ?? 0) != 0,
-                    reference: row[6], at: row[7] ?? 0, note: row[8]))
+                    id: id, orderID: order.id, kind: PaymentKind(rawValue: fact.text("kind") ?? "") ?? .fail,
+                    amountMinor: fact.integer("amount_minor") ?? 0,
+                    method: PaymentMethod(rawValue: fact.text("method") ?? "") ?? .other,
+                    provisional: (fact.integer("provisional") ?? 0) != 0, reference: fact.text("reference"),
+                    at: fact.integer("at") ?? 0, note: fact.text("note")))
         case .fulfilments:
             order.fulfilments.append(
                 Fulfilment(
-                    id: id, orderID: order.id, lines: LineQuantity.decode(row[2]), packedAt: row[3], shippedAt: row[4],
-                    deliveredAt: row[5], cancelledAt: row[6], carrier: row[7], trackingNumber: row[8], shipTo: row[9]))
+                    id: id, orderID: order.id, lines: LineQuantity.decode(fact.text("lines")),
+                    packedAt: fact.integer("packed_at"), shippedAt: fact.integer("shipped_at"),
+                    deliveredAt: fact.integer("delivered_at"), cancelledAt: fact.integer("cancelled_at"),
+                    carrier: fact.text("carrier"), trackingNumber: fact.text("tracking_number"),
+                    shipTo: fact.text("ship_to")))
         case .trackingEvents:
             order.trackingEvents.append(
                 TrackingEvent(
-                    id: id, orderID: order.id, fulfilmentID: row[2] ?? "",
-                    kind: TrackingKind(rawValue: row[3] ?? "") ?? .inTransit,
-                    at: row[4] ?? 0, note: row[5]))
+                    id: id, orderID: order.id, fulfilmentID: fact.text("fulfilment_id") ?? "",
+                    kind: TrackingKind(rawValue: fact.text("kind") ?? "") ?? .inTransit,
+                    at: fact.integer("at") ?? 0, note: fact.text("note")))
         case .returns:
             order.returns.append(
                 Return(
-                    id: id, orderID: order.id, lines: LineQuantity.decode(row[2]),
-                    reason: ReturnReason(rawValue: row[3] ?? "") ?? .other,
-                    note: row[4], requestedAt: row[5] ?? 0, receivedAt: row[6], closedAt: row[7], cancelledAt: row[8],
-                    restock: (row[9] as Int64? ?? 0) != 0))
+                    id: id, orderID: order.id, lines: LineQuantity.decode(fact.text("lines")),
+                    reason: ReturnReason(rawValue: fact.text("reason") ?? "") ?? .other,
+                    note: fact.text("note"), requestedAt: fact.integer("requested_at") ?? 0,
+                    receivedAt: fact.integer("received_at"), closedAt: fact.integer("closed_at"),
+                    cancelledAt: fact.integer("cancelled_at"), restock: (fact.integer("restock") ?? 0) != 0))
         case .refunds:
             order.refunds.append(
                 Refund(
-                    id: id, orderID: order.id, amountMinor: row[2] ?? 0, lines: LineQuantity.decode(row[3]),
-                    reason: row[4], at: row[5] ?? 0))
+                    id: id, orderID: order.id, amountMinor: fact.integer("amount_minor") ?? 0,
+                    lines: LineQuantity.decode(fact.text("lines")), reason: fact.text("reason"),
+                    at: fact.integer("at") ?? 0))
         case .exchanges:
             order.exchanges.append(
                 Exchange(
-                    id: id, orderID: order.id, returnID: row[2] ?? "",
-                    outboundLineIDs: (row[3] as String? ?? "").split(separator: ",").map(String.init),
-                    differenceMinor: row[4] ?? 0,
-                    at: row[5] ?? 0))
+                    id: id, orderID: order.id, returnID: fact.text("return_id") ?? "",
+                    outboundLineIDs: (fact.text("lines") ?? "").split(separator: ",").map(String.init),
+                    differenceMinor: fact.integer("difference_minor") ?? 0,
+                    at: fact.integer("at") ?? 0))
         case .customers, .orders, .stock:
             break
         }
@@ -106,7 +117,6 @@ enum OrderRecords {
         // By rowid: one b-tree descent per update instead of two (the id index, then the table).
         let updateOrder = try db.cachedStatement(sql: refreshSQL(.orders, by: "lseq"))
         let updateLine = try db.cachedStatement(sql: refreshSQL(.orderLines, by: "lseq"))
-        let orderLseq = Entity.orders.fields.count + 1
         var after = ""
         var count = 0
         while true {
@@ -121,16 +131,16 @@ enum OrderRecords {
                 let statement = try db.cachedStatement(
                     sql: factSQL(entity) + " WHERE order_id BETWEEN ? AND ? ORDER BY order_id, id")
                 let facts = try Row.fetchCursor(statement, arguments: [first, last])
-                let factLseq = entity.fields.count + 1
-                while let fact = try facts.next() {
-                    guard let owner: String = fact[1], let index = position[owner] else { continue }
-                    add(entity, fact, to: &orders[index])
-                    if entity == .orderLines { lineLseqs[fact[0]] = fact[factLseq] }
+                while let row = try facts.next() {
+                    let fact = FieldRow(row, entity)
+                    guard let owner = fact.text("order_id"), let index = position[owner] else { continue }
+                    add(entity, row, to: &orders[index])
+                    if entity == .orderLines { lineLseqs[fact.id] = fact.lseq }
                 }
             }
             for (order, row) in zip(orders, rows) {
                 let progress = order.progress
-                try updateOrder.execute(arguments: arguments(orderDerived(progress), row[orderLseq] as Int64))
+                try updateOrder.execute(arguments: arguments(orderDerived(progress), FieldRow(row, .orders).lseq))
                 for line in progress.lines {
                     guard let lseq = lineLseqs[line.lineID] else { continue }
                     try updateLine.execute(arguments: arguments(lineDerived(line), lseq))
@@ -191,5 +201,36 @@ enum OrderRecords {
         var list = columns.map(\.1)
         list.append(key.databaseValue)
         return StatementArguments(list)
+    }
+}
+
+/// A row selected as `id, <the entity's fields in order>, lseq`, read by field name: the positions come from
+/// `Entity.fields` once per entity, so no reader depends on where a field sits. Naming a field the entity does
+/// not have is a programming error (it traps in debug builds, which every test runs, and reads NULL otherwise).
+struct FieldRow {
+    let row: Row
+    let entity: Entity
+
+    init(_ row: Row, _ entity: Entity) {
+        self.row = row
+        self.entity = entity
+    }
+
+    /// Field name → column, per entity (the row's column 0 is `id`, so field i is column i + 1).
+    private static let columns: [Entity: [String: Int]] = Dictionary(
+        uniqueKeysWithValues: Entity.allCases.map { entity in
+            (entity, Dictionary(uniqueKeysWithValues: entity.fields.enumerated().map { ($1.name, $0 + 1) }))
+        })
+
+    var id: String { row["id"] }
+    var lseq: Int64 { row["lseq"] }
+
+    func text(_ field: String) -> String? { column(field).flatMap { row[$0] } }
+    func integer(_ field: String) -> Int64? { column(field).flatMap { row[$0] } }
+
+    private func column(_ field: String) -> Int? {
+        let column = Self.columns[entity]?[field]
+        assert(column != nil, "\(entity.rawValue) has no field \(field)")
+        return column
     }
 }

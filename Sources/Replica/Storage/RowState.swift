@@ -46,10 +46,16 @@ extension FieldValue {
 /// Reads and writes `RowState`s: visible values in the named columns, dots in the `dots` BLOB, extra
 /// siblings in the `siblings` table.
 enum RowStore {
+    /// `SELECT lseq, id, <fields in Entity.fields order>, dots`: the layout `decode` reads, by the constants below.
     static func selectSQL(_ entity: Entity, where clause: String) -> String {
         let columns = entity.fields.map(\.name).joined(separator: ", ")
         return "SELECT lseq, id, \(columns), dots FROM \(entity.rawValue) \(clause)"
     }
+
+    private static let lseqColumn = 0
+    private static let idColumn = 1
+    /// Field i of `Entity.fields` is column `firstFieldColumn + i`; `dots` follows the last field.
+    private static let firstFieldColumn = 2
 
     /// Statements built once per entity (building SQL text per row costs more than executing it).
     struct Statements: Sendable {
@@ -91,10 +97,10 @@ enum RowStore {
 
     /// Decodes a row selected with `selectSQL`.
     static func decode(_ db: Database, _ entity: Entity, row: Row) throws -> (state: RowState, lseq: Int64) {
-        let lseq: Int64 = row[0]
-        let id: String = row[1]
+        let lseq: Int64 = row[Self.lseqColumn]
+        let id: String = row[Self.idColumn]
         let count = entity.fields.count
-        let blob: [UInt8] = (row[count + 2] as DatabaseValue).storage.blobBytes
+        let blob: [UInt8] = (row[Self.firstFieldColumn + count] as DatabaseValue).storage.blobBytes
         let dots = try RowDots(decoding: blob)
         var fields: [FieldState] = []
         fields.reserveCapacity(count)
@@ -102,7 +108,7 @@ enum RowStore {
             if dots.siblingMask & (1 << UInt64(index)) != 0 {
                 fields.append(.empty)  // filled below from the side table
             } else if let group = dots.writer(of: index) {
-                let value = FieldValue(row[index + 2] as DatabaseValue)
+                let value = FieldValue(row[Self.firstFieldColumn + index] as DatabaseValue)
                 fields.append(FieldState(siblings: [Sibling(value: value, dot: group.dot, time: group.time)]))
             } else {
                 fields.append(.empty)
@@ -113,12 +119,13 @@ enum RowStore {
                 sql: "SELECT field, site, counter, hlc, value FROM siblings WHERE entity = ? AND row_id = ?")
             var collected: [Int: [Sibling]] = [:]
             for sibling in try Row.fetchAll(statement, arguments: [Int(entity.code), id]) {
-                let field: Int = sibling[0]
+                let field: Int = sibling["field"]
                 let dot = Dot(
-                    site: UInt32(truncatingIfNeeded: sibling[1] as Int64), counter: UInt64(sibling[2] as Int64))
-                let time = HybridTime(rawValue: UInt64(bitPattern: sibling[3] as Int64))
+                    site: UInt32(truncatingIfNeeded: sibling["site"] as Int64),
+                    counter: UInt64(sibling["counter"] as Int64))
+                let time = HybridTime(rawValue: UInt64(bitPattern: sibling["hlc"] as Int64))
                 collected[field, default: []].append(
-                    Sibling(value: FieldValue(sibling[4] as DatabaseValue), dot: dot, time: time))
+                    Sibling(value: FieldValue(sibling["value"] as DatabaseValue), dot: dot, time: time))
             }
             for (field, siblings) in collected where field < count { fields[field] = FieldState(siblings: siblings) }
         }

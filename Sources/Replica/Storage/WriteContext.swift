@@ -42,22 +42,23 @@ final class WriteContext {
         self.random = RandomSource(source: random)
         let statement = try db.cachedStatement(
             sql: """
-                SELECT counter, hlc, lseq, order_sequence, (SELECT bootstrap_peer FROM replica_info), (SELECT local_ordinal FROM replica_info)
+                SELECT counter, hlc, lseq, order_sequence, (SELECT bootstrap_peer FROM replica_info) AS bootstrap_peer,
+                       (SELECT local_ordinal FROM replica_info) AS local_ordinal
                 FROM replica_clock
                 """)
         guard let row = try Row.fetchOne(statement) else {
             throw ReplicaError.corrupt("replica_clock is empty")
         }
-        if local, let peer: String = row[4] {
+        if local, let peer: String = row["bootstrap_peer"] {
             throw ReplicaError(
                 .unavailable, "this replica is still bootstrapping from site \(peer)",
                 hint: "sync with that peer again to finish; local changes are refused until then")
         }
-        localSite = UInt32(truncatingIfNeeded: row[5] as Int64)
-        counter = row[0]
-        hybrid = HybridClock(last: HybridTime(rawValue: UInt64(bitPattern: row[1] as Int64)))
-        lseq = row[2]
-        orderSequence = row[3]
+        localSite = UInt32(truncatingIfNeeded: row["local_ordinal"] as Int64)
+        counter = row["counter"]
+        hybrid = HybridClock(last: HybridTime(rawValue: UInt64(bitPattern: row["hlc"] as Int64)))
+        lseq = row["lseq"]
+        orderSequence = row["order_sequence"]
     }
 
     /// This transaction's dot and time; every field it writes records them.
@@ -108,6 +109,9 @@ final class WriteContext {
     func insert(
         _ entity: Entity, id: String, _ values: [String: FieldValue], derived: [(String, DatabaseValue)] = []
     ) throws {
+        for name in values.keys where entity.fieldIndex(name) == nil {
+            try Self.programmingError("\(entity.rawValue) has no field \(name)")
+        }
         let (dot, time) = stamp
         let fields = entity.fields.map { FieldState.written(values[$0.name] ?? .null, dot: dot, time: time) }
         try RowStore.save(
@@ -125,7 +129,14 @@ final class WriteContext {
         let (dot, time) = stamp
         var next = state
         for (name, value) in values {
-            guard let index = entity.fieldIndex(name) else { continue }
+            guard let index = entity.fieldIndex(name) else {
+                try Self.programmingError("\(entity.rawValue) has no field \(name)")
+                continue
+            }
+            guard entity.fields[index].mutable else {
+                try Self.programmingError("\(entity.rawValue).\(name) is fixed when the record is created")
+                continue
+            }
             if next.fields[index].isConflict {
                 try db.cachedStatement(
                     sql:
@@ -139,5 +150,12 @@ final class WriteContext {
             db, next, lseq: nextLseq(), previousLseq: previous, previousSiblingMask: RowStore.siblingMask(of: state))
         if let order = state.value("order_id").text { touchedOrders.insert(order) }
         if entity == .orders { touchedOrders.insert(id) }
+    }
+
+    /// A write naming a field the entity lacks, or changing one fixed at creation, is a bug in the command:
+    /// it traps in debug builds (every test runs one) and fails the transaction otherwise, never silently.
+    private static func programmingError(_ message: String) throws {
+        assertionFailure(message)
+        throw ReplicaError(.internalError, message, hint: "this is a bug in Outpost; nothing was written")
     }
 }
