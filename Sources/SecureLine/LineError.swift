@@ -26,4 +26,8 @@ extension Failure<LineFailures>.Code {
     public static var peerError: Self { Self("peer_error") }
     /// The address could not be reached.
     public static var unreachable: Self { Self("unreachable", exitStatus: .unavailable) }
+    /// A name or address given by a person or a script is malformed.
+    public static var invalidArgument: Self { Self("invalid_argument", exitStatus: .usage) }
+    /// The peer named is not in the trust store.
+    public static var notFound: Self { Self("not_found", exitStatus: .noInput) }
 }

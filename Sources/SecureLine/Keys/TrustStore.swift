@@ -63,11 +63,10 @@ public struct TrustStore: Hashable, Sendable {
             }.joined()
     }
 
-    /// Adds a peer; refuses a name or key already present.
+    /// Adds a peer; refuses a malformed name or address, and a name or key already present.
     public mutating func add(_ peer: TrustedPeer) throws(LineError) {
-        guard !peer.name.isEmpty, !peer.name.contains(where: { $0 == " " || $0 == "#" || $0.isNewline }) else {
-            throw LineError(.badKey, "'\(peer.name)' is not a peer name (no spaces or '#')")
-        }
+        try DeviceName.check(peer.name)
+        if let address = peer.address { _ = try PeerAddress(parsing: address) }
         guard !peers.contains(where: { $0.name == peer.name }) else {
             throw LineError(.badKey, "a peer named \(peer.name) already exists")
         }

@@ -23,10 +23,7 @@ struct Init: AsyncParsableCommand {
     func run() async throws {
         try await guarded {
             let networkID = try network.map { try KeyText.parseNetworkID($0) }
-            guard !name.isEmpty, !name.contains(where: { $0 == " " || $0.isNewline }) else {
-                throw CLIError(
-                    64, "'\(name)' is not a device name", hint: "use letters, digits and dashes, e.g. popup-1")
-            }
+            try DeviceName.check(name)
             let (replica, identity) = try global.device.create(name: name, networkID: networkID)
             if global.json {
                 printJSON(Whoami.document(replica, identity))
@@ -82,7 +79,7 @@ struct Invite: AsyncParsableCommand {
 
     func run() async throws {
         try await guarded {
-            if let address { _ = try Address(address) }
+            if let address { _ = try PeerAddress(parsing: address) }
             let replica = try global.replica()
             let identity = try global.device.identity()
             let code = Invitation(
@@ -145,7 +142,6 @@ struct PeerCommand: AsyncParsableCommand {
         func run() async throws {
             try await guarded {
                 _ = try global.replica()
-                if let address { _ = try Address(address) }
                 var store = try global.device.trustStore()
                 try store.add(
                     TrustedPeer(name: name, publicKey: try KeyText.parsePublicKey(publicKey), address: address))
@@ -197,20 +193,5 @@ struct PeerCommand: AsyncParsableCommand {
                 if global.json { printJSON(["removed": name]) } else { print("removed \(name)") }
             }
         }
-    }
-}
-
-/// `HOST:PORT`.
-struct Address {
-    var host: String
-    var port: Int
-
-    init(_ text: String) throws {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
-            (0...65535).contains(port),
-            colon != text.startIndex
-        else { throw CLIError(64, "'\(text)' is not HOST:PORT", hint: "e.g. 127.0.0.1:7400") }
-        host = String(text[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-        self.port = port
     }
 }

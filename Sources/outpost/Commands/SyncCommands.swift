@@ -19,7 +19,7 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         try await guarded {
-            let address = try Address(listen)
+            let address = try PeerAddress(parsing: listen, listening: true)
             let replica = try global.replica()
             let device = global.device
             let identity = try device.identity()
@@ -82,25 +82,8 @@ struct SyncCommand: AsyncParsableCommand {
             let device = global.device
             let identity = try device.identity()
             let store = try device.trustStore()
-            let target: TrustedPeer
-            if let named = store.peer(named: peer) {
-                target = named
-            } else if peer.contains(":"), let byAddress = store.peers.first(where: { $0.address == peer }) {
-                target = byAddress
-            } else if peer.contains(":") {
-                _ = try Address(peer)
-                throw CLIError(
-                    66, "no trusted peer listens at \(peer)",
-                    hint: "add it with `outpost peer add NAME KEY --address \(peer)`")
-            } else {
-                throw CLIError(
-                    66, "no peer named \(peer)", hint: "see `outpost peer list`, or `outpost join` an invite")
-            }
-            guard let addressText = target.address else {
-                throw CLIError(
-                    64, "peer \(target.name) has no address", hint: "remove and re-add it with --address HOST:PORT")
-            }
-            let address = try Address(addressText)
+            let target = try store.resolve(peer)
+            let address = try TrustStore.address(of: target)
             let bar = ProgressBar(enabled: !global.json && isatty(STDERR_FILENO) != 0)
             let summary = try await replica.sync(
                 host: address.host, port: address.port, peerKey: target.publicKey, identity: identity,
