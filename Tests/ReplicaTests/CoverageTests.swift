@@ -1,5 +1,6 @@
 import Foundation
 import OrderDomain
+import OutpostTestSupport
 import Testing
 
 @testable import Replica

@@ -1,5 +1,6 @@
 import Foundation
 import OrderDomain
+import OutpostTestSupport
 import Testing
 
 @testable import Replica
@@ -11,9 +12,16 @@ import Testing
         let changes = replica.changedOrders()
         let created = try await replica.createOrder(customerEmail: "ana@example.com", lines: [line("MUG", 1)])
         try await replica.pay(order: created.orderID, amount: "10.00")
-        var iterator = changes.makeAsyncIterator()
-        #expect(await iterator.next() == [created.orderID])
-        #expect(await iterator.next() == [created.orderID])
+        // Two notifications, or a failure after five seconds (never a hang).
+        let seen = try await withDeadline(5, "two change notifications") {
+            var seen: [Set<String>] = []
+            for await changed in changes {
+                seen.append(changed)
+                if seen.count == 2 { break }
+            }
+            return seen
+        }
+        #expect(seen == [[created.orderID], [created.orderID]])
     }
 
     @Test func ordersFilterByStatusCustomerChannelAndDate() async throws {

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import OrderDomain
+import OutpostTestSupport
 import Testing
 
 @testable import Replica

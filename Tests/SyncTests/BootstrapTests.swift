@@ -1,5 +1,6 @@
 import Foundation
 import OrderDomain
+import OutpostTestSupport
 import Replica
 import SecureLine
 import Sync
@@ -93,14 +94,9 @@ import Testing
         let hubSite = hub.replica.identity.siteID
         let terminalSite = terminal.replica.identity.siteID
         #expect(try await terminal.replica.status().peers.first { $0.siteID == hubSite }?.pendingRecords == 0)
-        // The listener records the delivery after the dialler's session has returned: give it a moment.
-        var hubView: Int?
-        for _ in 0..<100 {
-            hubView = try await hub.replica.status().peers.first { $0.siteID == terminalSite }?.pendingRecords
-            if hubView == 0 { break }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        #expect(hubView == 0)
+        // The listener records the delivery when its side of the session ends, after the dialler's returned.
+        try await withDeadline(10, "the hub finishing its side of the session") { await hub.waitForSessions(1) }
+        #expect(try await hub.replica.status().peers.first { $0.siteID == terminalSite }?.pendingRecords == 0)
         #expect(
             try await terminal.replica.status().versionVector[hub.replica.identity.siteID]
                 == hub.replica.status().versionVector[hub.replica.identity.siteID])

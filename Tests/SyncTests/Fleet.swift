@@ -13,6 +13,9 @@ final class Fleet: @unchecked Sendable {
         var serving: Task<Void, any Error>?
         var trusted: Set<[UInt8]> = []
         let lock = NSLock()
+        /// Sessions this device's server finished (either way), and a signal for each.
+        private var finished = 0
+        private let (finishedEvents, finishedSignal) = AsyncStream.makeStream(of: Void.self)
 
         init(replica: Replica, identity: SyncIdentity) {
             self.replica = replica
@@ -23,6 +26,17 @@ final class Fleet: @unchecked Sendable {
         var key: [UInt8] { identity.keyPair.publicKey }
         func trusts(_ key: [UInt8]) -> Bool { lock.withLock { trusted.contains(key) } }
         func trust(_ other: Device) { lock.withLock { _ = trusted.insert(other.key) } }
+
+        func sessionFinished() {
+            lock.withLock { finished += 1 }
+            finishedSignal.yield()
+        }
+
+        /// Returns once this device's server has finished `count` sessions (one waiter at a time).
+        func waitForSessions(_ count: Int) async {
+            if lock.withLock({ finished }) >= count { return }
+            for await _ in finishedEvents where lock.withLock({ finished }) >= count { return }
+        }
     }
 
     let directory: URL
@@ -56,7 +70,8 @@ final class Fleet: @unchecked Sendable {
                 device?.trusts($0) ?? false
             }
             device.server = server
-            device.serving = Task { try await server.run() }
+            let owner = device
+            device.serving = Task { try await server.run { _ in owner.sessionFinished() } }
         }
         return device
     }
