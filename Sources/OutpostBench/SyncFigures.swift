@@ -86,7 +86,8 @@ extension Bench {
                 "loaded \(loaded.imported) orders (\(loaded.records) records) into a hub in \(String(format: "%.1f", loading)) s"
             )
             identity = SyncIdentity(keyPair: KeyPair.generate(), networkID: KeyText.newNetworkID())
-            let server = try await SyncServer.bind(replica: replica, identity: identity, trusts: { _ in true })
+            let server = try await SyncServer.bind(
+                replica: replica.replication, identity: identity, trusts: { _ in true })
             self.server = server
             serving = Task { try await server.run() }
         }
@@ -224,7 +225,7 @@ extension Bench {
                 Data("loaded \(summary.imported) orders (\(summary.records) records)\n".utf8))
         }
         let identity = SyncIdentity(keyPair: KeyPair.generate(), networkID: KeyText.newNetworkID())
-        let server = try await SyncServer.bind(replica: hub, identity: identity, trusts: { _ in true })
+        let server = try await SyncServer.bind(replica: hub.replication, identity: identity, trusts: { _ in true })
         FileHandle.standardOutput.write(
             Data(
                 "receive \(server.port) \(hex(identity.keyPair.publicKey)) \(hex(identity.networkID)) TARGET.sqlite\n"

@@ -27,7 +27,7 @@ public struct SnapshotInfo: Hashable, Sendable {
 extension Replica {
     /// Whether this replica can start from a snapshot of `peer`: it holds nothing (no record, no local
     /// transaction, no remote vector, nothing staged) and is not bootstrapping from anyone else.
-    public func acceptsSnapshot(from peer: String) async throws -> Bool {
+    func acceptsSnapshot(from peer: String) async throws -> Bool {
         try await pool.read { db in try Self.acceptsSnapshot(db, from: peer) }
     }
 
@@ -39,7 +39,7 @@ extension Replica {
 
     /// Marks this empty replica as bootstrapping from `peer`'s snapshot: local writes are refused until
     /// `installSnapshot` (or `abandonSnapshot` after a cut).
-    public func beginSnapshot(from peer: String) async throws {
+    func beginSnapshot(from peer: String) async throws {
         try await pool.write { db in
             guard try Self.acceptsSnapshot(db, from: peer) else {
                 throw ReplicaError(
@@ -52,7 +52,7 @@ extension Replica {
     }
 
     /// Returns an empty replica whose snapshot from `peer` was cut to the ready state.
-    public func abandonSnapshot(from peer: String) async throws {
+    func abandonSnapshot(from peer: String) async throws {
         try await pool.write { db in
             guard try Self.bootstrapPeer(db) == peer, try Self.isEmpty(db),
                 try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM staged_streams)") == false
@@ -77,7 +77,7 @@ extension Replica {
     /// writer in between), SQLite's online backup writes a copy to a temporary file, which is sent instead.
     ///
     /// - Throws: `ReplicaError(.unavailable)` while this replica is itself bootstrapping.
-    public func withSnapshot(chunkSize: Int, header: (SnapshotInfo) throws -> Void, _ chunk: ([UInt8]) throws -> Void)
+    func withSnapshot(chunkSize: Int, header: (SnapshotInfo) throws -> Void, _ chunk: ([UInt8]) throws -> Void)
         throws
     {
         _ = try? pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
@@ -152,7 +152,7 @@ extension Replica {
     /// transaction: writers carry on meanwhile) and returns its vector and change sequence.
     ///
     /// - Throws: `ReplicaError(.unavailable)` while this replica is itself bootstrapping.
-    public func writeSnapshot(to path: String) throws -> SnapshotInfo {
+    func writeSnapshot(to path: String) throws -> SnapshotInfo {
         let destination = try DatabaseQueue(path: path)
         defer { try? destination.close() }
         let (vector, lseq) = try pool.read { db -> ([String: UInt64], Int64) in
@@ -178,7 +178,7 @@ extension Replica {
     /// - Throws: `ReplicaError(.unavailable)` when this replica is not an empty one bootstrapping from `peer`;
     ///   `ReplicaError(.incompatible)` when the file is not a ready replica snapshot of this schema, of `peer`.
     @discardableResult
-    public func installSnapshot(from path: String, peer: String, snapshotLseq: Int64) async throws -> MergeSummary {
+    func installSnapshot(from path: String, peer: String, snapshotLseq: Int64) async throws -> MergeSummary {
         let wall = now()
         // File syncing and swapping block: keep them off Swift's cooperative threads (a listener's accept
         // loop runs there).

@@ -31,7 +31,7 @@ public struct ReplicaStatus: Hashable, Sendable {
 extension Replica {
     /// Records that `peer` merged this replica's stream taken at `snapshotLseq` (after its `DONE`), so that
     /// `status()` can say what it still lacks.
-    public func markDelivered(to peer: String, snapshotLseq: Int64) async throws {
+    func markDelivered(to peer: String, snapshotLseq: Int64) async throws {
         let wall = now()
         // A read first: most sessions deliver nothing new, and a write transaction costs far more.
         let current = try await pool.read { db in
@@ -50,7 +50,7 @@ extension Replica {
     /// everything this replica held then, and its own records up to that `lseq` are copies of ours (a snapshot
     /// keeps the sender's change sequence). So the cursor for it starts there: its first sync back need not
     /// look at the copied records at all.
-    public func markSnapshotInstalled(by peer: String, snapshotLseq: Int64) async throws {
+    func markSnapshotInstalled(by peer: String, snapshotLseq: Int64) async throws {
         try await markDelivered(to: peer, snapshotLseq: snapshotLseq)
         let wall = now()
         try await pool.write { db in
@@ -64,7 +64,7 @@ extension Replica {
     }
 
     /// Remembers a peer site's human name (shown by `status()`).
-    public func notePeer(site: String, name: String) async throws {
+    func notePeer(site: String, name: String) async throws {
         // Every session notes its peer; after the first, this instance answers from memory.
         if notedPeers.withLock({ $0[site] }) == name { return }
         let known = try await pool.read { db in

@@ -45,6 +45,21 @@ extension ReplicationStore {
     }
 }
 
+extension Replica {
+    /// One full sync session over this replica's replication role (`replication.sync(…)`); see
+    /// `ReplicationStore.sync(host:port:peerKey:identity:batchSize:settings:acceptSnapshot:progress:logger:)`.
+    public func sync(
+        host: String, port: Int, peerKey: [UInt8], identity: SyncIdentity, batchSize: Int = 500,
+        settings: LineSettings = LineSettings(),
+        acceptSnapshot: Bool = true, progress: (@Sendable (SyncProgress) -> Void)? = nil,
+        logger: Logger = Logger(label: "outpost.sync")
+    ) async throws -> SyncSummary {
+        try await replication.sync(
+            host: host, port: port, peerKey: peerKey, identity: identity, batchSize: batchSize, settings: settings,
+            acceptSnapshot: acceptSnapshot, progress: progress, logger: logger)
+    }
+}
+
 /// A replica that listens: a hub, or a peer that others sync with. Serves many sessions at once; each session
 /// stages in its own tables and merges in one short transaction, so sessions and local writers do not block
 /// each other for long.

@@ -44,7 +44,7 @@ struct Demo: AsyncParsableCommand {
         let hubIdentity = SyncIdentity(keyPair: KeyPair.generate(), networkID: network)
         let laptopIdentities = [one, two].map { _ in SyncIdentity(keyPair: KeyPair.generate(), networkID: network) }
         let trusted = Set(laptopIdentities.map(\.keyPair.publicKey))
-        let server = try await SyncServer.bind(replica: hub, identity: hubIdentity) { trusted.contains($0) }
+        let server = try await SyncServer.bind(replica: hub.replication, identity: hubIdentity) { trusted.contains($0) }
         let serving = Task { try await server.run() }
         defer { serving.cancel() }
         let story = Story(

@@ -135,7 +135,7 @@ import Testing
         try await Self.seed(hub.replica, count: 300)
         let proxy = try CuttingProxy(target: hub.server?.port ?? 0, cutAfter: cutAfter)
         await #expect(throws: (any Error).self) { try await fleet.sync(terminal, with: hub, via: proxy.port) }
-        #expect(try await terminal.replica.acceptsSnapshot(from: hub.replica.identity.siteID))
+        #expect(try await terminal.replica.replication.streamRequest(from: hub.replica.identity.siteID).snapshot)
         #expect(
             try await terminal.replica.status().bootstrappingFrom == nil, "a cut snapshot returns the replica to ready")
         #expect(try await terminal.replica.orders().isEmpty)

@@ -66,7 +66,8 @@ final class Fleet: @unchecked Sendable {
         }
         devices.append(device)
         if listening {
-            let server = try await SyncServer.bind(replica: replica, identity: device.identity) { [weak device] in
+            let server = try await SyncServer.bind(replica: replica.replication, identity: device.identity) {
+                [weak device] in
                 device?.trusts($0) ?? false
             }
             device.server = server

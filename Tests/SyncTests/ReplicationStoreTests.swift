@@ -10,12 +10,13 @@ import Testing
 @Suite struct ReplicationStoreTests {
     /// Delegates every requirement to a replica and offers no snapshots; counts the streams it produced.
     final class RecordOnlyStore: ReplicationStore, @unchecked Sendable {
-        let base: Replica
+        let replica: Replica
+        var base: ReplicationLog { replica.replication }
         private let lock = NSLock()
         private var produced = 0
         var streamsProduced: Int { lock.withLock { produced } }
 
-        init(_ base: Replica) { self.base = base }
+        init(_ replica: Replica) { self.replica = replica }
 
         var identity: ReplicaIdentity { base.identity }
         var schemaVersion: Int { base.schemaVersion }
@@ -49,7 +50,7 @@ import Testing
         let terminal = try await fleet.add("terminal", listening: false)
         let hub = RecordOnlyStore(hubDevice.replica)
         for index in 0..<12 {
-            _ = try await hub.base.createOrder(
+            _ = try await hub.replica.createOrder(
                 customerEmail: "c\(index)@example.com", lines: [LineSpec(sku: "MUG", quantity: 1, unitPrice: "9.50")])
         }
         let server = try await SyncServer.bind(replica: hub, identity: hubDevice.identity) { key in
@@ -71,8 +72,8 @@ import Testing
         let second = try await terminal.replica.sync(
             host: "127.0.0.1", port: server.port, peerKey: hubDevice.key, identity: terminal.identity)
         #expect(second.rowsSent > 0)
-        #expect(try await hub.base.order(sale.orderID).progress.totalMinor == 1_900)
-        #expect(try await terminal.replica.contentDigest() == hub.base.contentDigest())
+        #expect(try await hub.replica.order(sale.orderID).progress.totalMinor == 1_900)
+        #expect(try await terminal.replica.contentDigest() == hub.replica.contentDigest())
 
         await server.shutdown()
         _ = await serving.result

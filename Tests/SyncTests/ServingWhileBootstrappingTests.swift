@@ -24,10 +24,10 @@ import Testing
 
         // The laptop's first stream from the hub, cut before its END: every batch staged, so the empty laptop
         // loaded them straight into its tables and is bootstrapping from the hub.
-        let request = try await laptop.replica.streamRequest(from: hub.replica.identity.siteID)
+        let request = try await laptop.replica.replication.streamRequest(from: hub.replica.identity.siteID)
         var batches: [ChangeBatch] = []
-        _ = try hub.replica.withChanges(for: request, batchSize: 3) { batches.append($0) }
-        for batch in batches { try await laptop.replica.stage(batch, from: hub.replica.identity.siteID) }
+        _ = try hub.replica.replication.withChanges(for: request, batchSize: 3) { batches.append($0) }
+        for batch in batches { try await laptop.replica.replication.stage(batch, from: hub.replica.identity.siteID) }
         #expect(try await laptop.replica.bootstrappingFrom() == hub.replica.identity.siteID)
         #expect(try await laptop.replica.orders().count == 5)
 

@@ -10,7 +10,7 @@ extension Replica {
     /// Records replace earlier staged copies of the same key. Batches may be re-sent; staging is idempotent.
     /// Live state changes only in `completeStream(from:end:)`, because merging an unfinished stream makes
     /// stale values resurface (Replica.docc, "Streams are merged whole").
-    public func stage(_ batch: ChangeBatch, from peer: String) async throws {
+    func stage(_ batch: ChangeBatch, from peer: String) async throws {
         let wall = now()
         try await pool.write { db in try Self.stage(db, batch, from: peer, wall: wall) }
     }
@@ -112,7 +112,7 @@ extension Replica {
     /// transaction, joins the sender's version vector into this replica's, records the sender's snapshot as
     /// this replica's cursor for it, and clears the staging. A stream with no records still advances the vector.
     @discardableResult
-    public func completeStream(from peer: String, end: StreamEnd, lastBatch: ChangeBatch? = nil) async throws
+    func completeStream(from peer: String, end: StreamEnd, lastBatch: ChangeBatch? = nil) async throws
         -> MergeSummary
     {
         let wall = now()
@@ -185,6 +185,13 @@ extension Replica {
     ///
     /// - Returns: what the merge did.
     @discardableResult
+    public func pull(from other: Replica, batchSize: Int = 500) async throws -> MergeSummary {
+        try await pull(from: other.replication, batchSize: batchSize)
+    }
+
+    /// Pulls everything this replica lacks from another replication store, with the same staged, resumable
+    /// stream a network session uses.
+    @discardableResult
     public func pull(from other: some ReplicationStore, batchSize: Int = 500) async throws -> MergeSummary {
         let wall = now()
         // The stream runs inside a read transaction of `other`: keep it off Swift's cooperative threads.
@@ -244,7 +251,7 @@ extension Replica {
     }
 
     /// Discards a staged, unfinished stream from `peer` (for example when the peer was reset).
-    public func discardStagedStream(from peer: String) async throws {
+    func discardStagedStream(from peer: String) async throws {
         try await pool.write { db in try Self.clearStaging(db, from: peer) }
     }
 

@@ -52,7 +52,7 @@ extension Replica {
     ///
     /// - Throws: `ReplicaError(.unavailable)` while this replica is bootstrapping; `ReplicaError(.corrupt)` if a
     ///   record holds a dot this replica's vector does not cover (nothing is sent past it).
-    public func withChanges(
+    func withChanges(
         for request: StreamRequest, batchSize: Int = 500, estimate: ((Int) throws -> Void)? = nil,
         _ emit: (ChangeBatch) throws -> Void
     ) throws -> StreamEnd {
@@ -121,7 +121,7 @@ extension Replica {
 
     /// The request this replica sends to `peer` (a site id) to receive what it lacks: its vector, its cursor
     /// for that peer, and what it has staged of a cut stream from it.
-    public func streamRequest(from peer: String) async throws -> StreamRequest {
+    func streamRequest(from peer: String) async throws -> StreamRequest {
         try await pool.read { db in try Self.streamRequest(db, from: peer) }
     }
 

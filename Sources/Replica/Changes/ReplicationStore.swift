@@ -7,7 +7,7 @@ import OrderDomain
 /// implements the same requirements over its own tables, with the same rules (Replica.docc, "Merging").
 ///
 /// Every requirement is one transaction of the store: a failure leaves it as it was.
-public protocol ReplicationStore: AnyObject, Sendable {
+public protocol ReplicationStore: Sendable {
     /// Who this replica is.
     var identity: ReplicaIdentity { get }
 
@@ -126,17 +126,65 @@ public final class SnapshotReceiver: @unchecked Sendable {
     }
 }
 
-extension Replica: ReplicationStore, SnapshotStore {
-    public var schemaVersion: Int { Self.schemaVersion }
+/// A replica's replication role, over the same file and pool: the stream it sends, the streams it stages and
+/// merges, the marks of what each peer holds, and file snapshots. This is all `Sync` uses of a replica
+/// (`replica.replication`); the order commands and queries are `Replica`'s own.
+public struct ReplicationLog: ReplicationStore, SnapshotStore {
+    let replica: Replica
 
+    public var identity: ReplicaIdentity { replica.identity }
+    public var schemaVersion: Int { Replica.schemaVersion }
     public var snapshots: (any SnapshotStore)? { self }
 
+    public func notePeer(site: String, name: String) async throws { try await replica.notePeer(site: site, name: name) }
+    public func bootstrappingFrom() async throws -> String? { try await replica.bootstrappingFrom() }
+    public func streamRequest(from peer: String) async throws -> StreamRequest {
+        try await replica.streamRequest(from: peer)
+    }
+
+    public func withChanges(
+        for request: StreamRequest, batchSize: Int = 500, estimate: ((Int) throws -> Void)? = nil,
+        _ emit: (ChangeBatch) throws -> Void
+    ) throws -> StreamEnd {
+        try replica.withChanges(for: request, batchSize: batchSize, estimate: estimate, emit)
+    }
+
+    public func stage(_ batch: ChangeBatch, from peer: String) async throws {
+        try await replica.stage(batch, from: peer)
+    }
+
+    @discardableResult
+    public func completeStream(from peer: String, end: StreamEnd, lastBatch: ChangeBatch? = nil) async throws
+        -> MergeSummary
+    {
+        try await replica.completeStream(from: peer, end: end, lastBatch: lastBatch)
+    }
+
+    /// Discards a staged, unfinished stream from `peer` (for example when the peer was reset).
+    public func discardStagedStream(from peer: String) async throws {
+        try await replica.discardStagedStream(from: peer)
+    }
+
+    public func markDelivered(to peer: String, snapshotLseq: Int64) async throws {
+        try await replica.markDelivered(to: peer, snapshotLseq: snapshotLseq)
+    }
+
+    public func withSnapshot(chunkSize: Int, header: (SnapshotInfo) throws -> Void, _ chunk: ([UInt8]) throws -> Void)
+        throws
+    {
+        try replica.withSnapshot(chunkSize: chunkSize, header: header, chunk)
+    }
+
+    /// Writes a consistent copy of the replica to `path` (for backups and tests).
+    public func writeSnapshot(to path: String) throws -> SnapshotInfo { try replica.writeSnapshot(to: path) }
+
     public func beginSnapshot(from peer: String, bytes: Int, snapshotLseq: Int64) async throws -> SnapshotReceiver {
-        try await beginSnapshot(from: peer)
+        try await replica.beginSnapshot(from: peer)
         do {
-            return try SnapshotReceiver(path: path + ".snapshot-incoming", bytes: bytes, snapshotLseq: snapshotLseq)
+            return try SnapshotReceiver(
+                path: replica.path + ".snapshot-incoming", bytes: bytes, snapshotLseq: snapshotLseq)
         } catch {
-            try? await abandonSnapshot(from: peer)
+            try? await replica.abandonSnapshot(from: peer)
             throw error
         }
     }
@@ -145,11 +193,20 @@ extension Replica: ReplicationStore, SnapshotStore {
     public func installSnapshot(_ received: SnapshotReceiver, peer: String) async throws -> MergeSummary {
         defer { received.discard() }
         try received.finish()
-        return try await installSnapshot(from: received.path, peer: peer, snapshotLseq: received.snapshotLseq)
+        return try await replica.installSnapshot(from: received.path, peer: peer, snapshotLseq: received.snapshotLseq)
     }
 
     public func abandonSnapshot(_ received: SnapshotReceiver?, from peer: String) async throws {
         received?.discard()
-        try await abandonSnapshot(from: peer)
+        try await replica.abandonSnapshot(from: peer)
     }
+
+    public func markSnapshotInstalled(by peer: String, snapshotLseq: Int64) async throws {
+        try await replica.markSnapshotInstalled(by: peer, snapshotLseq: snapshotLseq)
+    }
+}
+
+extension Replica {
+    /// This replica's replication role (what a sync session uses).
+    public var replication: ReplicationLog { ReplicationLog(replica: self) }
 }

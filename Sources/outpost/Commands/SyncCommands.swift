@@ -25,7 +25,7 @@ struct Serve: AsyncParsableCommand {
             let identity = try device.identity()
             let peersPath = device.peersPath
             let server = try await SyncServer.bind(
-                replica: replica, identity: identity, host: address.host, port: address.port
+                replica: replica.replication, identity: identity, host: address.host, port: address.port
             ) { key in
                 (try? TrustStore.load(from: peersPath).trusts(key)) ?? false
             }
