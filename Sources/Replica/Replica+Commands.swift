@@ -61,7 +61,12 @@ extension Replica {
             guard !values.isEmpty else {
                 throw DomainError(.invalidInput, "nothing to change", hint: "pass --name, --phone or --address")
             }
-            try context.update(.customers, id: Identifiers.customerID(email: email), values)
+            let id = Identifiers.customerID(email: email)
+            guard try RowStore.load(context.db, .customers, id: id) != nil else {
+                throw DomainError(
+                    .notFound, "no customer with e-mail \(email)", hint: "add one with `customer add`, or check the address")
+            }
+            try context.update(.customers, id: id, values)
         }
     }
 

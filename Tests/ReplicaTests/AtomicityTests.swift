@@ -35,6 +35,21 @@ import Testing
             try await replica.pay(order: order, amount: "50.01")
         }
         try await expectUnchanged(replica, code: .invalidInput) { try await replica.pay(order: order, amount: "-1") }
+        try await expectUnchanged(replica, code: .notFound) {
+            try await replica.editCustomer(email: "nobody@example.com", name: "Nobody")
+        }
+        try await expectUnchanged(replica, code: .invalidInput) {
+            var options = NewOrderOptions()
+            options.discount = "30.00"
+            _ = try await replica.createOrder(
+                customerEmail: "cy@example.com", lines: [LineSpec(sku: "MUG", quantity: 1, unitPrice: "20.00")],
+                options: options)
+        }
+        try await expectUnchanged(replica, code: .invalidInput) {
+            _ = try await replica.createOrder(
+                customerEmail: "cy@example.com",
+                lines: [LineSpec(sku: "MUG", quantity: 1_000_000, unitPrice: "46116860184273879.03")])
+        }
         try await expectUnchanged(replica, code: .invalidInput) {
             try await replica.pay(order: order, amount: "12.345")
         }

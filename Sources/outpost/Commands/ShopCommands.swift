@@ -41,7 +41,6 @@ struct CustomerCommand: AsyncParsableCommand {
         func run() async throws {
             try await guarded {
                 let replica = try global.replica()
-                _ = try await replica.customer(email: email)
                 try await replica.editCustomer(email: email, name: name, phone: phone, address: address)
                 if global.json { printJSON(["email": email, "updated": true]) } else { print("updated \(email)") }
             }
