@@ -230,6 +230,35 @@ struct SyncSession {
         {
             return sent
         }
+        // A replica still loading its own first stream serves none (protocol/SPEC.md, "Every dot is covered").
+        // When it began loading it from this very peer during this session (an empty replica asked for a
+        // snapshot, or a record stream's first batches arrived, before this side's stream started), the peer gets
+        // the empty stream it would have got had the load begun a moment later; when the load finished in the
+        // meantime, the stream goes as usual.
+        for attempt in 1...3 {
+            do {
+                return try await streamRecords(
+                    replica, request, batchSize: batchSize, sender: sender, progress: progress)
+            } catch let error as ReplicaError where error.code == .unavailable {
+                let loadingFrom = try await replica.bootstrappingFrom()
+                if let peer, loadingFrom == peer {
+                    try await sender.send(SessionMessage.end(.init(vector: ownVector, snapshot: 0)).record())
+                    return SyncSummary()
+                }
+                if loadingFrom == nil && attempt < 3 { continue }
+                try? await sender.sendError(code: "unavailable", message: error.message)
+                throw error
+            }
+        }
+        throw SyncError(.unavailable, "this replica could not settle its first stream")
+    }
+
+    /// This side's record stream (`STREAM`, `CHANGES`…, `END`). Throws `ReplicaError(.unavailable)` before sending
+    /// anything when the replica is loading its own first stream; tells the peer of any other failure.
+    private static func streamRecords(
+        _ replica: any ReplicationStore, _ request: StreamRequest, batchSize: Int, sender: LineSender,
+        progress: (@Sendable (SyncProgress) -> Void)?
+    ) async throws -> SyncSummary {
         var summary = SyncSummary()
         let producer = BlockingProducer.changes(replica, request: request, batchSize: batchSize)
         defer { producer.stop() }
@@ -257,15 +286,6 @@ struct SyncSession {
                 }
             }
         } catch let error as ReplicaError where error.code == .unavailable && summary.batchesSent == 0 {
-            // Still loading its own first stream (protocol/SPEC.md, "Every dot is covered"). When it began loading
-            // it from this very peer during this session (an empty replica asked for a snapshot, or a record
-            // stream's first batches arrived, before this side's stream started), the peer gets the empty stream
-            // it would have got had the load begun a moment later.
-            if let peer, try await replica.bootstrappingFrom() == peer {
-                try await sender.send(SessionMessage.end(.init(vector: ownVector, snapshot: 0)).record())
-                return SyncSummary()
-            }
-            try? await sender.sendError(code: "unavailable", message: error.message)
             throw error
         } catch {
             try? await sender.sendError(code: "stream_failed", message: "\(error)")
