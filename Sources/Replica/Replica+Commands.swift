@@ -64,7 +64,8 @@ extension Replica {
             let id = Identifiers.customerID(email: email)
             guard try RowStore.load(context.db, .customers, id: id) != nil else {
                 throw DomainError(
-                    .notFound, "no customer with e-mail \(email)", hint: "add one with `customer add`, or check the address")
+                    .notFound, "no customer with e-mail \(email)",
+                    hint: "add one with `customer add`, or check the address")
             }
             try context.update(.customers, id: id, values)
         }

@@ -1,0 +1,123 @@
+import GRDB
+import OrderDomain
+
+/// After the sale: returns (requested, received, cancelled, closed), refunds and exchanges. Each is one
+/// transaction, checked by `OrderDomain` first.
+extension Replica {
+    /// Requests a return of shipped units; with `receive` the goods are received at once (counter returns).
+    @discardableResult
+    public func requestReturn(
+        order reference: String, lines: [LineSpec], reason: ReturnReason, note: String? = nil, receive: Bool = false,
+        restock: Bool = false
+    ) async throws -> CommandResult {
+        try await orderCommand(reference) { context, order in
+            let quantities = try order.lineQuantities(lines)
+            try order.checkReturn(quantities)
+            return try Self.insertReturn(
+                context, order, quantities, reason: reason, note: note, receive: receive, restock: restock)
+        }
+    }
+
+    private static func insertReturn(
+        _ context: WriteContext, _ order: Order, _ quantities: [LineQuantity], reason: ReturnReason, note: String?,
+        receive: Bool, restock: Bool
+    ) throws -> String {
+        let id = Self.newID(context)
+        try context.insert(
+            .returns, id: id,
+            [
+                "order_id": .text(order.id), "lines": .text(LineQuantity.encode(quantities)),
+                "reason": .text(reason.rawValue),
+                "note": FieldValue(note), "requested_at": .integer(context.eventTime),
+                "received_at": receive ? .integer(context.eventTime) : .null, "restock": FieldValue(restock),
+            ])
+        return id
+    }
+
+    /// Receives an open return; `restock` puts the units back on the shelf.
+    @discardableResult
+    public func receiveReturn(order reference: String, returnID: String, restock: Bool) async throws -> CommandResult {
+        try await orderCommand(reference) { context, order in
+            try order.checkOpenReturn(returnID)
+            try context.update(
+                .returns, id: returnID, ["received_at": .integer(context.eventTime), "restock": FieldValue(restock)])
+            return returnID
+        }
+    }
+
+    /// Cancels an open return (the customer kept the goods).
+    @discardableResult
+    public func cancelReturn(order reference: String, returnID: String) async throws -> CommandResult {
+        try await orderCommand(reference) { context, order in
+            try order.checkOpenReturn(returnID)
+            try context.update(.returns, id: returnID, ["cancelled_at": .integer(context.eventTime)])
+            return returnID
+        }
+    }
+
+    /// Closes a received or cancelled return.
+    @discardableResult
+    public func closeReturn(order reference: String, returnID: String) async throws -> CommandResult {
+        try await orderCommand(reference) { context, order in
+            try order.checkCloseReturn(returnID)
+            try context.update(.returns, id: returnID, ["closed_at": .integer(context.eventTime)])
+            return returnID
+        }
+    }
+
+    /// Refunds captured money (at most captured minus already refunded).
+    @discardableResult
+    public func refund(order reference: String, amount: String, reason: String? = nil, lines: [LineSpec] = [])
+        async throws -> CommandResult
+    {
+        try await orderCommand(reference) { context, order in
+            let minor = try Money(parsing: amount, currency: order.currency).minorUnits
+            try order.checkRefund(amountMinor: minor)
+            let quantities = try order.lineQuantities(lines)
+            let id = Self.newID(context)
+            try context.insert(
+                .refunds, id: id,
+                [
+                    "order_id": .text(order.id), "amount_minor": .integer(minor),
+                    "lines": .text(LineQuantity.encode(quantities)),
+                    "reason": FieldValue(reason), "at": .integer(context.eventTime),
+                ])
+            return id
+        }
+    }
+
+    /// Exchanges shipped units for new ones: a return of `returning`, new outbound lines `sending` (stock is
+    /// reserved for them), and the price difference recorded (positive: the customer owes it).
+    @discardableResult
+    public func exchange(
+        order reference: String, returning: [LineSpec], sending: [LineSpec], reason: ReturnReason = .wrongSize
+    )
+        async throws -> CommandResult
+    {
+        try await orderCommand(reference) { context, order in
+            let plan = try order.planExchange(returning: returning, sending: sending)
+            try StockLevels.requireAvailable(
+                context.db, plan.sending.map { ($0.sku, $0.quantity) }, location: order.location)
+            let returnID = try Self.insertReturn(
+                context, order, plan.returning, reason: reason, note: "exchange", receive: false, restock: false)
+            let exchangeID = Self.newID(context)
+            var outbound: [String] = []
+            for (offset, priced) in plan.sending.enumerated() {
+                let line = OrderLine(
+                    id: Self.newID(context), sku: priced.sku, name: priced.sku, quantity: priced.quantity,
+                    unitPriceMinor: priced.unitPriceMinor, exchangeID: exchangeID,
+                    position: Int64(order.lines.count + offset))
+                try context.insert(.orderLines, id: line.id, Self.lineValues(line, orderID: order.id))
+                outbound.append(line.id)
+            }
+            try context.insert(
+                .exchanges, id: exchangeID,
+                [
+                    "order_id": .text(order.id), "return_id": .text(returnID),
+                    "lines": .text(outbound.joined(separator: ",")),
+                    "difference_minor": .integer(plan.differenceMinor), "at": .integer(context.eventTime),
+                ])
+            return exchangeID
+        }
+    }
+}

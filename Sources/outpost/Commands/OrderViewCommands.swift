@@ -1,0 +1,88 @@
+import ArgumentParser
+import Foundation
+import OrderDomain
+import Replica
+
+/// Reading orders: one in full, or a filtered list.
+extension OrderCommand {
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show an order with its lines, facts, status, timeline and conflicts.")
+        @OptionGroup var global: GlobalOptions
+        @Argument var order: String
+
+        func run() async throws {
+            try await guarded {
+                let details = try await global.replica().order(order)
+                if global.json { return printJSON(Documents.order(details)) }
+                let currency = details.order.currency.code
+                let progress = details.progress
+                print(
+                    "\(details.order.number)  \(progress.status.rawValue)"
+                        + (progress.overlays.isEmpty
+                            ? "" : "  [\(progress.overlays.map(\.rawValue).joined(separator: ", "))]"))
+                print(
+                    "customer \(details.customerEmail ?? "-")   channel \(details.order.channel.rawValue)   total \(money(progress.totalMinor, currency)) \(currency)   paid \(money(progress.capturedMinor, currency))   refunded \(money(progress.refundedMinor, currency))"
+                )
+                print("")
+                print(
+                    table(
+                        ["SKU", "QTY", "PRICE", "PACKED", "SHIPPED", "RETURNED"],
+                        progress.lines.map {
+                            [
+                                $0.sku, String($0.ordered), money($0.unitPriceMinor, currency), String($0.packed),
+                                String($0.shipped), String($0.returned),
+                            ]
+                        }))
+                print("")
+                for entry in details.timeline { print("\(rfc3339(entry.at))  \(entry.event)  \(entry.detail ?? "")") }
+                for conflict in details.conflicts {
+                    print(
+                        "conflict: \(conflict.field) = \(conflict.values.map(\.description).joined(separator: " | ")) → \(conflict.winner) (\(conflict.rule.rawValue))"
+                    )
+                }
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List orders, newest first.")
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "One of the ten statuses.") var status: String?
+        @Option(help: "A customer's e-mail.") var customer: String?
+        @Option(help: "pos, web, marketplace, social or manual.") var channel: String?
+        @Option(help: "At most this many.") var limit: Int?
+
+        func run() async throws {
+            try await guarded {
+                var filter = OrderFilter(customerEmail: customer, limit: limit)
+                if let status {
+                    guard let value = OrderStatus(rawValue: status) else {
+                        throw CLIError(
+                            64, "'\(status)' is not a status",
+                            hint: "use one of: \(OrderStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+                    }
+                    filter.status = value
+                }
+                if let channel {
+                    guard let value = Channel(rawValue: channel) else {
+                        throw CLIError(
+                            64, "'\(channel)' is not a channel", hint: "use pos, web, marketplace, social or manual")
+                    }
+                    filter.channel = value
+                }
+                let orders = try await global.replica().orders(matching: filter)
+                if global.json { return printJSON(orders.map(Documents.listing)) }
+                print(
+                    table(
+                        ["NUMBER", "STATUS", "TOTAL", "CUSTOMER", "CHANNEL"],
+                        orders.map {
+                            [
+                                $0.number, $0.status.rawValue, "\(money($0.totalMinor, $0.currency)) \($0.currency)",
+                                $0.customerEmail ?? "-", $0.channel.rawValue,
+                            ]
+                        }))
+            }
+        }
+    }
+}
