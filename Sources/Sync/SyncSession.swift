@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import OrderDomain
+import OutpostCore
 import Replica
 import SecureLine
 
@@ -22,17 +23,24 @@ struct SyncSession {
 
     /// The hello each side puts in its handshake message.
     static func hello(_ replica: any ReplicationStore) -> [UInt8] {
-        let object = ["site": replica.identity.siteID, "name": replica.identity.name]
-        return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])).map(Array.init) ?? []
+        let hello = HandshakeHello(site: replica.identity.siteID, name: replica.identity.name)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(hello)).map(Array.init) ?? []
     }
 
     /// The peer's site id and name from its handshake hello.
     static func peer(from hello: [UInt8]) throws -> (site: String, name: String) {
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(hello))) as? [String: Any],
-            let site = object["site"] as? String,
-            site.count == 32
+        guard let decoded = try? JSONDecoder().decode(HandshakeHello.self, from: Data(hello)),
+            Hex.isLowercase(decoded.site, bytes: 16)
         else { throw SyncError(.protocolViolation, "the peer's handshake hello has no site id") }
-        return (site, object["name"] as? String ?? "")
+        return (decoded.site, decoded.name ?? "")
+    }
+
+    /// What each side puts in its handshake message (protocol/SPEC.md, "Session flow").
+    struct HandshakeHello: Codable {
+        var site: String
+        var name: String?
     }
 
     func run(_ session: inout LineSession) async throws -> SyncSummary {
