@@ -37,30 +37,35 @@ extension Replica {
     /// Receives an open return; `restock` puts the units back on the shelf.
     @discardableResult
     public func receiveReturn(order reference: String, returnID: String, restock: Bool) async throws -> CommandResult {
-        try await orderCommand(reference) { context, order in
-            try order.checkOpenReturn(returnID)
-            try context.update(
-                .returns, id: returnID, ["received_at": .integer(context.eventTime), "restock": FieldValue(restock)])
-            return returnID
+        try await returnCommand(reference, returnID, check: { try $0.checkOpenReturn(returnID) }) { time in
+            ["received_at": .integer(time), "restock": FieldValue(restock)]
         }
     }
 
     /// Cancels an open return (the customer kept the goods).
     @discardableResult
     public func cancelReturn(order reference: String, returnID: String) async throws -> CommandResult {
-        try await orderCommand(reference) { context, order in
-            try order.checkOpenReturn(returnID)
-            try context.update(.returns, id: returnID, ["cancelled_at": .integer(context.eventTime)])
-            return returnID
+        try await returnCommand(reference, returnID, check: { try $0.checkOpenReturn(returnID) }) { time in
+            ["cancelled_at": .integer(time)]
         }
     }
 
     /// Closes a received or cancelled return.
     @discardableResult
     public func closeReturn(order reference: String, returnID: String) async throws -> CommandResult {
+        try await returnCommand(reference, returnID, check: { try $0.checkCloseReturn(returnID) }) { time in
+            ["closed_at": .integer(time)]
+        }
+    }
+
+    /// One step of a return's life: `check` the order, then write `values(eventTime)` into the return.
+    private func returnCommand(
+        _ reference: String, _ returnID: String, check: @escaping @Sendable (Order) throws -> Void,
+        values: @escaping @Sendable (Int64) -> [String: FieldValue]
+    ) async throws -> CommandResult {
         try await orderCommand(reference) { context, order in
-            try order.checkCloseReturn(returnID)
-            try context.update(.returns, id: returnID, ["closed_at": .integer(context.eventTime)])
+            try check(order)
+            try context.update(.returns, id: returnID, values(context.eventTime))
             return returnID
         }
     }
