@@ -5,6 +5,12 @@ import Replica
 /// Runs synchronous work that must stay inside one read transaction (a change stream, a file snapshot) on a
 /// background thread and hands what it emits to async code with back-pressure: at most `window` items are
 /// produced ahead of the consumer, so memory stays bounded however large the stream.
+///
+/// Why not NIO's `NIOThrowingAsyncSequenceProducer` on `NIOThreadPool`: the producer must *block* inside its
+/// read transaction while the consumer is behind, and NIO's producer signals demand asynchronously, so a
+/// condition variable would remain; and a stream holds its thread for the whole stream, which on a hub serving
+/// many terminals would exhaust NIOThreadPool's fixed threads (one per core) and stall every session, where
+/// Dispatch's global queue grows. The bridge is this one small type, with the credit logic in one place.
 final class BlockingProducer<Item: Sendable>: @unchecked Sendable {
     /// Emits an item; `paced` items wait for a credit (the consumer calls `sent()` for each).
     typealias Emit = (_ item: Item, _ paced: Bool) throws -> Void
