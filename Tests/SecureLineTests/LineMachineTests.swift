@@ -27,6 +27,25 @@ import Testing
         #expect(back.map(\.verb) == ["ACK"])
     }
 
+    /// A PING with a body once got a PONG that announced the body and sent none, so the next record parsed
+    /// from the middle of a line (issue 16). A PING carries no body: the line closes instead.
+    @Test func aPingWithABodyClosesTheLine() throws {
+        var pair = LinePair()
+        _ = try pair.handshake()
+        let wire = try pair.dialler.seal(Record(verb: "PING", json: #"{"n":1}"#, body: [1, 2, 3]))
+        let error = #expect(throws: LineError.self) { try pair.listener.receive(wire) }
+        #expect(error?.code == .protocolViolation)
+        #expect(error?.message.contains("no body") == true)
+    }
+
+    @Test func aPingIsAnsweredWithTheSameObject() throws {
+        var pair = LinePair()
+        _ = try pair.handshake()
+        let answer = try pair.listener.receive(try pair.dialler.seal(Record(verb: "PING", json: #"{"n":7}"#)))
+        #expect(!answer.output.isEmpty)
+        #expect(records(try pair.dialler.receive(answer.output).events).isEmpty, "a PONG is consumed by the line")
+    }
+
     @Test func aReChunkedStreamStillParses() throws {
         var pair = LinePair()
         _ = try pair.handshake()
