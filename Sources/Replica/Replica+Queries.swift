@@ -220,7 +220,7 @@ extension Replica {
     }
 
     /// The replica's version vector, by site id.
-    public func versionVector() async throws -> [String: UInt64] {
+    func versionVector() async throws -> [String: UInt64] {
         try await pool.read { db in try Self.versionVectorBySite(db) }
     }
 }

@@ -22,6 +22,9 @@ enum SessionMessage: Equatable, Sendable {
         var resume: Resume?
         /// Present (true) only when the sender is empty and asks for a snapshot.
         var snapshot: Bool?
+        /// Optional protocol features the sender understands (protocol/SPEC.md §7): a peer sends a verb beyond
+        /// version 1 only when the other side listed its feature. Version 1 defines none, so this side lists none.
+        var features: [String]?
 
         struct Resume: Codable, Equatable, Sendable {
             /// `[entity code, lseq]` after the last staged record.

@@ -195,6 +195,21 @@ import Testing
         }
     }
 
+    /// Compatible additions (protocol/SPEC.md §7): unknown JSON members are ignored; features are announced.
+    @Test func unknownMembersAreIgnoredAndFeaturesRead() throws {
+        var parser = RecordParser()
+        parser.append(
+            Array("HELLO {\"cursor\":0,\"features\":[\"live\"],\"future\":{\"x\":1},\"schema\":1,\"vector\":{}}\n".utf8)
+        )
+        let record = try #require(try parser.next())
+        guard case .hello(let hello) = try SessionMessage(record) else {
+            Issue.record("not a HELLO")
+            return
+        }
+        #expect(hello.features == ["live"])
+        #expect(hello.schema == 1 && hello.vector.isEmpty)
+    }
+
     @Test(arguments: [
         ("HELLO {\"schema\":1,\"cursor\":0}", "lacks \"vector\""),
         ("END {\"vector\":{}}", "lacks \"snapshot\""),
