@@ -51,6 +51,7 @@ public struct LineMachine: Sendable {
     private let settings: LineSettings
     private let hello: [UInt8]
     private let trusts: @Sendable ([UInt8]) -> Bool
+    private let acceptsHello: @Sendable ([UInt8]) -> Bool
 
     /// The peer's static public key, once known.
     public private(set) var peerKey: [UInt8]?
@@ -70,12 +71,16 @@ public struct LineMachine: Sendable {
         self.settings = settings
         self.hello = hello
         trusts = { _ in true }
+        acceptsHello = { _ in true }
     }
 
-    /// The listening side. `trusts` decides, from the dialler's static key, whether to answer at all.
+    /// The listening side. `trusts` decides, from the dialler's static key, whether to answer at all;
+    /// `acceptsHello` whether the dialler's hello (the upper layer's, e.g. its site id) is well formed — a
+    /// trusted key with a malformed hello gets no second message either.
     public init(
         listening identity: KeyPair, networkID: [UInt8], hello: [UInt8], settings: LineSettings = LineSettings(),
-        banner: String = LineSettings.banner, ephemeral: KeyPair? = nil, trusts: @escaping @Sendable ([UInt8]) -> Bool
+        banner: String = LineSettings.banner, ephemeral: KeyPair? = nil, trusts: @escaping @Sendable ([UInt8]) -> Bool,
+        acceptsHello: @escaping @Sendable ([UInt8]) -> Bool = { _ in true }
     ) {
         state = .awaitingMessageOne
         handshake = Handshake(
@@ -85,6 +90,7 @@ public struct LineMachine: Sendable {
         self.settings = settings
         self.hello = hello
         self.trusts = trusts
+        self.acceptsHello = acceptsHello
     }
 
     /// Whether records can flow.
@@ -134,6 +140,7 @@ public struct LineMachine: Sendable {
             guard payload.count <= settings.maximumHelloSize else {
                 throw LineError(.protocolViolation, "handshake payload too large")
             }
+            guard acceptsHello(payload) else { throw LineError(.protocolViolation, "the dialler's hello is malformed") }
             FrameDecoder.frame(try handshake.writeMessageTwo(payload: hello), into: &output)
             (sender, receiver) = handshake.transport()
             self.handshake = nil

@@ -91,7 +91,7 @@ public final class SyncServer: Sendable {
         let listener = try await LineListener.bind(
             host: host, port: port, identity: identity.keyPair, networkID: identity.networkID,
             hello: SyncSession.hello(replica),
-            settings: settings, trusts: trusts)
+            settings: settings, acceptsHello: { (try? SyncSession.peer(from: $0)) != nil }, trusts: trusts)
         return SyncServer(listener: listener, replica: replica, batchSize: batchSize, logger: logger)
     }
 

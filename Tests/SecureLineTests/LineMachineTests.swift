@@ -27,6 +27,21 @@ import Testing
         #expect(back.map(\.verb) == ["ACK"])
     }
 
+    /// A trusted key whose hello the upper layer cannot read gets no second message (issue 16, item 5).
+    @Test func aTrustedDiallerWithAMalformedHelloIsNotAnswered() throws {
+        let dialKey = KeyPair.generate()
+        let listenKey = KeyPair.generate()
+        let network = KeyText.newNetworkID()
+        var dialler = LineMachine(
+            dialling: dialKey, listenerKey: listenKey.publicKey, networkID: network, hello: Array("not json".utf8))
+        let trusted = dialKey.publicKey
+        var listener = LineMachine(
+            listening: listenKey, networkID: network, hello: Array("listener".utf8), trusts: { $0 == trusted },
+            acceptsHello: { $0.first == UInt8(ascii: "{") })
+        let error = #expect(throws: LineError.self) { try listener.receive(try dialler.start()) }
+        #expect(error?.message.contains("hello is malformed") == true)
+    }
+
     /// A PING with a body once got a PONG that announced the body and sent none, so the next record parsed
     /// from the middle of a line (issue 16). A PING carries no body: the line closes instead.
     @Test func aPingWithABodyClosesTheLine() throws {

@@ -152,10 +152,12 @@ public final class LineListener: Sendable {
     }
 
     /// Binds `host:port` (port 0 picks a free port).
-    /// - Parameter trusts: decides from a dialler's static key whether to answer; called on the event loop.
+    /// - Parameters:
+    ///   - trusts: decides from a dialler's static key whether to answer; called on the event loop.
+    ///   - acceptsHello: decides whether the dialler's hello is well formed before answering.
     public static func bind(
         host: String, port: Int, identity: KeyPair, networkID: [UInt8], hello: [UInt8],
-        settings: LineSettings = LineSettings(),
+        settings: LineSettings = LineSettings(), acceptsHello: @escaping @Sendable ([UInt8]) -> Bool = { _ in true },
         trusts: @escaping @Sendable ([UInt8]) -> Bool
     ) async throws -> LineListener {
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -164,7 +166,8 @@ public final class LineListener: Sendable {
             .bind(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let machine = LineMachine(
-                        listening: identity, networkID: networkID, hello: hello, settings: settings, trusts: trusts)
+                        listening: identity, networkID: networkID, hello: hello, settings: settings, trusts: trusts,
+                        acceptsHello: acceptsHello)
                     let handler = LineHandler(
                         machine: machine, dialling: false, settings: settings, counters: LineCounters())
                     try channel.pipeline.syncOperations.addHandler(handler, name: "line")
