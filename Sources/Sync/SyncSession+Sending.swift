@@ -13,7 +13,10 @@ extension SyncSession {
     ) async throws
         -> SyncSummary
     {
-        if request.snapshot, let snapshots = replica.snapshots,
+        // A copy of the file goes only to a peer that holds nothing (protocol/SPEC.md §10.1): one that asks for a
+        // snapshot while its vector, cursor or staging says otherwise gets a record stream.
+        let empty = request.vector.values.allSatisfy { $0 == 0 } && request.cursor == 0 && request.resume == nil
+        if request.snapshot, empty, let snapshots = replica.snapshots,
             let sent = try await sendSnapshot(snapshots, sender: sender, progress: progress)
         {
             return sent

@@ -78,4 +78,53 @@ import Testing
         await server.shutdown()
         _ = await serving.result
     }
+
+    /// Asks for a file snapshot although it holds records (a confused or hostile peer).
+    final class GreedyStore: ReplicationStore, @unchecked Sendable {
+        let replica: Replica
+        var base: ReplicationLog { replica.replication }
+        init(_ replica: Replica) { self.replica = replica }
+
+        var identity: ReplicaIdentity { base.identity }
+        var schemaVersion: Int { base.schemaVersion }
+        var snapshots: (any SnapshotStore)? { base }
+        func notePeer(site: String, name: String) async throws { try await base.notePeer(site: site, name: name) }
+        func bootstrappingFrom() async throws -> String? { try await base.bootstrappingFrom() }
+        func streamRequest(from peer: String) async throws -> StreamRequest {
+            var request = try await base.streamRequest(from: peer)
+            request.snapshot = true
+            return request
+        }
+        func withChanges(
+            for request: StreamRequest, batchSize: Int, estimate: ((Int) throws -> Void)?,
+            _ emit: (ChangeBatch) throws -> Void
+        ) throws -> StreamEnd {
+            try base.withChanges(for: request, batchSize: batchSize, estimate: estimate, emit)
+        }
+        func stage(_ batch: ChangeBatch, from peer: String) async throws { try await base.stage(batch, from: peer) }
+        func completeStream(from peer: String, end: StreamEnd, lastBatch: ChangeBatch?) async throws -> MergeSummary {
+            try await base.completeStream(from: peer, end: end, lastBatch: lastBatch)
+        }
+        func markDelivered(to peer: String, snapshotLseq: Int64) async throws {
+            try await base.markDelivered(to: peer, snapshotLseq: snapshotLseq)
+        }
+    }
+
+    /// Issue 16, item 3: a peer that is not empty gets records, never a copy of the hub's file.
+    @Test func aPeerThatHoldsRecordsGetsNoSnapshot() async throws {
+        let fleet = try Fleet()
+        let hub = try await fleet.add("hub")
+        let laptop = try await fleet.add("laptop", listening: false)
+        _ = try await hub.replica.createOrder(
+            customerEmail: "a@example.com", lines: [LineSpec(sku: "MUG", quantity: 1, unitPrice: "9.50")])
+        _ = try await laptop.replica.createOrder(
+            customerEmail: "b@example.com", lines: [LineSpec(sku: "CAP", quantity: 1, unitPrice: "5.00")])
+        let greedy = GreedyStore(laptop.replica)
+        let summary = try await greedy.sync(
+            host: "127.0.0.1", port: hub.server?.port ?? 0, peerKey: hub.key, identity: laptop.identity)
+        #expect(summary.snapshotBytesReceived == 0)
+        #expect(summary.rowsReceived > 0)
+        #expect(try await laptop.replica.orders().count == 2, "its own order survives: nothing replaced its file")
+        await fleet.shutdown()
+    }
 }
