@@ -127,6 +127,21 @@ import Testing
         #expect(try outpost("sync", "nobody").status == 66)
     }
 
+    /// Issue 16, item 7: a peer that moved gets its new address without being removed and re-added.
+    @Test func aPeersAddressCanChange() throws {
+        let scratch = try Scratch()
+        let outpost = Outpost(directory: scratch.url, name: "laptop")
+        try outpost("init", "--name", "laptop")
+        try outpost("peer", "add", "hub", "opk_a8OCKiqn9OaYHWU4aSs83z5t-e6m7SaetB2TwidXt1o", "--address", "127.0.0.1:1")
+        #expect(try outpost("peer", "set-address", "hub", "127.0.0.1:7401").status == 0)
+        let listed = try outpost("peer", "list", "--json").array.compactMap { $0 as? [String: Any] }
+        #expect(listed.first?["address"] as? String == "127.0.0.1:7401")
+        #expect(try outpost("peer", "set-address", "nobody", "127.0.0.1:7401").status == 66)
+        let bad = try outpost("peer", "set-address", "hub", "127.0.0.1:7401\nevil opk_x 1.2.3.4:9")
+        #expect(bad.status == 64)
+        #expect(try outpost("peer", "list", "--json").array.count == 1)
+    }
+
     @Test func helpAndVersionWork() throws {
         let scratch = try Scratch()
         let outpost = Outpost(directory: scratch.url, name: "x")

@@ -76,6 +76,17 @@ public struct TrustStore: Hashable, Sendable {
         peers.append(peer)
     }
 
+    /// Changes where the peer named `name` listens (nil: nowhere known).
+    ///
+    /// - Throws: `LineError(.notFound)` for an unknown name; `.invalidArgument` for a malformed address.
+    public mutating func setAddress(of name: String, to address: String?) throws(LineError) {
+        guard let index = peers.firstIndex(where: { $0.name == name }) else {
+            throw LineError(.notFound, "no peer named \(name)", hint: "see `outpost peer list`")
+        }
+        if let address { _ = try PeerAddress(parsing: address) }
+        peers[index].address = address
+    }
+
     /// Removes the peer named `name`; returns whether it was there.
     @discardableResult
     public mutating func remove(named name: String) -> Bool {

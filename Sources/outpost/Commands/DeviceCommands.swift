@@ -128,7 +128,8 @@ struct Join: AsyncParsableCommand {
 
 struct PeerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "peer", abstract: "Manage trusted peers.", subcommands: [Add.self, List.self, Remove.self])
+        commandName: "peer", abstract: "Manage trusted peers.",
+        subcommands: [Add.self, List.self, SetAddress.self, Remove.self])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -172,6 +173,29 @@ struct PeerCommand: AsyncParsableCommand {
                         table(
                             ["NAME", "ADDRESS", "PUBLIC KEY"],
                             peers.map { [$0.name, $0.address ?? "-", KeyText.publicKey($0.publicKey)] }))
+                }
+            }
+        }
+    }
+
+    struct SetAddress: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-address", abstract: "Change where a trusted peer listens.",
+            discussion: "Example: outpost peer set-address hub 192.0.2.11:7400")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The peer's name.") var name: String
+        @Argument(help: "Where it listens now (HOST:PORT).") var address: String
+
+        func run() async throws {
+            try await guarded {
+                _ = try global.replica()
+                var store = try global.device.trustStore()
+                try store.setAddress(of: name, to: address)
+                try store.save(to: global.device.peersPath)
+                if global.json {
+                    printJSON(["peer": name, "address": address])
+                } else {
+                    print("\(name) listens at \(address)")
                 }
             }
         }
