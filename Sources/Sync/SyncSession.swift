@@ -203,7 +203,9 @@ struct SyncSession {
             summary.snapshotBytesSent = sent.snapshotBytesSent
             if sent.snapshotBytesSent > 0, let snapshots = replica.snapshots {
                 try await snapshots.markSnapshotInstalled(by: peerSite, snapshotLseq: sent.snapshotLseq)
-            } else if sent.rowsSent > 0 {
+            } else if sent.snapshotLseq > 0 {
+                // The peer merged this side's whole stream (its DONE came), so it holds the effects of every record
+                // up to the stream's snapshot — those it was sent and those its vector already covered.
                 try await replica.markDelivered(to: peerSite, snapshotLseq: sent.snapshotLseq)
             }
         }

@@ -87,6 +87,26 @@ import Testing
         await fleet.shutdown()
     }
 
+    /// Issue 16, item 7: a sync that had nothing to send still tells `status` the peer lacks nothing — records
+    /// this laptop merged from the hub got new local change numbers, which the hub holds already.
+    @Test func aSyncThatSendsNothingLeavesNothingPending() async throws {
+        let fleet = try Fleet()
+        let hub = try await fleet.add("hub")
+        let laptop = try await fleet.add("laptop", listening: false)
+        _ = try await laptop.replica.createOrder(
+            customerEmail: "l@example.com", lines: [LineSpec(sku: "CAP", quantity: 1, unitPrice: "5.00")])
+        try await fleet.sync(laptop, with: hub)
+        _ = try await hub.replica.createOrder(
+            customerEmail: "h@example.com", lines: [LineSpec(sku: "MUG", quantity: 1, unitPrice: "9.50")])
+        let second = try await fleet.sync(laptop, with: hub)
+        #expect(second.rowsReceived > 0 && second.rowsSent == 0)
+        let third = try await fleet.sync(laptop, with: hub)
+        #expect(third.rowsSent == 0)
+        let hubSite = hub.replica.identity.siteID
+        #expect(try await laptop.replica.status().peers.first { $0.siteID == hubSite }?.pendingRecords == 0)
+        await fleet.shutdown()
+    }
+
     /// Five replicas, random operations, random pairwise syncs over real sockets, then a full round.
     @Test(arguments: [UInt64(11), 12])
     func randomPartitionsConverge(seed: UInt64) async throws {
