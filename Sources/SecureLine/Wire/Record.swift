@@ -137,6 +137,9 @@ public struct RecordParser: Sendable {
         else {
             throw LineError(.protocolViolation, "a record's payload must be a JSON object")
         }
+        if let name = JSONMembers.duplicate(in: json) {
+            throw LineError(.protocolViolation, "a record's JSON names \"\(name.prefix(40))\" twice")
+        }
         var bodyLength = 0
         if let declared = object["body"] {
             guard let number = declared as? NSNumber, let whole = Int64(exactly: number.doubleValue),
