@@ -29,4 +29,20 @@ import Testing
         let error = #expect(throws: LineError.self) { try parser.next() }
         #expect(error?.message.contains("twice") == true)
     }
+
+    /// A parsed record's `json` never carries `"body"`, so sending it on cannot name it twice.
+    @Test(arguments: [
+        (#"{"body":3,"batch":1}"#, #"{"batch":1}"#), (#"{"body":3}"#, #"{}"#),
+        (#"{"batch":1,"body":3}"#, #"{"batch":1}"#), (#"{"a":{"body":1},"body":3}"#, #"{"a":{"body":1}}"#),
+    ])
+    func aReceivedRecordSentOnKeepsOneBody(line: String, json: String) throws {
+        var parser = RecordParser()
+        parser.append(Array(("DATA " + line + "\n").utf8) + [1, 2, 3])
+        let record = try #require(try parser.next())
+        #expect(record.json == json)
+        #expect(record.body == [1, 2, 3])
+        var again = RecordParser()
+        again.append(try Record(verb: "ECHO", json: record.json, body: record.body).encoded())
+        #expect(try again.next()?.body == [1, 2, 3])
+    }
 }

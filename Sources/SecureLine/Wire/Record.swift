@@ -12,7 +12,8 @@ public struct Record: Hashable, Sendable, CustomStringConvertible {
     public static let maximumBody = 16 << 20
 
     public var verb: String
-    /// The JSON object, on one line (no raw newline).
+    /// The JSON object, on one line (no raw newline), without the `"body"` member (which `encoded()` writes from
+    /// `body`).
     public var json: String
     public var body: [UInt8]
 
@@ -120,7 +121,29 @@ public struct RecordParser: Sendable {
         let body = Array(buffer[offset..<(offset + line.bodyLength)])
         offset += line.bodyLength
         pendingLine = nil
-        return Record(verb: line.verb, json: line.json, body: body)
+        return Record(verb: line.verb, json: Self.withoutBody(line.json), body: body)
+    }
+
+    /// `json` without its `"body"` member: a record's `json` never carries it (`encoded()` adds it from the
+    /// body), so a received record sent on again cannot name it twice. Senders put `"body"` first, which is cut
+    /// as text; anywhere else, the object is written again without it.
+    static func withoutBody(_ json: String) -> String {
+        guard json.contains("\"body\"") else { return json }
+        let utf8 = Array(json.utf8)
+        let prefix = Array(#"{"body":"#.utf8)
+        if utf8.starts(with: prefix) {
+            var end = prefix.count
+            while end < utf8.count, (48...57).contains(utf8[end]) { end += 1 }
+            if end < utf8.count, utf8[end] == UInt8(ascii: ",") {
+                return "{" + String(decoding: utf8[(end + 1)...], as: UTF8.self)
+            }
+            if end < utf8.count, utf8[end] == UInt8(ascii: "}") { return "{}" }
+        }
+        guard var object = (try? JSONSerialization.jsonObject(with: Data(utf8))) as? [String: Any],
+            object.removeValue(forKey: "body") != nil,
+            let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        else { return json }
+        return String(decoding: data, as: UTF8.self)
     }
 
     static func parseLine(_ line: ArraySlice<UInt8>) throws(LineError) -> (verb: String, json: String, bodyLength: Int)
