@@ -31,11 +31,16 @@ enum JSONMembers {
                     index += bytes[index] == UInt8(ascii: "\\") ? 2 : 1
                 }
                 if expectingName, var names = stack.last ?? nil {
-                    let raw = String(decoding: bytes[start...min(index, bytes.count - 1)], as: UTF8.self)
-                    // Decode escapes the way the parsers do, so "a" and "\u0061" are one name.
+                    let end = min(index, bytes.count - 1)
+                    let inner = bytes[(start + 1)..<max(start + 1, end)]
+                    // Plain names are their bytes; only a name with escapes is decoded the way the parsers do,
+                    // so "a" and "\u0061" are one name (a record line is parsed on every record: keep it cheap).
                     let name =
-                        (try? JSONSerialization.jsonObject(with: Data(raw.utf8), options: .fragmentsAllowed))
-                        as? String ?? raw
+                        inner.contains(UInt8(ascii: "\\"))
+                        ? (try? JSONSerialization.jsonObject(
+                            with: Data(bytes[start...end]), options: .fragmentsAllowed)) as? String
+                            ?? String(decoding: inner, as: UTF8.self)
+                        : String(decoding: inner, as: UTF8.self)
                     if names.contains(name) { return name }
                     names.insert(name)
                     stack[stack.count - 1] = names
