@@ -8,24 +8,33 @@ import Testing
 /// `Sync` reaches storage only through `ReplicationStore`. A store that is not a `Replica` file and cannot copy
 /// itself page by page (as a hub's store in a server database would be) serves and is served by record streams.
 @Suite struct ReplicationStoreTests {
-    /// Delegates every requirement to a replica and offers no snapshots; counts the streams it produced.
-    final class RecordOnlyStore: ReplicationStore, @unchecked Sendable {
+    /// Delegates every requirement to a replica's replication role, except what a test changes: whether it offers
+    /// file snapshots, and what its HELLO says about taking one. Counts the streams it produced.
+    final class WrappedStore: ReplicationStore, @unchecked Sendable {
         let replica: Replica
+        /// Whether it can send and take file snapshots (a server-database store cannot).
+        let offersSnapshots: Bool
+        /// What its HELLO says about taking a snapshot: as the replica decides (nil), never, or always.
+        let asksForSnapshot: Bool?
         var base: ReplicationLog { replica.replication }
         private let lock = NSLock()
         private var produced = 0
         var streamsProduced: Int { lock.withLock { produced } }
 
-        init(_ replica: Replica) { self.replica = replica }
+        init(_ replica: Replica, offersSnapshots: Bool, asksForSnapshot: Bool?) {
+            self.replica = replica
+            self.offersSnapshots = offersSnapshots
+            self.asksForSnapshot = asksForSnapshot
+        }
 
         var identity: ReplicaIdentity { base.identity }
         var schemaVersion: Int { base.schemaVersion }
-        var snapshots: (any SnapshotStore)? { nil }
+        var snapshots: (any SnapshotStore)? { offersSnapshots ? base : nil }
         func notePeer(site: String, name: String) async throws { try await base.notePeer(site: site, name: name) }
         func bootstrappingFrom() async throws -> String? { try await base.bootstrappingFrom() }
         func streamRequest(from peer: String) async throws -> StreamRequest {
             var request = try await base.streamRequest(from: peer)
-            request.snapshot = false
+            if let asksForSnapshot { request.snapshot = asksForSnapshot }
             return request
         }
         func withChanges(
@@ -48,7 +57,7 @@ import Testing
         let fleet = try Fleet()
         let hubDevice = try await fleet.add("hub", listening: false)
         let terminal = try await fleet.add("terminal", listening: false)
-        let hub = RecordOnlyStore(hubDevice.replica)
+        let hub = WrappedStore(hubDevice.replica, offersSnapshots: false, asksForSnapshot: false)
         for index in 0..<12 {
             _ = try await hub.replica.createOrder(
                 customerEmail: "c\(index)@example.com", lines: [LineSpec(sku: "MUG", quantity: 1, unitPrice: "9.50")])
@@ -79,37 +88,6 @@ import Testing
         _ = await serving.result
     }
 
-    /// Asks for a file snapshot although it holds records (a confused or hostile peer).
-    final class GreedyStore: ReplicationStore, @unchecked Sendable {
-        let replica: Replica
-        var base: ReplicationLog { replica.replication }
-        init(_ replica: Replica) { self.replica = replica }
-
-        var identity: ReplicaIdentity { base.identity }
-        var schemaVersion: Int { base.schemaVersion }
-        var snapshots: (any SnapshotStore)? { base }
-        func notePeer(site: String, name: String) async throws { try await base.notePeer(site: site, name: name) }
-        func bootstrappingFrom() async throws -> String? { try await base.bootstrappingFrom() }
-        func streamRequest(from peer: String) async throws -> StreamRequest {
-            var request = try await base.streamRequest(from: peer)
-            request.snapshot = true
-            return request
-        }
-        func withChanges(
-            for request: StreamRequest, batchSize: Int, estimate: ((Int) throws -> Void)?,
-            _ emit: (ChangeBatch) throws -> Void
-        ) throws -> StreamEnd {
-            try base.withChanges(for: request, batchSize: batchSize, estimate: estimate, emit)
-        }
-        func stage(_ batch: ChangeBatch, from peer: String) async throws { try await base.stage(batch, from: peer) }
-        func completeStream(from peer: String, end: StreamEnd, lastBatch: ChangeBatch?) async throws -> MergeSummary {
-            try await base.completeStream(from: peer, end: end, lastBatch: lastBatch)
-        }
-        func markDelivered(to peer: String, snapshotLseq: Int64) async throws {
-            try await base.markDelivered(to: peer, snapshotLseq: snapshotLseq)
-        }
-    }
-
     /// Issue 16, item 3: a peer that is not empty gets records, never a copy of the hub's file.
     @Test func aPeerThatHoldsRecordsGetsNoSnapshot() async throws {
         let fleet = try Fleet()
@@ -119,7 +97,8 @@ import Testing
             customerEmail: "a@example.com", lines: [LineSpec(sku: "MUG", quantity: 1, unitPrice: "9.50")])
         _ = try await laptop.replica.createOrder(
             customerEmail: "b@example.com", lines: [LineSpec(sku: "CAP", quantity: 1, unitPrice: "5.00")])
-        let greedy = GreedyStore(laptop.replica)
+        // Asks for a file snapshot although it holds records (a confused or hostile peer).
+        let greedy = WrappedStore(laptop.replica, offersSnapshots: true, asksForSnapshot: true)
         let summary = try await greedy.sync(
             host: "127.0.0.1", port: hub.server?.port ?? 0, peerKey: hub.key, identity: laptop.identity)
         #expect(summary.snapshotBytesReceived == 0)
