@@ -125,7 +125,7 @@ extension Bench {
         let one = try Replica.create(at: path("t1"), name: "t1")
         let two = try Replica.create(at: path("t2"), name: "t2")
         for terminal in [one, two] {
-            _ = try await terminal.sync(
+            _ = try await terminal.replication.sync(
                 host: "127.0.0.1", port: server.port, peerKey: hubIdentity.keyPair.publicKey, identity: identity)
         }
         let order = try await one.orders(matching: OrderFilter(status: .paid, limit: 1)).first?.id ?? ""
@@ -136,7 +136,7 @@ extension Bench {
             var wire = 0
             let seconds = try await Clock.seconds {
                 for terminal in [one, two] {
-                    let summary = try await terminal.sync(
+                    let summary = try await terminal.replication.sync(
                         host: "127.0.0.1", port: server.port, peerKey: hubIdentity.keyPair.publicKey, identity: identity
                     )
                     wire += summary.bytesSent + summary.bytesReceived - Self.handshakeBytes(terminal, hub)
@@ -200,7 +200,7 @@ extension Bench {
         let replica = try Replica.create(at: arguments[3], name: "terminal")
         let identity = SyncIdentity(keyPair: KeyPair.generate(), networkID: unhex(arguments[2]))
         let start = DispatchTime.now().uptimeNanoseconds
-        let summary = try await replica.sync(
+        let summary = try await replica.replication.sync(
             host: "127.0.0.1", port: Int(arguments[0]) ?? 0, peerKey: unhex(arguments[1]), identity: identity,
             acceptSnapshot: !arguments.contains("--stream"))
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9

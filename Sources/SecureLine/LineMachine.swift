@@ -179,7 +179,7 @@ public struct LineMachine: Sendable {
             case "PING":
                 // A PING carries no body (protocol/SPEC.md §6): echoing a body-announcing line without the body
                 // would desynchronise the peer's record stream.
-                guard record.body.isEmpty, !record.json.contains("\"body\"") else {
+                guard record.body.isEmpty else {
                     throw LineError(.protocolViolation, "a PING carries no body")
                 }
                 output += try sealRecord(Record(verb: "PONG", json: record.json))

@@ -18,7 +18,7 @@ extension ReplicationStore {
     /// each merged whole. Safe to interrupt at any point: the next sync resumes from what was staged.
     ///
     /// ```swift
-    /// let summary = try await replica.sync(host: "127.0.0.1", port: 7400, peerKey: hubKey, identity: me)
+    /// let summary = try await replica.replication.sync(host: "127.0.0.1", port: 7400, peerKey: hubKey, identity: me)
     /// print(summary.changesReceived, summary.conflicts)
     /// ```
     /// An empty replica asks for a copy of the peer's file (a snapshot: the fastest bootstrap; a cut one
@@ -42,21 +42,6 @@ extension ReplicationStore {
             sync.acceptSnapshot = acceptSnapshot
             return try await sync.run(&session)
         }
-    }
-}
-
-extension Replica {
-    /// One full sync session over this replica's replication role (`replication.sync(…)`); see
-    /// `ReplicationStore.sync(host:port:peerKey:identity:batchSize:settings:acceptSnapshot:progress:logger:)`.
-    public func sync(
-        host: String, port: Int, peerKey: [UInt8], identity: SyncIdentity, batchSize: Int = 500,
-        settings: LineSettings = LineSettings(),
-        acceptSnapshot: Bool = true, progress: (@Sendable (SyncProgress) -> Void)? = nil,
-        logger: Logger = Logger(label: "outpost.sync")
-    ) async throws -> SyncSummary {
-        try await replication.sync(
-            host: host, port: port, peerKey: peerKey, identity: identity, batchSize: batchSize, settings: settings,
-            acceptSnapshot: acceptSnapshot, progress: progress, logger: logger)
     }
 }
 

@@ -105,7 +105,7 @@ struct Story {
     func syncAll() async throws {
         for _ in 0..<2 {
             for (laptop, identity) in zip(laptops, laptopIdentities) {
-                let summary = try await laptop.sync(
+                let summary = try await laptop.replication.sync(
                     host: "127.0.0.1", port: port, peerKey: hubIdentity.keyPair.publicKey, identity: identity)
                 if summary.changesSent + summary.changesReceived > 0 {
                     print(

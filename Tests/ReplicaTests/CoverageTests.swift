@@ -74,7 +74,8 @@ import Testing
         let trio = try await Trio()
         try await Self.deliver(
             try await Self.stream(from: trio.a, to: trio.b), from: trio.a, to: trio.b, complete: false)
-        _ = try? await Self.stream(from: trio.b, to: trio.c)
+        let refused = await #expect(throws: ReplicaError.self) { try await Self.stream(from: trio.b, to: trio.c) }
+        #expect(refused?.code == .unavailable)
         try await Self.deliver(try await Self.stream(from: trio.a, to: trio.b), from: trio.a, to: trio.b)
         try await Self.deliver(try await Self.stream(from: trio.b, to: trio.c), from: trio.b, to: trio.c)
         try await trio.c.edit(order: trio.order, quantities: [LineSpec(sku: "MUG", quantity: 2)])

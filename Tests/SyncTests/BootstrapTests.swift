@@ -55,7 +55,7 @@ import Testing
         print("seeded \(Self.orders) orders in \(clock.now - seeding)")
         let progress = ProgressLog()
         let started = clock.now
-        let summary = try await terminal.replica.sync(
+        let summary = try await terminal.replica.replication.sync(
             host: "127.0.0.1", port: hub.server?.port ?? 0, peerKey: hub.key, identity: terminal.identity,
             acceptSnapshot: snapshot,
             progress: { progress.record($0) })

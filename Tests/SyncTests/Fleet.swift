@@ -81,7 +81,7 @@ final class Fleet: @unchecked Sendable {
     @discardableResult
     func sync(_ from: Device, with to: Device, via port: Int? = nil) async throws -> SyncSummary {
         guard let server = to.server else { throw SyncError(.protocolViolation, "\(to.name) is not listening") }
-        return try await from.replica.sync(
+        return try await from.replica.replication.sync(
             host: "127.0.0.1", port: port ?? server.port, peerKey: to.key, identity: from.identity, batchSize: 7)
     }
 

@@ -68,7 +68,7 @@ import Testing
         let serving = Task { try await server.run() }
 
         // The empty terminal asks for a snapshot; the store has none to give, so a record stream comes.
-        let first = try await terminal.replica.sync(
+        let first = try await terminal.replica.replication.sync(
             host: "127.0.0.1", port: server.port, peerKey: hubDevice.key, identity: terminal.identity, batchSize: 5)
         #expect(first.snapshotBytesReceived == 0)
         #expect(first.rowsReceived > 0)
@@ -78,7 +78,7 @@ import Testing
         // A change made on the terminal reaches the hub's store through the same requirements.
         let sale = try await terminal.replica.createOrder(
             customerEmail: "t@example.com", lines: [LineSpec(sku: "MUG", quantity: 2, unitPrice: "9.50")])
-        let second = try await terminal.replica.sync(
+        let second = try await terminal.replica.replication.sync(
             host: "127.0.0.1", port: server.port, peerKey: hubDevice.key, identity: terminal.identity)
         #expect(second.rowsSent > 0)
         #expect(try await hub.replica.order(sale.orderID).progress.totalMinor == 1_900)

@@ -67,7 +67,7 @@ import Testing
         }
         for index in 0..<15 {
             let laptop = try await fleet.add("laptop-\(index)", listening: false)
-            let summary = try await laptop.replica.sync(
+            let summary = try await laptop.replica.replication.sync(
                 host: "127.0.0.1", port: hub.server?.port ?? 0, peerKey: hub.key, identity: laptop.identity,
                 batchSize: 4,
                 acceptSnapshot: snapshot)

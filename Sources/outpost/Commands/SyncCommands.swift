@@ -85,7 +85,7 @@ struct SyncCommand: AsyncParsableCommand {
             let target = try store.resolve(peer)
             let address = try TrustStore.address(of: target)
             let bar = ProgressBar(enabled: !global.json && isatty(STDERR_FILENO) != 0)
-            let summary = try await replica.sync(
+            let summary = try await replica.replication.sync(
                 host: address.host, port: address.port, peerKey: target.publicKey, identity: identity,
                 acceptSnapshot: !noSnapshot,
                 progress: { bar.update($0) })
