@@ -3,8 +3,9 @@ import OrderDomain
 
 /// What the sync layer needs of a replica's storage, and all it may use: the replica's identity, the stream
 /// it sends (`withChanges`), staging and merging the streams it receives, and the marks that remember what
-/// each peer holds. A replica file's replication role (`replica.replication`, a `ReplicationLog`) implements it; a hub whose replica lives in a server database
-/// implements the same requirements over its own tables, with the same rules (Replica.docc, "Merging").
+/// each peer holds. A replica file's replication role (`replica.replication`, a `ReplicationLog`) implements
+/// it; a hub whose replica lives in a server database implements the same requirements over its own tables,
+/// with the same rules (Replica.docc, "Merging").
 ///
 /// Every requirement is one transaction of the store: a failure leaves it as it was.
 public protocol ReplicationStore: Sendable {
