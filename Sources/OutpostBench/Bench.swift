@@ -97,7 +97,7 @@ struct Bench {
                     var options = NewOrderOptions()
                     options.channel = planned.channel
                     options.address = "1 High St"
-                    _ = try await replica.createOrder(
+                    _ = try await replica.commands.createOrder(
                         customerEmail: planned.email, lines: planned.lines, options: options)
                 }
             }

@@ -42,23 +42,24 @@ struct Dataset {
             var options = NewOrderOptions()
             options.channel = planned.channel
             options.address = "1 High St"
-            let order = try await replica.createOrder(
+            let order = try await replica.commands.createOrder(
                 customerEmail: planned.email, lines: planned.lines, options: options)
             guard planned.pay else { continue }
-            let balance = try await replica.order(order.orderID).progress.balanceDueMinor
-            try await replica.pay(order: order.orderID, amount: Money.decimalString(balance, digits: 2))
+            let balance = try await replica.queries.order(order.orderID).progress.balanceDueMinor
+            try await replica.commands.pay(order: order.orderID, amount: Money.decimalString(balance, digits: 2))
             if planned.shipment > 0 {
-                try await replica.pack(
+                try await replica.commands.pack(
                     order: order.orderID,
                     lines: planned.shipment == 1 ? [LineSpec(sku: planned.lines[0].sku, quantity: 1)] : [])
-                try await replica.ship(order: order.orderID, carrier: "DHL", tracking: "JD\(order.orderNumber)")
+                try await replica.commands.ship(
+                    order: order.orderID, carrier: "DHL", tracking: "JD\(order.orderNumber)")
                 if planned.returnAfter && planned.shipment == 2 {
-                    try await replica.requestReturn(
+                    try await replica.commands.requestReturn(
                         order: order.orderID, lines: [LineSpec(sku: planned.lines[0].sku, quantity: 1)],
                         reason: .wrongSize, receive: true, restock: true)
                 }
             }
-            if planned.refund { try await replica.refund(order: order.orderID, amount: "1.00") }
+            if planned.refund { try await replica.commands.refund(order: order.orderID, amount: "1.00") }
         }
     }
 }
@@ -66,7 +67,7 @@ struct Dataset {
 /// Complete historical orders for bulk loading at 10k, 100k and 1M: the same mix as `Dataset` (1–6 lines,
 /// repeat customers, every channel, payments and failed attempts, partial and full shipments, deliveries,
 /// returns, refunds, a few cancellations), each with its whole history, generated in chunks from a seed
-/// so 1M orders never sit in memory at once. Loaded through `Replica.importOrders`, which replays every
+/// so 1M orders never sit in memory at once. Loaded through `OrderCommands.importOrders`, which replays every
 /// order's history through the transition checks.
 struct OrderHistoryGenerator {
     let count: Int
@@ -168,7 +169,7 @@ struct OrderHistoryGenerator {
         while true {
             let orders = generator.next(chunk)
             guard !orders.isEmpty else { return total }
-            let summary = try await replica.importOrders(orders)
+            let summary = try await replica.commands.importOrders(orders)
             total.imported += summary.imported
             total.records += summary.records
             total.customersCreated += summary.customersCreated

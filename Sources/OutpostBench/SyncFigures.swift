@@ -128,11 +128,11 @@ extension Bench {
             _ = try await terminal.replication.sync(
                 host: "127.0.0.1", port: server.port, peerKey: hubIdentity.keyPair.publicKey, identity: identity)
         }
-        let order = try await one.orders(matching: OrderFilter(status: .paid, limit: 1)).first?.id ?? ""
+        let order = try await one.queries.orders(matching: OrderFilter(status: .paid, limit: 1)).first?.id ?? ""
         var latencies: [Double] = []
         var bytes: [Double] = []
         for round in 0..<(quick ? 15 : 40) {
-            try await one.edit(order: order, notes: "note \(round)")
+            try await one.commands.edit(order: order, notes: "note \(round)")
             var wire = 0
             let seconds = try await Clock.seconds {
                 for terminal in [one, two] {
@@ -142,7 +142,7 @@ extension Bench {
                     wire += summary.bytesSent + summary.bytesReceived - Self.handshakeBytes(terminal, hub)
                 }
             }
-            let seen = try await two.order(order).order.notes
+            let seen = try await two.queries.order(order).order.notes
             guard seen == "note \(round)" else {
                 throw ReplicaError(.corrupt, "the change did not arrive: \(seen ?? "nil")")
             }
@@ -219,7 +219,7 @@ extension Bench {
         let hub =
             try FileManager.default.fileExists(atPath: path)
             ? Replica.open(at: path, cacheMegabytes: 256) : Replica.create(at: path, name: "hub", cacheMegabytes: 256)
-        if try await hub.orders(matching: OrderFilter(limit: 1)).isEmpty {
+        if try await hub.queries.orders(matching: OrderFilter(limit: 1)).isEmpty {
             let summary = try await OrderHistoryGenerator.load(count: orders, seed: 3, into: hub)
             FileHandle.standardOutput.write(
                 Data("loaded \(summary.imported) orders (\(summary.records) records)\n".utf8))

@@ -6,7 +6,7 @@
 /// `any OutpostError` once:
 ///
 /// ```swift
-/// do { try await replica.pay(order: "K3QZ-1", amount: "10.00") }
+/// do { try await replica.commands.pay(order: "K3QZ-1", amount: "10.00") }
 /// catch let error as any OutpostError { print("error: \(error.message)"); exit(error.exitStatus.rawValue) }
 /// ```
 public protocol OutpostError: Error, Sendable, CustomStringConvertible {

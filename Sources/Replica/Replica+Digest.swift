@@ -50,6 +50,6 @@ extension Replica {
         sink("## stock_levels\n")
         for level in try StockLevels.all(db, sku: nil) { sink("\(level)\n") }
         sink("## conflicts\n")
-        for conflict in try Replica.conflicts(db, orderID: nil) { sink("\(conflict)\n") }
+        for conflict in try OrderQueries.conflicts(db, orderID: nil) { sink("\(conflict)\n") }
     }
 }

@@ -20,10 +20,10 @@ public struct ReplicaIdentity: Hashable, Sendable {
 ///
 /// ```swift
 /// let replica = try Replica.create(at: "/tmp/shop.sqlite", name: "popup-1")
-/// try await replica.setStock(sku: "TEE-M", onHand: 10)
-/// let order = try await replica.createOrder(
+/// try await replica.commands.setStock(sku: "TEE-M", onHand: 10)
+/// let order = try await replica.commands.createOrder(
 ///     customerEmail: "ana@example.com", lines: [LineSpec(sku: "TEE-M", quantity: 2, unitPrice: "19.90")])
-/// try await replica.pay(order: order.orderNumber, amount: "39.80")
+/// try await replica.commands.pay(order: order.orderNumber, amount: "39.80")
 /// ```
 public final class Replica: Sendable {
     /// The file this replica lives in.

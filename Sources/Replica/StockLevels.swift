@@ -75,9 +75,9 @@ enum StockLevels {
     }
 }
 
-extension Replica {
+extension OrderQueries {
     /// Stock levels of every tracked SKU (or one SKU) at every location.
     public func stockLevels(sku: String? = nil) async throws -> [StockLevel] {
-        try await pool.read { db in try StockLevels.all(db, sku: sku) }
+        try await read { db in try StockLevels.all(db, sku: sku) }
     }
 }

@@ -53,36 +53,36 @@ struct Demo: AsyncParsableCommand {
 
         print("Outpost demo — replicas in \(directory.path); the hub listens on 127.0.0.1:\(server.port)\n")
         print("1. Morning: the hub counts stock; both laptops sync with it.")
-        try await hub.setStock(sku: "TEE-M", onHand: 5)
-        try await hub.setStock(sku: "MUG", onHand: 3)
+        try await hub.commands.setStock(sku: "TEE-M", onHand: 5)
+        try await hub.commands.setStock(sku: "MUG", onHand: 3)
         try await story.syncAll()
 
         print("2. Offline: each laptop sells.")
         var options = NewOrderOptions()
         options.address = "1 Harbour St, Leith"
-        let ana = try await one.createOrder(
+        let ana = try await one.commands.createOrder(
             customerEmail: "ana@example.com", lines: [LineSpec(sku: "TEE-M", quantity: 2, unitPrice: "19.90")],
             options: options)
-        try await one.pay(order: ana.orderNumber, amount: "39.80", method: .cash)
+        try await one.commands.pay(order: ana.orderNumber, amount: "39.80", method: .cash)
         print("   popup-1 sold \(ana.orderNumber) to ana@example.com: 2 × TEE-M, paid 39.80 EUR cash")
-        let bo = try await two.createOrder(
+        let bo = try await two.commands.createOrder(
             customerEmail: "bo@example.com",
             lines: [
                 LineSpec(sku: "MUG", quantity: 1, unitPrice: "12.00"),
                 LineSpec(sku: "TEE-M", quantity: 1, unitPrice: "19.90"),
             ])
-        try await two.pay(order: bo.orderNumber, amount: "31.90", method: .card, provisional: true)
+        try await two.commands.pay(order: bo.orderNumber, amount: "31.90", method: .card, provisional: true)
         print("   popup-2 sold \(bo.orderNumber) to bo@example.com: MUG + TEE-M, card taken offline (provisional)")
         try await story.syncAll()
 
         print("3. Offline again, the laptops disagree:")
-        try await one.pack(order: ana.orderNumber)
-        try await one.ship(order: ana.orderNumber, carrier: "DHL", tracking: "JD014600003")
+        try await one.commands.pack(order: ana.orderNumber)
+        try await one.commands.ship(order: ana.orderNumber, carrier: "DHL", tracking: "JD014600003")
         print("   popup-1 packs and ships \(ana.orderNumber) (DHL JD014600003)")
-        try await two.cancel(order: ana.orderNumber, reason: "customer called to cancel")
+        try await two.commands.cancel(order: ana.orderNumber, reason: "customer called to cancel")
         print("   popup-2 cancels \(ana.orderNumber): the customer called")
-        try await one.edit(order: bo.orderNumber, phone: "+44 7700 900111")
-        try await two.edit(order: bo.orderNumber, phone: "+44 7700 900222")
+        try await one.commands.edit(order: bo.orderNumber, phone: "+44 7700 900111")
+        try await two.commands.edit(order: bo.orderNumber, phone: "+44 7700 900222")
         print("   both laptops record a different phone number for \(bo.orderNumber)")
 
         print("4. Everyone syncs through the hub.")
@@ -117,7 +117,7 @@ struct Story {
     }
 
     func report(ana: String) async throws {
-        let shipped = try await hub.order(ana)
+        let shipped = try await hub.queries.order(ana)
         print("What happened to \(ana):")
         print(
             "   status   \(shipped.progress.status.rawValue)   overlays: \(shipped.progress.overlays.map(\.rawValue).joined(separator: ", "))"
@@ -130,17 +130,17 @@ struct Story {
         }
         print("")
         print("Conflicts kept for people to see:")
-        for conflict in try await hub.conflicts() {
+        for conflict in try await hub.queries.conflicts() {
             let values = conflict.values.map(\.description).joined(separator: " vs ")
             var number = "-"
-            if let orderID = conflict.orderID { number = try await hub.order(orderID).order.number }
+            if let orderID = conflict.orderID { number = try await hub.queries.order(orderID).order.number }
             print(
                 "   order \(number) \(conflict.entity.rawValue).\(conflict.field): \(values) → shows \(conflict.winner) (rule: \(conflict.rule.rawValue))"
             )
         }
         print("")
         print("Orders (identical on every replica):")
-        let listing = try await hub.orders()
+        let listing = try await hub.queries.orders()
         print("   " + pad("NUMBER", 10) + pad("STATUS", 14) + pad("TOTAL", 10) + "CUSTOMER")
         for order in listing {
             print(
@@ -150,13 +150,13 @@ struct Story {
         print("")
         print("Stock:")
         print("   " + pad("SKU", 8) + pad("ON HAND", 9) + pad("RESERVED", 10) + "AVAILABLE")
-        for level in try await hub.stockLevels() {
+        for level in try await hub.queries.stockLevels() {
             print(
                 "   " + pad(level.sku, 8) + pad(String(level.onHand), 9) + pad(String(level.reserved), 10)
                     + String(level.available))
         }
         var views: [[OrderListing]] = []
-        for replica in [hub] + laptops { views.append(try await replica.orders()) }
+        for replica in [hub] + laptops { views.append(try await replica.queries.orders()) }
         guard views.allSatisfy({ $0 == views[0] }) else {
             throw ValidationError("the replicas disagree after syncing — please report this as a bug")
         }

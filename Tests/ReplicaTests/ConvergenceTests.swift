@@ -41,8 +41,8 @@ import Testing
         #expect(problems.isEmpty, "seed \(seed): \(problems.prefix(5))")
         #expect(simulation.commandsApplied > 100, "seed \(seed): only \(simulation.commandsApplied) commands succeeded")
         if ProcessInfo.processInfo.environment["OUTPOST_SIM_VERBOSE"] != nil {
-            let conflicts = try await simulation.replicas[0].conflicts().count
-            let orders = try await simulation.replicas[0].orders().count
+            let conflicts = try await simulation.replicas[0].queries.conflicts().count
+            let orders = try await simulation.replicas[0].queries.orders().count
             print(
                 "seed \(seed): \(orders) orders, \(simulation.replicas.count) replicas, \(simulation.commandsApplied) commands, \(simulation.writes.count) fields written, \(simulation.cuts) cut streams, \(conflicts) open conflicts"
             )
@@ -185,7 +185,7 @@ private struct Simulation {
         let before = try await replica.pool.read { db in
             (try Replica.versionVectorBySite(db), try Row.fetchOne(db, sql: "SELECT counter, lseq FROM replica_clock"))
         }
-        let orders = try await replica.orders()
+        let orders = try await replica.queries.orders()
         do {
             try await randomCommand(on: replica, orders: orders)
             commandsApplied += 1
@@ -203,7 +203,7 @@ private struct Simulation {
     mutating func randomCommand(on replica: Replica, orders: [OrderListing]) async throws {
         let roll = Int.random(in: 0..<100, using: &random)
         if roll < 8 {
-            try await replica.addStock(sku: pick(skus), quantity: Int64.random(in: 1...20, using: &random))
+            try await replica.commands.addStock(sku: pick(skus), quantity: Int64.random(in: 1...20, using: &random))
             return
         }
         if roll < 30 || orders.isEmpty {
@@ -215,59 +215,62 @@ private struct Simulation {
             var options = NewOrderOptions()
             options.channel = pick(Channel.allCases)
             options.address = pick(["1 High St", "2 Low Rd", nil])
-            _ = try await replica.createOrder(customerEmail: pick(emails), lines: lines, options: options)
+            _ = try await replica.commands.createOrder(customerEmail: pick(emails), lines: lines, options: options)
             return
         }
         let order = pick(orders).id
-        let details = try await replica.order(order)
+        let details = try await replica.queries.order(order)
         // A replica still bootstrapping may show an order whose lines have not arrived yet.
         guard !details.order.lines.isEmpty else { return }
         switch roll {
         case 30..<42:
             let due = details.progress.balanceDueMinor
-            try await replica.pay(
+            try await replica.commands.pay(
                 order: order, amount: Money.decimalString(max(1, due), digits: 2), method: pick(PaymentMethod.allCases),
                 provisional: chance(0.2))
-        case 42..<46: try await replica.failPayment(order: order, reason: "declined")
-        case 46..<50: try await replica.startProcessing(order: order)
+        case 42..<46: try await replica.commands.failPayment(order: order, reason: "declined")
+        case 46..<50: try await replica.commands.startProcessing(order: order)
         case 50..<58:
             let sku = pick(details.order.lines).sku
-            try await replica.pack(order: order, lines: chance(0.5) ? [] : [LineSpec(sku: sku, quantity: 1)])
+            try await replica.commands.pack(order: order, lines: chance(0.5) ? [] : [LineSpec(sku: sku, quantity: 1)])
         case 58..<65:
-            try await replica.ship(
+            try await replica.commands.ship(
                 order: order, carrier: pick(["DHL", "UPS"]), tracking: "T\(Int.random(in: 1...999, using: &random))")
-        case 65..<68: try await replica.deliver(order: order)
-        case 68..<70: try await replica.track(order: order, event: pick(TrackingKind.allCases))
-        case 70..<75: try await replica.cancel(order: order, reason: "sim")
+        case 65..<68: try await replica.commands.deliver(order: order)
+        case 68..<70: try await replica.commands.track(order: order, event: pick(TrackingKind.allCases))
+        case 70..<75: try await replica.commands.cancel(order: order, reason: "sim")
         case 75..<79:
             let line = pick(details.progress.lines)
-            try await replica.requestReturn(
+            try await replica.commands.requestReturn(
                 order: order, lines: [LineSpec(sku: line.sku, quantity: 1)], reason: pick(ReturnReason.allCases),
                 receive: chance(0.3), restock: chance(0.5))
         case 79..<82:
             guard let item = details.order.returns.first(where: { $0.receivedAt == nil && $0.cancelledAt == nil })
             else { return }
             if chance(0.6) {
-                try await replica.receiveReturn(order: order, returnID: item.id, restock: chance(0.5))
+                try await replica.commands.receiveReturn(order: order, returnID: item.id, restock: chance(0.5))
             } else {
-                try await replica.cancelReturn(order: order, returnID: item.id)
+                try await replica.commands.cancelReturn(order: order, returnID: item.id)
             }
-        case 82..<86: try await replica.refund(order: order, amount: "\(Int.random(in: 1...20, using: &random)).00")
+        case 82..<86:
+            try await replica.commands.refund(order: order, amount: "\(Int.random(in: 1...20, using: &random)).00")
         case 86..<89:
-            try await replica.edit(
+            try await replica.commands.edit(
                 order: order, phone: chance(0.5) ? "+44 \(Int.random(in: 100...999, using: &random))" : nil,
                 notes: "n\(Int.random(in: 1...9, using: &random))")
-        case 89..<92: try await replica.edit(order: order, address: "\(Int.random(in: 1...99, using: &random)) Quay")
-        case 92..<95: try await replica.edit(order: order, tags: Set([pick(["gift", "vip", "rush"])]))
+        case 89..<92:
+            try await replica.commands.edit(order: order, address: "\(Int.random(in: 1...99, using: &random)) Quay")
+        case 92..<95: try await replica.commands.edit(order: order, tags: Set([pick(["gift", "vip", "rush"])]))
         case 95..<98:
             let line = pick(details.order.lines)
-            try await replica.edit(
+            try await replica.commands.edit(
                 order: order,
                 quantities: [
                     LineSpec(sku: line.sku, quantity: line.quantity + Int64.random(in: -1...2, using: &random))
                 ])
         default:
-            try await replica.editCustomer(email: pick(emails), name: "Name \(Int.random(in: 1...9, using: &random))")
+            try await replica.commands.editCustomer(
+                email: pick(emails), name: "Name \(Int.random(in: 1...9, using: &random))")
         }
     }
 

@@ -22,7 +22,7 @@ import Testing
             a = try Replica.create(at: directory.path("a.sqlite"), name: "a", now: { clock() })
             b = try Replica.create(at: directory.path("b.sqlite"), name: "b", now: { clock() })
             c = try Replica.create(at: directory.path("c.sqlite"), name: "c", now: { clock() })
-            order = try await a.createOrder(
+            order = try await a.commands.createOrder(
                 customerEmail: "ana@example.com", lines: [LineSpec(sku: "MUG", quantity: 1, unitPrice: "9.50")]
             ).orderID
         }
@@ -57,7 +57,7 @@ import Testing
         // b → c: refused in the store, whatever the session does.
         let error = await #expect(throws: ReplicaError.self) { try await Self.stream(from: trio.b, to: trio.c) }
         #expect(error?.code == .unavailable)
-        #expect(try await trio.c.orders().isEmpty)
+        #expect(try await trio.c.queries.orders().isEmpty)
         #expect(try await trio.c.uncoveredDots().uncovered.isEmpty)
 
         // Once b's stream completes, b serves, and what c receives is covered by what c's vector learns.
@@ -65,7 +65,7 @@ import Testing
         #expect(try await trio.b.uncoveredDots().uncovered.isEmpty)
         try await Self.deliver(try await Self.stream(from: trio.b, to: trio.c), from: trio.b, to: trio.c)
         #expect(try await trio.c.uncoveredDots().uncovered.isEmpty)
-        #expect(try await trio.c.orders().count == 1)
+        #expect(try await trio.c.queries.orders().count == 1)
     }
 
     /// The rest of the seed's story, now that c can only learn a's write with a's vector entry: c and a then
@@ -78,9 +78,9 @@ import Testing
         #expect(refused?.code == .unavailable)
         try await Self.deliver(try await Self.stream(from: trio.a, to: trio.b), from: trio.a, to: trio.b)
         try await Self.deliver(try await Self.stream(from: trio.b, to: trio.c), from: trio.b, to: trio.c)
-        try await trio.c.edit(order: trio.order, quantities: [LineSpec(sku: "MUG", quantity: 2)])
-        try await trio.c.edit(order: trio.order, quantities: [LineSpec(sku: "MUG", quantity: 3)])
-        try await trio.a.edit(order: trio.order, quantities: [LineSpec(sku: "MUG", quantity: 5)])
+        try await trio.c.commands.edit(order: trio.order, quantities: [LineSpec(sku: "MUG", quantity: 2)])
+        try await trio.c.commands.edit(order: trio.order, quantities: [LineSpec(sku: "MUG", quantity: 3)])
+        try await trio.a.commands.edit(order: trio.order, quantities: [LineSpec(sku: "MUG", quantity: 5)])
         let all = [trio.a, trio.b, trio.c]
         for _ in 0..<2 {
             for receiver in all {
@@ -92,7 +92,7 @@ import Testing
             }
         }
         for replica in all {
-            let conflicts = try await replica.conflicts(order: trio.order)
+            let conflicts = try await replica.queries.conflicts(order: trio.order)
             #expect(conflicts.map(\.field) == ["quantity"], "\(replica.identity.name)")
             #expect(conflicts.first?.values == [.integer(3), .integer(5)], "\(replica.identity.name)")
         }
@@ -105,7 +105,7 @@ import Testing
     func anEndThatDoesNotCoverTheStreamIsRefused(receiverIsEmpty: Bool) async throws {
         let trio = try await Trio()
         if !receiverIsEmpty {
-            _ = try await trio.b.createOrder(
+            _ = try await trio.b.commands.createOrder(
                 customerEmail: "bo@example.com", lines: [LineSpec(sku: "CAP", quantity: 1, unitPrice: "5.00")])
         }
         let (batches, end) = try await Self.stream(from: trio.a, to: trio.b)
@@ -121,7 +121,7 @@ import Testing
         #expect(try await trio.b.rawDump() == before, "a refused END leaves every table as it was")
 
         try await trio.b.completeStream(from: trio.a.identity.siteID, end: end)
-        #expect(try await trio.b.order(trio.order).order.lines.count == 1)
+        #expect(try await trio.b.queries.order(trio.order).order.lines.count == 1)
         #expect(try await trio.b.uncoveredDots().uncovered.isEmpty)
     }
 }

@@ -51,27 +51,27 @@ import Testing
         unpaid.order.fulfilments = []
         unpaid.order.returns = []
         unpaid.order.refunds = []
-        let summary = try await replica.importOrders([Self.shippedOrder("SHOP-1001"), unpaid])
+        let summary = try await replica.commands.importOrders([Self.shippedOrder("SHOP-1001"), unpaid])
         #expect(summary.imported == 2)
         #expect(summary.customersCreated == 1)
         #expect(summary.records == 1 + 7 + 3, "a customer; order, 2 lines and 4 facts; order and 2 lines")
 
-        let shipped = try await replica.order("SHOP-1001")
+        let shipped = try await replica.queries.order("SHOP-1001")
         // One of three delivered units came back and was refunded: still delivered, partially returned.
         #expect(shipped.progress.status == .delivered)
         #expect(shipped.progress.overlays.contains(.partiallyReturned))
         #expect(shipped.progress.overlays.contains(.partiallyRefunded))
         #expect(shipped.progress.refundedMinor == 2_000)
         #expect(shipped.progress.balanceDueMinor == 0)
-        let fresh = try await replica.order(unpaid.order.id)
+        let fresh = try await replica.queries.order(unpaid.order.id)
         #expect(fresh.progress.status == .pendingPayment)
         #expect(
             fresh.order.number.hasPrefix(replica.identity.numberPrefix),
             "an order without a number gets this device's next one")
         // The derived columns written at import equal what a full refresh computes.
-        let stored = try await replica.orders(matching: OrderFilter())
+        let stored = try await replica.queries.orders(matching: OrderFilter())
         for item in stored {
-            let derived = try await replica.order(item.id).progress
+            let derived = try await replica.queries.order(item.id).progress
             #expect(item.status == derived.status)
             #expect(item.totalMinor == derived.totalMinor)
         }
@@ -81,9 +81,9 @@ import Testing
         let directory = try TemporaryDirectory()
         let replica = try Replica.create(at: directory.path("a.sqlite"), name: "a")
         let orders = [Self.shippedOrder("SHOP-1"), Self.shippedOrder("SHOP-2", email: "bo@example.com")]
-        try await replica.importOrders(orders)
+        try await replica.commands.importOrders(orders)
         let before = try await replica.contentDigest()
-        let again = try await replica.importOrders(orders)
+        let again = try await replica.commands.importOrders(orders)
         #expect(again.imported == 0)
         #expect(again.skipped == 2)
         #expect(try await replica.contentDigest() == before)
@@ -107,7 +107,7 @@ import Testing
         }
         let before = try await replica.rawDump()
         do {
-            try await replica.importOrders([Self.shippedOrder("SHOP-GOOD"), bad])
+            try await replica.commands.importOrders([Self.shippedOrder("SHOP-GOOD"), bad])
             Issue.record("the import should have been refused (\(defect))")
         } catch let error as DomainError {
             #expect(error.message.contains("import item 2"), "\(error)")
@@ -120,14 +120,14 @@ import Testing
         let directory = try TemporaryDirectory()
         let a = try Replica.create(at: directory.path("a.sqlite"), name: "a")
         let b = try Replica.create(at: directory.path("b.sqlite"), name: "b")
-        try await a.importOrders(
+        try await a.commands.importOrders(
             (0..<40).map {
                 Self.shippedOrder("SHOP-\($0)", email: "c\($0 % 7)@example.com", at: 1_790_000_000_000 + Int64($0))
             })
         try await b.pull(from: a, batchSize: 16)
         #expect(try await b.contentDigest() == a.contentDigest())
-        let orders = try await b.orders(matching: OrderFilter())
+        let orders = try await b.queries.orders(matching: OrderFilter())
         #expect(orders.count == 40)
-        for item in orders { #expect(item.status == (try await a.order(item.id).progress.status)) }
+        for item in orders { #expect(item.status == (try await a.queries.order(item.id).progress.status)) }
     }
 }

@@ -24,20 +24,20 @@ import Testing
         #expect(applied == ["v1", "v2-local-ordinal", "v3-staged-dots"])
         #expect(replica.identity.name == "old-till")
 
-        let orders = try await replica.orders()
+        let orders = try await replica.queries.orders()
         #expect(orders.map(\.number).sorted() == ["9AZH-1", "9AZH-2"])
-        let shipped = try await replica.order("9AZH-1")
+        let shipped = try await replica.queries.order("9AZH-1")
         #expect(shipped.progress.status == .shipped)
         #expect(shipped.progress.overlays == [.partiallyRefunded, .partiallyReturned])
         #expect(shipped.progress.refundedMinor == 950)
         #expect(shipped.order.phone == "+44 7700 900111")
-        let levels = try await replica.stockLevels().map { "\($0.sku) \($0.onHand) \($0.reserved)" }
+        let levels = try await replica.queries.stockLevels().map { "\($0.sku) \($0.onHand) \($0.reserved)" }
         #expect(levels.sorted() == ["MUG 5 0", "TEE-M 10 1"], "MUG: 5 counted, 1 shipped, 1 restocked")
 
         // It writes as itself and serves a new replica, which ends identical.
-        _ = try await replica.createOrder(
+        _ = try await replica.commands.createOrder(
             customerEmail: "cy@example.com", lines: [LineSpec(sku: "MUG", quantity: 1, unitPrice: "9.50")])
-        #expect(try await replica.order("9AZH-3").progress.status == .pendingPayment)
+        #expect(try await replica.queries.order("9AZH-3").progress.status == .pendingPayment)
         let fresh = try Replica.create(at: directory.path("new.sqlite"), name: "new")
         try await fresh.pull(from: replica)
         #expect(try await fresh.contentDump() == replica.contentDump())

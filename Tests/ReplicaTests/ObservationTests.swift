@@ -10,8 +10,8 @@ import Testing
         let directory = try TemporaryDirectory()
         let replica = try Replica.create(at: directory.path("a.sqlite"), name: "till")
         let changes = replica.changedOrders()
-        let created = try await replica.createOrder(customerEmail: "ana@example.com", lines: [line("MUG", 1)])
-        try await replica.pay(order: created.orderID, amount: "10.00")
+        let created = try await replica.commands.createOrder(customerEmail: "ana@example.com", lines: [line("MUG", 1)])
+        try await replica.commands.pay(order: created.orderID, amount: "10.00")
         // Two notifications, or a failure after five seconds (never a hang).
         let seen = try await withDeadline(5, "two change notifications") {
             var seen: [Set<String>] = []
@@ -30,20 +30,20 @@ import Testing
         let replica = try Replica.create(at: directory.path("a.sqlite"), name: "till", now: { clock() })
         var web = NewOrderOptions()
         web.channel = .web
-        let first = try await replica.createOrder(
+        let first = try await replica.commands.createOrder(
             customerEmail: "ana@example.com", lines: [line("MUG", 1)], options: web)
-        let second = try await replica.createOrder(customerEmail: "bo@example.com", lines: [line("MUG", 1)])
-        try await replica.pay(order: second.orderID, amount: "10.00")
-        #expect(try await replica.orders(matching: OrderFilter(status: .paid)).map(\.id) == [second.orderID])
+        let second = try await replica.commands.createOrder(customerEmail: "bo@example.com", lines: [line("MUG", 1)])
+        try await replica.commands.pay(order: second.orderID, amount: "10.00")
+        #expect(try await replica.queries.orders(matching: OrderFilter(status: .paid)).map(\.id) == [second.orderID])
         #expect(
-            try await replica.orders(matching: OrderFilter(customerEmail: "ANA@example.com")).map(\.id) == [
+            try await replica.queries.orders(matching: OrderFilter(customerEmail: "ANA@example.com")).map(\.id) == [
                 first.orderID
             ])
-        #expect(try await replica.orders(matching: OrderFilter(channel: .web)).map(\.id) == [first.orderID])
-        let createdAt = try await replica.order(second.orderID).order.createdAt
-        #expect(try await replica.orders(matching: OrderFilter(since: createdAt)).map(\.id) == [second.orderID])
-        #expect(try await replica.orders(matching: OrderFilter(until: createdAt)).map(\.id) == [first.orderID])
-        let ana = try await replica.customer(email: "ana@example.com")
+        #expect(try await replica.queries.orders(matching: OrderFilter(channel: .web)).map(\.id) == [first.orderID])
+        let createdAt = try await replica.queries.order(second.orderID).order.createdAt
+        #expect(try await replica.queries.orders(matching: OrderFilter(since: createdAt)).map(\.id) == [second.orderID])
+        #expect(try await replica.queries.orders(matching: OrderFilter(until: createdAt)).map(\.id) == [first.orderID])
+        let ana = try await replica.queries.customer(email: "ana@example.com")
         #expect(ana.orders.map(\.id) == [first.orderID])
         #expect(ana.purchased == ["MUG": 1])
     }

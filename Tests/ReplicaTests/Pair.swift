@@ -20,15 +20,15 @@ struct Pair {
         let clock = FakeClock()
         let a = try Replica.create(at: directory.path("a.sqlite"), name: "laptop-a", now: { clock() })
         let b = try Replica.create(at: directory.path("b.sqlite"), name: "laptop-b", now: { clock() })
-        try await a.setStock(sku: "TEE-M", onHand: 10)
-        try await a.setStock(sku: "CAP", onHand: 10)
+        try await a.commands.setStock(sku: "TEE-M", onHand: 10)
+        try await a.commands.setStock(sku: "CAP", onHand: 10)
         var options = NewOrderOptions()
         options.shipping = "10.00"
         options.address = "1 Harbour St, Leith"
-        let order = try await a.createOrder(
+        let order = try await a.commands.createOrder(
             customerEmail: "ana@example.com", lines: [line("TEE-M", 2, "15.00"), line("CAP", 1, "10.00")],
             options: options)
-        if paid { try await a.pay(order: order.orderID, amount: "50.00") }
+        if paid { try await a.commands.pay(order: order.orderID, amount: "50.00") }
         try await prepare(a, order.orderID)
         try await b.pull(from: a)
         return Pair(directory: directory, a: a, b: b, order: order.orderID)

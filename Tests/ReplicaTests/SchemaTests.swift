@@ -38,17 +38,17 @@ import Testing
         // Each fact kind round-trips through the store and OrderRecords' by-name reads.
         let directory = try TemporaryDirectory()
         let replica = try Replica.create(at: directory.path("a.sqlite"), name: "a")
-        try await replica.setStock(sku: "TEE-M", onHand: 5)
-        let sale = try await replica.createOrder(
+        try await replica.commands.setStock(sku: "TEE-M", onHand: 5)
+        let sale = try await replica.commands.createOrder(
             customerEmail: "ana@example.com", lines: [LineSpec(sku: "TEE-M", quantity: 2, unitPrice: "19.90")])
-        try await replica.pay(order: sale.orderID, amount: "39.80", method: .cash)
-        try await replica.pack(order: sale.orderID)
-        try await replica.ship(order: sale.orderID, carrier: "DHL", tracking: "JD1")
-        try await replica.track(order: sale.orderID, event: .delayed, note: "storm")
-        try await replica.requestReturn(
+        try await replica.commands.pay(order: sale.orderID, amount: "39.80", method: .cash)
+        try await replica.commands.pack(order: sale.orderID)
+        try await replica.commands.ship(order: sale.orderID, carrier: "DHL", tracking: "JD1")
+        try await replica.commands.track(order: sale.orderID, event: .delayed, note: "storm")
+        try await replica.commands.requestReturn(
             order: sale.orderID, lines: [LineSpec(sku: "TEE-M", quantity: 1)], reason: .damaged)
-        try await replica.refund(order: sale.orderID, amount: "5.00", reason: "goodwill")
-        let order = try await replica.order(sale.orderID).order
+        try await replica.commands.refund(order: sale.orderID, amount: "5.00", reason: "goodwill")
+        let order = try await replica.queries.order(sale.orderID).order
         #expect(order.lines.map(\.sku) == ["TEE-M"] && order.lines.first?.quantity == 2)
         #expect(order.lines.first?.unitPriceMinor == 1_990)
         #expect(order.payments.map(\.method) == [.cash] && order.payments.first?.amountMinor == 3_980)
@@ -80,7 +80,7 @@ import Testing
     static func writeOutsideTheSchema(_ values: [String: FieldValue]) async throws {
         let directory = try TemporaryDirectory()
         let replica = try Replica.create(at: directory.path("a.sqlite"), name: "a")
-        let sale = try await replica.createOrder(
+        let sale = try await replica.commands.createOrder(
             customerEmail: "ana@example.com", lines: [LineSpec(sku: "TEE-M", quantity: 1, unitPrice: "1.00")])
         try await replica.pool.write { db in
             let context = try WriteContext(db, wallMilliseconds: 1)

@@ -8,10 +8,10 @@ import Testing
     @Test func aPulledOrderIsIdenticalOnBothReplicas() async throws {
         let pair = try await Pair.make()
         #expect(try await pair.converged())
-        let onB = try await pair.b.order(pair.order)
+        let onB = try await pair.b.queries.order(pair.order)
         #expect(onB.progress.status == .paid)
         #expect(onB.progress.totalMinor == 5000)
-        #expect(try await pair.b.stockLevels(sku: "TEE-M").first?.available == 8)
+        #expect(try await pair.b.queries.stockLevels(sku: "TEE-M").first?.available == 8)
     }
 
     @Test func applyingTheSameStreamTwiceChangesNothing() async throws {
@@ -29,19 +29,19 @@ import Testing
 
     @Test func aConcurrentPhoneEditIsAConflictWithBothValuesKept() async throws {
         let pair = try await Pair.make()
-        try await pair.a.edit(order: pair.order, phone: "+44 111")
-        try await pair.b.edit(order: pair.order, phone: "+44 222")
+        try await pair.a.commands.edit(order: pair.order, phone: "+44 111")
+        try await pair.b.commands.edit(order: pair.order, phone: "+44 222")
         try await pair.sync()
         #expect(try await pair.converged())
-        let conflicts = try await pair.a.conflicts(order: pair.order)
+        let conflicts = try await pair.a.queries.conflicts(order: pair.order)
         #expect(conflicts.count == 1)
         #expect(conflicts.first?.field == "phone")
         #expect(conflicts.first?.values == [.text("+44 111"), .text("+44 222")])
         // A later local write sees both siblings and settles the conflict everywhere.
-        try await pair.b.edit(order: pair.order, phone: "+44 333")
+        try await pair.b.commands.edit(order: pair.order, phone: "+44 333")
         try await pair.sync()
-        #expect(try await pair.a.conflicts(order: pair.order).isEmpty)
-        #expect(try await pair.a.order(pair.order).order.phone == "+44 333")
+        #expect(try await pair.a.queries.conflicts(order: pair.order).isEmpty)
+        #expect(try await pair.a.queries.order(pair.order).order.phone == "+44 333")
         #expect(try await pair.converged())
     }
 }

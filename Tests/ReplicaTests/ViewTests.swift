@@ -14,22 +14,22 @@ import Testing
         let directory = try TemporaryDirectory()
         let clock = FakeClock()
         let replica = try Replica.create(at: directory.path("shop.sqlite"), name: "shop", now: { clock() })
-        try await replica.setStock(sku: "TEE-M", onHand: 10)
-        try await replica.setStock(sku: "CAP", onHand: 4)
+        try await replica.commands.setStock(sku: "TEE-M", onHand: 10)
+        try await replica.commands.setStock(sku: "CAP", onHand: 4)
         var options = NewOrderOptions()
         options.shipping = "5.00"
-        let paid = try await replica.createOrder(
+        let paid = try await replica.commands.createOrder(
             customerEmail: "ana@example.com",
             lines: [
                 LineSpec(sku: "TEE-M", quantity: 2, unitPrice: "20.00"),
                 LineSpec(sku: "CAP", quantity: 1, unitPrice: "10.00"),
             ],
             options: options)
-        try await replica.pay(order: paid.orderID, amount: "55.00")
-        try await replica.pack(order: paid.orderID, lines: [LineSpec(sku: "TEE-M", quantity: 2)])
-        try await replica.ship(order: paid.orderID, carrier: "DHL", tracking: "JD1")
-        try await replica.refund(order: paid.orderID, amount: "5.00", reason: "late")
-        let unpaid = try await replica.createOrder(
+        try await replica.commands.pay(order: paid.orderID, amount: "55.00")
+        try await replica.commands.pack(order: paid.orderID, lines: [LineSpec(sku: "TEE-M", quantity: 2)])
+        try await replica.commands.ship(order: paid.orderID, carrier: "DHL", tracking: "JD1")
+        try await replica.commands.refund(order: paid.orderID, amount: "5.00", reason: "late")
+        let unpaid = try await replica.commands.createOrder(
             customerEmail: "bo@example.com", lines: [LineSpec(sku: "CAP", quantity: 2, unitPrice: "10.00")])
         return (directory, replica, paid.orderID, unpaid.orderID)
     }
@@ -41,7 +41,7 @@ import Testing
         }
         #expect(rows.count == 2)
         for (row, id) in zip(rows, [paid, unpaid]) {
-            let details = try await replica.order(id)
+            let details = try await replica.queries.order(id)
             #expect(row["id"] as String == id)
             #expect(row["number"] as String == details.order.number)
             #expect(row["status"] as String == details.progress.status.rawValue)
@@ -65,7 +65,7 @@ import Testing
             try Row.fetchAll(
                 db, sql: "SELECT sku, location, on_hand, reserved, available FROM stock_levels ORDER BY sku")
         }
-        let library = try await replica.stockLevels()
+        let library = try await replica.queries.stockLevels()
         #expect(rows.count == library.count)
         for row in rows {
             let level = try #require(library.first { $0.sku == row["sku"] as String })
@@ -94,8 +94,8 @@ import Testing
 
     @Test func openConflictsCountsTheSiblingsOfEachField() async throws {
         let pair = try await Pair.make()
-        try await pair.a.edit(order: pair.order, phone: "+44 111")
-        try await pair.b.edit(order: pair.order, phone: "+44 222")
+        try await pair.a.commands.edit(order: pair.order, phone: "+44 111")
+        try await pair.b.commands.edit(order: pair.order, phone: "+44 222")
         try await pair.sync()
         for replica in [pair.a, pair.b] {
             let rows = try await replica.pool.read { db in

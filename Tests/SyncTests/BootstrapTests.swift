@@ -40,7 +40,7 @@ import Testing
                 return ImportedOrder(
                     customer: Customer(email: "c\(index % 500)@example.com", createdAt: at), order: order)
             }
-            try await replica.importOrders(chunk)
+            try await replica.commands.importOrders(chunk)
         }
     }
 
@@ -62,7 +62,7 @@ import Testing
         print(
             "bootstrapped (snapshot: \(snapshot)) \(summary.rowsReceived) records, \(summary.snapshotBytesReceived) snapshot bytes, \(summary.bytesReceived) bytes on the wire in \(clock.now - started)"
         )
-        #expect(try await terminal.replica.orders().count == Self.orders)
+        #expect(try await terminal.replica.queries.orders().count == Self.orders)
         #expect(try await terminal.replica.contentDigest() == hub.replica.contentDigest())
         #expect(progress.updates > 1)
         if snapshot {
@@ -86,7 +86,7 @@ import Testing
         let hub = try await fleet.add("hub")
         let terminal = try await fleet.add("terminal")
         let third = try await fleet.add("third", listening: false)
-        try await hub.replica.setStock(sku: "TEE-M", onHand: 5)
+        try await hub.replica.commands.setStock(sku: "TEE-M", onHand: 5)
         try await Self.seed(hub.replica, count: 200)
         let first = try await fleet.sync(terminal, with: hub)
         #expect(first.snapshotBytesReceived > 0)
@@ -101,25 +101,26 @@ import Testing
             try await terminal.replica.status().versionVector[hub.replica.identity.siteID]
                 == hub.replica.status().versionVector[hub.replica.identity.siteID])
 
-        let sold = try await terminal.replica.createOrder(
+        let sold = try await terminal.replica.commands.createOrder(
             customerEmail: "new@example.com", lines: [LineSpec(sku: "TEE-M", quantity: 2, unitPrice: "5.00")])
         #expect(sold.orderNumber.hasPrefix(terminal.replica.identity.numberPrefix))
         #expect(try await terminal.replica.status().versionVector[terminal.replica.identity.siteID] == 1)
         let paid =
-            try await hub.replica.orders(matching: OrderFilter(status: .pendingPayment, limit: 1)).first?.id ?? ""
-        let balance = try await hub.replica.order(paid).progress.balanceDueMinor
-        try await hub.replica.pay(order: paid, amount: Money.decimalString(balance, digits: 2))
+            try await hub.replica.queries.orders(matching: OrderFilter(status: .pendingPayment, limit: 1)).first?.id
+            ?? ""
+        let balance = try await hub.replica.queries.order(paid).progress.balanceDueMinor
+        try await hub.replica.commands.pay(order: paid, amount: Money.decimalString(balance, digits: 2))
         let second = try await fleet.sync(terminal, with: hub)
         #expect(second.snapshotBytesReceived == 0, "a replica with data syncs by records")
         #expect(second.rowsSent == 3, "the new customer, order and line")
-        #expect(try await hub.replica.order(sold.orderID).order.number == sold.orderNumber)
-        #expect(try await terminal.replica.order(paid).progress.status == .paid)
+        #expect(try await hub.replica.queries.order(sold.orderID).order.number == sold.orderNumber)
+        #expect(try await terminal.replica.queries.order(paid).progress.status == .paid)
         #expect(try await terminal.replica.contentDigest() == hub.replica.contentDigest())
 
         let fromTerminal = try await fleet.sync(third, with: terminal)
         #expect(fromTerminal.snapshotBytesReceived > 0)
         #expect(try await third.replica.contentDigest() == terminal.replica.contentDigest())
-        try await third.replica.addStock(sku: "SKU-2", quantity: 1)
+        try await third.replica.commands.addStock(sku: "SKU-2", quantity: 1)
         try await fleet.sync(third, with: hub)
         try await fleet.sync(terminal, with: hub)
         #expect(try await fleet.identical([hub, terminal, third]))
@@ -138,7 +139,7 @@ import Testing
         #expect(try await terminal.replica.replication.streamRequest(from: hub.replica.identity.siteID).snapshot)
         #expect(
             try await terminal.replica.status().bootstrappingFrom == nil, "a cut snapshot returns the replica to ready")
-        #expect(try await terminal.replica.orders().isEmpty)
+        #expect(try await terminal.replica.queries.orders().isEmpty)
         #expect(!FileManager.default.fileExists(atPath: terminal.replica.path + ".snapshot-incoming"))
         let retry = try await fleet.sync(terminal, with: hub)
         #expect(retry.snapshotBytesReceived > 0)

@@ -17,26 +17,26 @@ import Testing
         let laptop = try await fleet.add("laptop", listening: false)
         for index in 0..<30 {
             let replica = index % 3 == 0 ? hub.replica : laptop.replica
-            let order = try await replica.createOrder(
+            let order = try await replica.commands.createOrder(
                 customerEmail: "c\(index % 5)@example.com",
                 lines: [LineSpec(sku: "S\(index % 4)", quantity: 1, unitPrice: "\(index + 1).00")])
-            if index % 2 == 0 { try await replica.pay(order: order.orderID, amount: "\(index + 1).00") }
+            if index % 2 == 0 { try await replica.commands.pay(order: order.orderID, amount: "\(index + 1).00") }
         }
-        let hubOwn = try await hub.replica.orders().count
-        let laptopOwn = try await laptop.replica.orders().count
+        let hubOwn = try await hub.replica.queries.orders().count
+        let laptopOwn = try await laptop.replica.queries.orders().count
         var cuts = 0
         for _ in 0..<12 {
             let cutAfter = Int.random(in: 50...9_000, using: &random)
             let proxy = try CuttingProxy(target: hub.server?.port ?? 0, cutAfter: cutAfter)
-            let hubOrders = try await hub.replica.orders().count
-            let laptopOrders = try await laptop.replica.orders().count
+            let hubOrders = try await hub.replica.queries.orders().count
+            let laptopOrders = try await laptop.replica.queries.orders().count
             do {
                 try await fleet.sync(laptop, with: hub, via: proxy.port)
             } catch {
                 cuts += 1
                 // A stream merges whole or not at all: order counts move only from "own" to "everything".
-                let nowHub = try await hub.replica.orders().count
-                let nowLaptop = try await laptop.replica.orders().count
+                let nowHub = try await hub.replica.queries.orders().count
+                let nowLaptop = try await laptop.replica.queries.orders().count
                 #expect(nowHub == hubOrders || nowHub == hubOwn + laptopOwn, "seed \(seed)")
                 #expect(nowLaptop == laptopOrders || nowLaptop == hubOwn + laptopOwn, "seed \(seed)")
             }
@@ -44,8 +44,8 @@ import Testing
         #expect(cuts > 0, "seed \(seed): no session was cut")
         try await fleet.sync(laptop, with: hub)
         #expect(try await fleet.identical(), "seed \(seed)")
-        #expect(try await hub.replica.orders().count == hubOwn + laptopOwn)
-        let payments = try await hub.replica.orders().reduce(0) { total, order in
+        #expect(try await hub.replica.queries.orders().count == hubOwn + laptopOwn)
+        let payments = try await hub.replica.queries.orders().reduce(0) { total, order in
             total + (order.status == .paid ? 1 : 0)
         }
         #expect(payments == 15)

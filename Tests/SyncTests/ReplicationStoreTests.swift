@@ -59,7 +59,7 @@ import Testing
         let terminal = try await fleet.add("terminal", listening: false)
         let hub = WrappedStore(hubDevice.replica, offersSnapshots: false, asksForSnapshot: false)
         for index in 0..<12 {
-            _ = try await hub.replica.createOrder(
+            _ = try await hub.replica.commands.createOrder(
                 customerEmail: "c\(index)@example.com", lines: [LineSpec(sku: "MUG", quantity: 1, unitPrice: "9.50")])
         }
         let server = try await SyncServer.bind(replica: hub, identity: hubDevice.identity) { key in
@@ -73,15 +73,15 @@ import Testing
         #expect(first.snapshotBytesReceived == 0)
         #expect(first.rowsReceived > 0)
         #expect(hub.streamsProduced == 1)
-        #expect(try await terminal.replica.orders().count == 12)
+        #expect(try await terminal.replica.queries.orders().count == 12)
 
         // A change made on the terminal reaches the hub's store through the same requirements.
-        let sale = try await terminal.replica.createOrder(
+        let sale = try await terminal.replica.commands.createOrder(
             customerEmail: "t@example.com", lines: [LineSpec(sku: "MUG", quantity: 2, unitPrice: "9.50")])
         let second = try await terminal.replica.replication.sync(
             host: "127.0.0.1", port: server.port, peerKey: hubDevice.key, identity: terminal.identity)
         #expect(second.rowsSent > 0)
-        #expect(try await hub.replica.order(sale.orderID).progress.totalMinor == 1_900)
+        #expect(try await hub.replica.queries.order(sale.orderID).progress.totalMinor == 1_900)
         #expect(try await terminal.replica.contentDigest() == hub.replica.contentDigest())
 
         await server.shutdown()
@@ -93,9 +93,9 @@ import Testing
         let fleet = try Fleet()
         let hub = try await fleet.add("hub")
         let laptop = try await fleet.add("laptop", listening: false)
-        _ = try await hub.replica.createOrder(
+        _ = try await hub.replica.commands.createOrder(
             customerEmail: "a@example.com", lines: [LineSpec(sku: "MUG", quantity: 1, unitPrice: "9.50")])
-        _ = try await laptop.replica.createOrder(
+        _ = try await laptop.replica.commands.createOrder(
             customerEmail: "b@example.com", lines: [LineSpec(sku: "CAP", quantity: 1, unitPrice: "5.00")])
         // Asks for a file snapshot although it holds records (a confused or hostile peer).
         let greedy = WrappedStore(laptop.replica, offersSnapshots: true, asksForSnapshot: true)
@@ -103,7 +103,8 @@ import Testing
             host: "127.0.0.1", port: hub.server?.port ?? 0, peerKey: hub.key, identity: laptop.identity)
         #expect(summary.snapshotBytesReceived == 0)
         #expect(summary.rowsReceived > 0)
-        #expect(try await laptop.replica.orders().count == 2, "its own order survives: nothing replaced its file")
+        #expect(
+            try await laptop.replica.queries.orders().count == 2, "its own order survives: nothing replaced its file")
         await fleet.shutdown()
     }
 }

@@ -10,7 +10,7 @@ import Testing
     @Test func aPeerOfAnotherSchemaGetsAnErrorAndNothingIsApplied() async throws {
         let fleet = try Fleet()
         let hub = try await fleet.add("hub")
-        _ = try await hub.replica.createOrder(
+        _ = try await hub.replica.commands.createOrder(
             customerEmail: "a@example.com", lines: [LineSpec(sku: "X", quantity: 1, unitPrice: "1.00")])
         let before = try await hub.replica.contentDigest()
         let visitor = KeyPair.generate()

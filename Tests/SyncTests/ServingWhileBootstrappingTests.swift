@@ -15,11 +15,11 @@ import Testing
         let laptop = try await fleet.add("laptop")
         let peer = try await fleet.add("peer", listening: false)
         for index in 0..<5 {
-            _ = try await hub.replica.createOrder(
+            _ = try await hub.replica.commands.createOrder(
                 customerEmail: "c\(index)@example.com", lines: [LineSpec(sku: "TEE-M", quantity: 1, unitPrice: "19.90")]
             )
         }
-        _ = try await peer.replica.createOrder(
+        _ = try await peer.replica.commands.createOrder(
             customerEmail: "p@example.com", lines: [LineSpec(sku: "CAP", quantity: 1, unitPrice: "9.00")])
 
         // The laptop's first stream from the hub, cut before its END: every batch staged, so the empty laptop
@@ -29,7 +29,7 @@ import Testing
         _ = try hub.replica.replication.withChanges(for: request, batchSize: 3) { batches.append($0) }
         for batch in batches { try await laptop.replica.replication.stage(batch, from: hub.replica.identity.siteID) }
         #expect(try await laptop.replica.bootstrappingFrom() == hub.replica.identity.siteID)
-        #expect(try await laptop.replica.orders().count == 5)
+        #expect(try await laptop.replica.queries.orders().count == 5)
 
         let peerBefore = try await peer.replica.contentDigest()
         let error = await #expect(throws: SyncError.self) { try await fleet.sync(peer, with: laptop) }
@@ -37,7 +37,7 @@ import Testing
         #expect(
             try await peer.replica.contentDigest() == peerBefore,
             "the peer received nothing from the bootstrapping laptop")
-        #expect(try await peer.replica.orders().count == 1)
+        #expect(try await peer.replica.queries.orders().count == 1)
 
         // The hub dials the bootstrapping laptop: the laptop takes the hub's stream and finishes its bootstrap,
         // sending an empty stream back. Then the peer syncs through the laptop, and the laptop with the hub.
@@ -45,7 +45,7 @@ import Testing
         #expect(fromHub.rowsReceived == 0)
         #expect(try await laptop.replica.bootstrappingFrom() == nil)
         try await fleet.sync(peer, with: laptop)
-        #expect(try await peer.replica.orders().count == 6)
+        #expect(try await peer.replica.queries.orders().count == 6)
         try await fleet.sync(laptop, with: hub)
         try await fleet.sync(peer, with: laptop)
         #expect(try await fleet.identical())
@@ -62,7 +62,7 @@ import Testing
         let fleet = try Fleet()
         let hub = try await fleet.add("hub")
         for index in 0..<20 {
-            _ = try await hub.replica.createOrder(
+            _ = try await hub.replica.commands.createOrder(
                 customerEmail: "c\(index)@example.com", lines: [LineSpec(sku: "MUG", quantity: 1, unitPrice: "9.50")])
         }
         for index in 0..<15 {
@@ -71,7 +71,7 @@ import Testing
                 host: "127.0.0.1", port: hub.server?.port ?? 0, peerKey: hub.key, identity: laptop.identity,
                 batchSize: 4,
                 acceptSnapshot: snapshot)
-            #expect(try await laptop.replica.orders().count == 20, "laptop \(index)")
+            #expect(try await laptop.replica.queries.orders().count == 20, "laptop \(index)")
             #expect(summary.rowsSent == 0)
         }
         await fleet.shutdown()

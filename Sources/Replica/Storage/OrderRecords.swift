@@ -4,6 +4,18 @@ import OrderDomain
 /// Reads orders with their lines and facts from the replica, and keeps the derived columns (status,
 /// totals, per-line progress) in step with the replicated state.
 enum OrderRecords {
+    /// Loads the order named by id or human number, or throws `.notFound`.
+    static func require(_ db: Database, _ reference: String) throws -> Order {
+        let id = try String.fetchOne(
+            db.cachedStatement(sql: "SELECT id FROM orders WHERE id = ?1 OR number = ?1 LIMIT 1"),
+            arguments: [reference])
+        guard let id, let order = try OrderRecords.load(db, id: id) else {
+            throw DomainError(
+                .notFound, "no order '\(reference)'", hint: "use an order id or number from `outpost order list`")
+        }
+        return order
+    }
+
     /// Loads order `id` with every fact recorded against it.
     static func load(_ db: Database, id: String) throws -> Order? {
         guard let row = try Row.fetchOne(db.cachedStatement(sql: orderSQL + " WHERE id = ?"), arguments: [id]) else {

@@ -27,7 +27,7 @@ extension OrderCommand {
                         hint: "use one of: \(ReturnReason.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
                 guard !line.isEmpty else { throw CLIError(64, "a return needs at least one --line SKU:QTY") }
-                return try await replica.requestReturn(
+                return try await replica.commands.requestReturn(
                     order: order, lines: try OrderCommand.lines(line, price: false), reason: reason, note: note,
                     receive: receive, restock: restock)
             }
@@ -41,7 +41,9 @@ extension OrderCommand {
         @Option var amount: String
         @Option var reason: String?
         func run() async throws {
-            try await OrderCommand.report(global) { try await $0.refund(order: order, amount: amount, reason: reason) }
+            try await OrderCommand.report(global) {
+                try await $0.commands.refund(order: order, amount: amount, reason: reason)
+            }
         }
     }
 
@@ -56,7 +58,7 @@ extension OrderCommand {
 
         func run() async throws {
             try await OrderCommand.report(global) {
-                try await $0.exchange(
+                try await $0.commands.exchange(
                     order: order, returning: try OrderCommand.lines(returning, price: false),
                     sending: try OrderCommand.lines(send, price: true))
             }

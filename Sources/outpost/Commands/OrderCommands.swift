@@ -18,7 +18,7 @@ struct OrderCommand: AsyncParsableCommand {
             let replica = try global.replica()
             let result = try await body(replica)
             if global.json {
-                printJSON(Documents.order(try await replica.order(result.orderID)))
+                printJSON(Documents.order(try await replica.queries.order(result.orderID)))
             } else {
                 print("\(result.orderNumber): \(result.status.rawValue)" + (result.recordID.map { "  (\($0))" } ?? ""))
             }
@@ -72,7 +72,7 @@ struct OrderCommand: AsyncParsableCommand {
                 options.address = address
                 options.phone = phone
                 options.tags = Set(tag)
-                return try await replica.createOrder(
+                return try await replica.commands.createOrder(
                     customerEmail: customer, lines: try OrderCommand.lines(line, price: true), options: options)
             }
         }
@@ -93,7 +93,7 @@ struct OrderCommand: AsyncParsableCommand {
                 guard let method = PaymentMethod(rawValue: method) else {
                     throw CLIError(64, "'\(method)' is not a payment method", hint: "use cash, card or other")
                 }
-                return try await replica.pay(
+                return try await replica.commands.pay(
                     order: order, amount: amount, method: method, provisional: provisional,
                     kind: authorize ? .authorize : .capture)
             }
@@ -107,7 +107,7 @@ struct OrderCommand: AsyncParsableCommand {
         @Argument var order: String
         @Option var reason: String?
         func run() async throws {
-            try await OrderCommand.report(global) { try await $0.failPayment(order: order, reason: reason) }
+            try await OrderCommand.report(global) { try await $0.commands.failPayment(order: order, reason: reason) }
         }
     }
 
@@ -115,7 +115,9 @@ struct OrderCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Start processing (picking) a paid order.")
         @OptionGroup var global: GlobalOptions
         @Argument var order: String
-        func run() async throws { try await OrderCommand.report(global) { try await $0.startProcessing(order: order) } }
+        func run() async throws {
+            try await OrderCommand.report(global) { try await $0.commands.startProcessing(order: order) }
+        }
     }
 
     struct Pack: AsyncParsableCommand {
@@ -127,7 +129,7 @@ struct OrderCommand: AsyncParsableCommand {
         @Option(help: "SKU:QTY, repeatable.") var line: [String] = []
         func run() async throws {
             try await OrderCommand.report(global) {
-                try await $0.pack(order: order, lines: try OrderCommand.lines(line, price: false))
+                try await $0.commands.pack(order: order, lines: try OrderCommand.lines(line, price: false))
             }
         }
     }
@@ -145,8 +147,10 @@ struct OrderCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await OrderCommand.report(global) { replica in
-                if line.isEmpty { return try await replica.ship(order: order, carrier: carrier, tracking: tracking) }
-                return try await replica.ship(
+                if line.isEmpty {
+                    return try await replica.commands.ship(order: order, carrier: carrier, tracking: tracking)
+                }
+                return try await replica.commands.ship(
                     order: order, carrier: carrier, tracking: tracking,
                     lines: try OrderCommand.lines(line, price: false))
             }
@@ -168,7 +172,8 @@ struct OrderCommand: AsyncParsableCommand {
                     throw CLIError(
                         64, "'\(event)' is not a tracking event", hint: "use in_transit, delayed, delivered or failed")
                 }
-                return try await replica.track(order: order, event: kind, at: try at.map(parseTime), note: note)
+                return try await replica.commands.track(
+                    order: order, event: kind, at: try at.map(parseTime), note: note)
             }
         }
     }
@@ -177,7 +182,9 @@ struct OrderCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Mark shipped parcels delivered.")
         @OptionGroup var global: GlobalOptions
         @Argument var order: String
-        func run() async throws { try await OrderCommand.report(global) { try await $0.deliver(order: order) } }
+        func run() async throws {
+            try await OrderCommand.report(global) { try await $0.commands.deliver(order: order) }
+        }
     }
 
     struct Cancel: AsyncParsableCommand {
@@ -186,7 +193,7 @@ struct OrderCommand: AsyncParsableCommand {
         @Argument var order: String
         @Option var reason: String?
         func run() async throws {
-            try await OrderCommand.report(global) { try await $0.cancel(order: order, reason: reason) }
+            try await OrderCommand.report(global) { try await $0.commands.cancel(order: order, reason: reason) }
         }
     }
 
@@ -203,7 +210,7 @@ struct OrderCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await OrderCommand.report(global) {
-                try await $0.edit(
+                try await $0.commands.edit(
                     order: order, phone: phone, address: address, notes: note, tags: tag.isEmpty ? nil : Set(tag),
                     quantities: try OrderCommand.lines(line, price: false))
             }

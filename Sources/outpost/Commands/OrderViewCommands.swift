@@ -13,7 +13,7 @@ extension OrderCommand {
 
         func run() async throws {
             try await guarded {
-                let details = try await global.replica().order(order)
+                let details = try await global.replica().queries.order(order)
                 if global.json { return printJSON(Documents.order(details)) }
                 let currency = details.order.currency.code
                 let progress = details.progress
@@ -71,7 +71,7 @@ extension OrderCommand {
                     }
                     filter.channel = value
                 }
-                let orders = try await global.replica().orders(matching: filter)
+                let orders = try await global.replica().queries.orders(matching: filter)
                 if global.json { return printJSON(orders.map(Documents.listing)) }
                 print(
                     table(

@@ -19,7 +19,7 @@ struct CustomerCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await guarded {
-                let customer = try await global.replica().createCustomer(
+                let customer = try await global.replica().commands.createCustomer(
                     email: email, name: name, phone: phone, address: address)
                 if global.json {
                     printJSON(["id": customer.id, "email": customer.email])
@@ -41,7 +41,7 @@ struct CustomerCommand: AsyncParsableCommand {
         func run() async throws {
             try await guarded {
                 let replica = try global.replica()
-                try await replica.editCustomer(email: email, name: name, phone: phone, address: address)
+                try await replica.commands.editCustomer(email: email, name: name, phone: phone, address: address)
                 if global.json { printJSON(["email": email, "updated": true]) } else { print("updated \(email)") }
             }
         }
@@ -55,7 +55,7 @@ struct CustomerCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await guarded {
-                let details = try await global.replica().customer(email: email)
+                let details = try await global.replica().queries.customer(email: email)
                 if global.json {
                     return printJSON([
                         "email": details.customer.email, "name": details.customer.name as Any,
@@ -101,7 +101,7 @@ struct StockCommand: AsyncParsableCommand {
         func run() async throws {
             try await guarded {
                 let replica = try global.replica()
-                try await replica.setStock(sku: sku, location: location, onHand: quantity)
+                try await replica.commands.setStock(sku: sku, location: location, onHand: quantity)
                 try await StockCommand.show(replica, sku: sku, json: global.json)
             }
         }
@@ -123,7 +123,7 @@ struct StockCommand: AsyncParsableCommand {
                         hint: "e.g. outpost stock add TEE-M 5")
                 }
                 let replica = try global.replica()
-                try await replica.addStock(sku: sku, location: location, quantity: amount)
+                try await replica.commands.addStock(sku: sku, location: location, quantity: amount)
                 try await StockCommand.show(replica, sku: sku, json: global.json)
             }
         }
@@ -139,7 +139,7 @@ struct StockCommand: AsyncParsableCommand {
     }
 
     static func show(_ replica: Replica, sku: String?, json: Bool) async throws {
-        let levels = try await replica.stockLevels(sku: sku)
+        let levels = try await replica.queries.stockLevels(sku: sku)
         if json {
             return printJSON(
                 levels.map {
@@ -164,7 +164,7 @@ struct Conflicts: AsyncParsableCommand {
 
     func run() async throws {
         try await guarded {
-            let conflicts = try await global.replica().conflicts(order: order)
+            let conflicts = try await global.replica().queries.conflicts(order: order)
             if global.json { return printJSON(conflicts.map(Documents.conflict)) }
             if conflicts.isEmpty { return print("no conflicts") }
             print(

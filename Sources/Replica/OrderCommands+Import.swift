@@ -17,7 +17,7 @@ public struct ImportedOrder: Sendable {
     }
 }
 
-/// What `Replica.importOrders(_:)` wrote.
+/// What `OrderCommands.importOrders(_:)` wrote.
 public struct ImportSummary: Hashable, Sendable {
     /// Orders written.
     public var imported = 0
@@ -31,7 +31,7 @@ public struct ImportSummary: Hashable, Sendable {
     public init() {}
 }
 
-extension Replica {
+extension OrderCommands {
     /// Imports complete orders in one transaction with one dot: all of them, or — when any is refused —
     /// none. Chunk large imports (a few thousand orders a call keeps each transaction short).
     ///

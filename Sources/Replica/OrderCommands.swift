@@ -29,7 +29,30 @@ public struct CommandResult: Hashable, Sendable {
     public var status: OrderStatus
 }
 
+/// The order commands of a replica (`replica.commands`): the store side of `OrderDomain`'s rules.
+///
+/// Each command is one write transaction: it loads the facts it needs, asks `OrderDomain` whether the command
+/// is allowed (a refusal is a `DomainError` and changes nothing), writes the accepted facts with one dot, and
+/// refreshes the derived view of every order it touched. Reads are `replica.queries`; what a sync session
+/// uses is `replica.replication`.
+public struct OrderCommands: Sendable {
+    let replica: Replica
+
+    /// Runs `body` as one write transaction of the replica.
+    func write<T: Sendable>(_ body: @escaping @Sendable (WriteContext) throws -> T) async throws -> T {
+        try await replica.write(body)
+    }
+
+    /// The replica's identity (order numbers carry its prefix).
+    var identity: ReplicaIdentity { replica.identity }
+}
+
 extension Replica {
+    /// The order commands: customers, stock, orders and everything that happens to them.
+    public var commands: OrderCommands { OrderCommands(replica: self) }
+}
+
+extension OrderCommands {
     // MARK: Customers
 
     /// Creates a customer. Refuses an e-mail address that already has a customer.
@@ -200,18 +223,6 @@ extension Replica {
         ]
     }
 
-    /// Loads the order named by id or human number, or throws `.notFound`.
-    static func requireOrder(_ db: Database, _ reference: String) throws -> Order {
-        let id = try String.fetchOne(
-            db.cachedStatement(sql: "SELECT id FROM orders WHERE id = ?1 OR number = ?1 LIMIT 1"),
-            arguments: [reference])
-        guard let id, let order = try OrderRecords.load(db, id: id) else {
-            throw DomainError(
-                .notFound, "no order '\(reference)'", hint: "use an order id or number from `outpost order list`")
-        }
-        return order
-    }
-
     static func newID(_ context: WriteContext) -> String {
         Identifiers.uuidV7(milliseconds: context.eventTime, using: &context.random)
     }
@@ -221,7 +232,7 @@ extension Replica {
         _ reference: String, _ body: @escaping @Sendable (WriteContext, Order) throws -> String?
     ) async throws -> CommandResult {
         try await write { context in
-            let order = try Self.requireOrder(context.db, reference)
+            let order = try OrderRecords.require(context.db, reference)
             let record = try body(context, order)
             context.touchedOrders.insert(order.id)
             let progress = try OrderRecords.refresh(context.db, id: order.id)

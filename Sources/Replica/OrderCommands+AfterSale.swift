@@ -3,7 +3,7 @@ import OrderDomain
 
 /// After the sale: returns (requested, received, cancelled, closed), refunds and exchanges. Each is one
 /// transaction, checked by `OrderDomain` first.
-extension Replica {
+extension OrderCommands {
     /// Requests a return of shipped units; with `receive` the goods are received at once (counter returns).
     @discardableResult
     public func requestReturn(

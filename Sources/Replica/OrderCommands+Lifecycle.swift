@@ -3,7 +3,7 @@ import OrderDomain
 
 /// The order lifecycle commands. Each is one transaction: validated against the local view by
 /// `OrderDomain`'s transition checks, written with one dot, refused without a trace.
-extension Replica {
+extension OrderCommands {
     /// Takes a payment: `capture` (default) or `authorize` up to the balance due.
     /// - Parameters:
     ///   - amount: a decimal amount in the order's currency, e.g. `12.50`.
@@ -116,7 +116,9 @@ extension Replica {
     public func ship(order reference: String, carrier: String, tracking: String, lines: [LineSpec]) async throws
         -> CommandResult
     {
-        let parcel = try await pool.read { db in try Self.requireOrder(db, reference).packedParcel(holding: lines) }
+        let parcel = try await replica.pool.read { db in
+            try OrderRecords.require(db, reference).packedParcel(holding: lines)
+        }
         return try await ship(order: reference, carrier: carrier, tracking: tracking, parcel: parcel)
     }
 

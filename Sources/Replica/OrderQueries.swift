@@ -83,11 +83,27 @@ public struct CustomerDetails: Hashable, Sendable {
     public var returned: [String: Int64]
 }
 
+/// The reads of a replica (`replica.queries`): orders, customers, stock and open conflicts, each from one
+/// consistent read snapshot of the file. Reads never wait for a writer (WAL).
+public struct OrderQueries: Sendable {
+    let replica: Replica
+
+    /// Runs `body` in one read transaction.
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await replica.pool.read(body)
+    }
+}
+
 extension Replica {
+    /// The reads: orders, customers, stock levels and open conflicts.
+    public var queries: OrderQueries { OrderQueries(replica: self) }
+}
+
+extension OrderQueries {
     /// The order named by id or number, with lines, facts, derived status, timeline and open conflicts.
     public func order(_ reference: String) async throws -> OrderDetails {
-        try await pool.read { db in
-            let order = try Self.requireOrder(db, reference)
+        try await read { db in
+            let order = try OrderRecords.require(db, reference)
             let email = try String.fetchOne(
                 db, sql: "SELECT email FROM customers WHERE id = ?", arguments: [order.customerID])
             let timeline = try Row.fetchAll(
@@ -102,7 +118,7 @@ extension Replica {
 
     /// Orders matching `filter`, newest first.
     public func orders(matching filter: OrderFilter = OrderFilter()) async throws -> [OrderListing] {
-        try await pool.read { db in
+        try await read { db in
             var clauses: [String] = []
             var arguments: StatementArguments = []
             if let status = filter.status {
@@ -151,7 +167,7 @@ extension Replica {
 
     /// The customer with `email`, their orders, what they bought and what they returned.
     public func customer(email: String) async throws -> CustomerDetails {
-        try await pool.read { db in
+        try await read { db in
             let id = Identifiers.customerID(email: email)
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM customers WHERE id = ?", arguments: [id]) else {
                 throw DomainError(
@@ -187,8 +203,8 @@ extension Replica {
 
     /// Fields currently holding concurrent values, for one order or all.
     public func conflicts(order reference: String? = nil) async throws -> [Conflict] {
-        try await pool.read { db in
-            let orderID = try reference.map { try Self.requireOrder(db, $0).id }
+        try await read { db in
+            let orderID = try reference.map { try OrderRecords.require(db, $0).id }
             return try Self.conflicts(db, orderID: orderID)
         }
     }
@@ -217,10 +233,5 @@ extension Replica {
             }
         }
         return result
-    }
-
-    /// The replica's version vector, by site id.
-    func versionVector() async throws -> [String: UInt64] {
-        try await pool.read { db in try Self.versionVectorBySite(db) }
     }
 }
