@@ -6,8 +6,12 @@ import OrderDomain
 extension OrderCommands {
     /// Takes a payment: `capture` (default) or `authorize` up to the balance due.
     /// - Parameters:
+    ///   - reference: the order's id or number.
     ///   - amount: a decimal amount in the order's currency, e.g. `12.50`.
+    ///   - method: card, cash or another tender.
     ///   - provisional: taken offline; the card is not yet confirmed by the processor.
+    ///   - kind: `capture` takes the money; `authorize` holds it for a later capture.
+    ///   - authorization: for a capture, the authorization (payment id) it settles.
     @discardableResult
     public func pay(
         order reference: String, amount: String, method: PaymentMethod = .card, provisional: Bool = false,

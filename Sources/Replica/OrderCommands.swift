@@ -148,7 +148,9 @@ extension OrderCommands {
     /// Creates an order for the customer with `customerEmail` (created on the fly when new), reserving stock.
     ///
     /// - Parameters:
+    ///   - customerEmail: the customer's e-mail address (their identity across replicas).
     ///   - lines: SKU, quantity and unit price (decimal, in `options.currency`) of each line.
+    ///   - options: currency, channel, stock location, shipping, tax, discount, dates, notes and tags.
     /// - Throws: `DomainError` for bad input or `.insufficientStock` when a tracked SKU lacks available stock.
     public func createOrder(customerEmail: String, lines: [LineSpec], options: NewOrderOptions = NewOrderOptions())
         async throws

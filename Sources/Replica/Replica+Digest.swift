@@ -25,7 +25,7 @@ extension Replica {
 
     /// Writes the content dump piece by piece to `sink`.
     static func dumpContent(_ db: Database, into sink: (String) -> Void) throws {
-        let sites = try Replica.siteIDs(db)
+        let sites = try ReplicationLog.siteIDs(db)
         for entity in Entity.allCases {
             sink("## \(entity.rawValue)\n")
             let derived = Schema.derivedColumns(entity).map(\.0)

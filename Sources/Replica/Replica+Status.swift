@@ -29,60 +29,10 @@ public struct ReplicaStatus: Hashable, Sendable {
 }
 
 extension Replica {
-    /// Records that `peer` merged this replica's stream taken at `snapshotLseq` (after its `DONE`), so that
-    /// `status()` can say what it still lacks.
-    func markDelivered(to peer: String, snapshotLseq: Int64) async throws {
-        let wall = now()
-        // A read first: most sessions deliver nothing new, and a write transaction costs far more.
-        let current = try await pool.read { db in
-            try Int64.fetchOne(db, sql: "SELECT lseq FROM delivery_marks WHERE peer_site = ?", arguments: [peer])
-        }
-        if let current, current >= snapshotLseq { return }
-        try await pool.write { db in
-            try db.execute(
-                sql:
-                    "INSERT INTO delivery_marks (peer_site, lseq, delivered_at) VALUES (?, ?, ?) ON CONFLICT(peer_site) DO UPDATE SET lseq = max(lseq, excluded.lseq), delivered_at = excluded.delivered_at",
-                arguments: [peer, snapshotLseq, wall])
-        }
-    }
-
-    /// `peer` installed this replica's snapshot taken at `snapshotLseq` (it said so with `DONE`): it holds
-    /// everything this replica held then, and its own records up to that `lseq` are copies of ours (a snapshot
-    /// keeps the sender's change sequence). So the cursor for it starts there: its first sync back need not
-    /// look at the copied records at all.
-    func markSnapshotInstalled(by peer: String, snapshotLseq: Int64) async throws {
-        try await markDelivered(to: peer, snapshotLseq: snapshotLseq)
-        let wall = now()
-        try await pool.write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO sync_cursors (peer_site, lseq, synced_at) VALUES (?, ?, ?)
-                    ON CONFLICT(peer_site) DO UPDATE SET lseq = max(lseq, excluded.lseq), synced_at = excluded.synced_at
-                    """,
-                arguments: [peer, snapshotLseq, wall])
-        }
-    }
-
-    /// Remembers a peer site's human name (shown by `status()`).
-    func notePeer(site: String, name: String) async throws {
-        // Every session notes its peer; after the first, this instance answers from memory.
-        if notedPeers.withLock({ $0[site] }) == name { return }
-        let known = try await pool.read { db in
-            try String.fetchOne(db, sql: "SELECT name FROM sites WHERE site_id = ?", arguments: [site])
-        }
-        if known != name {
-            try await pool.write { db in
-                _ = try Self.registerSites(db, [site])
-                try db.execute(sql: "UPDATE sites SET name = ? WHERE site_id = ?", arguments: [name, site])
-            }
-        }
-        notedPeers.withLock { $0[site] = name }
-    }
-
     /// The site this replica is bootstrapping from (its first stream is cut and must be finished with that
     /// peer), or nil.
     public func bootstrappingFrom() async throws -> String? {
-        try await pool.read { db in try Self.bootstrapPeer(db) }
+        try await pool.read { db in try ReplicationLog.bootstrapPeer(db) }
     }
 
     /// Counts, version vector and peers.
@@ -123,8 +73,8 @@ extension Replica {
                 customers: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM customers") ?? 0,
                 openConflicts: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM open_conflicts") ?? 0,
                 ordersByStatus: byStatus,
-                versionVector: try Self.versionVectorBySite(db), peers: peers,
-                bootstrappingFrom: try Self.bootstrapPeer(db))
+                versionVector: try ReplicationLog.versionVectorBySite(db), peers: peers,
+                bootstrappingFrom: try ReplicationLog.bootstrapPeer(db))
         }
     }
 }

@@ -121,7 +121,11 @@ public final class Replica: Sendable {
 
     /// Opens an existing replica file.
     /// - Throws: `ReplicaError.Code.incompatible` when the file is not an Outpost replica of this schema.
-    /// - Parameter cacheMegabytes: the writer's page cache, as for `create`.
+    /// - Parameters:
+    ///   - path: the replica's SQLite file.
+    ///   - now: the wall clock (Unix milliseconds, UTC), as for `create`.
+    ///   - random: random bits for record ids, as for `create`.
+    ///   - cacheMegabytes: the writer's page cache, as for `create`.
     public static func open(
         at path: String, now: @escaping @Sendable () -> Int64 = Replica.systemClock,
         random: @escaping @Sendable () -> UInt64 = Replica.systemRandom,
@@ -168,6 +172,12 @@ public final class Replica: Sendable {
             Self.syncDirectory(of: path)
             pool = try Self.makePool(path, cacheMegabytes: cacheMegabytes)
         }
+    }
+
+    /// Removes an SQLite file and its side files (WAL, shared memory, rollback journal), whatever exists.
+    /// Only for files no connection has open.
+    public static func removeDatabaseFiles(at path: String) {
+        for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: path + suffix) }
     }
 
     /// Flushes a directory entry change (a rename) to disk.

@@ -152,7 +152,7 @@ import Testing
         }
         let requested = try await pair.a.commands.requestReturn(
             order: pair.order, lines: [LineSpec(sku: "CAP", quantity: 1)], reason: .damaged)
-        try await pair.b.pull(from: pair.a)
+        try await pair.b.replication.pull(from: pair.a)
         let returnID = try #require(requested.recordID)
         try await pair.a.commands.receiveReturn(order: pair.order, returnID: returnID, restock: true)
         try await pair.b.commands.cancelReturn(order: pair.order, returnID: returnID)

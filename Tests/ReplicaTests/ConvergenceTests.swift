@@ -119,10 +119,10 @@ private struct Simulation {
     }
 
     private mutating func attempt(receiver: Replica, sender: Replica, mayCut: Bool) async throws {
-        let request = try await receiver.streamRequest(from: sender.identity.siteID)
+        let request = try await receiver.replication.streamRequest(from: sender.identity.siteID)
         let batchSize = Int.random(in: 1...6, using: &random)
         let collected = LockedValue<[ChangeBatch]>([])
-        let end = try sender.withChanges(for: request, batchSize: batchSize) { batch in
+        let end = try sender.replication.withChanges(for: request, batchSize: batchSize) { batch in
             collected.update { $0.append(batch) }
         }
         let batches = collected.update { $0 }
@@ -130,16 +130,16 @@ private struct Simulation {
         if cut { cuts += 1 }
         let delivered = cut ? Int.random(in: 0...batches.count, using: &random) : batches.count
         for batch in batches.prefix(delivered) {
-            try await receiver.stage(batch, from: sender.identity.siteID)
-            if chance(0.1) { try await receiver.stage(batch, from: sender.identity.siteID) }
+            try await receiver.replication.stage(batch, from: sender.identity.siteID)
+            if chance(0.1) { try await receiver.replication.stage(batch, from: sender.identity.siteID) }
         }
         if !cut {
-            try await receiver.completeStream(from: sender.identity.siteID, end: end)
+            try await receiver.replication.completeStream(from: sender.identity.siteID, end: end)
             try await checkDotsCovered(receiver, after: "merging a stream from \(sender.identity.name)")
             if chance(0.1) {
                 // A re-delivered, already-merged stream must change nothing.
-                for batch in batches { try await receiver.stage(batch, from: sender.identity.siteID) }
-                try await receiver.completeStream(from: sender.identity.siteID, end: end)
+                for batch in batches { try await receiver.replication.stage(batch, from: sender.identity.siteID) }
+                try await receiver.replication.completeStream(from: sender.identity.siteID, end: end)
                 try await checkDotsCovered(
                     receiver, after: "merging a re-delivered stream from \(sender.identity.name)")
             }
@@ -151,7 +151,7 @@ private struct Simulation {
     mutating func checkDotsCovered(_ replica: Replica, after step: String) async throws {
         guard try await replica.bootstrappingFrom() == nil else { return }
         let site = replica.identity.siteID
-        let (uncovered, lseq) = try await replica.uncoveredDots(since: checkedLseq[site] ?? 0)
+        let (uncovered, lseq) = try await replica.replication.uncoveredDots(since: checkedLseq[site] ?? 0)
         if !uncovered.isEmpty {
             throw SimulationFailure(
                 "seed \(seed): \(replica.identity.name) holds dots its vector does not cover after \(step): \(uncovered)"
@@ -183,7 +183,10 @@ private struct Simulation {
 
     mutating func command(on replica: Replica) async throws {
         let before = try await replica.pool.read { db in
-            (try Replica.versionVectorBySite(db), try Row.fetchOne(db, sql: "SELECT counter, lseq FROM replica_clock"))
+            (
+                try ReplicationLog.versionVectorBySite(db),
+                try Row.fetchOne(db, sql: "SELECT counter, lseq FROM replica_clock")
+            )
         }
         let orders = try await replica.queries.orders()
         do {
@@ -290,7 +293,7 @@ private struct Simulation {
                     let (state, _) = try RowStore.decode(db, entity, row: row)
                     for (index, field) in state.fields.enumerated()
                     where field.siblings.map(\.dot) == [
-                        Dot(site: try Replica.localOrdinal(db), counter: UInt64(counter))
+                        Dot(site: try ReplicationLog.localOrdinal(db), counter: UInt64(counter))
                     ] {
                         keys.append(("\(entity.rawValue)/\(state.id)/\(index)", UInt64(counter)))
                     }
@@ -305,7 +308,7 @@ private struct Simulation {
     func oracleViolations() async throws -> [String] {
         let replica = replicas[0]
         let finalDots = try await replica.pool.read { db -> [String: Set<String>] in
-            let sites = try Replica.siteIDs(db)
+            let sites = try ReplicationLog.siteIDs(db)
             var result: [String: Set<String>] = [:]
             for entity in Entity.allCases {
                 for row in try Row.fetchAll(db, sql: RowStore.selectSQL(entity, where: "")) {

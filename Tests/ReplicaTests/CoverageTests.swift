@@ -32,17 +32,17 @@ import Testing
     static func stream(from sender: Replica, to receiver: Replica, batchSize: Int = 2) async throws -> (
         [ChangeBatch], StreamEnd
     ) {
-        let request = try await receiver.streamRequest(from: sender.identity.siteID)
+        let request = try await receiver.replication.streamRequest(from: sender.identity.siteID)
         var batches: [ChangeBatch] = []
-        let end = try sender.withChanges(for: request, batchSize: batchSize) { batches.append($0) }
+        let end = try sender.replication.withChanges(for: request, batchSize: batchSize) { batches.append($0) }
         return (batches, end)
     }
 
     static func deliver(
         _ stream: ([ChangeBatch], StreamEnd), from sender: Replica, to receiver: Replica, complete: Bool = true
     ) async throws {
-        for batch in stream.0 { try await receiver.stage(batch, from: sender.identity.siteID) }
-        if complete { try await receiver.completeStream(from: sender.identity.siteID, end: stream.1) }
+        for batch in stream.0 { try await receiver.replication.stage(batch, from: sender.identity.siteID) }
+        if complete { try await receiver.replication.completeStream(from: sender.identity.siteID, end: stream.1) }
     }
 
     @Test func aReplicaLoadingItsFirstStreamServesNoStream() async throws {
@@ -52,19 +52,21 @@ import Testing
         let first = try await Self.stream(from: trio.a, to: trio.b)
         try await Self.deliver(first, from: trio.a, to: trio.b, complete: false)
         #expect(try await trio.b.bootstrappingFrom() == trio.a.identity.siteID)
-        #expect(try await !trio.b.uncoveredDots().uncovered.isEmpty, "the direct load holds a's dots before a's END")
+        #expect(
+            try await !trio.b.replication.uncoveredDots().uncovered.isEmpty,
+            "the direct load holds a's dots before a's END")
 
         // b → c: refused in the store, whatever the session does.
         let error = await #expect(throws: ReplicaError.self) { try await Self.stream(from: trio.b, to: trio.c) }
         #expect(error?.code == .unavailable)
         #expect(try await trio.c.queries.orders().isEmpty)
-        #expect(try await trio.c.uncoveredDots().uncovered.isEmpty)
+        #expect(try await trio.c.replication.uncoveredDots().uncovered.isEmpty)
 
         // Once b's stream completes, b serves, and what c receives is covered by what c's vector learns.
         try await Self.deliver(try await Self.stream(from: trio.a, to: trio.b), from: trio.a, to: trio.b)
-        #expect(try await trio.b.uncoveredDots().uncovered.isEmpty)
+        #expect(try await trio.b.replication.uncoveredDots().uncovered.isEmpty)
         try await Self.deliver(try await Self.stream(from: trio.b, to: trio.c), from: trio.b, to: trio.c)
-        #expect(try await trio.c.uncoveredDots().uncovered.isEmpty)
+        #expect(try await trio.c.replication.uncoveredDots().uncovered.isEmpty)
         #expect(try await trio.c.queries.orders().count == 1)
     }
 
@@ -87,7 +89,7 @@ import Testing
                 for sender in all where sender !== receiver {
                     try await Self.deliver(
                         try await Self.stream(from: sender, to: receiver), from: sender, to: receiver)
-                    #expect(try await receiver.uncoveredDots().uncovered.isEmpty)
+                    #expect(try await receiver.replication.uncoveredDots().uncovered.isEmpty)
                 }
             }
         }
@@ -109,19 +111,19 @@ import Testing
                 customerEmail: "bo@example.com", lines: [LineSpec(sku: "CAP", quantity: 1, unitPrice: "5.00")])
         }
         let (batches, end) = try await Self.stream(from: trio.a, to: trio.b)
-        for batch in batches { try await trio.b.stage(batch, from: trio.a.identity.siteID) }
+        for batch in batches { try await trio.b.replication.stage(batch, from: trio.a.identity.siteID) }
         let before = try await trio.b.rawDump()
         var forged = end
         forged.vector[trio.a.identity.siteID] = 0
         let error = await #expect(throws: ReplicaError.self) {
-            try await trio.b.completeStream(from: trio.a.identity.siteID, end: forged)
+            try await trio.b.replication.completeStream(from: trio.a.identity.siteID, end: forged)
         }
         #expect(error?.code == .protocolViolation)
         #expect(error?.message.contains("does not cover") == true)
         #expect(try await trio.b.rawDump() == before, "a refused END leaves every table as it was")
 
-        try await trio.b.completeStream(from: trio.a.identity.siteID, end: end)
+        try await trio.b.replication.completeStream(from: trio.a.identity.siteID, end: end)
         #expect(try await trio.b.queries.order(trio.order).order.lines.count == 1)
-        #expect(try await trio.b.uncoveredDots().uncovered.isEmpty)
+        #expect(try await trio.b.replication.uncoveredDots().uncovered.isEmpty)
     }
 }

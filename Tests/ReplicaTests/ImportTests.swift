@@ -124,7 +124,7 @@ import Testing
             (0..<40).map {
                 Self.shippedOrder("SHOP-\($0)", email: "c\($0 % 7)@example.com", at: 1_790_000_000_000 + Int64($0))
             })
-        try await b.pull(from: a, batchSize: 16)
+        try await b.replication.pull(from: a, batchSize: 16)
         #expect(try await b.contentDigest() == a.contentDigest())
         let orders = try await b.queries.orders(matching: OrderFilter())
         #expect(orders.count == 40)

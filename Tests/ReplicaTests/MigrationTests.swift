@@ -39,9 +39,9 @@ import Testing
             customerEmail: "cy@example.com", lines: [LineSpec(sku: "MUG", quantity: 1, unitPrice: "9.50")])
         #expect(try await replica.queries.order("9AZH-3").progress.status == .pendingPayment)
         let fresh = try Replica.create(at: directory.path("new.sqlite"), name: "new")
-        try await fresh.pull(from: replica)
+        try await fresh.replication.pull(from: replica)
         #expect(try await fresh.contentDump() == replica.contentDump())
-        #expect(try await fresh.uncoveredDots().uncovered.isEmpty)
+        #expect(try await fresh.replication.uncoveredDots().uncovered.isEmpty)
     }
 
     /// Migrating an old file gives exactly the schema a new file gets: no table, column, index or view differs.

@@ -30,14 +30,14 @@ struct Pair {
             options: options)
         if paid { try await a.commands.pay(order: order.orderID, amount: "50.00") }
         try await prepare(a, order.orderID)
-        try await b.pull(from: a)
+        try await b.replication.pull(from: a)
         return Pair(directory: directory, a: a, b: b, order: order.orderID)
     }
 
     /// Exchanges complete streams both ways.
     func sync() async throws {
-        try await a.pull(from: b)
-        try await b.pull(from: a)
+        try await a.replication.pull(from: b)
+        try await b.replication.pull(from: a)
     }
 
     /// Both replicas' content; equal after `sync()`.

@@ -17,7 +17,7 @@ import Testing
     @Test func applyingTheSameStreamTwiceChangesNothing() async throws {
         let pair = try await Pair.make()
         let before = try await pair.b.rawDump()
-        let summary = try await pair.b.pull(from: pair.a)
+        let summary = try await pair.b.replication.pull(from: pair.a)
         #expect(summary.fieldsChanged == 0)
         // The cursor row's timestamp is the only thing a no-op sync may touch.
         let after = try await pair.b.rawDump()

@@ -4,7 +4,7 @@ import OutpostCore
 
 /// Merging one record of a complete stream into live state (Replica.docc, "Merging a key"), and the site
 /// bookkeeping every received batch needs.
-extension Replica {
+extension ReplicationLog {
     /// Merges one record into live state with the rule of Replica.docc, "Merging a key".
     static func merge(
         _ incoming: RowState, context: WriteContext, ourVector: VersionVector, theirVector: VersionVector,

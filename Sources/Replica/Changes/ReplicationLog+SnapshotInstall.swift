@@ -4,7 +4,7 @@ import GRDBSQLite
 import OrderDomain
 
 /// Installing a received snapshot: the copy takes this replica's identity, then replaces its empty file.
-extension Replica {
+extension ReplicationLog {
     /// Makes this replica, which `beginSnapshot(from: peer)` marked, a copy of the snapshot file at `path`
     /// received from `peer` (its site id). The file is first given this replica's identity; then, when it
     /// sits in this replica's directory, it is synced to disk and renamed over this replica's file (one atomic
@@ -69,7 +69,7 @@ extension Replica {
             }
             try file.synchronize()
             try file.close()
-            try replaceFile(with: path)
+            try replica.replaceFile(with: path)
         } else {
             try pool.writeWithoutTransaction { db in
                 // One destination transaction: a crash leaves the empty replica as it was.

@@ -24,7 +24,7 @@ public struct SnapshotInfo: Hashable, Sendable {
 /// The copy holds the peer's records with their dots and derived columns, exactly as of one read snapshot;
 /// the new replica keeps its own identity, takes the peer's site ordinals as they are (its own site gets a
 /// fresh ordinal), and drops the peer's own bookkeeping (cursors, delivery marks, staging, conflict log).
-extension Replica {
+extension ReplicationLog {
     /// Whether this replica can start from a snapshot of `peer`: it holds nothing (no record, no local
     /// transaction, no remote vector, nothing staged) and is not bootstrapping from anyone else.
     func acceptsSnapshot(from peer: String) async throws -> Bool {
@@ -61,12 +61,6 @@ extension Replica {
         }
     }
 
-    /// Removes an SQLite file and its side files (WAL, shared memory, rollback journal), whatever exists.
-    /// Only for files no connection has open.
-    public static func removeDatabaseFiles(at path: String) {
-        for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: path + suffix) }
-    }
-
     /// Hands a consistent copy of this replica's file to `chunk`, `chunkSize` bytes at a time, after `header`
     /// has its size, vector and change sequence. Synchronous: it runs inside one read transaction, so call it
     /// off Swift's cooperative threads (the sync layer does); writers carry on meanwhile.
@@ -77,7 +71,7 @@ extension Replica {
     /// writer in between), SQLite's online backup writes a copy to a temporary file, which is sent instead.
     ///
     /// - Throws: `ReplicaError(.unavailable)` while this replica is itself bootstrapping.
-    func withSnapshot(chunkSize: Int, header: (SnapshotInfo) throws -> Void, _ chunk: ([UInt8]) throws -> Void)
+    public func withSnapshot(chunkSize: Int, header: (SnapshotInfo) throws -> Void, _ chunk: ([UInt8]) throws -> Void)
         throws
     {
         _ = try? pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
@@ -100,7 +94,7 @@ extension Replica {
         let temporary = FileManager.default.temporaryDirectory.appendingPathComponent(
             "outpost-snapshot-\(UUID().uuidString).sqlite"
         ).path
-        defer { Self.removeDatabaseFiles(at: temporary) }
+        defer { Replica.removeDatabaseFiles(at: temporary) }
         let info = try writeSnapshot(to: temporary)
         try header(info)
         try Self.readFile(temporary, bytes: info.bytes, chunkSize: chunkSize, chunk)
@@ -152,7 +146,7 @@ extension Replica {
     /// transaction: writers carry on meanwhile) and returns its vector and change sequence.
     ///
     /// - Throws: `ReplicaError(.unavailable)` while this replica is itself bootstrapping.
-    func writeSnapshot(to path: String) throws -> SnapshotInfo {
+    public func writeSnapshot(to path: String) throws -> SnapshotInfo {
         let destination = try DatabaseQueue(path: path)
         defer { try? destination.close() }
         let (vector, lseq) = try pool.read { db -> ([String: UInt64], Int64) in

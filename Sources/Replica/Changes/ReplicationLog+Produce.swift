@@ -1,7 +1,7 @@
 import GRDB
 import OrderDomain
 
-extension Replica {
+extension ReplicationLog {
     /// This replica's version vector over local site ordinals.
     static func versionVector(_ db: Database) throws -> VersionVector {
         var counters: [UInt32: UInt64] = [:]
@@ -52,7 +52,7 @@ extension Replica {
     ///
     /// - Throws: `ReplicaError(.unavailable)` while this replica is bootstrapping; `ReplicaError(.corrupt)` if a
     ///   record holds a dot this replica's vector does not cover (nothing is sent past it).
-    func withChanges(
+    public func withChanges(
         for request: StreamRequest, batchSize: Int = 500, estimate: ((Int) throws -> Void)? = nil,
         _ emit: (ChangeBatch) throws -> Void
     ) throws -> StreamEnd {
@@ -121,7 +121,7 @@ extension Replica {
 
     /// The request this replica sends to `peer` (a site id) to receive what it lacks: its vector, its cursor
     /// for that peer, and what it has staged of a cut stream from it.
-    func streamRequest(from peer: String) async throws -> StreamRequest {
+    public func streamRequest(from peer: String) async throws -> StreamRequest {
         try await pool.read { db in try Self.streamRequest(db, from: peer) }
     }
 
@@ -187,7 +187,7 @@ private struct BatchBuilder {
     }
 }
 
-extension Replica {
+extension ReplicationLog {
     /// The records changed after local change sequence `lseq` that hold a dot this replica's vector does not
     /// cover, as `entity/id: site:counter` (at most `limit`), and the change sequence they were read at. Empty
     /// for every replica that is not bootstrapping (Replica.docc, "Every dot is covered"). Vectors only grow,

@@ -4,13 +4,13 @@ import GRDB
 import OrderDomain
 import OutpostCore
 
-extension Replica {
+extension ReplicationLog {
     /// Stages one batch of a stream from `peer` (a site id) durably, without touching live state.
     ///
     /// Records replace earlier staged copies of the same key. Batches may be re-sent; staging is idempotent.
     /// Live state changes only in `completeStream(from:end:)`, because merging an unfinished stream makes
     /// stale values resurface (Replica.docc, "Streams are merged whole").
-    func stage(_ batch: ChangeBatch, from peer: String) async throws {
+    public func stage(_ batch: ChangeBatch, from peer: String) async throws {
         let wall = now()
         try await pool.write { db in try Self.stage(db, batch, from: peer, wall: wall) }
     }
@@ -112,7 +112,7 @@ extension Replica {
     /// transaction, joins the sender's version vector into this replica's, records the sender's snapshot as
     /// this replica's cursor for it, and clears the staging. A stream with no records still advances the vector.
     @discardableResult
-    func completeStream(from peer: String, end: StreamEnd, lastBatch: ChangeBatch? = nil) async throws
+    public func completeStream(from peer: String, end: StreamEnd, lastBatch: ChangeBatch? = nil) async throws
         -> MergeSummary
     {
         let wall = now()
@@ -251,7 +251,7 @@ extension Replica {
     }
 
     /// Discards a staged, unfinished stream from `peer` (for example when the peer was reset).
-    func discardStagedStream(from peer: String) async throws {
+    public func discardStagedStream(from peer: String) async throws {
         try await pool.write { db in try Self.clearStaging(db, from: peer) }
     }
 

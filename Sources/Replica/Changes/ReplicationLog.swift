@@ -1,0 +1,104 @@
+import Foundation
+import GRDB
+import OrderDomain
+
+/// A replica's replication role, over the same file and pool: the stream it sends, the streams it stages and
+/// merges, the marks of what each peer holds, and file snapshots. This is all `Sync` uses of a replica
+/// (`replica.replication`); the order commands and reads are `replica.commands` and `replica.queries`.
+///
+/// This is the SQLite implementation of ``ReplicationStore``; its methods live in the `ReplicationLog+*.swift`
+/// files by step: producing a stream, staging and completing one, merging, file snapshots.
+public struct ReplicationLog: ReplicationStore, SnapshotStore {
+    let replica: Replica
+
+    public var identity: ReplicaIdentity { replica.identity }
+    public var schemaVersion: Int { Replica.schemaVersion }
+    public var snapshots: (any SnapshotStore)? { self }
+
+    var pool: DatabasePool { replica.pool }
+    var path: String { replica.path }
+    func now() -> Int64 { replica.now() }
+    func notify(_ orders: Set<String>) { replica.notify(orders) }
+
+    public func bootstrappingFrom() async throws -> String? { try await replica.bootstrappingFrom() }
+
+    public func beginSnapshot(from peer: String, bytes: Int, snapshotLseq: Int64) async throws -> SnapshotReceiver {
+        try await beginSnapshot(from: peer)
+        do {
+            return try SnapshotReceiver(
+                path: path + ".snapshot-incoming", bytes: bytes, snapshotLseq: snapshotLseq)
+        } catch {
+            try? await abandonSnapshot(from: peer)
+            throw error
+        }
+    }
+
+    @discardableResult
+    public func installSnapshot(_ received: SnapshotReceiver, peer: String) async throws -> MergeSummary {
+        defer { received.discard() }
+        try received.finish()
+        return try await installSnapshot(from: received.path, peer: peer, snapshotLseq: received.snapshotLseq)
+    }
+
+    public func abandonSnapshot(_ received: SnapshotReceiver?, from peer: String) async throws {
+        received?.discard()
+        try await abandonSnapshot(from: peer)
+    }
+}
+
+extension ReplicationLog {
+    /// Records that `peer` merged this replica's stream taken at `snapshotLseq` (after its `DONE`), so that
+    /// `status()` can say what it still lacks.
+    public func markDelivered(to peer: String, snapshotLseq: Int64) async throws {
+        let wall = now()
+        // A read first: most sessions deliver nothing new, and a write transaction costs far more.
+        let current = try await pool.read { db in
+            try Int64.fetchOne(db, sql: "SELECT lseq FROM delivery_marks WHERE peer_site = ?", arguments: [peer])
+        }
+        if let current, current >= snapshotLseq { return }
+        try await pool.write { db in
+            try db.execute(
+                sql:
+                    "INSERT INTO delivery_marks (peer_site, lseq, delivered_at) VALUES (?, ?, ?) ON CONFLICT(peer_site) DO UPDATE SET lseq = max(lseq, excluded.lseq), delivered_at = excluded.delivered_at",
+                arguments: [peer, snapshotLseq, wall])
+        }
+    }
+
+    /// `peer` installed this replica's snapshot taken at `snapshotLseq` (it said so with `DONE`): it holds
+    /// everything this replica held then, and its own records up to that `lseq` are copies of ours (a snapshot
+    /// keeps the sender's change sequence). So the cursor for it starts there: its first sync back need not
+    /// look at the copied records at all.
+    public func markSnapshotInstalled(by peer: String, snapshotLseq: Int64) async throws {
+        try await markDelivered(to: peer, snapshotLseq: snapshotLseq)
+        let wall = now()
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO sync_cursors (peer_site, lseq, synced_at) VALUES (?, ?, ?)
+                    ON CONFLICT(peer_site) DO UPDATE SET lseq = max(lseq, excluded.lseq), synced_at = excluded.synced_at
+                    """,
+                arguments: [peer, snapshotLseq, wall])
+        }
+    }
+
+    /// Remembers a peer site's human name (shown by `status()`).
+    public func notePeer(site: String, name: String) async throws {
+        // Every session notes its peer; after the first, this instance answers from memory.
+        if replica.notedPeers.withLock({ $0[site] }) == name { return }
+        let known = try await pool.read { db in
+            try String.fetchOne(db, sql: "SELECT name FROM sites WHERE site_id = ?", arguments: [site])
+        }
+        if known != name {
+            try await pool.write { db in
+                _ = try Self.registerSites(db, [site])
+                try db.execute(sql: "UPDATE sites SET name = ? WHERE site_id = ?", arguments: [name, site])
+            }
+        }
+        replica.notedPeers.withLock { $0[site] = name }
+    }
+}
+
+extension Replica {
+    /// This replica's replication role (what a sync session uses).
+    public var replication: ReplicationLog { ReplicationLog(replica: self) }
+}
