@@ -67,6 +67,7 @@ let package = Package(
                 "Replica",
                 "Sync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         .target(
@@ -103,7 +104,7 @@ let package = Package(
             name: "SyncTests",
             dependencies: ["Sync", "Replica", "SecureLine", "OutpostTestSupport"]
         ),
-        .testTarget(name: "CLITests"),
+        .testTarget(name: "CLITests", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "OutpostCoreTests", dependencies: ["OutpostCore"]),
         .testTarget(
             name: "SecureLineTests",

@@ -3,18 +3,38 @@ public struct CurrencyCode: Hashable, Sendable, CustomStringConvertible {
     /// The three upper-case letters, e.g. `EUR`.
     public let code: String
 
-    /// Validates a code: three ASCII letters (case-insensitive on input, stored upper-case).
+    /// Validates a code against ISO 4217's list of currencies in use (case-insensitive on input, stored
+    /// upper-case). Funds, precious metals and the testing and "no currency" codes are not money an order
+    /// is paid in, and are refused.
     public init(_ code: String) throws(DomainError) {
         let upper = code.uppercased()
-        guard upper.utf8.count == 3, upper.utf8.allSatisfy({ (65...90).contains($0) }) else {
+        guard upper.utf8.count == 3, Self.active.contains(upper) else {
             throw DomainError(
-                .invalidInput, "'\(code)' is not an ISO 4217 currency code",
-                hint: "use three letters such as EUR, USD or GBP")
+                .invalidInput, "'\(code.escapingControlCharacters)' is not an ISO 4217 currency code in use",
+                hint: "use a code such as EUR, USD or GBP")
         }
         self.code = upper
     }
 
+    /// A code read back from a stored record: any three upper-case letters (a record written by an earlier
+    /// build, or merged from a peer, keeps its code even if this build would refuse it as input), else `XXX`.
+    public init(stored code: String) {
+        let valid = code.utf8.count == 3 && code.utf8.allSatisfy { (65...90).contains($0) }
+        self.code = valid ? code : "XXX"
+    }
+
     private init(unchecked code: String) { self.code = code }
+
+    /// ISO 4217 currency codes in use (list one, 2024), without funds, metals, `XTS` and `XXX`.
+    static let active: Set<String> = Set(
+        """
+        AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN BZD CAD CDF
+        CHF CLP CNY COP CRC CUC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD
+        HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL
+        LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR
+        PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND
+        TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VED VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG ZWL
+        """.split(whereSeparator: \.isWhitespace).map(String.init))
 
     /// ISO 4217's `XXX` ("no currency"): what a record missing its currency reads as.
     public static let none = CurrencyCode(unchecked: "XXX")

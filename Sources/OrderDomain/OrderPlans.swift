@@ -16,8 +16,11 @@ extension Order {
         for line in lines where line.quantity < 0 || line.unitPriceMinor < 0 {
             throw DomainError(.invalidInput, "line \(line.sku): quantities and prices cannot be negative")
         }
-        for charge in [shippingMinor, taxMinor, discountMinor] where charge < 0 {
-            throw DomainError(.invalidInput, "charges and discounts cannot be negative (\(charge))")
+        for (name, charge) in [("shipping", shippingMinor), ("tax", taxMinor), ("discount", discountMinor)]
+        where charge < 0 {
+            throw DomainError(
+                .invalidInput, "the \(name) cannot be negative (\(Money(minorUnits: charge, currency: currency)))",
+                hint: "give an amount from 0")
         }
         let money = { (minor: Int64) in Money(minorUnits: minor, currency: self.currency) }
         let total: Money
@@ -223,12 +226,6 @@ extension LineSpec {
 }
 
 extension Customer {
-    /// Refuses what is not an e-mail address: one `@`, a local part, a domain with a dot, no spaces.
-    public static func checkEmail(_ email: String) throws(DomainError) {
-        let parts = email.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !email.contains(where: \.isWhitespace) else {
-            throw DomainError(
-                .invalidInput, "'\(email)' is not an e-mail address", hint: "write it as name@example.com")
-        }
-    }
+    /// Refuses what is not an e-mail address (`InputRules.checkEmail`).
+    public static func checkEmail(_ email: String) throws(DomainError) { try InputRules.checkEmail(email) }
 }

@@ -220,12 +220,17 @@ public struct LineSpec: Hashable, Sendable {
         self.init(sku: parts[0], quantity: quantity, unitPrice: requirePrice ? parts[2] : nil)
     }
 
-    /// A SKU is 1–64 printable characters without `:`, `,`, `@` or spaces (they delimit stored forms).
+    /// A SKU is 1–64 printable characters without `:`, `,`, `@`, white space (they delimit stored forms) or
+    /// control characters.
     public static func checkSKU(_ sku: String) throws(DomainError) {
-        let forbidden: Set<Character> = [":", ",", "@", " "]
-        guard !sku.isEmpty, sku.count <= 64, !sku.contains(where: { forbidden.contains($0) || $0.isNewline }) else {
+        let forbidden: Set<Character> = [":", ",", "@"]
+        guard !sku.isEmpty, sku.count <= 64,
+            !sku.contains(where: { forbidden.contains($0) || $0.isWhitespace }),
+            !sku.unicodeScalars.contains(where: InputRules.isControl)
+        else {
             throw DomainError(
-                .invalidInput, "'\(sku)' is not a SKU", hint: "use 1–64 characters without spaces, ':', ',' or '@'")
+                .invalidInput, "'\(sku.escapingControlCharacters)' is not a SKU",
+                hint: "use 1–64 characters without white space, control characters, ':', ',' or '@'")
         }
     }
 }

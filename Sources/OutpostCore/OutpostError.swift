@@ -40,6 +40,10 @@ public struct ExitStatus: Hashable, Sendable, CustomStringConvertible {
     public static let unavailable = ExitStatus(69)
     /// EX_SOFTWARE: an internal error (a bug).
     public static let software = ExitStatus(70)
+    /// EX_CANTCREAT: an output file cannot be created (it exists already, or the directory refuses).
+    public static let cannotCreate = ExitStatus(73)
+    /// EX_IOERR: reading or writing a file failed (disk full, read-only file or directory, I/O error).
+    public static let ioError = ExitStatus(74)
     /// EX_TEMPFAIL: interrupted or not possible right now; retrying may succeed.
     public static let temporaryFailure = ExitStatus(75)
     /// EX_NOPERM: refused by the peer (not trusted, another network, another schema).

@@ -179,7 +179,8 @@ extension OrderCommands {
         tags: Set<String>? = nil,
         quantities: [LineSpec] = []
     ) async throws -> CommandResult {
-        try await orderCommand(reference) { context, order in
+        for tag in tags ?? [] { try InputRules.checkTag(tag) }
+        return try await orderCommand(reference) { context, order in
             let changes = try order.quantityChanges(quantities)
             try order.checkEdit(addressChanged: address != nil && address != order.address, quantities: changes)
             var values: [String: FieldValue] = [:]

@@ -107,7 +107,8 @@ extension OrderCommands {
     /// counts made on different devices add up instead of overwriting each other.
     public func setStock(sku: String, location: String = "main", onHand: Int64) async throws {
         try LineSpec.checkSKU(sku)
-        guard onHand >= 0 else { throw DomainError(.invalidInput, "on-hand stock cannot be negative") }
+        try InputRules.checkText(location, field: "location")
+        try InputRules.checkStock(onHand, "on-hand stock")
         try await write { context in
             let current = try StockLevels.level(context.db, sku: sku, location: location)?.onHand ?? 0
             try self.adjustContribution(context, sku: sku, location: location, by: onHand - current)
@@ -117,7 +118,13 @@ extension OrderCommands {
     /// Adds `quantity` (negative to remove) to the on-hand stock of `sku` at `location`.
     public func addStock(sku: String, location: String = "main", quantity: Int64) async throws {
         try LineSpec.checkSKU(sku)
+        try InputRules.checkText(location, field: "location")
+        try InputRules.checkStock(quantity, "a stock adjustment of", signed: true)
         try await write { context in
+            let onHand = try StockLevels.level(context.db, sku: sku, location: location)?.onHand ?? 0
+            let (after, overflow) = onHand.addingReportingOverflow(quantity)
+            try InputRules.checkStock(
+                overflow ? .max : after, "\(sku)'s on-hand stock at \(location) after this adjustment")
             if quantity < 0, let level = try StockLevels.level(context.db, sku: sku, location: location),
                 level.available + quantity < 0
             {
@@ -131,8 +138,14 @@ extension OrderCommands {
     private func adjustContribution(_ context: WriteContext, sku: String, location: String, by delta: Int64) throws {
         let id = Identifiers.stockContributionID(sku: sku, location: location, site: identity.siteID)
         if let (state, _) = try RowStore.load(context.db, .stock, id: id) {
-            let current = state.value("on_hand").integer ?? 0
-            try context.update(.stock, id: id, ["on_hand": .integer(current + delta)])
+            // A contribution merged from an older build may hold anything: the sum is checked, never trapped.
+            let (sum, overflow) = (state.value("on_hand").integer ?? 0).addingReportingOverflow(delta)
+            guard !overflow else {
+                throw DomainError(
+                    .invalidInput, "\(sku)'s stock count at \(location) would overflow",
+                    hint: "set the count with `stock set` instead")
+            }
+            try context.update(.stock, id: id, ["on_hand": .integer(sum)])
         } else {
             try context.insert(
                 .stock, id: id,
@@ -157,6 +170,7 @@ extension OrderCommands {
         -> CommandResult
     {
         try Customer.checkEmail(customerEmail)
+        for tag in options.tags { try InputRules.checkTag(tag) }
         let currency = try CurrencyCode(options.currency)
         guard !lines.isEmpty else {
             throw DomainError(.invalidInput, "an order needs at least one line", hint: "pass --line SKU:QTY:PRICE")

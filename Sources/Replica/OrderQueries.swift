@@ -117,8 +117,13 @@ extension OrderQueries {
     }
 
     /// Orders matching `filter`, newest first.
+    /// - Throws: `DomainError(.invalidInput)` for a limit below 1.
     public func orders(matching filter: OrderFilter = OrderFilter()) async throws -> [OrderListing] {
-        try await read { db in
+        if let limit = filter.limit, limit < 1 {
+            throw DomainError(
+                .invalidInput, "a listing limit is at least 1, not \(limit)", hint: "leave it out to list every order")
+        }
+        return try await read { db in
             var clauses: [String] = []
             var arguments: StatementArguments = []
             if let status = filter.status {

@@ -95,26 +95,43 @@ public final class Replica: Sendable {
         at path: String, name: String, now: @escaping @Sendable () -> Int64 = Replica.systemClock,
         random: @escaping @Sendable () -> UInt64 = Replica.systemRandom, cacheMegabytes: Int = 0
     ) throws -> Replica {
-        let pool = try makePool(path, cacheMegabytes: cacheMegabytes)
+        if FileManager.default.fileExists(atPath: path) {
+            throw ReplicaError(
+                .cannotCreate, "\(path) already exists", hint: "choose another path, or open the replica that is there")
+        }
         let high = random()
         let low = random()
         let siteID = String(format: "%016llx%016llx", high, low)
         let identity = ReplicaIdentity(siteID: siteID, name: name, numberPrefix: OrderNumber.prefix(fromSiteBits: high))
-        if try pool.read({ try $0.tableExists("replica_info") }) {
-            throw ReplicaError(
-                .incompatible, "\(path) already holds a replica", hint: "open it instead, or choose another path")
+        // Built beside the path and renamed into place once complete: a failure (a full disk) leaves nothing
+        // behind, and the path never holds half a replica.
+        let building = path + ".creating"
+        removeDatabaseFiles(at: building)
+        do {
+            let pool = try makePool(building, cacheMegabytes: cacheMegabytes)
+            try Migrations.migrator.migrate(pool)
+            try pool.write { db in
+                try db.execute(
+                    sql:
+                        "INSERT INTO replica_info (singleton, site_id, site_name, number_prefix, schema_version, state, created_at, bootstrap_peer) VALUES (1, ?, ?, ?, ?, 'ready', ?, NULL)",
+                    arguments: [siteID, name, identity.numberPrefix, Schema.version, now()])
+                try db.execute(sql: "INSERT INTO replica_clock VALUES (1, 0, 0, 0, 0)")
+                try db.execute(
+                    sql: "INSERT INTO sites (ordinal, site_id, name) VALUES (?, ?, ?)",
+                    arguments: [Int64(createdLocalSite), siteID, name])
+            }
+            try pool.close()
+            guard Glibc.rename(building, path) == 0 else {
+                throw ReplicaError(
+                    .cannotCreate, "cannot create \(path): \(String(cString: strerror(errno)))",
+                    hint: "check the directory's permissions")
+            }
+            syncDirectory(of: path)
+        } catch {
+            removeDatabaseFiles(at: building)
+            throw error
         }
-        try Migrations.migrator.migrate(pool)
-        try pool.write { db in
-            try db.execute(
-                sql:
-                    "INSERT INTO replica_info (singleton, site_id, site_name, number_prefix, schema_version, state, created_at, bootstrap_peer) VALUES (1, ?, ?, ?, ?, 'ready', ?, NULL)",
-                arguments: [siteID, name, identity.numberPrefix, Schema.version, now()])
-            try db.execute(sql: "INSERT INTO replica_clock VALUES (1, 0, 0, 0, 0)")
-            try db.execute(
-                sql: "INSERT INTO sites (ordinal, site_id, name) VALUES (?, ?, ?)",
-                arguments: [Int64(createdLocalSite), siteID, name])
-        }
+        let pool = try makePool(path, cacheMegabytes: cacheMegabytes)
         return Replica(
             path: path, pool: pool, identity: identity, now: now, random: random, cacheMegabytes: cacheMegabytes)
     }
@@ -131,9 +148,7 @@ public final class Replica: Sendable {
         random: @escaping @Sendable () -> UInt64 = Replica.systemRandom,
         cacheMegabytes: Int = 0
     ) throws -> Replica {
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw ReplicaError(.incompatible, "no replica at \(path)", hint: "create one with `outpost init`")
-        }
+        try checkReplicaFile(at: path)
         let pool = try makePool(path, cacheMegabytes: cacheMegabytes)
         let identity = try pool.read { db -> ReplicaIdentity in
             guard try db.tableExists("replica_info"),
@@ -153,6 +168,42 @@ public final class Replica: Sendable {
         try Migrations.migrator.migrate(pool)
         return Replica(
             path: path, pool: pool, identity: identity, now: now, random: random, cacheMegabytes: cacheMegabytes)
+    }
+
+    /// Refuses, without changing it, a path that cannot be an Outpost replica: a missing path, a directory, an
+    /// empty file, a file that is not SQLite, or another program's SQLite database. A database not in WAL mode
+    /// is first looked at through a read-only connection (the pool would switch it to WAL); one in WAL mode
+    /// is checked by `open` before anything is written.
+    static func checkReplicaFile(at path: String) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw ReplicaError(.notFound, "no replica at \(path)", hint: "create one with `outpost init`")
+        }
+        let notReplica = { (why: String) in
+            ReplicaError(
+                .incompatible, "\(path) is not an Outpost replica: \(why)",
+                hint: "check the path (--db or $OUTPOST_DB); Outpost leaves the file as it is")
+        }
+        if isDirectory.boolValue { throw notReplica("it is a directory") }
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw ReplicaError(
+                .unreadable, "cannot read \(path): permission denied", hint: "check the file's permissions")
+        }
+        defer { try? handle.close() }
+        let header = [UInt8]((try? handle.read(upToCount: 100)) ?? Data())
+        if header.isEmpty { throw notReplica("the file is empty") }
+        guard header.count == 100, header.starts(with: Array("SQLite format 3\0".utf8)) else {
+            throw notReplica("it is not an SQLite database")
+        }
+        // Bytes 18 and 19: the file format's write and read versions, 2 in WAL mode.
+        if header[18] != 2 || header[19] != 2 {
+            var configuration = Configuration()
+            configuration.readonly = true
+            let isReplica = try? DatabaseQueue(path: path, configuration: configuration).read { db in
+                try db.tableExists("replica_info")
+            }
+            guard isReplica == true else { throw notReplica("it is an SQLite database of another program") }
+        }
     }
 
     /// Replaces this replica's file with the complete, synced SQLite file at `prepared` (same directory): the

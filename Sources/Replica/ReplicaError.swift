@@ -10,7 +10,13 @@ extension Failure<ReplicaFailures>.Code {
     /// The file's content breaks an invariant Outpost relies on.
     public static var corrupt: Self { Self("corrupt") }
     /// The file is not an Outpost replica, or one of an unknown schema version.
-    public static var incompatible: Self { Self("incompatible", exitStatus: .noInput) }
+    public static var incompatible: Self { Self("incompatible", exitStatus: .dataError) }
+    /// No replica file at the path given.
+    public static var notFound: Self { Self("not_found", exitStatus: .noInput) }
+    /// The file cannot be read or written (permissions, a full disk, an I/O error).
+    public static var unreadable: Self { Self("unreadable", exitStatus: .ioError) }
+    /// A new replica cannot be created: the path exists already, or the file cannot be written.
+    public static var cannotCreate: Self { Self("cannot_create", exitStatus: .cannotCreate) }
     /// A change stream does not fit the replica's state (wrong order, unknown stream, uncovered dots).
     public static var protocolViolation: Self { Self("protocol_violation") }
     /// The replica is not in a state that allows the operation (e.g. bootstrapping).

@@ -24,6 +24,8 @@ extension Failure<LineFailures>.Code {
     public static var badKey: Self { Self("bad_key") }
     /// The peer sent an error record.
     public static var peerError: Self { Self("peer_error") }
+    /// The address to listen on cannot be bound (the port is in use, the address is not this host's).
+    public static var cannotListen: Self { Self("cannot_listen", exitStatus: .unavailable) }
     /// The address could not be reached.
     public static var unreachable: Self { Self("unreachable", exitStatus: .unavailable) }
     /// A name or address given by a person or a script is malformed.

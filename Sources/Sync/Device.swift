@@ -29,14 +29,21 @@ public struct Device: Sendable {
         }
         for path in [replicaPath, identityPath] where FileManager.default.fileExists(atPath: path) {
             throw ReplicaError(
-                .incompatible, "\(path) already exists", hint: "choose another --db, or remove the old replica first")
+                .cannotCreate, "\(path) already exists", hint: "choose another --db, or remove the old replica first")
         }
         let replica = try Replica.create(at: replicaPath, name: name)
-        let keyPair = try IdentityFile.create(at: identityPath)
-        let network = networkID ?? KeyText.newNetworkID()
-        try writeNetwork(network)
-        if !FileManager.default.fileExists(atPath: peersPath) { try TrustStore().save(to: peersPath) }
-        return (replica, SyncIdentity(keyPair: keyPair, networkID: network))
+        do {
+            let keyPair = try IdentityFile.create(at: identityPath)
+            let network = networkID ?? KeyText.newNetworkID()
+            try writeNetwork(network)
+            if !FileManager.default.fileExists(atPath: peersPath) { try TrustStore().save(to: peersPath) }
+            return (replica, SyncIdentity(keyPair: keyPair, networkID: network))
+        } catch {
+            // Nothing half-made: without its identity the replica is removed again.
+            Replica.removeDatabaseFiles(at: replicaPath)
+            try? FileManager.default.removeItem(atPath: identityPath)
+            throw error
+        }
     }
 
     /// Opens the replica.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GRDB
 import OrderDomain
 import OutpostCore
 import Replica
@@ -84,16 +85,48 @@ struct GlobalOptions: ParsableArguments {
     }
 }
 
-/// An error with its exit status, message and hint.
+/// An error with its exit status, message, hint, and the library's own words as detail.
 struct CLIError: OutpostError {
     var status: Int32
     var message: String
     var hint: String?
+    var detail: String?
 
-    init(_ status: Int32, _ message: String, hint: String? = nil) {
+    init(_ status: Int32, _ message: String, hint: String? = nil, detail: String? = nil) {
         self.status = status
         self.message = message
         self.hint = hint
+        self.detail = detail
+    }
+
+    /// A plain sentence for an SQLite failure, by its primary result code; SQLite's text becomes the detail.
+    init(_ error: DatabaseError) {
+        let detail = error.message ?? "\(error)"
+        switch error.resultCode {
+        case .SQLITE_FULL:
+            self.init(
+                74, "the disk is full", hint: "free some space and run the command again; nothing was written",
+                detail: detail)
+        case .SQLITE_READONLY:
+            self.init(
+                74, "the replica file or its directory is read-only",
+                hint: "check the permissions of the file and the directory holding it", detail: detail)
+        case .SQLITE_CANTOPEN, .SQLITE_IOERR, .SQLITE_PERM:
+            self.init(
+                74, "cannot read or write the replica file", hint: "check the disk and the file's permissions",
+                detail: detail)
+        case .SQLITE_CORRUPT, .SQLITE_NOTADB:
+            self.init(
+                65, "the replica file is damaged",
+                hint: "restore it from a backup, or re-create it and sync from a peer",
+                detail: detail)
+        case .SQLITE_BUSY, .SQLITE_LOCKED:
+            self.init(75, "the replica is busy with another long write", hint: "run the command again", detail: detail)
+        default:
+            self.init(
+                70, "an unexpected storage failure (a bug in Outpost)", hint: "please report it with the detail below",
+                detail: detail)
+        }
     }
 
     var codeName: String { "cli" }
@@ -119,15 +152,40 @@ func guarded(_ body: () async throws -> Void) async throws {
         throw error
     } catch let error as ValidationError {
         throw error
+    } catch let error as DatabaseError {
+        fail(CLIError(error))
+    } catch let error as CocoaError where error.code == .fileWriteOutOfSpace {
+        fail(CLIError(74, "the disk is full", hint: "free some space and run the command again", detail: "\(error)"))
+    } catch let error as CocoaError where error.code == .fileWriteNoPermission || error.code == .fileWriteVolumeReadOnly
+    {
+        fail(
+            CLIError(
+                74, "permission denied writing a file", hint: "check the directory's permissions", detail: "\(error)"))
     } catch {
-        fail(CLIError(70, "\(error)"))
+        fail(
+            CLIError(
+                70, "an unexpected failure (a bug in Outpost)", hint: "please report it with the detail below",
+                detail: "\(error)"))
     }
 }
 
+/// Prints a failure: `error:` with a plain sentence, then `hint:` and `detail:` (the library's own words)
+/// where there are any, and exits with its status. Stored or typed text in them is shown with control
+/// characters escaped.
 func fail(_ error: CLIError) -> Never {
-    FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
-    if let hint = error.hint { FileHandle.standardError.write(Data("hint: \(hint)\n".utf8)) }
+    var text = "error: \(error.message)\n"
+    if let hint = error.hint { text += "hint: \(hint)\n" }
+    if let detail = error.detail { text += "detail: \(detail)\n" }
+    FileHandle.standardError.write(Data(text.escapingControlCharacters.utf8))
     Foundation.exit(error.status)
+}
+
+/// Human output: `print`, with control characters in the text escaped (`String.escapingControlCharacters`),
+/// so that stored text (a customer's name, a peer's note) cannot drive the terminal. Shadows the standard
+/// library's `print` for the whole tool; JSON output is escaped by the encoder and goes through here unchanged.
+func print(_ items: Any..., separator: String = " ", terminator: String = "\n") {
+    let text = items.map { "\($0)" }.joined(separator: separator)
+    Swift.print(text.escapingControlCharacters, terminator: terminator)
 }
 
 /// Prints a JSON document on stdout.
@@ -180,6 +238,6 @@ func table(_ header: [String], _ rows: [[String]]) -> String {
 }
 
 func money(_ minor: Int64, _ currency: String) -> String {
-    let digits = (try? CurrencyCode(currency))?.minorDigits ?? 2
+    let digits = CurrencyCode(stored: currency).minorDigits
     return Money.decimalString(minor, digits: digits)
 }

@@ -35,7 +35,8 @@ import Testing
     }
 
     @Test func ordersCurrentShowsTheDerivedStatusAndMoney() async throws {
-        let (_, replica, paid, unpaid) = try await Self.shop()
+        let (directory, replica, paid, unpaid) = try await Self.shop()
+        defer { withExtendedLifetime(directory) {} }
         let rows = try await replica.pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM orders_current ORDER BY created_at")
         }
@@ -60,7 +61,8 @@ import Testing
     }
 
     @Test func stockLevelsAgreeWithTheLibrary() async throws {
-        let (_, replica, _, _) = try await Self.shop()
+        let (directory, replica, _, _) = try await Self.shop()
+        defer { withExtendedLifetime(directory) {} }
         let rows = try await replica.pool.read { db in
             try Row.fetchAll(
                 db, sql: "SELECT sku, location, on_hand, reserved, available FROM stock_levels ORDER BY sku")
@@ -84,7 +86,8 @@ import Testing
     }
 
     @Test func orderTimelineListsEveryEventInOrder() async throws {
-        let (_, replica, paid, _) = try await Self.shop()
+        let (directory, replica, paid, _) = try await Self.shop()
+        defer { withExtendedLifetime(directory) {} }
         let events = try await replica.pool.read { db in
             try String.fetchAll(
                 db, sql: "SELECT event FROM order_timeline WHERE order_id = ? ORDER BY at, event", arguments: [paid])

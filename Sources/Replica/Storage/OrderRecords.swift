@@ -52,7 +52,7 @@ enum OrderRecords {
             id: order.id, number: order.text("number") ?? "", customerID: order.text("customer_id") ?? "",
             channel: Channel(rawValue: order.text("channel") ?? "") ?? .manual,
             location: order.text("location") ?? "main",
-            currency: (try? CurrencyCode(order.text("currency") ?? "")) ?? .none,
+            currency: CurrencyCode(stored: order.text("currency") ?? ""),
             shippingMinor: order.integer("shipping_minor") ?? 0, taxMinor: order.integer("tax_minor") ?? 0,
             discountMinor: order.integer("discount_minor") ?? 0, shipBy: order.integer("ship_by"),
             createdAt: order.integer("created_at") ?? 0, notes: order.text("notes"), phone: order.text("phone"),

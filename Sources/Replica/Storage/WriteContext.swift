@@ -112,6 +112,7 @@ final class WriteContext {
         for name in values.keys where entity.fieldIndex(name) == nil {
             try Self.programmingError("\(entity.rawValue) has no field \(name)")
         }
+        try Self.checkText(values)
         let (dot, time) = stamp
         let fields = entity.fields.map { FieldState.written(values[$0.name] ?? .null, dot: dot, time: time) }
         try RowStore.save(
@@ -126,6 +127,7 @@ final class WriteContext {
         guard let (state, previous) = try RowStore.load(db, entity, id: id) else {
             throw DomainError(.notFound, "no \(entity.rawValue) record \(id)")
         }
+        try Self.checkText(values)
         let (dot, time) = stamp
         var next = state
         for (name, value) in values {
@@ -150,6 +152,16 @@ final class WriteContext {
             db, next, lseq: nextLseq(), previousLseq: previous, previousSiblingMask: RowStore.siblingMask(of: state))
         if let order = state.value("order_id").text { touchedOrders.insert(order) }
         if entity == .orders { touchedOrders.insert(id) }
+    }
+
+    /// Every text a local command stores passes `InputRules.checkText` here, in one place: no control
+    /// characters, no unbounded lengths, whichever command or import wrote it.
+    private static func checkText(_ values: [String: FieldValue]) throws {
+        for (name, value) in values {
+            if let text = value.text {
+                try InputRules.checkText(text, field: name.replacingOccurrences(of: "_", with: " "))
+            }
+        }
     }
 
     /// A write naming a field the entity lacks, or changing one fixed at creation, is a bug in the command:

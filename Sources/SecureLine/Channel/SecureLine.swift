@@ -160,20 +160,37 @@ public final class LineListener: Sendable {
         settings: LineSettings = LineSettings(), acceptsHello: @escaping @Sendable ([UInt8]) -> Bool = { _ in true },
         trusts: @escaping @Sendable ([UInt8]) -> Bool
     ) async throws -> LineListener {
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.backlog, value: 256)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: host, port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let machine = LineMachine(
-                        listening: identity, networkID: networkID, hello: hello, settings: settings, trusts: trusts,
-                        acceptsHello: acceptsHello)
-                    let handler = LineHandler(
-                        machine: machine, dialling: false, settings: settings, counters: LineCounters())
-                    try channel.pipeline.syncOperations.addHandler(handler, name: "line")
-                    return try NIOAsyncChannel<LineEvent, Record>(wrappingChannelSynchronously: channel)
+        let server: NIOAsyncChannel<NIOAsyncChannel<LineEvent, Record>, Never>
+        do {
+            server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .serverChannelOption(.backlog, value: 256)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .bind(host: host, port: port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        let machine = LineMachine(
+                            listening: identity, networkID: networkID, hello: hello, settings: settings, trusts: trusts,
+                            acceptsHello: acceptsHello)
+                        let handler = LineHandler(
+                            machine: machine, dialling: false, settings: settings, counters: LineCounters())
+                        try channel.pipeline.syncOperations.addHandler(handler, name: "line")
+                        return try NIOAsyncChannel<LineEvent, Record>(wrappingChannelSynchronously: channel)
+                    }
                 }
-            }
+        } catch let error as IOError {
+            let reason =
+                switch error.errnoCode {
+                case EADDRINUSE: "the port is in use (is another `outpost serve` running?)"
+                case EADDRNOTAVAIL: "the address is not one of this host's"
+                case EACCES: "permission denied (ports below 1024 need privileges)"
+                default: String(cString: strerror(error.errnoCode))
+                }
+            throw LineError(
+                .cannotListen, "cannot listen on \(host):\(port): \(reason)",
+                hint: "choose another --listen address or port")
+        } catch {
+            throw LineError(
+                .cannotListen, "cannot listen on \(host):\(port): \(error)", hint: "check the --listen address")
+        }
         return LineListener(server: server, host: host, port: server.channel.localAddress?.port ?? port)
     }
 

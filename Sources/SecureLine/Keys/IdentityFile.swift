@@ -48,7 +48,16 @@ public enum IdentityFile {
     }
 
     /// Loads an identity file; a sealed one needs its passphrase.
+    /// - Throws: `LineError(.badKey)` also when other users may read or write the file (as OpenSSH refuses such
+    ///   a key).
     public static func load(from path: String, passphrase: String? = nil) throws(LineError) -> KeyPair {
+        var status = stat()
+        if stat(path, &status) == 0, status.st_mode & 0o077 != 0 {
+            throw LineError(
+                .badKey,
+                "the identity file \(path) is open to other users (mode \(String(status.st_mode & 0o777, radix: 8)))",
+                hint: "run `chmod 600 \(path)`; if others may have read it, make a new identity and re-trust it")
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw LineError(.badKey, "cannot read the identity file \(path)")
         }

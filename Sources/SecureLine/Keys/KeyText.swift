@@ -27,8 +27,16 @@ public enum KeyText {
 
     public static func publicKey(_ bytes: [UInt8]) -> String { encode(bytes, prefix: publicKeyPrefix) }
     public static func networkID(_ bytes: [UInt8]) -> String { encode(bytes, prefix: networkPrefix) }
+    /// Parses an `opk_…` public key; refuses a low-order point (all zeros and the few others), which no
+    /// device has and with which no handshake can succeed.
     public static func parsePublicKey(_ text: String) throws(LineError) -> [UInt8] {
-        try decode(text, prefix: publicKeyPrefix, what: "public key")
+        let key = try decode(text, prefix: publicKeyPrefix, what: "public key")
+        guard Primitives.dh(KeyPair.generate(guarded: false).secret, key) != nil else {
+            throw LineError(
+                .badKey, "that public key is not one any device can have (a low-order point such as all zeros)",
+                hint: "copy the key again from `outpost whoami` on the peer")
+        }
+        return key
     }
     public static func parseNetworkID(_ text: String) throws(LineError) -> [UInt8] {
         try decode(text, prefix: networkPrefix, what: "network id")

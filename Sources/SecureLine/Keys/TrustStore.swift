@@ -76,6 +76,19 @@ public struct TrustStore: Hashable, Sendable {
         peers.append(peer)
     }
 
+    /// Adds a peer that a person named (`peer add`, `join`): as `add(_:)`, and refuses this device's own key
+    /// (`ownKey`), which would only let a copy of this device in.
+    public mutating func add(_ peer: TrustedPeer, ownKey: [UInt8]) throws(LineError) {
+        guard peer.publicKey != ownKey else {
+            throw LineError(
+                .badKey, "that is this device's own public key",
+                hint:
+                    "give the other device's key: run `outpost whoami` there (or `outpost invite` there, then `join` here)"
+            )
+        }
+        try add(peer)
+    }
+
     /// Changes where the peer named `name` listens (nil: nowhere known).
     ///
     /// - Throws: `LineError(.notFound)` for an unknown name; `.invalidArgument` for a malformed address.

@@ -105,8 +105,9 @@ struct Join: AsyncParsableCommand {
             let device = global.device
             var store = try device.trustStore()
             try store.add(
-                TrustedPeer(name: name ?? invitation.name, publicKey: invitation.publicKey, address: invitation.address)
-            )
+                TrustedPeer(
+                    name: name ?? invitation.name, publicKey: invitation.publicKey, address: invitation.address),
+                ownKey: try device.identity().keyPair.publicKey)
             try store.save(to: device.peersPath)
             try device.writeNetwork(invitation.networkID)
             let identity = try device.identity()
@@ -145,7 +146,8 @@ struct PeerCommand: AsyncParsableCommand {
                 _ = try global.replica()
                 var store = try global.device.trustStore()
                 try store.add(
-                    TrustedPeer(name: name, publicKey: try KeyText.parsePublicKey(publicKey), address: address))
+                    TrustedPeer(name: name, publicKey: try KeyText.parsePublicKey(publicKey), address: address),
+                    ownKey: try global.device.identity().keyPair.publicKey)
                 try store.save(to: global.device.peersPath)
                 if global.json { printJSON(["added": name]) } else { print("trusted \(name)") }
             }

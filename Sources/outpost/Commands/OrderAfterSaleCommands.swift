@@ -38,7 +38,7 @@ extension OrderCommand {
         static let configuration = CommandConfiguration(abstract: "Refund captured money.")
         @OptionGroup var global: GlobalOptions
         @Argument var order: String
-        @Option var amount: String
+        @Option(parsing: .unconditional) var amount: String
         @Option var reason: String?
         func run() async throws {
             try await OrderCommand.report(global) {

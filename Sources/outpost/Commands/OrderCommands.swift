@@ -41,9 +41,9 @@ struct OrderCommand: AsyncParsableCommand {
         @Option(help: "ISO 4217 currency.") var currency = "EUR"
         @Option(help: "pos, web, marketplace, social or manual.") var channel = "pos"
         @Option(help: "Stock location.") var location = "main"
-        @Option(help: "Shipping charge (decimal).") var shipping: String?
-        @Option(help: "Tax (decimal).") var tax: String?
-        @Option(help: "Discount (decimal).") var discount: String?
+        @Option(parsing: .unconditional, help: "Shipping charge (decimal).") var shipping: String?
+        @Option(parsing: .unconditional, help: "Tax (decimal).") var tax: String?
+        @Option(parsing: .unconditional, help: "Discount (decimal).") var discount: String?
         @Option(help: "Promised ship-by time (RFC 3339 UTC or YYYY-MM-DD).") var shipBy: String?
         @Option(help: "Shipping address.") var address: String?
         @Option(help: "Phone.") var phone: String?
@@ -83,7 +83,7 @@ struct OrderCommand: AsyncParsableCommand {
             abstract: "Take a payment.", discussion: "Example: outpost order pay POP1-1 --amount 39.80 --method cash")
         @OptionGroup var global: GlobalOptions
         @Argument var order: String
-        @Option(help: "Decimal amount in the order's currency.") var amount: String
+        @Option(parsing: .unconditional, help: "Decimal amount in the order's currency.") var amount: String
         @Option(help: "cash, card or other.") var method = "card"
         @Flag(help: "Taken offline; the card is not yet confirmed.") var provisional = false
         @Flag(help: "Authorize only (capture later).") var authorize = false

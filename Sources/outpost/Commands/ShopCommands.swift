@@ -95,13 +95,16 @@ struct StockCommand: AsyncParsableCommand {
             abstract: "Set the counted on-hand quantity of a SKU.", discussion: "Example: outpost stock set TEE-M 12")
         @OptionGroup var global: GlobalOptions
         @Argument var sku: String
-        @Argument var quantity: Int64
+        // Taken unparsed so that a negative count reaches the rules and is refused with a reason, rather
+        // than being read as an unknown option.
+        @Argument(parsing: .allUnrecognized) var quantity: [String] = []
         @Option var location = "main"
 
         func run() async throws {
             try await guarded {
+                let onHand = try StockCommand.units(quantity, "give the counted number of units", example: "12")
                 let replica = try global.replica()
-                try await replica.commands.setStock(sku: sku, location: location, onHand: quantity)
+                try await replica.commands.setStock(sku: sku, location: location, onHand: onHand)
                 try await StockCommand.show(replica, sku: sku, json: global.json)
             }
         }
@@ -117,16 +120,22 @@ struct StockCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await guarded {
-                guard quantity.count == 1, let amount = Int64(quantity[0]) else {
-                    throw CLIError(
-                        64, "give one whole number of units to add (negative to remove)",
-                        hint: "e.g. outpost stock add TEE-M 5")
-                }
+                let amount = try StockCommand.units(
+                    quantity, "give one whole number of units to add (negative to remove)", example: "5")
                 let replica = try global.replica()
                 try await replica.commands.addStock(sku: sku, location: location, quantity: amount)
                 try await StockCommand.show(replica, sku: sku, json: global.json)
             }
         }
+    }
+
+    /// One whole number of units from the unparsed arguments (a negative number is not an option here).
+    static func units(_ words: [String], _ what: String, example: String) throws -> Int64 {
+        guard words.count == 1, let units = Int64(words[0]) else {
+            let given = words.isEmpty ? "nothing" : "'\(words.joined(separator: " "))'"
+            throw CLIError(64, "\(what), not \(given)", hint: "e.g. outpost stock set TEE-M \(example)")
+        }
+        return units
     }
 
     struct Show: AsyncParsableCommand {

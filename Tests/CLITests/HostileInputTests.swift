@@ -1,0 +1,156 @@
+import Foundation
+import GRDB
+import Testing
+
+/// What a hostile or careless user types: every case exits with its documented status and an `error:` first
+/// line, never crashes, never changes the replica, and never touches a file that is not a replica.
+@Suite struct HostileInputTests {
+    /// A replica with one order and stock, and a digest of everything a user can see of it.
+    static func till(_ scratch: Scratch) throws -> (Outpost, String, () throws -> String) {
+        let outpost = Outpost(directory: scratch.url, name: "till")
+        try outpost("init", "--name", "till-1")
+        try outpost("stock", "set", "TEE-M", "2")
+        let number = try #require(
+            try outpost("order", "create", "--customer", "ana@example.com", "--line", "TEE-M:1:10", "--json").object[
+                "number"] as? String)
+        let digest = { () throws -> String in
+            try outpost("order", "show", number, "--json").stdout + outpost("stock", "show", "--json").stdout
+                + outpost("order", "list", "--json").stdout + outpost("peer", "list", "--json").stdout
+                + outpost("customer", "show", "ana@example.com", "--json").stdout
+        }
+        return (outpost, number, digest)
+    }
+
+    @Test func badInputIsRefusedWithItsStatusAndChangesNothing() throws {
+        let scratch = try Scratch()
+        let (outpost, number, digest) = try Self.till(scratch)
+        let ownKey = try #require(try outpost("whoami", "--json").object["public_key"] as? String)
+        let before = try digest()
+        let create = ["order", "create", "--customer", "bo@example.com"]
+        let cases: [([String], Int32, String)] = [
+            // Money and counts: checked arithmetic, refused with the limit (never a wrapped total or a trap).
+            (create + ["--line", "X:1000000:46116860184273879.03"], 65, "the most one order may hold"),
+            (
+                create + ["--line", "X:1:46116860184273879.03", "--shipping", "46116860184273879.03"], 65,
+                "most one order"
+            ),
+            (create + ["--line", "X:1:1.00", "--discount", "5.00"], 65, "larger than the order"),
+            (create + ["--line", "X:1:1.00", "--tax", "-1"], 65, "cannot be negative"),
+            (create + ["--line", "X:1:1.00", "--shipping", "-1"], 65, "cannot be negative"),
+            (["order", "pay", number, "--amount", "-1"], 65, "positive"),
+            (["stock", "set", "BIG", "9223372036854775000"], 65, "beyond the limit"),
+            (["stock", "set", "BIG", "-1"], 65, "must not be negative"),
+            (["stock", "add", "TEE-M", "9223372036854775000"], 65, "beyond the limit"),
+            (["stock", "set", "TEE-M"], 64, "give the counted number"),
+            // Validation types: currencies, SKUs, tags, e-mail, text, limits.
+            (create + ["--line", "X:1:1", "--currency", "ZZZ"], 65, "ISO 4217"),
+            (create + ["--line", "X:1:1", "--currency", "EURO"], 65, "ISO 4217"),
+            (create + ["--line", "A\tB:1:1"], 65, "not a SKU"),
+            (create + ["--line", "A\u{1B}B:1:1"], 65, "not a SKU"),
+            (create + ["--line", "X:1:1", "--tag", "red,blue"], 65, "several tags"),
+            (create + ["--line", "X:1:1", "--address", "Main St\u{1B}[2J"], 65, "control character"),
+            (
+                [
+                    "order", "create", "--customer", String(repeating: "a", count: 100_000) + "@x.com", "--line",
+                    "X:1:1",
+                ], 65, "e-mail"
+            ),
+            (
+                ["customer", "add", "--email", "eve@example.com", "--name", "Eve\u{1B}[31m\u{07}"], 65,
+                "control character"
+            ),
+            (
+                ["customer", "add", "--email", "eve@example.com", "--name", String(repeating: "n", count: 5_000)], 65,
+                "the most a field holds"
+            ),
+            (["order", "list", "--limit=-1"], 65, "at least 1"),
+            // Trust: nothing injected, no impossible or own keys, no port 0.
+            (
+                [
+                    "peer", "add", "p4", "opk_a8OCKiqn9OaYHWU4aSs83z5t-e6m7SaetB2TwidXt1o", "--address",
+                    "127.0.0.1:7400\nevil opk_x 127.0.0.1:9",
+                ],
+                64, "HOST:PORT"
+            ),
+            (
+                ["peer", "add", "p4", "opk_a8OCKiqn9OaYHWU4aSs83z5t-e6m7SaetB2TwidXt1o", "--address", "127.0.0.1:0"],
+                64, "HOST:PORT"
+            ),
+            (["peer", "add", "zero", "opk_" + String(repeating: "A", count: 43)], 65, "low-order"),
+            (["peer", "add", "me", ownKey], 65, "own public key"),
+            (["peer", "add", "bad\nname", "opk_a8OCKiqn9OaYHWU4aSs83z5t-e6m7SaetB2TwidXt1o"], 64, "name"),
+            // The replica itself.
+            (["init", "--name", "again"], 73, "already exists"),
+        ]
+        for (arguments, status, text) in cases {
+            let result = try outpost.run(arguments)
+            let shown = arguments.map { $0.prefix(60) }
+            #expect(result.status == status, "\(shown): \(result.status) \(result.stderr.prefix(300))")
+            #expect(result.stderr.hasPrefix("error: "), "\(shown): \(result.stderr.prefix(300))")
+            #expect(result.stderr.contains(text), "\(shown): \(result.stderr.prefix(300))")
+            #expect(!result.stderr.contains("\u{1B}"), "\(shown) printed a raw escape code")
+        }
+        #expect(try digest() == before)
+        let peers = try String(contentsOfFile: outpost.db + ".peers", encoding: .utf8)
+        #expect(!peers.contains("evil"), "the trust store gained a line: \(peers)")
+    }
+
+    /// Another program's files are refused as they are: nothing switched to WAL, nothing written.
+    @Test func filesThatAreNotReplicasAreLeftAlone() throws {
+        let scratch = try Scratch()
+        let text = scratch.url.appendingPathComponent("notes.txt").path
+        try "hello\n".write(toFile: text, atomically: true, encoding: .utf8)
+        let empty = scratch.url.appendingPathComponent("empty.sqlite").path
+        FileManager.default.createFile(atPath: empty, contents: Data())
+        let foreign = scratch.url.appendingPathComponent("other-app.sqlite").path
+        try Self.makeForeignDatabase(at: foreign)
+        let directory = scratch.url.appendingPathComponent("a-directory").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+        let outpost = Outpost(directory: scratch.url, name: "unused")
+        for (path, why) in [
+            (text, "not an SQLite database"), (empty, "empty"), (foreign, "another program"), (directory, "directory"),
+        ] {
+            let before = try? Data(contentsOf: URL(fileURLWithPath: path))
+            let result = try outpost("order", "list", "--db", path)
+            #expect(result.status == 65, "\(path): \(result.status) \(result.stderr)")
+            #expect(result.stderr.hasPrefix("error: ") && result.stderr.contains(why), "\(result.stderr)")
+            #expect((try? Data(contentsOf: URL(fileURLWithPath: path))) == before, "\(path) was changed")
+            #expect(!FileManager.default.fileExists(atPath: path + "-wal"), "\(path) gained a WAL")
+        }
+    }
+
+    /// Another program's database: SQLite in its default rollback-journal mode, with a table and a row.
+    static func makeForeignDatabase(at path: String) throws {
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { db in
+            try db.execute(sql: "CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('keep me')")
+        }
+        try queue.close()
+    }
+
+    /// An identity key other users may read is refused, as OpenSSH refuses such a key.
+    @Test func anIdentityKeyOpenToOthersIsRefused() throws {
+        let scratch = try Scratch()
+        let outpost = Outpost(directory: scratch.url, name: "till")
+        try outpost("init", "--name", "till-1")
+        let identity = outpost.db + ".identity"
+        #expect(chmod(identity, 0o644) == 0)
+        let result = try outpost("whoami")
+        #expect(result.status == 65)
+        #expect(result.stderr.hasPrefix("error: the identity file") && result.stderr.contains("chmod 600"))
+        #expect(chmod(identity, 0o600) == 0)
+        #expect(try outpost("whoami").status == 0)
+    }
+
+    /// Text that reaches the terminal is escaped: a reference holding an escape code comes back quoted in the
+    /// error, not executed.
+    @Test func controlCharactersNeverReachTheTerminal() throws {
+        let scratch = try Scratch()
+        let outpost = Outpost(directory: scratch.url, name: "till")
+        try outpost("init", "--name", "till-1")
+        let result = try outpost("order", "show", "X\u{1B}[2J\u{07}")
+        #expect(result.status == 66)
+        #expect(!result.stderr.contains("\u{1B}") && !result.stderr.contains("\u{07}"))
+        #expect(result.stderr.contains("\\u{1b}[2J\\u{7}"), "\(result.stderr)")
+    }
+}
