@@ -102,7 +102,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SyncTests",
-            dependencies: ["Sync", "Replica", "SecureLine", "OutpostTestSupport"]
+            dependencies: ["Sync", "Replica", "SecureLine", "OutpostCore", "OutpostTestSupport"]
         ),
         .testTarget(name: "CLITests", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "OutpostCoreTests", dependencies: ["OutpostCore"]),

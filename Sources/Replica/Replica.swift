@@ -68,9 +68,10 @@ public final class Replica: Sendable {
         self.random = random
     }
 
-    static func makePool(_ path: String, cacheMegabytes: Int) throws -> DatabasePool {
+    static func makePool(_ path: String, cacheMegabytes: Int, readonly: Bool = false) throws -> DatabasePool {
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
+        configuration.readonly = readonly
         configuration.prepareDatabase { db in
             // WAL + NORMAL: durable across application crashes; the benchmark's plain-SQLite baseline uses the same.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
@@ -149,7 +150,18 @@ public final class Replica: Sendable {
         cacheMegabytes: Int = 0
     ) throws -> Replica {
         try checkReplicaFile(at: path)
-        let pool = try makePool(path, cacheMegabytes: cacheMegabytes)
+        // A replica on read-only media, or in a directory this user may not write, opens for reading: every
+        // query works, and a command fails with SQLite's read-only error.
+        let directory = (path as NSString).deletingLastPathComponent
+        let writable = access(path, W_OK) == 0 && access(directory.isEmpty ? "." : directory, W_OK) == 0
+        // SQLite cannot read a WAL database it may not write its shared-memory file beside, unless told the file
+        // is immutable (a URI parameter; Debian's SQLite reads URIs): then it reads the file as it is.
+        let escaped = path.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "?", with: "%3f")
+            .replacingOccurrences(of: "#", with: "%23")
+        let pool =
+            writable
+            ? try makePool(path, cacheMegabytes: cacheMegabytes)
+            : try makePool("file:\(escaped)?immutable=1", cacheMegabytes: cacheMegabytes, readonly: true)
         let identity = try pool.read { db -> ReplicaIdentity in
             guard try db.tableExists("replica_info"),
                 let row = try Row.fetchOne(
@@ -165,7 +177,7 @@ public final class Replica: Sendable {
             return ReplicaIdentity(siteID: row["site_id"], name: row["site_name"], numberPrefix: row["number_prefix"])
         }
         // Files written by an earlier build gain the later local additions (replicated content is unchanged).
-        try Migrations.migrator.migrate(pool)
+        if writable { try Migrations.migrator.migrate(pool) }
         return Replica(
             path: path, pool: pool, identity: identity, now: now, random: random, cacheMegabytes: cacheMegabytes)
     }

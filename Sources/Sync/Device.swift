@@ -100,6 +100,9 @@ public struct Invitation: Hashable, Sendable {
             let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: String],
             let name = object["name"], let key = object["key"], let network = object["network"]
         else { throw LineError(.badKey, "the invite code is damaged; copy the whole line again") }
+        // Checked here as the trust store checks them: an invite is pasted from anywhere.
+        try DeviceName.check(name)
+        if let address = object["address"] { _ = try PeerAddress(parsing: address) }
         self.init(
             name: name, publicKey: try KeyText.parsePublicKey(key), networkID: try KeyText.parseNetworkID(network),
             address: object["address"])

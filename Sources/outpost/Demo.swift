@@ -22,13 +22,40 @@ struct Demo: AsyncParsableCommand {
     @Option(help: "Keep the replicas in DIR instead of a temporary directory.")
     var keep: String?
 
+    /// Marks a `--keep` directory as the demo's own, so that a later run may replace what is in it.
+    static let marker = ".outpost-demo"
+
+    /// The `--keep` directory: a new or empty one, or one an earlier demo made (it holds the marker). Anything
+    /// else is refused untouched: the demo replaces its three replica files and would overwrite the user's.
+    static func keptDirectory(_ path: String) throws -> URL {
+        let url = URL(fileURLWithPath: path)
+        let fileManager = FileManager.default
+        var isDirectory: ObjCBool = false
+        if fileManager.fileExists(atPath: path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else {
+                throw CLIError(73, "\(path) is a file, not a directory", hint: "give --keep a new or empty directory")
+            }
+            let entries = try fileManager.contentsOfDirectory(atPath: path)
+            guard entries.isEmpty || entries.contains(marker) else {
+                throw CLIError(
+                    73, "\(path) already holds files that `outpost demo` did not make",
+                    hint: "give --keep a new or empty directory; nothing was changed")
+            }
+        }
+        try fileManager.createDirectory(at: url, withIntermediateDirectories: true)
+        try Data("made by `outpost demo`; a later demo may replace the replicas here\n".utf8)
+            .write(to: url.appendingPathComponent(marker))
+        return url
+    }
+
     func run() async throws {
+        try await guarded { try await story() }
+    }
+
+    func story() async throws {
         let directory =
-            try keep.map { path -> URL in
-                let url = URL(fileURLWithPath: path)
-                try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-                return url
-            } ?? FileManager.default.temporaryDirectory.appendingPathComponent("outpost-demo-\(UUID().uuidString)")
+            try keep.map(Self.keptDirectory)
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("outpost-demo-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { if keep == nil { try? FileManager.default.removeItem(at: directory) } }
         for name in ["hub", "popup-1", "popup-2"] {

@@ -20,8 +20,9 @@ struct Outpost: AsyncParsableCommand {
               outpost order create --customer ana@example.com --line TEE-M:2:19.90
               outpost order pay POP1-1 --amount 39.80 --method cash
 
-            Exit codes: 0 ok, 64 usage, 65 invalid data or refused command, 66 not found, 69 peer unreachable,
-            75 busy or interrupted (retry), 77 rejected by the peer.
+            Exit codes: 0 ok, 64 usage, 65 invalid data or refused command, 66 not found, 69 peer unreachable \
+            or port busy, 70 a bug, 73 cannot create, 74 I/O error (disk full, read-only), 75 interrupted or \
+            timed out (retry), 77 rejected by the peer.
             """,
         version: "0.1.0",
         subcommands: [
@@ -136,7 +137,10 @@ struct CLIError: OutpostError {
 /// What to do about a failure that came without a hint, by its code (the library's words are the message).
 private let hints: [String: String] = [
     "unreachable": "is `outpost serve` running there? check the address and the network",
-    "rejected": "the peer must trust this device: run `outpost peer add NAME KEY` there (see `outpost whoami`)",
+    "rejected":
+        "the peer must trust this device: run `outpost peer add NAME KEY` there (see `outpost whoami`); if it already does, check that both are on one network, and run the sync again (a byte corrupted on the way looks the same)",
+    "authentication_failed":
+        "bytes were corrupted or tampered with on the way, and nothing of them was used; run the sync again, and check the network if it recurs",
     "untrusted_peer": "the peer must trust this device: run `outpost peer add NAME KEY` there (see `outpost whoami`)",
     "truncated": "the link dropped; run the sync again, it resumes where it stopped",
     "timed_out": "the link dropped; run the sync again, it resumes where it stopped",

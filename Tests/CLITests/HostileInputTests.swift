@@ -2,6 +2,10 @@ import Foundation
 import GRDB
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// What a hostile or careless user types: every case exits with its documented status and an `error:` first
 /// line, never crashes, never changes the replica, and never touches a file that is not a replica.
 @Suite struct HostileInputTests {
@@ -152,5 +156,127 @@ import Testing
         #expect(result.status == 66)
         #expect(!result.stderr.contains("\u{1B}") && !result.stderr.contains("\u{07}"))
         #expect(result.stderr.contains("\\u{1b}[2J\\u{7}"), "\(result.stderr)")
+    }
+
+    /// `serve` stops within about a second of SIGTERM, even with a connection that never says a word.
+    @Test func serveStopsPromptlyWithAHalfOpenConnectionPending() throws {
+        let scratch = try Scratch()
+        let outpost = Outpost(directory: scratch.url, name: "hub")
+        try outpost("init", "--name", "hub")
+        let (process, port) = try outpost.serve()
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        #expect(connected == 0)
+        Thread.sleep(forTimeInterval: 0.2)  // let the listener accept it
+        let clock = ContinuousClock()
+        let started = clock.now
+        process.terminate()  // SIGTERM
+        let exited = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            process.waitUntilExit()
+            exited.signal()
+        }
+        let inTime = exited.wait(timeout: .now() + 5) == .success
+        if !inTime { kill(process.processIdentifier, SIGKILL) }
+        #expect(inTime, "serve was still running 5 s after SIGTERM")
+        #expect(clock.now - started < .milliseconds(1_500), "serve took \(clock.now - started) to stop")
+    }
+
+    /// `demo --keep` never overwrites what it did not make.
+    @Test func theDemoKeepsOutOfTheUsersFiles() throws {
+        let scratch = try Scratch()
+        let kept = scratch.url.appendingPathComponent("kept")
+        try FileManager.default.createDirectory(at: kept, withIntermediateDirectories: true)
+        let mine = kept.appendingPathComponent("hub.sqlite")
+        try "my own file\n".write(to: mine, atomically: true, encoding: .utf8)
+        let outpost = Outpost(directory: scratch.url, name: "unused")
+        let result = try outpost("demo", "--keep", kept.path)
+        #expect(result.status == 73)
+        #expect(result.stderr.hasPrefix("error: ") && result.stderr.contains("did not make"))
+        #expect(try String(contentsOf: mine, encoding: .utf8) == "my own file\n")
+    }
+
+    /// A full disk: the command that does not fit exits 74 with a plain sentence and writes nothing; the
+    /// replica stays readable and whole. Needs root to mount a small tmpfs; skipped with a printed reason
+    /// otherwise.
+    @Test func aFullDiskRefusesTheWriteAndKeepsTheReplicaWhole() throws {
+        let scratch = try Scratch()
+        let mountPoint = scratch.url.appendingPathComponent("small-disk").path
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        guard getuid() == 0, Self.run("/bin/mount", "-t", "tmpfs", "-o", "size=800k", "tmpfs", mountPoint) == 0 else {
+            print("skipped aFullDiskRefusesTheWriteAndKeepsTheReplicaWhole: mounting a small tmpfs needs root")
+            return
+        }
+        defer { _ = Self.run("/bin/umount", mountPoint) }
+        let outpost = Outpost(directory: URL(fileURLWithPath: mountPoint), name: "till")
+        try outpost("init", "--name", "till-1")
+        let address = String(repeating: "Long Street ", count: 300)
+        var created = 0
+        var last: Outpost.Result?
+        for index in 0..<1_000 {
+            let before = try outpost("order", "list", "--json").stdout
+            let result = try outpost(
+                "order", "create", "--customer", "c\(index)@example.com", "--line", "SKU-\(index):1:1.00", "--address",
+                address)
+            if result.status != 0 {
+                #expect(try outpost("order", "list", "--json").stdout == before, "the failed command wrote something")
+                last = result
+                break
+            }
+            created += 1
+        }
+        let failure = try #require(last, "the disk never filled")
+        #expect(failure.status == 74, "\(failure.stderr)")
+        #expect(failure.stderr.hasPrefix("error: the disk is full"), "\(failure.stderr)")
+        #expect(created > 0)
+        let listing = try outpost("order", "list", "--json")
+        #expect(listing.status == 0)
+        #expect(listing.array.count == created)
+    }
+
+    /// A replica on read-only media can be read; a command on it exits 74 saying the file is read-only.
+    /// Needs root to mount (and remount read-only) a tmpfs; skipped with a printed reason otherwise.
+    @Test func aReadOnlyReplicaCanBeRead() throws {
+        let scratch = try Scratch()
+        let mountPoint = scratch.url.appendingPathComponent("read-only").path
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        guard getuid() == 0, Self.run("/bin/mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", mountPoint) == 0 else {
+            print("skipped aReadOnlyReplicaCanBeRead: mounting a tmpfs needs root")
+            return
+        }
+        defer { _ = Self.run("/bin/umount", mountPoint) }
+        let outpost = Outpost(directory: URL(fileURLWithPath: mountPoint), name: "till")
+        try outpost("init", "--name", "till-1")
+        try outpost("stock", "set", "TEE-M", "3")
+        try outpost("order", "create", "--customer", "ana@example.com", "--line", "TEE-M:1:10")
+        let listing = try outpost("order", "list", "--json").stdout
+        #expect(Self.run("/bin/mount", "-o", "remount,ro", mountPoint) == 0)
+        let read = try outpost("order", "list", "--json")
+        #expect(read.status == 0, "\(read.stderr)")
+        #expect(read.stdout == listing)
+        #expect(try outpost("stock", "show").status == 0)
+        let write = try outpost("stock", "set", "TEE-M", "4")
+        #expect(write.status == 74)
+        #expect(write.stderr.hasPrefix("error: the replica file or its directory is read-only"), "\(write.stderr)")
+    }
+
+    static func run(_ arguments: String...) -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: arguments[0])
+        process.arguments = Array(arguments.dropFirst())
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return -1 }
+        process.waitUntilExit()
+        return process.terminationStatus
     }
 }

@@ -104,6 +104,34 @@ import Testing
         #expect(error?.code == .unreachable)
     }
 
+    /// A peer that completes the handshake and then sends nothing (a hung process, a half-open link) ends the
+    /// session with `timedOut` at the idle deadline; nothing waits for ever.
+    @Test func aPeerThatGoesSilentAfterTheHandshakeTimesOut() async throws {
+        var settings = LineSettings()
+        settings.idleTimeout = .milliseconds(700)
+        let listener = try await echoListener(trusting: diallerKey.publicKey)
+        let server = Task {
+            try await listener.run { _ in try await Task.sleep(for: .seconds(30)) }  // answers nothing
+        }
+        let clock = ContinuousClock()
+        let started = clock.now
+        let error = await #expect(throws: LineError.self) {
+            try await SecureLine.dial(
+                host: "127.0.0.1", port: listener.port, identity: diallerKey, listenerKey: listenerKey.publicKey,
+                networkID: network, hello: Array("laptop".utf8), settings: settings
+            ) { session in
+                try await session.send(Record(verb: "HELLO", json: "{}", body: []))
+                _ = try await session.next()
+            }
+        }
+        let waited = clock.now - started
+        #expect(error?.code == .timedOut, "\(String(describing: error))")
+        #expect(error?.exitStatus.rawValue == 75)
+        #expect(waited >= .milliseconds(600) && waited < .seconds(5), "waited \(waited)")
+        server.cancel()
+        await listener.close()
+    }
+
     @Test func aSlowSenderIsClosedAtTheHandshakeDeadline() async throws {
         var settings = LineSettings()
         settings.handshakeTimeout = .milliseconds(800)

@@ -18,7 +18,18 @@ public struct LineSender: Sendable {
     let outbound: NIOAsyncChannelOutboundWriter<Record>
 
     /// Sends a record (waits when the socket is backed up).
-    public func send(_ record: Record) async throws { try await outbound.write(record) }
+    /// - Throws: `LineError(.truncated)` when the connection has closed (the reading side reports why).
+    public func send(_ record: Record) async throws {
+        do {
+            try await outbound.write(record)
+        } catch let error as LineError {
+            throw error
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw LineError(.truncated, "the connection closed while sending (\(error))")
+        }
+    }
 
     /// Sends an `ERROR` record (the peer's `next()` throws it).
     public func sendError(code: String, message: String) async throws {
@@ -26,7 +37,7 @@ public struct LineSender: Sendable {
     }
 
     /// Sends the goodbye that marks a clean close.
-    public func goodbye() async throws { try await outbound.write(Record(verb: "BYE")) }
+    public func goodbye() async throws { try await send(Record(verb: "BYE")) }
 }
 
 /// An authenticated, encrypted connection, inside `SecureLine.dial` or a `LineListener` handler.
@@ -144,6 +155,8 @@ public final class LineListener: Sendable {
     public let port: Int
     /// The bound host.
     public let host: String
+    /// Connections accepted and not yet finished, so that `close` can end them.
+    private let connections = Mutex<[ObjectIdentifier: any Channel]>([:])
 
     private init(server: NIOAsyncChannel<NIOAsyncChannel<LineEvent, Record>, Never>, host: String, port: Int) {
         self.server = server
@@ -203,7 +216,11 @@ public final class LineListener: Sendable {
                     let counters = try? await connection.channel.pipeline.handler(type: LineHandler.self).map(
                         \.counters
                     ).get()
+                    let channel = connection.channel
+                    let key = ObjectIdentifier(channel)
+                    self.connections.withLock { $0[key] = channel }
                     group.addTask {
+                        defer { _ = self.connections.withLock { $0.removeValue(forKey: key) } }
                         try? await connection.executeThenClose { inbound, outbound in
                             var iterator = inbound.makeAsyncIterator()
                             let (key, peerHello) = try await SecureLine.waitForHandshake(&iterator)
@@ -218,8 +235,16 @@ public final class LineListener: Sendable {
         }
     }
 
-    /// Stops accepting; `run` returns once in-flight handlers finish.
-    public func close() async {
+    /// Stops accepting, lets sessions in flight finish for up to `grace`, then closes every connection still
+    /// open (a half-open one, a stalled peer); `run` returns when their handlers have ended. A session cut
+    /// this way is like any cut link: its peer's staged stream resumes on the next sync.
+    public func close(grace: Duration = .milliseconds(500)) async {
         try? await server.channel.close()
+        let clock = ContinuousClock()
+        let deadline = clock.now + grace
+        while clock.now < deadline, !connections.withLock({ $0.isEmpty }) {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        for channel in connections.withLock({ Array($0.values) }) { try? await channel.close() }
     }
 }

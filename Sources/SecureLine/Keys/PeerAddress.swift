@@ -62,10 +62,8 @@ extension TrustStore {
 /// reads well in lists and fits the trust store's one-line format.
 public enum DeviceName {
     public static func check(_ name: String) throws(LineError) {
-        guard !name.isEmpty, name.count <= 64,
-            !name.contains(where: {
-                $0.isWhitespace || $0 == "#" || $0.asciiValue.map { $0 < 32 || $0 == 127 } ?? false
-            })
+        guard !name.isEmpty, name.count <= 64, !name.contains(where: { $0.isWhitespace || $0 == "#" }),
+            !name.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) })
         else {
             throw LineError(
                 .invalidArgument, "'\(name.prefix(60))' is not a device name",
