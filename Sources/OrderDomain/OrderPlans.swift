@@ -134,6 +134,22 @@ extension Order {
         return target
     }
 
+    /// Checks the time of a carrier event for `parcel`: not before the parcel shipped, and not more than a
+    /// day after `now` (a carrier's clock may run a little ahead; a date next year is a typing error).
+    public func checkTrackingTime(_ at: Int64, parcel: String, now: Int64) throws(DomainError) {
+        if let shipped = fulfilments.first(where: { $0.id == parcel })?.shippedAt, at < shipped {
+            throw DomainError(
+                .invalidInput, "a carrier event cannot come before the parcel shipped",
+                hint: "give a time after the shipment (RFC 3339 UTC), or leave --at out for now")
+        }
+        let day: Int64 = 86_400_000
+        guard at <= now.addingReportingOverflow(day).partialValue else {
+            throw DomainError(
+                .invalidInput, "a carrier event cannot be more than a day in the future",
+                hint: "check the date, or leave --at out for now")
+        }
+    }
+
     /// The parcels a deliver command marks delivered: the one named, or every shipped, undelivered parcel.
     public func parcelsToDeliver(named parcel: String?) throws(DomainError) -> [String] {
         let parcels =

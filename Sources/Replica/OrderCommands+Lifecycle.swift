@@ -133,6 +133,7 @@ extension OrderCommands {
     ) async throws -> CommandResult {
         try await orderCommand(reference) { context, order in
             let target = try order.trackedParcel(named: parcel)
+            if let at { try order.checkTrackingTime(at, parcel: target, now: context.eventTime) }
             let id = Self.newID(context)
             try context.insert(
                 .trackingEvents, id: id,

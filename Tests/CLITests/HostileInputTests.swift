@@ -99,6 +99,20 @@ import Testing
         #expect(!peers.contains("evil"), "the trust store gained a line: \(peers)")
     }
 
+    /// A carrier event is dated between the shipment and tomorrow.
+    @Test func trackingTimesFollowTheShipment() throws {
+        let scratch = try Scratch()
+        let (outpost, number, _) = try Self.till(scratch)
+        try outpost("order", "pay", number, "--amount", "10")
+        try outpost("order", "pack", number)
+        try outpost("order", "ship", number, "--carrier", "DHL", "--tracking", "JD1")
+        for (at, text) in [("2020-01-01", "before the parcel shipped"), ("2999-01-01", "in the future")] {
+            let result = try outpost("order", "track", number, "--event", "in_transit", "--at", at)
+            #expect(result.status == 65 && result.stderr.contains(text), "\(at): \(result.stderr)")
+        }
+        #expect(try outpost("order", "track", number, "--event", "in_transit").status == 0)
+    }
+
     /// Another program's files are refused as they are: nothing switched to WAL, nothing written.
     @Test func filesThatAreNotReplicasAreLeftAlone() throws {
         let scratch = try Scratch()

@@ -67,7 +67,7 @@ public struct LineSession {
     /// - Throws: `LineError`: `.peerError` for an `ERROR` record, `.truncated` when the connection ends without
     ///   a goodbye, `.authenticationFailed`/`.protocolViolation` for bad bytes, `.timedOut` when idle too long.
     public mutating func next() async throws -> Record? {
-        while let event = try await inbound.next() {
+        while let event = try await nextEvent() {
             switch event {
             case .record(let record): return record
             case .goodbye: return nil
@@ -76,6 +76,19 @@ public struct LineSession {
             }
         }
         throw LineError(.truncated, "the connection ended without a goodbye")
+    }
+
+    /// The next event; a failure of the socket itself (a reset connection) is a cut line, `.truncated`.
+    private mutating func nextEvent() async throws -> LineEvent? {
+        do {
+            return try await inbound.next()
+        } catch let error as LineError {
+            throw error
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw LineError(.truncated, "the connection was cut (\(error))")
+        }
     }
 
     /// Sends a record.
