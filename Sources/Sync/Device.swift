@@ -62,7 +62,7 @@ public struct Device: Sendable {
 
     /// Replaces the network id (joining another fleet).
     public func writeNetwork(_ networkID: [UInt8]) throws {
-        try (KeyText.networkID(networkID) + "\n").write(toFile: networkPath, atomically: true, encoding: .utf8)
+        try AtomicFile.write(Array((KeyText.networkID(networkID) + "\n").utf8), to: networkPath)
     }
 
     public func trustStore() throws -> TrustStore { try TrustStore.load(from: peersPath) }

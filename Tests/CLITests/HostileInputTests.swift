@@ -255,6 +255,13 @@ import Testing
         let listing = try outpost("order", "list", "--json")
         #expect(listing.status == 0)
         #expect(listing.array.count == created)
+        // A new replica on the full disk: refused, and nothing half-made is left behind.
+        let second = Outpost(directory: URL(fileURLWithPath: mountPoint), name: "second")
+        let initFailure = try second("init", "--name", "second")
+        #expect(initFailure.status == 74, "\(initFailure.stderr)")
+        #expect(initFailure.stderr.hasPrefix("error: the disk is full"), "\(initFailure.stderr)")
+        let left = try FileManager.default.contentsOfDirectory(atPath: mountPoint).filter { $0.hasPrefix("second") }
+        #expect(left.isEmpty, "init left \(left)")
     }
 
     /// A replica on read-only media can be read; a command on it exits 74 saying the file is read-only.

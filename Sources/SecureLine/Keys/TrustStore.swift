@@ -1,4 +1,5 @@
 import Foundation
+import OutpostCore
 
 /// A peer this device trusts: a name, its static public key and, optionally, where to reach it.
 public struct TrustedPeer: Hashable, Sendable {
@@ -46,13 +47,10 @@ public struct TrustStore: Hashable, Sendable {
         return try TrustStore(text: String(decoding: data, as: UTF8.self))
     }
 
-    /// Writes the store to `path` atomically.
-    public func save(to path: String) throws(LineError) {
-        do {
-            try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw LineError(.badKey, "cannot write \(path): \(error.localizedDescription)")
-        }
+    /// Writes the store to `path` atomically (`AtomicFile`: temporary file, fsync, rename). Every name and
+    /// address passed `add`'s checks (no white space or control characters), so each peer stays one line.
+    public func save(to path: String) throws(FileError) {
+        try AtomicFile.write(Array(text.utf8), to: path, mode: 0o644)
     }
 
     public var text: String {
