@@ -41,6 +41,8 @@ public final class Replica: Sendable {
     private let observers = Mutex<[UUID: AsyncStream<Set<String>>.Continuation]>([:])
     /// Peer names this instance has already stored (`notePeer`).
     let notedPeers = Mutex<[String: String]>([:])
+    /// This instance's claim on the file (nil on read-only media): a snapshot is installed only alone.
+    let claim: FileClaim?
 
     /// The schema version of replicated records; peers must agree on it to sync.
     public static let schemaVersion = Schema.version
@@ -66,6 +68,7 @@ public final class Replica: Sendable {
         self.identity = identity
         self.now = now
         self.random = random
+        self.claim = FileClaim(path: path)
     }
 
     static func makePool(_ path: String, cacheMegabytes: Int, readonly: Bool = false) throws -> DatabasePool {
@@ -221,7 +224,19 @@ public final class Replica: Sendable {
     /// Replaces this replica's file with the complete, synced SQLite file at `prepared` (same directory): the
     /// pool is closed, the file renamed over this one (atomic: a crash leaves the old file or the new one),
     /// and a new pool opened. Other accesses wait meanwhile.
+    ///
+    /// - Throws: `ReplicaError(.unavailable)` when another process or instance has the replica open
+    ///   (`FileClaim`); nothing is replaced then.
     func replaceFile(with prepared: String) throws {
+        let replaced = try claim?.exclusively { try swapFile(with: prepared) }
+        guard replaced != nil else {
+            throw ReplicaError(
+                .unavailable, "another process has \(path) open, so its file cannot be replaced by the snapshot",
+                hint: "run the sync again: it loads the first stream as records while the replica is open elsewhere")
+        }
+    }
+
+    private func swapFile(with prepared: String) throws {
         try pools.withLock { pool in
             try pool.close()
             for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }

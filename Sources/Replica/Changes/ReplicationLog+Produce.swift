@@ -122,7 +122,10 @@ extension ReplicationLog {
     /// The request this replica sends to `peer` (a site id) to receive what it lacks: its vector, its cursor
     /// for that peer, and what it has staged of a cut stream from it.
     public func streamRequest(from peer: String) async throws -> StreamRequest {
-        try await pool.read { db in try Self.streamRequest(db, from: peer) }
+        var request = try await pool.read { db in try Self.streamRequest(db, from: peer) }
+        // A snapshot replaces the file: asked for only while no other process or instance has it open.
+        if request.snapshot, replica.claim?.isAlone != true { request.snapshot = false }
+        return request
     }
 
     static func streamRequest(_ db: Database, from peer: String) throws -> StreamRequest {
