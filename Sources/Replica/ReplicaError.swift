@@ -13,6 +13,9 @@ extension Failure<ReplicaFailures>.Code {
     public static var incompatible: Self { Self("incompatible", exitStatus: .dataError) }
     /// No replica file at the path given.
     public static var notFound: Self { Self("not_found", exitStatus: .noInput) }
+    /// A peer claims more of this replica's own writes than it has made: a copied or restored replica file,
+    /// or a poisoned vector (`ReplicationLog.checkOwnSiteClaim`).
+    public static var siteConflict: Self { Self("site_conflict") }
     /// The file cannot be read or written (permissions, a full disk, an I/O error).
     public static var unreadable: Self { Self("unreadable", exitStatus: .ioError) }
     /// A new replica cannot be created: the path exists already, or the file cannot be written.

@@ -146,6 +146,16 @@ extension ReplicationLog {
             theirs.add(Dot(site: senderOrdinals[index], counter: end.vector[site] ?? 0))
         }
         try Self.checkCovered(db, stagedFrom: peer, by: theirs)
+        let ownOrdinal = try Self.localOrdinal(db)
+        if let ownID = try String.fetchOne(db, sql: "SELECT site_id FROM replica_info"), let claimed = end.vector[ownID]
+        {
+            let stagedOwn =
+                try Int64.fetchOne(
+                    db, sql: "SELECT MAX(counter) FROM staged_dots WHERE peer_site = ? AND site = ?",
+                    arguments: [peer, Int64(ownOrdinal)]) ?? 0
+            try Self.checkOwnSiteClaim(
+                claimed, own: ours[ownOrdinal], clonedWrites: UInt64(max(0, stagedOwn)) > ours[ownOrdinal])
+        }
         var summary = MergeSummary()
         let staged = try Row.fetchCursor(
             db, sql: "SELECT entity, row_id, payload FROM staged_rows WHERE peer_site = ? ORDER BY entity, row_id",
@@ -259,6 +269,29 @@ extension ReplicationLog {
         for table in ["staged_rows", "staged_streams", "staged_dots"] {
             try db.execute(sql: "DELETE FROM \(table) WHERE peer_site = ?", arguments: [peer])
         }
+    }
+
+    /// Refuses a peer's claim to have seen more of this replica's own writes than it has made (`own`). Only
+    /// two things cause it, and both would make this replica's next writes vanish without a word (the peer
+    /// would "already have" them): its file was copied or restored from a backup, so another device writes
+    /// with the same site id (`clonedWrites`: the stream carried such writes), or the peer's version vector
+    /// was poisoned (a forged claim). The session ends with the reason; nothing is merged or sent.
+    static func checkOwnSiteClaim(_ claimed: UInt64, own: UInt64, clonedWrites: Bool) throws {
+        guard claimed > own else { return }
+        if clonedWrites {
+            throw ReplicaError(
+                .siteConflict,
+                "another device writes with this replica's site id: the peer sent writes numbered up to \(claimed) as this device's, which has made \(own). This replica's file was copied, or restored from a backup",
+                hint:
+                    "keep one of the two copies in use: stop writing on the copy, and re-enter on the original what was sold on it; nothing was merged"
+            )
+        }
+        throw ReplicaError(
+            .siteConflict,
+            "the peer's version vector claims \(claimed) changes by this device, which has made \(own): the peer's vector is poisoned, or this replica's file was copied or restored from a backup",
+            hint:
+                "nothing was merged or sent. If this file was copied or restored, stop writing on one of the copies; otherwise the peer's replica was tampered with: stop syncing with it and re-create it from a healthy peer"
+        )
     }
 
     /// Refuses a stream holding a dot that its end vector does not cover (Replica.docc, "Every dot is

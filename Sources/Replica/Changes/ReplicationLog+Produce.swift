@@ -65,6 +65,10 @@ extension ReplicationLog {
             }
             let own = try Self.versionVector(db)
             let sites = try Self.siteIDs(db)
+            let ownOrdinal = try Self.localOrdinal(db)
+            if let ownID = sites[ownOrdinal], let claimed = request.vector[ownID] {
+                try Self.checkOwnSiteClaim(claimed, own: own[ownOrdinal], clonedWrites: false)
+            }
             var ordinalOf: [String: UInt32] = [:]
             for (ordinal, id) in sites { ordinalOf[id] = ordinal }
             var theirVector: [UInt32: UInt64] = [:]

@@ -1,0 +1,78 @@
+import Foundation
+import OrderDomain
+import OutpostTestSupport
+import Testing
+
+@testable import Replica
+
+/// A peer must never hold a claim to more of a device's writes than the device made: the device's next writes
+/// would look "already had" and vanish without a word. A device refuses such a claim both ways, and says
+/// whether its file was copied (the stream carried writes under its site id that it never made) or the
+/// peer's vector was poisoned.
+@Suite struct OwnSiteClaimTests {
+    static func sale(_ replica: Replica, _ email: String) async throws {
+        _ = try await replica.commands.createOrder(
+            customerEmail: email, lines: [LineSpec(sku: "TEE-M", quantity: 1, unitPrice: "10.00")])
+    }
+
+    static func siteConflict(_ body: () async throws -> Void) async -> ReplicaError? {
+        do {
+            try await body()
+            return nil
+        } catch let error as ReplicaError {
+            return error
+        } catch {
+            Issue.record("expected a ReplicaError, got \(error)")
+            return nil
+        }
+    }
+
+    @Test func aForgedClaimCannotSilenceADevice() async throws {
+        let directory = try TemporaryDirectory()
+        let laptop = try Replica.create(at: directory.path("laptop.sqlite"), name: "laptop")
+        let hub = try Replica.create(at: directory.path("hub.sqlite"), name: "hub")
+        try await Self.sale(laptop, "ana@example.com")
+        try await hub.replication.pull(from: laptop)
+        // A trusted but hostile peer ends an empty stream with a vector claiming a billion of the laptop's writes.
+        let evil = String(repeating: "e", count: 32)
+        try await hub.replication.completeStream(
+            from: evil, end: StreamEnd(sender: evil, vector: [laptop.identity.siteID: 1_000_000_000], snapshotLseq: 0))
+        try await Self.sale(laptop, "bo@example.com")
+        let before = try await hub.contentDigest()
+
+        // The hub asks for what it lacks; the laptop refuses to answer a claim it knows is false.
+        let sending = await Self.siteConflict { try await hub.replication.pull(from: laptop) }
+        #expect(sending?.code == .siteConflict)
+        #expect(sending?.message.contains("poisoned") == true, "\(String(describing: sending))")
+        #expect(try await hub.contentDigest() == before)
+        // And the laptop refuses the hub's stream that carries the claim.
+        let receiving = await Self.siteConflict { try await laptop.replication.pull(from: hub) }
+        #expect(receiving?.code == .siteConflict)
+        #expect(receiving?.message.contains("poisoned") == true)
+        #expect(try await laptop.queries.orders().count == 2)
+    }
+
+    @Test func aCopiedReplicaIsDetectedOnTheOriginalsNextSync() async throws {
+        let directory = try TemporaryDirectory()
+        let original = try Replica.create(at: directory.path("laptop.sqlite"), name: "laptop")
+        let hub = try Replica.create(at: directory.path("hub.sqlite"), name: "hub")
+        try await Self.sale(original, "ana@example.com")
+        try await hub.replication.pull(from: original)
+        _ = try original.replication.writeSnapshot(to: directory.path("copy.sqlite"))
+        let copy = try Replica.open(at: directory.path("copy.sqlite"))
+        #expect(copy.identity.siteID == original.identity.siteID)
+
+        try await Self.sale(original, "bo@example.com")
+        try await Self.sale(copy, "cy@example.com")
+        try await Self.sale(copy, "di@example.com")
+        try await hub.replication.pull(from: copy)  // the copy, ahead in counter, syncs first
+        let before = try await original.contentDigest()
+
+        let error = await Self.siteConflict { try await original.replication.pull(from: hub) }
+        #expect(error?.code == .siteConflict)
+        #expect(error?.message.contains("copied, or restored from a backup") == true, "\(String(describing: error))")
+        #expect(try await original.contentDigest() == before)
+        let sending = await Self.siteConflict { try await hub.replication.pull(from: original) }
+        #expect(sending?.code == .siteConflict)
+    }
+}
