@@ -79,7 +79,8 @@ extension SyncSession {
         } catch let error as ReplicaError where error.code == .unavailable && summary.batchesSent == 0 {
             throw error
         } catch {
-            try? await sender.sendError(code: "stream_failed", message: "\(error)")
+            let code = (error as? ReplicaError)?.code == .siteConflict ? "site_conflict" : "stream_failed"
+            try? await sender.sendError(code: code, message: "\(error)")
             throw error
         }
         return summary
