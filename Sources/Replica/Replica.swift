@@ -78,6 +78,9 @@ public final class Replica: Sendable {
         configuration.prepareDatabase { db in
             // WAL + NORMAL: durable across application crashes; the benchmark's plain-SQLite baseline uses the same.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // Deleted rows are zeroed, not just freed: a peer's staged stream, once merged or discarded, leaves
+            // no bytes behind for a file copy (a snapshot, a backup) to carry.
+            try db.execute(sql: "PRAGMA secure_delete = ON")
             if !db.configuration.readonly && cacheMegabytes > 0 {
                 try db.execute(sql: "PRAGMA cache_size = -\(cacheMegabytes * 1024)")
             }

@@ -61,41 +61,40 @@ extension ReplicationLog {
         }
     }
 
-    /// Hands a consistent copy of this replica's file to `chunk`, `chunkSize` bytes at a time, after `header`
-    /// has its size, vector and change sequence. Synchronous: it runs inside one read transaction, so call it
-    /// off Swift's cooperative threads (the sync layer does); writers carry on meanwhile.
+    /// The tables that hold this replica's own dealings with its peers, not replicated state: what other peers
+    /// staged and have not finished, where each peer's cursor stands, what each was sent, and the conflict
+    /// log. A snapshot never carries them.
+    static let peerPrivateTables = [
+        "staged_rows", "staged_streams", "staged_dots", "sync_cursors", "delivery_marks", "conflict_history",
+    ]
+
+    /// Hands a copy of this replica's file holding only replicated state to `chunk`, `chunkSize` bytes at a
+    /// time, after `header` has its size, vector and change sequence. Synchronous (SQLite's online backup
+    /// runs inside one read transaction, writers carry on meanwhile), so call it off Swift's cooperative
+    /// threads (the sync layer does).
     ///
-    /// The WAL is first checkpointed into the file and truncated; a read transaction that then finds it
-    /// still empty reads only the file, and no checkpoint may change the file while it lasts, so the file's
-    /// bytes are that snapshot and are sent as they are. When the WAL cannot be emptied (other readers, a
-    /// writer in between), SQLite's online backup writes a copy to a temporary file, which is sent instead.
+    /// The copy is written beside the replica (the same disk, which has room for it), stripped of
+    /// `peerPrivateTables` with SQLite's secure delete (their pages are zeroed, not just freed), sent, and
+    /// removed. Another peer's unfinished stream, cursors and marks never leave this device.
     ///
     /// - Throws: `ReplicaError(.unavailable)` while this replica is itself bootstrapping.
     public func withSnapshot(chunkSize: Int, header: (SnapshotInfo) throws -> Void, _ chunk: ([UInt8]) throws -> Void)
         throws
     {
-        _ = try? pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
-        let copied = try pool.read { db -> Bool in
-            if let peer = try Self.bootstrapPeer(db) {
-                throw ReplicaError(
-                    .unavailable, "this replica is still bootstrapping from site \(peer)", hint: "let it finish first")
-            }
-            let vector = try Self.versionVectorBySite(db)
-            let lseq = try Int64.fetchOne(db, sql: "SELECT lseq FROM replica_clock") ?? 0
-            let walBytes = (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0
-            guard walBytes == 0 else { return false }
-            let pages = try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0
-            let pageSize = try Int.fetchOne(db, sql: "PRAGMA page_size") ?? 4096
-            try header(SnapshotInfo(vector: vector, snapshotLseq: lseq, bytes: pages * pageSize))
-            try Self.readMainFile(db, bytes: pages * pageSize, chunkSize: chunkSize, chunk)
-            return true
-        }
-        guard !copied else { return }
-        let temporary = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "outpost-snapshot-\(UUID().uuidString).sqlite"
-        ).path
+        let temporary = path + ".snapshot-outgoing-\(UUID().uuidString)"
         defer { Replica.removeDatabaseFiles(at: temporary) }
-        let info = try writeSnapshot(to: temporary)
+        var info = try writeSnapshot(to: temporary)
+        let copy = try DatabaseQueue(path: temporary)
+        try copy.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA secure_delete = ON")
+            try db.inTransaction {
+                for table in Self.peerPrivateTables { try db.execute(sql: "DELETE FROM \(table)") }
+                return .commit
+            }
+            try db.execute(sql: "PRAGMA journal_mode = DELETE")  // one file, nothing left in a WAL
+        }
+        try copy.close()
+        info.bytes = (try FileManager.default.attributesOfItem(atPath: temporary)[.size] as? Int) ?? 0
         try header(info)
         try Self.readFile(temporary, bytes: info.bytes, chunkSize: chunkSize, chunk)
     }
