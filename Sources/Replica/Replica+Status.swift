@@ -7,7 +7,8 @@ public struct ReplicaStatus: Hashable, Sendable {
     public struct Peer: Hashable, Sendable {
         public var siteID: String
         public var name: String?
-        /// Unix milliseconds (UTC) of the last completed stream from this peer.
+        /// Unix milliseconds (UTC) of the last completed stream from this peer (a session that brought
+        /// nothing refreshes it when it is more than a minute old).
         public var lastSync: Int64
         /// Records changed here since that sync (an upper bound of what the peer still lacks from us).
         public var pendingRecords: Int

@@ -10,6 +10,14 @@ public final class FakeClock: Sendable {
             return $0
         }
     }
+
+    /// Moves the clock forward by `milliseconds`.
+    public func advance(by milliseconds: Int64) {
+        value.update {
+            $0 += milliseconds
+            return $0
+        }
+    }
 }
 
 /// A value shared between tasks behind a lock.

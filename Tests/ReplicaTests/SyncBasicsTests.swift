@@ -1,5 +1,6 @@
 import Foundation
 import OrderDomain
+import OutpostTestSupport
 import Testing
 
 @testable import Replica
@@ -43,5 +44,22 @@ import Testing
         #expect(try await pair.a.queries.conflicts(order: pair.order).isEmpty)
         #expect(try await pair.a.queries.order(pair.order).order.phone == "+44 333")
         #expect(try await pair.converged())
+    }
+
+    /// A session that brings nothing still tells `status` when it happened (at most a minute late).
+    @Test func aSyncThatBringsNothingStillCountsAsASync() async throws {
+        let directory = try TemporaryDirectory()
+        let clock = FakeClock()
+        let laptop = try Replica.create(at: directory.path("laptop.sqlite"), name: "laptop", now: { clock() })
+        let hub = try Replica.create(at: directory.path("hub.sqlite"), name: "hub", now: { clock() })
+        _ = try await hub.commands.createOrder(
+            customerEmail: "ana@example.com", lines: [LineSpec(sku: "MUG", quantity: 1, unitPrice: "5.00")])
+        try await laptop.replication.pull(from: hub)
+        let first = try #require(try await laptop.status().peers.first { $0.siteID == hub.identity.siteID }).lastSync
+        clock.advance(by: 5 * 60_000)
+        let summary = try await laptop.replication.pull(from: hub)
+        #expect(summary.ordersTouched == 0)
+        let second = try #require(try await laptop.status().peers.first { $0.siteID == hub.identity.siteID }).lastSync
+        #expect(second >= first + 5 * 60_000, "last sync \(second) is still the first one's \(first)")
     }
 }

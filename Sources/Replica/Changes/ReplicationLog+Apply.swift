@@ -116,7 +116,7 @@ extension ReplicationLog {
         -> MergeSummary
     {
         let wall = now()
-        if lastBatch == nil, try await pool.read({ db in try Self.isNoOp(db, from: peer, end: end) }) {
+        if lastBatch == nil, try await pool.read({ db in try Self.isNoOp(db, from: peer, end: end, wall: wall) }) {
             return MergeSummary()
         }
         // The stream's last batch may come with its end: staged and merged in one transaction (one commit
@@ -229,7 +229,7 @@ extension ReplicationLog {
     /// Whether completing `end` would change nothing worth a write transaction: nothing staged, the sender's
     /// vector already covered, and the cursor at most 10,000 changes behind (a stale cursor only makes the
     /// next stream scan a little more; every record it skips is covered by the vector either way).
-    static func isNoOp(_ db: Database, from peer: String, end: StreamEnd) throws -> Bool {
+    static func isNoOp(_ db: Database, from peer: String, end: StreamEnd, wall: Int64) throws -> Bool {
         guard try bootstrapPeer(db) == nil,
             try Bool.fetchOne(
                 db, sql: "SELECT EXISTS(SELECT 1 FROM staged_streams WHERE peer_site = ?)", arguments: [peer]) == false
@@ -237,10 +237,13 @@ extension ReplicationLog {
         let ours = try versionVectorBySite(db)
         guard end.vector.allSatisfy({ (ours[$0.key] ?? 0) >= $0.value }) else { return false }
         guard
-            let cursor = try Int64.fetchOne(
-                db, sql: "SELECT lseq FROM sync_cursors WHERE peer_site = ?", arguments: [peer])
+            let cursor = try Row.fetchOne(
+                db, sql: "SELECT lseq, synced_at FROM sync_cursors WHERE peer_site = ?", arguments: [peer])
         else { return false }
-        return end.snapshotLseq - cursor < 10_000
+        // The last-sync time `status` shows is refreshed at least once a minute, even by sessions that bring
+        // nothing (a write transaction each time would cost more than the session itself).
+        let syncedAt: Int64 = cursor["synced_at"] ?? 0
+        return end.snapshotLseq - (cursor["lseq"] as Int64? ?? 0) < 10_000 && wall - syncedAt < 60_000
     }
 
     /// The site this replica is bootstrapping from, if it is.
