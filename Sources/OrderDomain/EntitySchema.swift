@@ -1,17 +1,29 @@
-/// One replicated field: its column name, how its siblings resolve, and whether it may change after the
-/// record is created (facts' identifying fields never do).
+/// The type of a replicated field's non-null values (a value may always be null).
+public enum FieldType: String, Hashable, Sendable {
+    /// A 64-bit signed integer: amounts in minor units, quantities, Unix milliseconds, booleans as 0/1.
+    case integer
+    /// UTF-8 text.
+    case text
+}
+
+/// One replicated field: its column name, the type of its values, how its siblings resolve, and whether it
+/// may change after the record is created (facts' identifying fields never do).
 public struct FieldSpec: Hashable, Sendable {
     public var name: String
+    public var type: FieldType
     public var resolution: Resolution
     public var mutable: Bool
 
-    public init(_ name: String, _ resolution: Resolution = .latest, mutable: Bool = true) {
+    public init(_ name: String, _ type: FieldType = .text, _ resolution: Resolution = .latest, mutable: Bool = true) {
         self.name = name
+        self.type = type
         self.resolution = resolution
         self.mutable = mutable
     }
 
-    static func fact(_ name: String) -> FieldSpec { FieldSpec(name, .latest, mutable: false) }
+    static func fact(_ name: String, _ type: FieldType = .text) -> FieldSpec {
+        FieldSpec(name, type, .latest, mutable: false)
+    }
 }
 
 /// The replicated record kinds and their fields. The order of `fields` is the field index used by the
@@ -58,46 +70,54 @@ public enum Entity: String, Hashable, Sendable, CaseIterable {
     public var fields: [FieldSpec] {
         switch self {
         case .customers:
-            [.init("email"), .init("name"), .init("phone"), .init("address"), .init("created_at", .earliest)]
+            [.init("email"), .init("name"), .init("phone"), .init("address"), .init("created_at", .integer, .earliest)]
         case .orders:
             [
                 .fact("number"), .fact("customer_id"), .fact("channel"), .fact("location"), .fact("currency"),
-                .init("shipping_minor"), .init("tax_minor"), .init("discount_minor"), .init("ship_by"),
-                .fact("created_at"), .init("notes"), .init("phone"), .init("address"), .init("tags", .union),
-                .init("cancelled_at", .earliest), .init("cancel_reason"), .init("processing_at", .earliest),
+                .init("shipping_minor", .integer), .init("tax_minor", .integer), .init("discount_minor", .integer),
+                .init("ship_by", .integer), .fact("created_at", .integer), .init("notes"), .init("phone"),
+                .init("address"), .init("tags", .text, .union), .init("cancelled_at", .integer, .earliest),
+                .init("cancel_reason"), .init("processing_at", .integer, .earliest),
             ]
         case .orderLines:
             [
-                .fact("order_id"), .fact("sku"), .fact("name"), .init("quantity"), .fact("unit_price_minor"),
-                .fact("exchange_id"), .fact("position"),
+                .fact("order_id"), .fact("sku"), .fact("name"), .init("quantity", .integer),
+                .fact("unit_price_minor", .integer), .fact("exchange_id"), .fact("position", .integer),
             ]
         case .payments:
             [
-                .fact("order_id"), .fact("kind"), .fact("amount_minor"), .fact("method"), .fact("provisional"),
-                .fact("reference"), .fact("at"), .fact("note"),
+                .fact("order_id"), .fact("kind"), .fact("amount_minor", .integer), .fact("method"),
+                .fact("provisional", .integer), .fact("reference"), .fact("at", .integer), .fact("note"),
             ]
         case .fulfilments:
             [
-                .fact("order_id"), .fact("lines"), .init("packed_at", .earliest), .init("shipped_at", .earliest),
-                .init("delivered_at", .earliest), .init("cancelled_at", .earliest), .init("carrier"),
-                .init("tracking_number"), .init("ship_to"),
+                .fact("order_id"), .fact("lines"), .init("packed_at", .integer, .earliest),
+                .init("shipped_at", .integer, .earliest), .init("delivered_at", .integer, .earliest),
+                .init("cancelled_at", .integer, .earliest), .init("carrier"), .init("tracking_number"),
+                .init("ship_to"),
             ]
         case .trackingEvents:
-            [.fact("order_id"), .fact("fulfilment_id"), .fact("kind"), .fact("at"), .fact("note")]
+            [.fact("order_id"), .fact("fulfilment_id"), .fact("kind"), .fact("at", .integer), .fact("note")]
         case .returns:
             [
-                .fact("order_id"), .fact("lines"), .fact("reason"), .fact("note"), .fact("requested_at"),
-                .init("received_at", .earliest), .init("closed_at", .earliest), .init("cancelled_at", .earliest),
-                .init("restock", .greatest),
+                .fact("order_id"), .fact("lines"), .fact("reason"), .fact("note"), .fact("requested_at", .integer),
+                .init("received_at", .integer, .earliest), .init("closed_at", .integer, .earliest),
+                .init("cancelled_at", .integer, .earliest), .init("restock", .integer, .greatest),
             ]
         case .refunds:
-            [.fact("order_id"), .fact("amount_minor"), .fact("lines"), .fact("reason"), .fact("at")]
+            [
+                .fact("order_id"), .fact("amount_minor", .integer), .fact("lines"), .fact("reason"),
+                .fact("at", .integer),
+            ]
         case .exchanges:
-            [.fact("order_id"), .fact("return_id"), .fact("lines"), .fact("difference_minor"), .fact("at")]
+            [
+                .fact("order_id"), .fact("return_id"), .fact("lines"), .fact("difference_minor", .integer),
+                .fact("at", .integer),
+            ]
         case .stock:
             // One row per (sku, location, site); only that site writes it, so it never conflicts and
             // on-hand is the sum of contributions (OrderDomain.docc, "The order model").
-            [.fact("sku"), .fact("location"), .fact("site"), .init("on_hand")]
+            [.fact("sku"), .fact("location"), .fact("site"), .init("on_hand", .integer)]
         }
     }
 

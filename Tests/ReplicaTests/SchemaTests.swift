@@ -34,6 +34,25 @@ import Testing
         #expect(Entity(code: 10) == nil)
     }
 
+    /// Each replicated column's SQL type is its field's declared type (the schema drives the storage).
+    @Test func everyColumnHasItsFieldsType() async throws {
+        let directory = try TemporaryDirectory()
+        let replica = try Replica.create(at: directory.path("a.sqlite"), name: "a")
+        for entity in Entity.allCases {
+            let columns = try await replica.pool.read { db in
+                try Row.fetchAll(db, sql: "PRAGMA table_info(\(entity.rawValue))").map {
+                    ($0["name"] as String, ($0["type"] as String).uppercased())
+                }
+            }
+            let types = Dictionary(columns, uniquingKeysWith: { first, _ in first })
+            for field in entity.fields {
+                #expect(
+                    types[field.name] == (field.type == .integer ? "INTEGER" : "TEXT"),
+                    "\(entity.rawValue).\(field.name): \(types[field.name] ?? "missing") vs \(field.type)")
+            }
+        }
+    }
+
     @Test func everyFieldIsReadByNameFromItsOwnColumn() async throws {
         // Each fact kind round-trips through the store and OrderRecords' by-name reads.
         let directory = try TemporaryDirectory()

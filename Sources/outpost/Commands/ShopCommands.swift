@@ -243,3 +243,14 @@ struct Status: AsyncParsableCommand {
         }
     }
 }
+
+struct SchemaCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "schema",
+        abstract: "Print the replicated schema as JSON (entities, fields, types, merge rules, wire codes).",
+        discussion: "The same document as protocol/schema.json: what another program needs to read or create records.")
+
+    func run() throws {
+        FileHandle.standardOutput.write(Data(Entity.schemaDocument().utf8))
+    }
+}
