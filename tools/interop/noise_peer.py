@@ -10,12 +10,20 @@ prologue, the dialler's confirmation PING, and `VERB <json>\\n[body]` records. U
         prints `port N`, accepts one dialler it trusts, echoes every record as ECHOED until BYE; exit 0
     noise_peer.py vectors protocol/vectors/line-session.json
         recomputes every wire byte of the session vector independently; exit 0 when all match
+    noise_peer.py keygen
+        prints {"private": HEX, "public": "opk_…"}: a new X25519 key pair
+    noise_peer.py create-order HOST PORT --key PRIV_HEX --listener opk_… --network onet_… --email E --line SKU:QTY:MINOR…
+        runs one sync session (SPEC part B) with an `outpost serve`: takes its stream (ACK, DONE) and pushes one new
+        transaction creating the customer, the order and its lines (SPEC §11, §14); prints the order number
 """
 import argparse
+import base64
 import json
+import os
 import socket
 import struct
 import sys
+import time
 
 from noise.connection import Keypair, NoiseConnection
 
@@ -173,6 +181,146 @@ def vectors(args):
     return 0
 
 
+def b64url(text, prefix):
+    body = text[len(prefix):]
+    return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+
+
+def keygen(args):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+    key = X25519PrivateKey.generate()
+    raw = serialization.Encoding.Raw
+    private = key.private_bytes(raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+    public = key.public_key().public_bytes(raw, serialization.PublicFormat.Raw)
+    print(json.dumps({"private": private.hex(),
+                      "public": "opk_" + base64.urlsafe_b64encode(public).decode().rstrip("=")}))
+    return 0
+
+
+# --- SPEC §11: the CHANGES body ---
+
+def varint(value):
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def field_value(value):
+    if value is None:
+        return b"\x00"
+    if isinstance(value, int):
+        return b"\x01" + varint((value << 1) ^ (value >> 63))  # zigzag
+    data = value.encode()
+    return b"\x02" + varint(len(data)) + data
+
+
+def batch_body(site, records, counter, hybrid):
+    """One transaction's records; every field one sibling under the dot (site index 0, counter)."""
+    out = bytearray([1]) + varint(1) + bytes.fromhex(site) + varint(len(records))
+    for code, record_id, values in records:
+        ident = record_id.encode()
+        out += bytes([code]) + varint(len(ident)) + ident + varint(len(values))
+        for value in values:
+            out += varint(1) + varint(0) + varint(counter) + varint(hybrid) + field_value(value)
+    return bytes(out)
+
+
+# --- SPEC §14: ids and numbers ---
+
+def fnv1a128(data):
+    value = 0x6c62272e07bb014262b821756295c58d
+    for byte in data:
+        value ^= byte
+        value = (value * ((1 << 88) + 0x13B)) % (1 << 128)
+    return bytearray(value.to_bytes(16, "big"))
+
+
+def uuid_text(raw):
+    h = raw.hex()
+    return f"{h[0:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+
+
+def customer_id(email):
+    raw = fnv1a128(("customer:" + email.strip().lower()).encode())
+    raw[6] = (raw[6] & 0x0F) | 0x80
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    return uuid_text(raw)
+
+
+def uuid7(milliseconds):
+    raw = bytearray(milliseconds.to_bytes(6, "big") + os.urandom(10))
+    raw[6] = (raw[6] & 0x0F) | 0x70
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    return uuid_text(raw)
+
+
+def number_prefix(site):
+    bits = int(site[:16], 16)
+    alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+    return "".join(alphabet[(bits >> (5 * k)) & 31] for k in range(4))
+
+
+def create_order(args):
+    site = os.urandom(16).hex()
+    now = int(time.time() * 1000)
+    hybrid = now << 16
+    number = f"{number_prefix(site)}-1"
+    order = uuid7(now)
+    customer = customer_id(args.email)
+    # Fields in schema order (§13 / schema.json); one transaction, dot (site, 1).
+    records = [
+        (0, customer, [args.email, None, None, None, now]),
+        (1, order, [number, customer, "web", "main", "EUR", None, None, None, None, now, "from python", None, None,
+                    None, None, None, None]),
+    ]
+    for position, text in enumerate(args.line):
+        sku, quantity, minor = text.split(":")
+        records.append((2, uuid7(now), [order, sku, sku, int(quantity), int(minor), None, position]))
+    body = batch_body(site, records, 1, hybrid)
+    lseq = len(records)
+
+    sock = socket.create_connection((args.host, args.port), timeout=20)
+    listener = b64url(args.listener, "opk_").hex()
+    network = b64url(args.network, "onet_").hex()
+    noise = connection(args.key, network, True, listener)
+    write_frame(sock, noise.write_message(json.dumps({"site": site, "name": "python-till"}).encode()))
+    noise.read_message(read_frame(sock))
+    records_line = Records(sock, noise)
+    records_line.send("PING", {"n": 0})
+    records_line.send("HELLO", {"schema": 1, "vector": {}, "cursor": 0})
+    sent_done = got_done = False
+    while not (sent_done and got_done):
+        verb, obj, _ = records_line.receive()
+        if verb == "HELLO":
+            if obj.get("schema") != 1:
+                print(f"schema {obj.get('schema')}", file=sys.stderr)
+                return 1
+            records_line.send("STREAM", {"total": len(records)})
+            records_line.send("CHANGES", {"batch": 1, "position": [2, lseq], "snapshot": lseq}, body)
+            records_line.send("END", {"vector": {site: 1}, "snapshot": lseq})
+        elif verb == "CHANGES":
+            records_line.send("ACK", {"batch": obj["batch"]})
+        elif verb == "END":
+            records_line.send("DONE", {"rows": 0, "changed": 0, "conflicts": 0})
+            sent_done = True
+        elif verb == "DONE":
+            got_done = True
+        elif verb == "ERROR":
+            print(f"the peer refused: {obj}", file=sys.stderr)
+            return 1
+    records_line.send("BYE")
+    sock.close()
+    print(json.dumps({"number": number, "order_id": order, "customer_id": customer, "site": site}))
+    return 0
+
+
 def main():
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="mode", required=True)
@@ -188,8 +336,18 @@ def main():
     l.add_argument("--trust", required=True)
     vec = sub.add_parser("vectors")
     vec.add_argument("file")
+    sub.add_parser("keygen")
+    c = sub.add_parser("create-order")
+    c.add_argument("host")
+    c.add_argument("port", type=int)
+    c.add_argument("--key", required=True)
+    c.add_argument("--listener", required=True)
+    c.add_argument("--network", required=True)
+    c.add_argument("--email", required=True)
+    c.add_argument("--line", action="append", required=True)
     args = parser.parse_args()
-    return {"dial": dial, "listen": listen, "vectors": vectors}[args.mode](args)
+    modes = {"dial": dial, "listen": listen, "vectors": vectors, "keygen": keygen, "create-order": create_order}
+    return modes[args.mode](args)
 
 
 if __name__ == "__main__":

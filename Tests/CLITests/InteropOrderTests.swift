@@ -1,0 +1,86 @@
+import Foundation
+import Testing
+
+/// A third party that read only protocol/SPEC.md and protocol/schema.json (tools/interop/noise_peer.py,
+/// Python) creates a customer, an order and its lines on its own device and pushes them to `outpost serve`;
+/// the Swift side merges them and derives status and total, and the name-based customer id matches ours.
+@Suite struct InteropOrderTests {
+    static func python() throws -> String {
+        let setup = Outpost.root.appendingPathComponent("tools/interop/setup").path
+        let result = try run(setup, [])
+        guard result.status == 0, let path = result.stdout.split(separator: "\n").last.map(String.init) else {
+            throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "interop setup: \(result.stderr)"])
+        }
+        return path
+    }
+
+    static func run(_ executable: String, _ arguments: [String]) throws -> Outpost.Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Outpost.Result(
+            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    @Test func aPythonPeerCreatesAnOrderTheHubMerges() throws {
+        let python = try Self.python()
+        let peer = Outpost.root.appendingPathComponent("tools/interop/noise_peer.py").path
+        let scratch = try Scratch()
+        let hub = Outpost(directory: scratch.url, name: "hub")
+        try hub("init", "--name", "hub")
+        try hub("stock", "set", "TEE-M", "10")
+        // A customer the hub already has: the Python side must derive the same id for it.
+        let existing = try hub(
+            "order", "create", "--customer", "Ana@Example.com", "--line", "TEE-M:1:5", "--json")
+        let existingNumber = try #require(existing.object["number"] as? String)
+        let existingCustomer = try hub("order", "show", existingNumber, "--json").object["customer"] as? [String: Any]
+        let ours = try #require(existingCustomer?["id"] as? String)
+        let keys = try Self.run(python, [peer, "keygen"]).json as? [String: String]
+        let (privateKey, publicKey) = (try #require(keys?["private"]), try #require(keys?["public"]))
+        try hub("peer", "add", "python-till", publicKey)
+        let whoami = try hub("whoami", "--json").object
+        let listenerKey = try #require(whoami["public_key"] as? String)
+        let network = try #require(whoami["network_id"] as? String)
+        let (server, port) = try hub.serve()
+        defer { server.terminate() }
+
+        let pushed = try Self.run(
+            python,
+            [
+                peer, "create-order", "127.0.0.1", "\(port)", "--key", privateKey, "--listener",
+                listenerKey, "--network", network, "--email", "new-buyer@example.com", "--line",
+                "TEE-M:2:1990", "--line", "MUG:1:500",
+            ])
+        #expect(pushed.status == 0, "\(pushed.stderr)")
+        let created = pushed.object
+        let number = try #require(created["number"] as? String)
+        let shown = try hub("order", "show", number, "--json").object
+        #expect(shown["status"] as? String == "pending_payment")
+        #expect(shown["total_minor"] as? Int == 2 * 1990 + 500)
+        #expect(shown["channel"] as? String == "web")
+        #expect((shown["lines"] as? [[String: Any]])?.map { $0["sku"] as? String } == ["TEE-M", "MUG"])
+        #expect((shown["customer"] as? [String: Any])?["email"] as? String == "new-buyer@example.com")
+        #expect((shown["customer"] as? [String: Any])?["id"] as? String == created["customer_id"] as? String)
+        let stock = try hub("stock", "show", "TEE-M", "--json").array.first
+        #expect(stock?["reserved"] as? Int == 3)  // 1 of ours, 2 of theirs
+
+        // The same customer id, computed from the SPEC alone, for an address written differently.
+        let again = try Self.run(
+            python,
+            [
+                peer, "create-order", "127.0.0.1", "\(port)", "--key", privateKey, "--listener",
+                listenerKey, "--network", network, "--email", " ana@example.COM ", "--line", "MUG:1:500",
+            ])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(again.object["customer_id"] as? String == ours)
+    }
+}
