@@ -91,13 +91,15 @@ public final class Replica: Sendable {
     /// Creates a new replica file with a fresh random site id.
     ///
     /// - Parameters:
-    ///   - path: where to create the SQLite file; it must not hold a replica already.
+    ///   - path: where to create the SQLite file; nothing may exist there yet. The file is built beside it
+    ///     (`<path>.creating`) and renamed into place when complete.
     ///   - name: a human name for this device, shown to peers.
     ///   - now: the wall clock (Unix milliseconds, UTC); tests pass a fake one.
     ///   - random: random bits for the site id and record ids; simulations pass a seeded source to replay.
-    /// - Throws: `ReplicaError` when the file already holds a replica or cannot be created.
     ///   - cacheMegabytes: the writer's page cache (SQLite's default, 2 MB, when 0). A hub holding a million
     ///     orders writes several times faster with 64–256 MB; a terminal does well with the default.
+    /// - Throws: `ReplicaError(.cannotCreate)` when the path exists; SQLite's error when the file cannot be
+    ///   written (a full disk), with nothing left behind.
     public static func create(
         at path: String, name: String, now: @escaping @Sendable () -> Int64 = Replica.systemClock,
         random: @escaping @Sendable () -> UInt64 = Replica.systemRandom, cacheMegabytes: Int = 0
