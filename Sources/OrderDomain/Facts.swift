@@ -8,6 +8,10 @@ public enum PaymentKind: String, Hashable, Sendable, CaseIterable {
     case fail
     /// An authorization released.
     case void
+    /// A provisional payment (`reference`) went through: the processor confirmed it.
+    case confirm
+    /// A provisional payment (`reference`) bounced: its money no longer counts, and the balance is due again.
+    case decline
 }
 
 /// How the customer paid.
@@ -24,7 +28,8 @@ public struct Payment: Hashable, Sendable {
     public var method: PaymentMethod
     /// Taken offline (card not yet confirmed by the processor).
     public var provisional: Bool
-    /// For `capture` and `void`: the authorization it settles.
+    /// For `capture` and `void`: the authorization it settles; for `confirm` and `decline`: the provisional
+    /// payment it settles.
     public var reference: String?
     public var at: Int64
     public var note: String?

@@ -33,6 +33,8 @@ public struct OrderProgress: Hashable, Sendable {
     public private(set) var status: OrderStatus
     public private(set) var overlays: [Overlay]
     public private(set) var lines: [LineProgress]
+    /// Σ max(quantity, shipped) × price: the goods' value.
+    public private(set) var subtotalMinor: Int64
     /// Σ max(quantity, shipped) × price + shipping + tax − discount: the order's value.
     public private(set) var totalMinor: Int64
     /// Money captured.
@@ -44,6 +46,13 @@ public struct OrderProgress: Hashable, Sendable {
     public private(set) var balanceDueMinor: Int64
     /// What the customer is owed back: money kept beyond what still stands.
     public private(set) var refundDueMinor: Int64
+    /// What the order's goods and charges still stand for (the total, less what a cancel dropped).
+    public private(set) var standingMinor: Int64
+    /// Where the money stands (an authorized-only order is not `paid`).
+    public private(set) var financialStatus: FinancialStatus
+    /// Captured money plus open authorizations cover what stands: the order may be processed and packed
+    /// (shipping captures the authorizations).
+    public var isSecured: Bool { balanceDueMinor == 0 }
 
     /// Derives the view from `order`.
     public init(_ order: Order) {
@@ -94,6 +103,7 @@ public struct OrderProgress: Hashable, Sendable {
             returnedValue = add(returnedValue, multiply(min(lines[at].returned, shipped), lines[at].unitPriceMinor))
         }
         let charges = subtract(add(order.shippingMinor, order.taxMinor), order.discountMinor)
+        subtotalMinor = subtotal
         totalMinor = add(subtotal, charges)
         let anyShipped = lines.contains { $0.shipped > 0 }
         let standing = cancelled ? (anyShipped ? add(standingGoods, charges) : 0) : totalMinor
@@ -101,16 +111,26 @@ public struct OrderProgress: Hashable, Sendable {
         var captured: Int64 = 0
         var authorized: [String: Int64] = [:]
         var settled: [String: Int64] = [:]
+        let declined = Set(order.payments.filter { $0.kind == .decline }.compactMap(\.reference))
+        let confirmed = Set(order.payments.filter { $0.kind == .confirm }.compactMap(\.reference))
+        var voided = false
         for payment in order.payments {
             switch payment.kind {
             case .capture:
+                // A declined provisional capture moved no money (a decline wins over a concurrent confirm:
+                // the processor's "no" is the fact that stands).
+                guard !declined.contains(payment.id) else { continue }
                 captured = add(captured, payment.amountMinor)
                 if let reference = payment.reference {
                     settled[reference] = add(settled[reference] ?? 0, payment.amountMinor)
                 }
-            case .authorize: authorized[payment.id] = add(authorized[payment.id] ?? 0, payment.amountMinor)
-            case .void: if let reference = payment.reference { settled[reference, default: 0] = Int64.max / 4 }
-            case .fail: break
+            case .authorize:
+                guard !declined.contains(payment.id) else { continue }
+                authorized[payment.id] = add(authorized[payment.id] ?? 0, payment.amountMinor)
+            case .void:
+                voided = true
+                if let reference = payment.reference { settled[reference, default: 0] = Int64.max / 4 }
+            case .fail, .confirm, .decline: break
             }
         }
         capturedMinor = captured
@@ -119,18 +139,36 @@ public struct OrderProgress: Hashable, Sendable {
         balanceDueMinor = max(0, subtract(subtract(standing, capturedMinor), authorizedOpenMinor))
         let kept = subtract(capturedMinor, refundedMinor)
         refundDueMinor = max(0, subtract(kept, subtract(standing, returnedValue)))
+        standingMinor = standing
         self.lines = lines
+        financialStatus =
+            if refundedMinor > 0 {
+                refundedMinor >= capturedMinor ? .refunded : .partiallyRefunded
+            } else if capturedMinor > 0 {
+                capturedMinor >= standing ? .paid : .partiallyPaid
+            } else if authorizedOpenMinor > 0 {
+                .authorized
+            } else if voided {
+                .voided
+            } else {
+                standing <= 0 && !cancelled ? .paid : .unpaid
+            }
 
         let shippedUnits = lines.reduce(0) { add($0, $1.shipped) }
         let returnedUnits = lines.reduce(0) { add($0, min($1.returned, $1.shipped)) }
         status = Self.status(
             order: order, lines: lines, shippedUnits: shippedUnits, returnedUnits: returnedUnits,
-            captured: capturedMinor, refunded: refundedMinor, paid: balanceDueMinor == 0)
+            captured: capturedMinor, refunded: refundedMinor, paid: balanceDueMinor == 0 && capturedMinor >= standing)
 
         var overlays = Set<Overlay>()
-        let lastAttempt = order.payments.filter { $0.kind != .void }.max { ($0.at, $0.id) < ($1.at, $1.id) }
-        if lastAttempt?.kind == .fail && balanceDueMinor > 0 { overlays.insert(.paymentIssue) }
-        if order.payments.contains(where: { $0.provisional && $0.kind != .fail }) {
+        let lastAttempt = order.payments.filter { [.capture, .authorize, .fail].contains($0.kind) }
+            .max { ($0.at, $0.id) < ($1.at, $1.id) }
+        let lastFailed = lastAttempt?.kind == .fail || (lastAttempt.map { declined.contains($0.id) } ?? false)
+        if lastFailed && balanceDueMinor > 0 { overlays.insert(.paymentIssue) }
+        if order.payments.contains(where: {
+            $0.provisional && ($0.kind == .capture || $0.kind == .authorize) && !confirmed.contains($0.id)
+                && !declined.contains($0.id)
+        }) {
             overlays.insert(.paymentProvisional)
         }
         if refundedMinor > 0 && refundedMinor < capturedMinor { overlays.insert(.partiallyRefunded) }

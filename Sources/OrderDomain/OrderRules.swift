@@ -47,14 +47,58 @@ extension Order {
             }
             let settled = payments.contains { $0.reference == reference && ($0.kind == .void || $0.kind == .capture) }
             guard !settled else { throw refuse("authorization \(reference) is already captured or voided") }
+        case .confirm, .decline:
+            guard let reference, unsettledProvisional.contains(where: { $0.id == reference }) else {
+                throw refuse(
+                    "has no provisional payment \(reference.map { "\($0) " } ?? "")waiting for the processor's answer",
+                    hint: "see the payments in `outpost order show`")
+            }
         }
     }
 
-    /// Processing starts once the order is paid.
+    /// Provisional (offline) payments the processor has neither confirmed nor declined, oldest first.
+    public var unsettledProvisional: [Payment] {
+        let settled = Set(payments.filter { $0.kind == .confirm || $0.kind == .decline }.compactMap(\.reference))
+        return payments.filter {
+            $0.provisional && ($0.kind == .capture || $0.kind == .authorize) && !settled.contains($0.id)
+        }.sorted { ($0.at, $0.id) < ($1.at, $1.id) }
+    }
+
+    /// Authorizations neither captured nor voided (nor declined), with what is still open on each, oldest
+    /// first.
+    public var openAuthorizations: [(id: String, openMinor: Int64)] {
+        let declined = Set(payments.filter { $0.kind == .decline }.compactMap(\.reference))
+        return payments.filter { $0.kind == .authorize && !declined.contains($0.id) }
+            .sorted { ($0.at, $0.id) < ($1.at, $1.id) }
+            .compactMap { authorization in
+                if payments.contains(where: { $0.kind == .void && $0.reference == authorization.id }) { return nil }
+                let captured = payments.filter { $0.kind == .capture && $0.reference == authorization.id }
+                    .reduce(Int64(0)) { $0 + $1.amountMinor }
+                let open = authorization.amountMinor - captured
+                return open > 0 ? (authorization.id, open) : nil
+            }
+    }
+
+    /// The captures that shipping makes (capture at shipment): from the open authorizations, oldest first,
+    /// until captured money covers what the order stands for.
+    public var capturesAtShipment: [(authorization: String, amountMinor: Int64)] {
+        let progress = self.progress
+        var missing = progress.standingMinor - progress.capturedMinor
+        var captures: [(authorization: String, amountMinor: Int64)] = []
+        for (id, open) in openAuthorizations where missing > 0 {
+            let amount = min(open, missing)
+            captures.append((id, amount))
+            missing -= amount
+        }
+        return captures
+    }
+
+    /// Processing starts once the order is secured: paid, or held by authorizations that shipping captures.
     public func checkProcess() throws(DomainError) {
         try requireOpen("process")
+        let progress = self.progress
         let status = progress.status
-        guard status == .paid else {
+        guard status == .paid || (status == .pendingPayment && progress.isSecured) else {
             throw refuse(
                 "cannot start processing an order that is \(status.rawValue)",
                 hint: status == .pendingPayment ? "take payment first" : nil)
@@ -65,7 +109,8 @@ extension Order {
     public func checkPack(_ quantities: [LineQuantity]) throws(DomainError) {
         try requireOpen("pack")
         let progress = self.progress
-        guard [.paid, .processing, .partiallyFulfilled].contains(progress.status) else {
+        let secured = progress.status == .pendingPayment && progress.isSecured
+        guard secured || [.paid, .processing, .partiallyFulfilled].contains(progress.status) else {
             throw refuse("cannot pack an order that is \(progress.status.rawValue)")
         }
         guard !quantities.isEmpty else { throw refuse("nothing is left to pack") }

@@ -13,6 +13,24 @@ public enum OrderStatus: String, Hashable, Sendable, CaseIterable {
 }
 
 /// Conditions shown beside the status; they are not statuses and several can hold at once.
+/// Where the money of an order stands, as shops know it (beside the status, which follows the goods).
+public enum FinancialStatus: String, Hashable, Sendable, CaseIterable {
+    /// Nothing captured or held.
+    case unpaid
+    /// Held by open card authorizations, nothing captured: not paid yet.
+    case authorized
+    /// Some money captured, less than the order's value.
+    case partiallyPaid = "partially_paid"
+    /// Captured money covers the order's value.
+    case paid
+    /// Some captured money was refunded.
+    case partiallyRefunded = "partially_refunded"
+    /// Every captured unit of money was refunded.
+    case refunded
+    /// Authorizations were released and nothing was captured.
+    case voided
+}
+
 public enum Overlay: String, Hashable, Sendable, CaseIterable, Comparable {
     /// The latest payment attempt failed and the order is not paid.
     case paymentIssue = "payment_issue"

@@ -39,10 +39,64 @@ extension OrderCommands {
         }
     }
 
-    /// Releases an open authorization.
+    /// Captures money held by an authorization: the one named, or the oldest open one.
+    /// - Parameters:
+    ///   - reference: the order's id or number.
+    ///   - amount: a decimal amount; by default what the order still lacks, up to what the authorization holds.
+    ///   - authorization: the authorization's payment id.
     @discardableResult
-    public func voidAuthorization(order reference: String, authorization: String) async throws -> CommandResult {
+    public func capture(order reference: String, amount: String? = nil, authorization: String? = nil) async throws
+        -> CommandResult
+    {
         try await orderCommand(reference) { context, order in
+            guard let open = order.openAuthorizations.first(where: { authorization == nil || $0.id == authorization })
+            else {
+                throw DomainError(
+                    .illegalTransition, "order \(order.number) has no open authorization to capture",
+                    hint: "take a payment with `order pay` instead")
+            }
+            let progress = order.progress
+            let minor =
+                try amount.map { try Money(parsing: $0, currency: order.currency).minorUnits }
+                ?? min(open.openMinor, max(0, progress.standingMinor - progress.capturedMinor))
+            guard minor > 0 else {
+                throw DomainError(
+                    .illegalTransition, "order \(order.number): captured money already covers the order",
+                    hint: "release the authorization with `order void`")
+            }
+            try order.checkPayment(kind: .capture, amountMinor: minor, reference: open.id)
+            let method = order.payments.first { $0.id == open.id }?.method ?? .card
+            return try Self.insertPayment(
+                context, order, kind: .capture, amountMinor: minor, method: method, provisional: false,
+                reference: open.id, note: nil)
+        }
+    }
+
+    /// Records the processor's answer to a provisional (offline) payment: the one named, or the oldest one
+    /// still waiting. `accepted`: it went through (the `payment_provisional` overlay clears); otherwise it
+    /// bounced: its money no longer counts, the balance is due again and `payment_issue` shows.
+    @discardableResult
+    public func settleProvisional(
+        order reference: String, accepted: Bool, payment: String? = nil, reason: String? = nil
+    ) async throws -> CommandResult {
+        try await orderCommand(reference) { context, order in
+            let target = payment ?? order.unsettledProvisional.first?.id
+            let kind: PaymentKind = accepted ? .confirm : .decline
+            try order.checkPayment(kind: kind, amountMinor: 0, reference: target)
+            let settled = order.payments.first { $0.id == target }
+            return try Self.insertPayment(
+                context, order, kind: kind, amountMinor: settled?.amountMinor ?? 0, method: settled?.method ?? .card,
+                provisional: false, reference: target, note: reason)
+        }
+    }
+
+    /// Releases an authorization: the one named, or the oldest open one.
+    @discardableResult
+    public func voidAuthorization(order reference: String, authorization: String? = nil) async throws
+        -> CommandResult
+    {
+        try await orderCommand(reference) { context, order in
+            let authorization = authorization ?? order.openAuthorizations.first?.id
             try order.checkPayment(kind: .void, amountMinor: 0, reference: authorization)
             let amount = order.payments.first { $0.id == authorization }?.amountMinor ?? 0
             return try Self.insertPayment(
@@ -101,6 +155,13 @@ extension OrderCommands {
     {
         try await orderCommand(reference) { context, order in
             let parcels = try order.parcelsToShip(named: parcel)
+            // Capture at shipment: what open authorizations hold is taken as the goods leave.
+            for capture in order.capturesAtShipment {
+                let method = order.payments.first { $0.id == capture.authorization }?.method ?? .card
+                _ = try Self.insertPayment(
+                    context, order, kind: .capture, amountMinor: capture.amountMinor, method: method,
+                    provisional: false, reference: capture.authorization, note: "captured at shipment")
+            }
             for id in parcels {
                 try context.update(
                     .fulfilments, id: id,

@@ -202,7 +202,8 @@ import Testing
         let inTime = exited.wait(timeout: .now() + 5) == .success
         if !inTime { kill(process.processIdentifier, SIGKILL) }
         #expect(inTime, "serve was still running 5 s after SIGTERM")
-        #expect(clock.now - started < .milliseconds(1_500), "serve took \(clock.now - started) to stop")
+        // About a second (0.5 s grace, then every connection is closed); slack for a loaded machine.
+        #expect(clock.now - started < .milliseconds(2_500), "serve took \(clock.now - started) to stop")
     }
 
     /// `demo --keep` never overwrites what it did not make.

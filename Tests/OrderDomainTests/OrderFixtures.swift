@@ -29,6 +29,19 @@ struct OrderBuilder {
         return copy
     }
 
+    /// A payment fact of any kind, e.g. a capture of an authorization or the processor's answer to a provisional
+    /// payment (`reference`).
+    func payment(
+        _ kind: PaymentKind, _ amount: Int64 = 0, reference: String? = nil, provisional: Bool = false, at: Int64 = 2_000
+    ) -> OrderBuilder {
+        var copy = self
+        copy.order.payments.append(
+            Payment(
+                id: "pay-\(copy.order.payments.count)", orderID: "order-1", kind: kind, amountMinor: amount,
+                method: .card, provisional: provisional, reference: reference, at: at))
+        return copy
+    }
+
     func failedPayment() -> OrderBuilder {
         var copy = self
         copy.order.payments.append(

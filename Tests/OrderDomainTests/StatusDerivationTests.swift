@@ -11,7 +11,8 @@ import Testing
             (base, .pendingPayment),
             (base.paid(), .paid),
             (base.paid(3000).paid(2000), .paid),
-            (base.paid(5000, kind: .authorize), .paid),
+            // Authorized only is not paid: money held is not money taken.
+            (base.paid(5000, kind: .authorize), .pendingPayment),
             (base.paid().processing(), .processing),
             (base.paid().parcel("p1", tee), .partiallyFulfilled),
             (base.paid().parcel("p1"), .fulfilled),

@@ -230,8 +230,15 @@ private struct Simulation {
             let due = details.progress.balanceDueMinor
             try await replica.commands.pay(
                 order: order, amount: Money.decimalString(max(1, due), digits: 2), method: pick(PaymentMethod.allCases),
-                provisional: chance(0.2))
-        case 42..<46: try await replica.commands.failPayment(order: order, reason: "declined")
+                provisional: chance(0.2), kind: chance(0.25) ? .authorize : .capture)
+        case 42..<46:
+            switch Int.random(in: 0..<5, using: &random) {
+            case 0: try await replica.commands.failPayment(order: order, reason: "declined")
+            case 1: try await replica.commands.capture(order: order)
+            case 2: try await replica.commands.voidAuthorization(order: order)
+            case 3: try await replica.commands.settleProvisional(order: order, accepted: true)
+            default: try await replica.commands.settleProvisional(order: order, accepted: false, reason: "bounced")
+            }
         case 46..<50: try await replica.commands.startProcessing(order: order)
         case 50..<58:
             let sku = pick(details.order.lines).sku

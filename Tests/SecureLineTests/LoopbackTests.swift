@@ -126,7 +126,8 @@ import Testing
         let waited = clock.now - started
         #expect(error?.code == .timedOut, "\(String(describing: error))")
         #expect(error?.exitStatus.rawValue == 75)
-        #expect(waited >= .milliseconds(600) && waited < .seconds(5), "waited \(waited)")
+        // Bounded, not prompt: a loaded machine may take seconds to schedule the handshake itself.
+        #expect(waited >= .milliseconds(600) && waited < .seconds(30), "waited \(waited)")
         server.cancel()
         await listener.close()
     }

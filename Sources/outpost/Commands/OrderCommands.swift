@@ -7,8 +7,8 @@ struct OrderCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "order", abstract: "Create, change and inspect orders. ORDER is an order id or its number.",
         subcommands: [
-            Create.self, Pay.self, FailPayment.self, Process.self, Pack.self, Ship.self, Track.self, Deliver.self,
-            Cancel.self,
+            Create.self, Pay.self, Capture.self, VoidAuthorization.self, ConfirmPayment.self, DeclinePayment.self,
+            FailPayment.self, Process.self, Pack.self, Ship.self, Track.self, Deliver.self, Cancel.self,
             Return.self, Refund.self, Exchange.self, Edit.self, Show.self, List.self,
         ])
 

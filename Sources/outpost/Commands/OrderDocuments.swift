@@ -10,7 +10,7 @@ enum Documents {
         let lines = Dictionary(uniqueKeysWithValues: progress.lines.map { ($0.lineID, $0) })
         return [
             "id": order.id, "number": order.number, "status": progress.status.rawValue,
-            "overlays": progress.overlays.map(\.rawValue),
+            "financial_status": progress.financialStatus.rawValue, "overlays": progress.overlays.map(\.rawValue),
             "customer": ["email": details.customerEmail as Any, "id": order.customerID],
             "currency": order.currency.code,
             "channel": order.channel.rawValue, "location": order.location, "created_at": rfc3339(order.createdAt),
@@ -27,12 +27,13 @@ enum Documents {
             },
             "shipping_minor": order.shippingMinor, "tax_minor": order.taxMinor, "discount_minor": order.discountMinor,
             "total_minor": progress.totalMinor, "paid_minor": progress.capturedMinor,
-            "refunded_minor": progress.refundedMinor,
+            "authorized_minor": progress.authorizedOpenMinor, "refunded_minor": progress.refundedMinor,
             "balance_due_minor": progress.balanceDueMinor, "refund_due_minor": progress.refundDueMinor,
             "payments": order.payments.sorted { $0.at < $1.at }.map {
                 [
                     "id": $0.id, "kind": $0.kind.rawValue, "amount_minor": $0.amountMinor, "method": $0.method.rawValue,
-                    "provisional": $0.provisional, "at": rfc3339($0.at), "note": $0.note as Any,
+                    "provisional": $0.provisional, "reference": $0.reference as Any, "at": rfc3339($0.at),
+                    "note": $0.note as Any,
                 ] as [String: Any]
             },
             "fulfilments": order.fulfilments.map {

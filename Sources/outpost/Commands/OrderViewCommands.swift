@@ -21,9 +21,14 @@ extension OrderCommand {
                     "\(details.order.number)  \(progress.status.rawValue)"
                         + (progress.overlays.isEmpty
                             ? "" : "  [\(progress.overlays.map(\.rawValue).joined(separator: ", "))]"))
-                print(
-                    "customer \(details.customerEmail ?? "-")   channel \(details.order.channel.rawValue)   total \(money(progress.totalMinor, currency)) \(currency)   paid \(money(progress.capturedMinor, currency))   refunded \(money(progress.refundedMinor, currency))"
-                )
+                print("customer \(details.customerEmail ?? "-")   channel \(details.order.channel.rawValue)")
+                print("")
+                for (label, minor) in Self.moneyRows(details) {
+                    print(
+                        label.padding(toLength: 12, withPad: " ", startingAt: 0) + money(minor, currency)
+                            + " \(currency)")
+                }
+                print("money       \(progress.financialStatus.rawValue)")
                 print("")
                 print(
                     table(
@@ -44,7 +49,28 @@ extension OrderCommand {
             }
         }
     }
+}
 
+extension OrderCommand.Show {
+    /// The money breakdown `order show` prints: from the subtotal to what is due either way.
+    static func moneyRows(_ details: OrderDetails) -> [(String, Int64)] {
+        let order = details.order
+        let progress = details.progress
+        var rows: [(String, Int64)] = [("subtotal", progress.subtotalMinor)]
+        if order.discountMinor > 0 { rows.append(("discount", -order.discountMinor)) }
+        if order.shippingMinor > 0 { rows.append(("shipping", order.shippingMinor)) }
+        if order.taxMinor > 0 { rows.append(("tax", order.taxMinor)) }
+        rows.append(("total", progress.totalMinor))
+        rows.append(("captured", progress.capturedMinor))
+        if progress.authorizedOpenMinor > 0 { rows.append(("authorized", progress.authorizedOpenMinor)) }
+        if progress.refundedMinor > 0 { rows.append(("refunded", progress.refundedMinor)) }
+        if progress.balanceDueMinor > 0 { rows.append(("balance due", progress.balanceDueMinor)) }
+        if progress.refundDueMinor > 0 { rows.append(("refund due", progress.refundDueMinor)) }
+        return rows
+    }
+}
+
+extension OrderCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List orders, newest first.")
         @OptionGroup var global: GlobalOptions
