@@ -185,7 +185,17 @@ public final class Replica: Sendable {
             return ReplicaIdentity(siteID: row["site_id"], name: row["site_name"], numberPrefix: row["number_prefix"])
         }
         // Files written by an earlier build gain the later local additions (replicated content is unchanged).
-        if writable { try Migrations.migrator.migrate(pool) }
+        if writable {
+            try Migrations.migrator.migrate(pool)
+            try pool.write { db in
+                // Orders whose derived columns a migration cleared (a rule of derivation changed) are derived
+                // again; a replica loading its first stream derives everything when that stream completes.
+                guard try ReplicationLog.bootstrapPeer(db) == nil,
+                    try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM orders WHERE +status IS NULL)") == true
+                else { return }
+                _ = try OrderRecords.refreshUnderived(db)
+            }
+        }
         return Replica(
             path: path, pool: pool, identity: identity, now: now, random: random, cacheMegabytes: cacheMegabytes)
     }

@@ -21,7 +21,7 @@ import Testing
         let applied = try await replica.pool.read { db in
             try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier")
         }
-        #expect(applied == ["v1", "v2-local-ordinal", "v3-staged-dots"])
+        #expect(applied == ["v1", "v2-local-ordinal", "v3-staged-dots", "v4-rederive-payments"])
         #expect(replica.identity.name == "old-till")
 
         let orders = try await replica.queries.orders()
@@ -95,5 +95,26 @@ import Testing
                 ["lseq", "id"] + entity.fields.map(\.name) + ["dots"] + Schema.derivedColumns(entity).map(\.0)
             #expect(columns == expected, "\(entity.rawValue)")
         }
+    }
+
+    /// A file whose derived columns follow an older rule (an authorized-only order shown `paid`) is derived
+    /// again when it opens after the migration that says so.
+    @Test func derivedColumnsFollowTheCurrentRulesAfterMigrating() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path("till.sqlite")
+        do {
+            let replica = try Replica.create(at: path, name: "till")
+            let sale = try await replica.commands.createOrder(
+                customerEmail: "ana@example.com", lines: [LineSpec(sku: "MUG", quantity: 1, unitPrice: "9.50")])
+            try await replica.commands.pay(order: sale.orderID, amount: "9.50", kind: .authorize)
+            // As the previous build derived and stored it, before v4 existed.
+            try await replica.pool.write { db in
+                try db.execute(sql: "UPDATE orders SET status = 'paid'")
+                try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v4-rederive-payments'")
+            }
+        }
+        let reopened = try Replica.open(at: path)
+        let stored = try await reopened.pool.read { db in try String.fetchAll(db, sql: "SELECT status FROM orders") }
+        #expect(stored == ["pending_payment"])
     }
 }

@@ -27,6 +27,12 @@ enum Migrations {
                     ) WITHOUT ROWID
                     """)
         }
+        migrator.registerMigration("v4-rederive-payments") { db in
+            // Authorized-only orders are no longer `paid`, and declined offline payments no longer count: the
+            // derived columns of every order with a payment are derived again (`Replica.open` re-derives orders
+            // whose status is null once the replica is not bootstrapping).
+            try db.execute(sql: "UPDATE orders SET status = NULL WHERE id IN (SELECT order_id FROM payments)")
+        }
         return migrator
     }
 
