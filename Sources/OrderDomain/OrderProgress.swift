@@ -92,6 +92,17 @@ public struct OrderProgress: Hashable, Sendable {
                 }
             }
         }
+        // Units coming back in an exchange are a credit against what it sends out, from the moment of the
+        // exchange until its return is cancelled; they never count again as a refund due.
+        let exchanged = Set(order.exchanges.map(\.returnID))
+        var exchangeCredit: Int64 = 0
+        var creditedUnits: [Int: Int64] = [:]
+        for item in order.returns where exchanged.contains(item.id) && item.cancelledAt == nil {
+            for quantity in item.lines {
+                guard let at = index[quantity.lineID] else { continue }
+                creditedUnits[at] = add(creditedUnits[at] ?? 0, quantity.quantity)
+            }
+        }
         var subtotal: Int64 = 0
         var standingGoods: Int64 = 0
         var returnedValue: Int64 = 0
@@ -100,13 +111,17 @@ public struct OrderProgress: Hashable, Sendable {
             lines[at].demand = cancelled ? shipped : max(lines[at].ordered, shipped)
             subtotal = add(subtotal, multiply(max(lines[at].ordered, shipped), lines[at].unitPriceMinor))
             standingGoods = add(standingGoods, multiply(lines[at].demand, lines[at].unitPriceMinor))
-            returnedValue = add(returnedValue, multiply(min(lines[at].returned, shipped), lines[at].unitPriceMinor))
+            let credited = min(creditedUnits[at] ?? 0, shipped)
+            exchangeCredit = add(exchangeCredit, multiply(credited, lines[at].unitPriceMinor))
+            let returnedForRefund = max(0, subtract(min(lines[at].returned, shipped), credited))
+            returnedValue = add(returnedValue, multiply(returnedForRefund, lines[at].unitPriceMinor))
         }
         let charges = subtract(add(order.shippingMinor, order.taxMinor), order.discountMinor)
         subtotalMinor = subtotal
         totalMinor = add(subtotal, charges)
         let anyShipped = lines.contains { $0.shipped > 0 }
-        let standing = cancelled ? (anyShipped ? add(standingGoods, charges) : 0) : totalMinor
+        let standing = subtract(
+            cancelled ? (anyShipped ? add(standingGoods, charges) : 0) : totalMinor, exchangeCredit)
 
         var captured: Int64 = 0
         var authorized: [String: Int64] = [:]

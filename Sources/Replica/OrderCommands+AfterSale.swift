@@ -35,36 +35,41 @@ extension OrderCommands {
     }
 
     /// Receives an open return; `restock` puts the units back on the shelf.
+    /// - Parameter returnID: the return's id or short name (`R7f3a`).
     @discardableResult
     public func receiveReturn(order reference: String, returnID: String, restock: Bool) async throws -> CommandResult {
-        try await returnCommand(reference, returnID, check: { try $0.checkOpenReturn(returnID) }) { time in
+        try await returnCommand(reference, returnID, check: { try $0.checkOpenReturn($1) }) { time in
             ["received_at": .integer(time), "restock": FieldValue(restock)]
         }
     }
 
     /// Cancels an open return (the customer kept the goods).
+    /// - Parameter returnID: the return's id or short name (`R7f3a`).
     @discardableResult
     public func cancelReturn(order reference: String, returnID: String) async throws -> CommandResult {
-        try await returnCommand(reference, returnID, check: { try $0.checkOpenReturn(returnID) }) { time in
+        try await returnCommand(reference, returnID, check: { try $0.checkOpenReturn($1) }) { time in
             ["cancelled_at": .integer(time)]
         }
     }
 
     /// Closes a received or cancelled return.
+    /// - Parameter returnID: the return's id or short name (`R7f3a`).
     @discardableResult
     public func closeReturn(order reference: String, returnID: String) async throws -> CommandResult {
-        try await returnCommand(reference, returnID, check: { try $0.checkCloseReturn(returnID) }) { time in
+        try await returnCommand(reference, returnID, check: { try $0.checkCloseReturn($1) }) { time in
             ["closed_at": .integer(time)]
         }
     }
 
-    /// One step of a return's life: `check` the order, then write `values(eventTime)` into the return.
+    /// One step of a return's life: resolve the return's name, `check` the order, then write
+    /// `values(eventTime)` into the return.
     private func returnCommand(
-        _ reference: String, _ returnID: String, check: @escaping @Sendable (Order) throws -> Void,
+        _ reference: String, _ name: String, check: @escaping @Sendable (Order, String) throws -> Void,
         values: @escaping @Sendable (Int64) -> [String: FieldValue]
     ) async throws -> CommandResult {
         try await orderCommand(reference) { context, order in
-            try check(order)
+            let returnID = try order.returnNamed(name).id
+            try check(order, returnID)
             try context.update(.returns, id: returnID, values(context.eventTime))
             return returnID
         }
@@ -95,7 +100,7 @@ extension OrderCommands {
     /// reserved for them), and the price difference recorded (positive: the customer owes it).
     @discardableResult
     public func exchange(
-        order reference: String, returning: [LineSpec], sending: [LineSpec], reason: ReturnReason = .wrongSize
+        order reference: String, returning: [LineSpec], sending: [LineSpec], reason: ReturnReason
     )
         async throws -> CommandResult
     {

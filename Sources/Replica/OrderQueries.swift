@@ -240,3 +240,35 @@ extension OrderQueries {
         return result
     }
 }
+
+/// A return with the order it belongs to, for lists.
+public struct ReturnListing: Hashable, Sendable {
+    public var item: Return
+    public var orderID: String
+    public var orderNumber: String
+    /// What people type: `ORDER/R7f3a`.
+    public var reference: String
+}
+
+extension OrderQueries {
+    /// Every return, newest first; `openOnly` leaves out closed ones.
+    public func returns(openOnly: Bool = false) async throws -> [ReturnListing] {
+        try await read { db in
+            let ids = try String.fetchAll(
+                db,
+                sql: "SELECT DISTINCT order_id FROM returns" + (openOnly ? " WHERE closed_at IS NULL" : "")
+                    + " ORDER BY order_id")
+            var listings: [ReturnListing] = []
+            for id in ids {
+                guard let order = try OrderRecords.load(db, id: id) else { continue }
+                for item in order.returns where !openOnly || item.closedAt == nil {
+                    listings.append(
+                        ReturnListing(
+                            item: item, orderID: order.id, orderNumber: order.number,
+                            reference: item.reference(orderNumber: order.number)))
+                }
+            }
+            return listings.sorted { ($0.item.requestedAt, $0.item.id) > ($1.item.requestedAt, $1.item.id) }
+        }
+    }
+}

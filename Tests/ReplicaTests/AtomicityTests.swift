@@ -94,10 +94,12 @@ import Testing
         // The exchange inserts its return before it meets the malformed outbound SKU.
         try await expectUnchanged(pair.a, code: .invalidInput) {
             try await pair.a.commands.exchange(
-                order: pair.order, returning: [LineSpec(sku: "TEE-M", quantity: 1)], sending: [line("BAD SKU", 1)])
+                order: pair.order, returning: [LineSpec(sku: "TEE-M", quantity: 1)], sending: [line("BAD SKU", 1)],
+                reason: .wrongSize)
         }
         let exchanged = try await pair.a.commands.exchange(
-            order: pair.order, returning: [LineSpec(sku: "TEE-M", quantity: 1)], sending: [line("TEE-S", 1, "15.00")])
+            order: pair.order, returning: [LineSpec(sku: "TEE-M", quantity: 1)], sending: [line("TEE-S", 1, "15.00")],
+            reason: .wrongSize)
         let details = try await pair.a.queries.order(pair.order)
         #expect(details.order.exchanges.first?.id == exchanged.recordID)
         #expect(details.order.exchanges.first?.differenceMinor == 0)

@@ -20,16 +20,20 @@ extension OrderCommand {
         @Flag(help: "Put received units back in stock.") var restock = false
 
         func run() async throws {
-            try await OrderCommand.report(global) { replica in
-                guard let reason = ReturnReason(rawValue: reason) else {
-                    throw CLIError(
-                        64, "'\(reason)' is not a return reason",
-                        hint: "use one of: \(ReturnReason.allCases.map(\.rawValue).joined(separator: ", "))")
-                }
+            try await guarded {
+                let reason = try OrderCommand.returnReason(reason)
                 guard !line.isEmpty else { throw CLIError(64, "a return needs at least one --line SKU:QTY") }
-                return try await replica.commands.requestReturn(
+                let replica = try global.replica()
+                let result = try await replica.commands.requestReturn(
                     order: order, lines: try OrderCommand.lines(line, price: false), reason: reason, note: note,
                     receive: receive, restock: restock)
+                let details = try await replica.queries.order(result.orderID)
+                guard let made = details.order.returns.first(where: { $0.id == result.recordID }) else { return }
+                if global.json {
+                    printJSON(ReturnCommand.document(made, details))
+                } else {
+                    print("\(made.reference(orderNumber: details.order.number)): \(made.state.rawValue)")
+                }
             }
         }
     }
@@ -50,18 +54,32 @@ extension OrderCommand {
     struct Exchange: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Exchange shipped units for new ones.",
-            discussion: "Example: outpost order exchange POP1-1 --return TEE-M:1 --send TEE-L:1:19.90")
+            discussion: """
+                The returned units' value is a credit: the difference is due from the customer, or owed back.
+                Example: outpost order exchange POP1-1 --return TEE-M:1 --send TEE-L:1:19.90 --reason wrong_size
+                """)
         @OptionGroup var global: GlobalOptions
         @Argument var order: String
         @Option(name: .customLong("return"), help: "SKU:QTY coming back, repeatable.") var returning: [String] = []
         @Option(help: "SKU:QTY:PRICE going out, repeatable.") var send: [String] = []
+        @Option(help: "Why the units come back (see `order return --help`).") var reason: String
 
         func run() async throws {
             try await OrderCommand.report(global) {
                 try await $0.commands.exchange(
                     order: order, returning: try OrderCommand.lines(returning, price: false),
-                    sending: try OrderCommand.lines(send, price: true))
+                    sending: try OrderCommand.lines(send, price: true), reason: try OrderCommand.returnReason(reason))
             }
         }
+    }
+
+    /// A reason from the taxonomy, or a usage error listing it.
+    static func returnReason(_ text: String) throws -> ReturnReason {
+        guard let reason = ReturnReason(rawValue: text) else {
+            throw CLIError(
+                64, "'\(text)' is not a return reason",
+                hint: "use one of: \(ReturnReason.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return reason
     }
 }
