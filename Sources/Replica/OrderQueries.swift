@@ -32,6 +32,8 @@ public struct Conflict: Hashable, Sendable {
 public struct OrderDetails: Hashable, Sendable {
     public var order: Order
     public var progress: OrderProgress
+    /// What needs attention at the time of reading (`Order.flags(now:)`).
+    public var flags: [AttentionFlag] = []
     public var customerEmail: String?
     public var timeline: [TimelineEntry]
     public var conflicts: [Conflict]
@@ -100,9 +102,11 @@ extension Replica {
 }
 
 extension OrderQueries {
-    /// The order named by id or number, with lines, facts, derived status, timeline and open conflicts.
-    public func order(_ reference: String) async throws -> OrderDetails {
-        try await read { db in
+    /// The order named by id or number, with lines, facts, derived status, flags, timeline and open conflicts.
+    /// - Parameter now: the time the flags are read at (Unix milliseconds, UTC); the replica's clock when nil.
+    public func order(_ reference: String, asOf now: Int64? = nil) async throws -> OrderDetails {
+        let now = now ?? replica.now()
+        return try await read { db in
             let order = try OrderRecords.require(db, reference)
             let email = try String.fetchOne(
                 db, sql: "SELECT email FROM customers WHERE id = ?", arguments: [order.customerID])
@@ -111,8 +115,8 @@ extension OrderQueries {
                 arguments: [order.id]
             ).map { TimelineEntry(at: $0["at"], event: $0["event"], detail: $0["detail"]) }
             return OrderDetails(
-                order: order, progress: order.progress, customerEmail: email, timeline: timeline,
-                conflicts: try Self.conflicts(db, orderID: order.id))
+                order: order, progress: order.progress, flags: order.flags(now: now), customerEmail: email,
+                timeline: timeline, conflicts: try Self.conflicts(db, orderID: order.id))
         }
     }
 

@@ -11,6 +11,7 @@ enum Documents {
         return [
             "id": order.id, "number": order.number, "status": progress.status.rawValue,
             "financial_status": progress.financialStatus.rawValue, "overlays": progress.overlays.map(\.rawValue),
+            "flags": details.flags.map(\.rawValue),
             "customer": ["email": details.customerEmail as Any, "id": order.customerID],
             "currency": order.currency.code,
             "channel": order.channel.rawValue, "location": order.location, "created_at": rfc3339(order.createdAt),

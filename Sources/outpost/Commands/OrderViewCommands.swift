@@ -10,17 +10,18 @@ extension OrderCommand {
             abstract: "Show an order with its lines, facts, status, timeline and conflicts.")
         @OptionGroup var global: GlobalOptions
         @Argument var order: String
+        @Option(help: "Read the flags as of this time (RFC 3339 UTC or YYYY-MM-DD); default now.") var asOf: String?
 
         func run() async throws {
             try await guarded {
-                let details = try await global.replica().queries.order(order)
+                let details = try await global.replica().queries.order(order, asOf: try asOf.map(parseTime))
                 if global.json { return printJSON(Documents.order(details)) }
                 let currency = details.order.currency.code
                 let progress = details.progress
+                let marks = progress.overlays.map(\.rawValue) + details.flags.map(\.rawValue)
                 print(
                     "\(details.order.number)  \(progress.status.rawValue)"
-                        + (progress.overlays.isEmpty
-                            ? "" : "  [\(progress.overlays.map(\.rawValue).joined(separator: ", "))]"))
+                        + (marks.isEmpty ? "" : "  [\(marks.joined(separator: ", "))]"))
                 print("customer \(details.customerEmail ?? "-")   channel \(details.order.channel.rawValue)")
                 print("")
                 for (label, minor) in Self.moneyRows(details) {
@@ -78,9 +79,17 @@ extension OrderCommand {
         @Option(help: "A customer's e-mail.") var customer: String?
         @Option(help: "pos, web, marketplace, social or manual.") var channel: String?
         @Option(help: "At most this many.") var limit: Int?
+        @Option(help: "Only orders with this overlay or flag (e.g. refund_due, ship_overdue).") var flag: String?
+        @Option(help: "Read the flags as of this time (RFC 3339 UTC or YYYY-MM-DD); default now.") var asOf: String?
 
         func run() async throws {
             try await guarded {
+                let known = Overlay.allCases.map(\.rawValue) + AttentionFlag.allCases.map(\.rawValue)
+                if let flag, !known.contains(flag) {
+                    throw CLIError(
+                        64, "'\(flag)' is not an overlay or a flag",
+                        hint: "use one of: \(known.joined(separator: ", "))")
+                }
                 var filter = OrderFilter(customerEmail: customer, limit: limit)
                 if let status {
                     guard let value = OrderStatus(rawValue: status) else {
@@ -97,15 +106,35 @@ extension OrderCommand {
                     }
                     filter.channel = value
                 }
-                let orders = try await global.replica().queries.orders(matching: filter)
-                if global.json { return printJSON(orders.map(Documents.listing)) }
+                let replica = try global.replica()
+                let asOf = try asOf.map(parseTime)
+                var rows: [(listing: OrderListing, marks: [String])] = []
+                for listing in try await replica.queries.orders(matching: filter) {
+                    let flags = try await replica.queries.order(listing.id, asOf: asOf).flags
+                    let marks = listing.overlays.map(\.rawValue) + flags.map(\.rawValue)
+                    if let flag, !marks.contains(flag) { continue }
+                    rows.append((listing, marks))
+                }
+                if global.json {
+                    return printJSON(
+                        rows.map { row in
+                            var document = Documents.listing(row.listing)
+                            document["flags"] = row.marks.filter { mark in
+                                !row.listing.overlays.map(\.rawValue).contains(mark)
+                            }
+                            return document
+                        })
+                }
                 print(
                     table(
-                        ["NUMBER", "STATUS", "TOTAL", "CUSTOMER", "CHANNEL"],
-                        orders.map {
-                            [
-                                $0.number, $0.status.rawValue, "\(money($0.totalMinor, $0.currency)) \($0.currency)",
-                                $0.customerEmail ?? "-", $0.channel.rawValue,
+                        ["NUMBER", "STATUS", "TOTAL", "CUSTOMER", "CHANNEL", "FLAGS"],
+                        rows.map { row in
+                            let order = row.listing
+                            return [
+                                order.number, order.status.rawValue,
+                                "\(money(order.totalMinor, order.currency)) \(order.currency)",
+                                order.customerEmail ?? "-", order.channel.rawValue,
+                                row.marks.isEmpty ? "-" : row.marks.joined(separator: ","),
                             ]
                         }))
             }
