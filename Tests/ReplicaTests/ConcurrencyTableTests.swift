@@ -164,6 +164,83 @@ import Testing
         #expect(try await pair.b.queries.stockLevels(sku: "CAP").first?.onHand == 10)
     }
 
+    @Test func captureAgainstVoidOfOneAuthorizationKeepsTheCapture() async throws {
+        let pair = try await Pair.make(paid: false) { a, order in
+            try await a.commands.pay(order: order, amount: "50.00", kind: .authorize)
+        }
+        try await pair.a.commands.capture(order: pair.order)
+        try await pair.b.commands.voidAuthorization(order: pair.order)
+        try await pair.sync()
+        #expect(try await pair.converged())
+        let progress = try await pair.b.queries.order(pair.order).progress
+        #expect(progress.capturedMinor == 5000 && progress.authorizedOpenMinor == 0)
+        #expect(progress.financialStatus == .paid && progress.status == .paid)
+    }
+
+    @Test func confirmAgainstDeclineOfAnOfflinePaymentIsDeclined() async throws {
+        let pair = try await Pair.make(paid: false) { a, order in
+            try await a.commands.pay(order: order, amount: "50.00", provisional: true)
+        }
+        try await pair.a.commands.settleProvisional(order: pair.order, accepted: true)
+        try await pair.b.commands.settleProvisional(order: pair.order, accepted: false, reason: "bounced")
+        try await pair.sync()
+        #expect(try await pair.converged())
+        let progress = try await pair.a.queries.order(pair.order).progress
+        #expect(progress.financialStatus == .unpaid && progress.balanceDueMinor == 5000)
+        #expect(progress.overlays.contains(.paymentIssue))
+    }
+
+    @Test func captureAgainstCancelOwesTheCaptureBack() async throws {
+        let pair = try await Pair.make(paid: false) { a, order in
+            try await a.commands.pay(order: order, amount: "50.00", kind: .authorize)
+        }
+        try await pair.a.commands.capture(order: pair.order)
+        try await pair.b.commands.cancel(order: pair.order)
+        try await pair.sync()
+        #expect(try await pair.converged())
+        let progress = try await pair.a.queries.order(pair.order).progress
+        #expect(progress.status == .cancelled)
+        #expect(progress.refundDueMinor == 5000 && progress.overlays.contains(.refundDue))
+    }
+
+    @Test func exchangeAgainstCancelDropsTheUnshippedNewLineAndKeepsTheReturnOpen() async throws {
+        let pair = try await Pair.make { a, order in
+            try await a.commands.pack(order: order, lines: [LineSpec(sku: "TEE-M", quantity: 2)])
+            try await a.commands.ship(order: order, carrier: "DHL", tracking: "T1")
+        }
+        try await pair.a.commands.exchange(
+            order: pair.order, returning: [LineSpec(sku: "TEE-M", quantity: 1)],
+            sending: [LineSpec(sku: "CAP", quantity: 1, unitPrice: "15.00")], reason: .wrongSize)
+        try await pair.b.commands.cancel(order: pair.order)
+        try await pair.sync()
+        #expect(try await pair.converged())
+        let details = try await pair.b.queries.order(pair.order)
+        #expect(details.progress.status == .shipped)
+        #expect(details.progress.lines.filter { $0.sku == "CAP" }.allSatisfy { $0.demand == 0 })
+        #expect(details.progress.overlays.contains(.returnOpen))
+        let cap = try await pair.b.queries.stockLevels(sku: "CAP").first
+        #expect(cap?.reserved == 0)
+    }
+
+    @Test func twoDevicesReceivingTheSameReturnCountItOnce() async throws {
+        let pair = try await Pair.make { a, order in
+            try await a.commands.pack(order: order)
+            try await a.commands.ship(order: order, carrier: "DHL", tracking: "T1")
+            try await a.commands.requestReturn(
+                order: order, lines: [LineSpec(sku: "TEE-M", quantity: 1)], reason: .damaged)
+        }
+        let item = try #require(try await pair.a.queries.order(pair.order).order.returns.first)
+        try await pair.a.commands.receiveReturn(order: pair.order, returnID: item.id, restock: true)
+        try await pair.b.commands.receiveReturn(order: pair.order, returnID: item.shortName, restock: false)
+        try await pair.sync()
+        #expect(try await pair.converged())
+        let details = try await pair.a.queries.order(pair.order)
+        #expect(lines(details)["TEE-M"]?.returned == 1)
+        #expect(lines(details)["TEE-M"]?.restocked == 1)  // restock: the greater wins (it is back on the shelf)
+        let tee = try await pair.b.queries.stockLevels(sku: "TEE-M").first
+        #expect(tee?.onHand == 9)  // 10 counted, 2 shipped, 1 back
+    }
+
     @Test func concurrentTagAdditionsAllSurvive() async throws {
         let pair = try await Pair.make()
         try await pair.a.commands.edit(order: pair.order, tags: ["gift"])
