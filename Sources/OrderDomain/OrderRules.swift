@@ -48,10 +48,20 @@ extension Order {
             let settled = payments.contains { $0.reference == reference && ($0.kind == .void || $0.kind == .capture) }
             guard !settled else { throw refuse("authorization \(reference) is already captured or voided") }
         case .confirm, .decline:
-            guard let reference, unsettledProvisional.contains(where: { $0.id == reference }) else {
+            guard let reference, let pending = unsettledProvisional.first(where: { $0.id == reference }) else {
                 throw refuse(
                     "has no provisional payment \(reference.map { "\($0) " } ?? "")waiting for the processor's answer",
                     hint: "see the payments in `outpost order show`")
+            }
+            // Money already refunded cannot bounce away: declining would leave refunds above what was taken.
+            if kind == .decline, pending.kind == .capture,
+                progress.capturedMinor - pending.amountMinor < progress.refundedMinor
+            {
+                throw refuse(
+                    "refunds were made from this payment's money; declining it would leave more refunded than taken",
+                    hint:
+                        "settle the refund with the customer first; a decline recorded elsewhere shows as over_refunded"
+                )
             }
         }
     }
