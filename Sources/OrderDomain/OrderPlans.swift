@@ -24,18 +24,22 @@ extension Order {
         }
         let money = { (minor: Int64) in Money(minorUnits: minor, currency: self.currency) }
         let total: Money
+        let subtotal: Money
         do {
             var sum = Money.zero(currency)
             for line in lines { sum = try sum.adding(money(line.unitPriceMinor).multiplied(by: line.quantity)) }
+            subtotal = sum
             total = try sum.adding(money(shippingMinor)).adding(money(taxMinor)).subtracting(money(discountMinor))
         } catch {
             throw tooLarge()  // one currency throughout, so the only failure is overflow
         }
         guard total.minorUnits <= Self.maximumTotalMinor else { throw tooLarge() }
-        guard total.minorUnits >= 0 else {
+        // A discount is taken off the goods: at most their value, never off shipping or tax.
+        guard discountMinor <= subtotal.minorUnits else {
             throw DomainError(
-                .invalidInput, "the discount (\(money(discountMinor))) is larger than the order it applies to",
-                hint: "a discount can bring a total down to zero, not below")
+                .invalidInput,
+                "the discount (\(money(discountMinor))) is larger than the goods it applies to (\(subtotal))",
+                hint: "a discount can bring the goods down to zero, not below")
         }
         return total
     }

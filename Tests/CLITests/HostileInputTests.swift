@@ -38,7 +38,7 @@ import Testing
                 create + ["--line", "X:1:46116860184273879.03", "--shipping", "46116860184273879.03"], 65,
                 "most one order"
             ),
-            (create + ["--line", "X:1:1.00", "--discount", "5.00"], 65, "larger than the order"),
+            (create + ["--line", "X:1:1.00", "--discount", "5.00"], 65, "larger than the goods"),
             (create + ["--line", "X:1:1.00", "--tax", "-1"], 65, "cannot be negative"),
             (create + ["--line", "X:1:1.00", "--shipping", "-1"], 65, "cannot be negative"),
             (["order", "pay", number, "--amount", "-1"], 65, "positive"),
