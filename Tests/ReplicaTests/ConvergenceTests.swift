@@ -251,6 +251,16 @@ private struct Simulation {
         case 70..<75: try await replica.commands.cancel(order: order, reason: "sim")
         case 75..<79:
             let line = pick(details.progress.lines)
+            if chance(0.25) {
+                try await replica.commands.exchange(
+                    order: order, returning: [LineSpec(sku: line.sku, quantity: 1)],
+                    sending: [
+                        LineSpec(
+                            sku: pick(skus), quantity: 1, unitPrice: "\(Int.random(in: 1...40, using: &random)).00")
+                    ],
+                    reason: pick(ReturnReason.allCases))
+                return
+            }
             try await replica.commands.requestReturn(
                 order: order, lines: [LineSpec(sku: line.sku, quantity: 1)], reason: pick(ReturnReason.allCases),
                 receive: chance(0.3), restock: chance(0.5))
