@@ -104,12 +104,14 @@ let package = Package(
             name: "SyncTests",
             dependencies: ["Sync", "Replica", "SecureLine", "OutpostCore", "OutpostTestSupport"]
         ),
-        .testTarget(name: "CLITests", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(
+            name: "CLITests", dependencies: ["OutpostTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "OutpostCoreTests", dependencies: ["OutpostCore"]),
         .testTarget(
             name: "SecureLineTests",
             dependencies: [
                 "SecureLine",
+                "OutpostTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import OutpostTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -178,18 +179,9 @@ import Testing
         let outpost = Outpost(directory: scratch.url, name: "hub")
         try outpost("init", "--name", "hub")
         let (process, port) = try outpost.serve()
-        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let socket = connectLoopback(port: port)
         defer { close(socket) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        #expect(connected == 0)
+        #expect(socket >= 0)
         Thread.sleep(forTimeInterval: 0.2)  // let the listener accept it
         let clock = ContinuousClock()
         let started = clock.now

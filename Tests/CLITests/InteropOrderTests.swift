@@ -1,4 +1,5 @@
 import Foundation
+import OutpostTestSupport
 import Testing
 
 /// A third party that read only protocol/SPEC.md and protocol/schema.json (tools/interop/noise_peer.py,
@@ -15,20 +16,7 @@ import Testing
     }
 
     static func run(_ executable: String, _ arguments: [String]) throws -> Outpost.Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Outpost.Result(
-            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-            stderr: String(decoding: stderr, as: UTF8.self))
+        Outpost.Result(try runProcess(executable, arguments))
     }
 
     @Test func aPythonPeerCreatesAnOrderTheHubMerges() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import OutpostTestSupport
 
 /// Runs the real `outpost` binary (built by `swift build --build-tests`).
 struct Outpost {
@@ -10,6 +11,12 @@ struct Outpost {
         var status: Int32
         var stdout: String
         var stderr: String
+
+        init(_ output: ProcessOutput) {
+            status = output.status
+            stdout = output.stdout
+            stderr = output.stderr
+        }
         var json: Any? { try? JSONSerialization.jsonObject(with: Data(stdout.utf8)) }
         var object: [String: Any] { json as? [String: Any] ?? [:] }
         var array: [[String: Any]] { json as? [[String: Any]] ?? [] }
@@ -25,23 +32,9 @@ struct Outpost {
     func callAsFunction(_ arguments: String...) throws -> Result { try run(arguments) }
 
     func run(_ arguments: [String]) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["OUTPOST_DB"] = db
-        process.environment = environment
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(
-            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-            stderr: String(decoding: stderr, as: UTF8.self))
+        return Result(try runProcess(Self.binary, arguments, environment: environment))
     }
 
     /// Starts `outpost serve --listen 127.0.0.1:0` and returns the process and its port.

@@ -1,4 +1,5 @@
 import Foundation
+import OutpostTestSupport
 import Testing
 
 @testable import SecureLine
@@ -152,19 +153,9 @@ import Testing
     /// Connects with a plain socket and sends a valid-looking frame header then one byte at a time; returns
     /// how long until the listener closed the connection.
     static func trickle(port: Int, bytesPerSecond: Int, limit: Duration) throws -> Duration {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw LineError(.unreachable, "socket") }
+        let fd = connectLoopback(port: port)
+        guard fd >= 0 else { throw LineError(.unreachable, "cannot connect to 127.0.0.1:\(port)") }
         defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard connected == 0 else { throw LineError(.unreachable, "connect") }
         var timeout = timeval(tv_sec: 0, tv_usec: Int(1_000_000 / bytesPerSecond))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let clock = ContinuousClock()
