@@ -217,12 +217,10 @@ import Testing
     /// otherwise.
     @Test func aFullDiskRefusesTheWriteAndKeepsTheReplicaWhole() throws {
         let scratch = try Scratch()
-        let mountPoint = scratch.url.appendingPathComponent("small-disk").path
-        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
-        guard getuid() == 0, Self.run("/bin/mount", "-t", "tmpfs", "-o", "size=800k", "tmpfs", mountPoint) == 0 else {
-            print("skipped aFullDiskRefusesTheWriteAndKeepsTheReplicaWhole: mounting a small tmpfs needs root")
-            return
-        }
+        guard
+            let mountPoint = try Self.tmpfs(
+                in: scratch, size: "800k", for: "aFullDiskRefusesTheWriteAndKeepsTheReplicaWhole")
+        else { return }
         defer { _ = Self.run("/bin/umount", mountPoint) }
         let outpost = Outpost(directory: URL(fileURLWithPath: mountPoint), name: "till")
         try outpost("init", "--name", "till-1")
@@ -261,12 +259,7 @@ import Testing
     /// Needs root to mount (and remount read-only) a tmpfs; skipped with a printed reason otherwise.
     @Test func aReadOnlyReplicaCanBeRead() throws {
         let scratch = try Scratch()
-        let mountPoint = scratch.url.appendingPathComponent("read-only").path
-        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
-        guard getuid() == 0, Self.run("/bin/mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", mountPoint) == 0 else {
-            print("skipped aReadOnlyReplicaCanBeRead: mounting a tmpfs needs root")
-            return
-        }
+        guard let mountPoint = try Self.tmpfs(in: scratch, size: "4m", for: "aReadOnlyReplicaCanBeRead") else { return }
         defer { _ = Self.run("/bin/umount", mountPoint) }
         let outpost = Outpost(directory: URL(fileURLWithPath: mountPoint), name: "till")
         try outpost("init", "--name", "till-1")
@@ -281,6 +274,18 @@ import Testing
         let write = try outpost("stock", "set", "TEE-M", "4")
         #expect(write.status == 74)
         #expect(write.stderr.hasPrefix("error: the replica file or its directory is read-only"), "\(write.stderr)")
+    }
+
+    /// A tmpfs of `size` mounted in `scratch` (the caller unmounts it), or nil with the reason printed: mounting
+    /// needs root, which CI has and a developer's account may not.
+    static func tmpfs(in scratch: Scratch, size: String, for test: String) throws -> String? {
+        let mountPoint = scratch.url.appendingPathComponent("disk-\(size)").path
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        guard getuid() == 0, run("/bin/mount", "-t", "tmpfs", "-o", "size=\(size)", "tmpfs", mountPoint) == 0 else {
+            print("skipped \(test): mounting a tmpfs needs root")
+            return nil
+        }
+        return mountPoint
     }
 
     static func run(_ arguments: String...) -> Int32 {
