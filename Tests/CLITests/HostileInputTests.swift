@@ -198,6 +198,32 @@ import Testing
         #expect(clock.now - started < .milliseconds(2_500), "serve took \(clock.now - started) to stop")
     }
 
+    /// A port already taken: exit 69 with a sentence, not NIO's errno text.
+    @Test func aBusyPortSaysSo() throws {
+        let scratch = try Scratch()
+        let outpost = Outpost(directory: scratch.url, name: "hub")
+        try outpost("init", "--name", "hub")
+        let (process, port) = try outpost.serve()
+        defer { process.terminate() }
+        let second = try outpost("serve", "--listen", "127.0.0.1:\(port)")
+        #expect(second.status == 69, "\(second.stderr)")
+        #expect(
+            second.stderr.hasPrefix("error: cannot listen on 127.0.0.1:\(port): the port is in use"), "\(second.stderr)"
+        )
+        let elsewhere = try outpost("serve", "--listen", "192.0.2.77:7400")  // TEST-NET-1: never this host's
+        #expect(elsewhere.status == 69 && elsewhere.stderr.contains("not one of this host's"), "\(elsewhere.stderr)")
+        // Editing with bad text is refused like creating.
+        let number = try #require(
+            try outpost("order", "create", "--customer", "ana@example.com", "--line", "MUG:1:1", "--json").object[
+                "number"] as? String)
+        let edit = try outpost("order", "edit", number, "--address", "Main St\u{1B}[2J")
+        #expect(edit.status == 65 && edit.stderr.contains("control character"), "\(edit.stderr)")
+        let tag = try outpost("order", "edit", number, "--tag", "a,b")
+        #expect(tag.status == 65 && tag.stderr.contains("several tags"), "\(tag.stderr)")
+        let phone = try outpost("customer", "edit", "ana@example.com", "--phone", "\u{07}")
+        #expect(phone.status == 65 && phone.stderr.contains("control character"), "\(phone.stderr)")
+    }
+
     /// `demo --keep` never overwrites what it did not make.
     @Test func theDemoKeepsOutOfTheUsersFiles() throws {
         let scratch = try Scratch()
