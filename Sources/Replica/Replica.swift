@@ -187,13 +187,15 @@ public final class Replica: Sendable {
         // Files written by an earlier build gain the later local additions (replicated content is unchanged).
         if writable {
             try Migrations.migrator.migrate(pool)
-            try pool.write { db in
-                // Orders whose derived columns a migration cleared (a rule of derivation changed) are derived
-                // again; a replica loading its first stream derives everything when that stream completes.
-                guard try ReplicationLog.bootstrapPeer(db) == nil,
-                    try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM orders WHERE +status IS NULL)") == true
-                else { return }
-                _ = try OrderRecords.refreshUnderived(db)
+            // Orders whose derived columns a migration cleared (a rule of derivation changed) are derived again;
+            // a replica loading its first stream derives everything when that stream completes. A read decides,
+            // so that opening never waits for a writer when there is nothing to do.
+            let underived = { (db: Database) throws -> Bool in
+                try ReplicationLog.bootstrapPeer(db) == nil
+                    && Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM orders WHERE status IS NULL)") == true
+            }
+            if try pool.read(underived) {
+                try pool.write { db in if try underived(db) { _ = try OrderRecords.refreshUnderived(db) } }
             }
         }
         return Replica(
