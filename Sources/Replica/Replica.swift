@@ -245,7 +245,7 @@ public final class Replica: Sendable {
     /// - Throws: `ReplicaError(.unavailable)` when another process or instance has the replica open
     ///   (`FileClaim`); nothing is replaced then.
     func replaceFile(with prepared: String) throws {
-        let replaced = try claim?.exclusively { try swapFile(with: prepared) }
+        let replaced: Void? = try claim?.exclusively { try swapFile(with: prepared) }
         guard replaced != nil else {
             throw ReplicaError(
                 .unavailable, "another process has \(path) open, so its file cannot be replaced by the snapshot",
