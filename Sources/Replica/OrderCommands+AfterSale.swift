@@ -34,8 +34,11 @@ extension OrderCommands {
         return id
     }
 
-    /// Receives an open return; `restock` puts the units back on the shelf.
-    /// - Parameter returnID: the return's id or short name (`R7f3a`).
+    /// Receives an open return.
+    /// - Parameters:
+    ///   - reference: the order's id or number.
+    ///   - returnID: the return's id or short name (`R7f3a`).
+    ///   - restock: put the units back on the shelf.
     @discardableResult
     public func receiveReturn(order reference: String, returnID: String, restock: Bool) async throws -> CommandResult {
         try await returnCommand(reference, returnID, check: { try $0.checkOpenReturn($1) }) { time in
@@ -44,7 +47,9 @@ extension OrderCommands {
     }
 
     /// Cancels an open return (the customer kept the goods).
-    /// - Parameter returnID: the return's id or short name (`R7f3a`).
+    /// - Parameters:
+    ///   - reference: the order's id or number.
+    ///   - returnID: the return's id or short name (`R7f3a`).
     @discardableResult
     public func cancelReturn(order reference: String, returnID: String) async throws -> CommandResult {
         try await returnCommand(reference, returnID, check: { try $0.checkOpenReturn($1) }) { time in
@@ -53,7 +58,9 @@ extension OrderCommands {
     }
 
     /// Closes a received or cancelled return.
-    /// - Parameter returnID: the return's id or short name (`R7f3a`).
+    /// - Parameters:
+    ///   - reference: the order's id or number.
+    ///   - returnID: the return's id or short name (`R7f3a`).
     @discardableResult
     public func closeReturn(order reference: String, returnID: String) async throws -> CommandResult {
         try await returnCommand(reference, returnID, check: { try $0.checkCloseReturn($1) }) { time in

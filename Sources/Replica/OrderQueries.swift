@@ -103,7 +103,9 @@ extension Replica {
 
 extension OrderQueries {
     /// The order named by id or number, with lines, facts, derived status, flags, timeline and open conflicts.
-    /// - Parameter now: the time the flags are read at (Unix milliseconds, UTC); the replica's clock when nil.
+    /// - Parameters:
+    ///   - reference: the order's id or number.
+    ///   - now: the time the flags are read at (Unix milliseconds, UTC); the replica's clock when nil.
     public func order(_ reference: String, asOf now: Int64? = nil) async throws -> OrderDetails {
         let now = now ?? replica.now()
         return try await read { db in
