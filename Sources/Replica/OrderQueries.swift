@@ -278,3 +278,46 @@ extension OrderQueries {
         }
     }
 }
+
+/// One order's reasons for attention, for the attention list.
+public struct AttentionEntry: Hashable, Sendable {
+    public var orderID: String
+    public var orderNumber: String
+    public var customerEmail: String?
+    public var item: AttentionItem
+}
+
+extension OrderQueries {
+    /// What needs a person at `now` (the replica's clock when nil): every reason of every order, oldest first.
+    /// Orders at rest — delivered, cancelled, refunded or returned, with no overlay and no conflict — are not
+    /// looked at.
+    public func attention(asOf now: Int64? = nil, thresholds: AttentionThresholds = AttentionThresholds())
+        async throws -> [AttentionEntry]
+    {
+        let now = now ?? replica.now()
+        return try await read { db in
+            let conflicted = Set(try Self.conflicts(db, orderID: nil).compactMap(\.orderID))
+            let ids = try String.fetchAll(
+                db,
+                sql: """
+                    SELECT id FROM orders
+                    WHERE status NOT IN ('delivered', 'cancelled', 'refunded', 'returned') OR COALESCE(overlays, '') != ''
+                    """)
+            var entries: [AttentionEntry] = []
+            for id in Set(ids).union(conflicted).sorted() {
+                guard let order = try OrderRecords.load(db, id: id) else { continue }
+                let email = try String.fetchOne(
+                    db, sql: "SELECT email FROM customers WHERE id = ?", arguments: [order.customerID])
+                for item in order.attention(now: now, thresholds: thresholds, conflicted: conflicted.contains(id)) {
+                    entries.append(
+                        AttentionEntry(orderID: order.id, orderNumber: order.number, customerEmail: email, item: item))
+                }
+            }
+            let rank = Dictionary(uniqueKeysWithValues: AttentionKind.allCases.enumerated().map { ($1, $0) })
+            return entries.sorted {
+                (rank[$0.item.kind] ?? 0, $0.item.since, $0.orderNumber)
+                    < (rank[$1.item.kind] ?? 0, $1.item.since, $1.orderNumber)
+            }
+        }
+    }
+}

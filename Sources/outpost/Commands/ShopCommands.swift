@@ -197,9 +197,13 @@ struct Status: AsyncParsableCommand {
 
     func run() async throws {
         try await guarded {
-            let status = try await global.replica().status()
+            let replica = try global.replica()
+            let status = try await replica.status()
+            var attention: [String: Int] = [:]
+            for entry in try await replica.queries.attention() { attention[entry.item.kind.rawValue, default: 0] += 1 }
             if global.json {
                 return printJSON([
+                    "attention": attention,
                     "name": status.identity.name, "site_id": status.identity.siteID, "orders": status.orders,
                     "customers": status.customers,
                     "open_conflicts": status.openConflicts, "orders_by_status": status.ordersByStatus,
@@ -220,6 +224,12 @@ struct Status: AsyncParsableCommand {
                 )
             }
             print("orders \(status.orders)   customers \(status.customers)   open conflicts \(status.openConflicts)")
+            if !attention.isEmpty {
+                print(
+                    "attention: "
+                        + attention.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+                        + "  (see `outpost attention`)")
+            }
             print(
                 "by status: "
                     + status.ordersByStatus.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(

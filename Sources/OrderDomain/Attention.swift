@@ -1,0 +1,165 @@
+import Foundation
+
+/// A reason an order needs a person today (`outpost attention`), in the order the list shows them.
+public enum AttentionKind: String, Hashable, Sendable, CaseIterable {
+    case unpaid
+    case paymentIssue = "payment_issue"
+    case provisionalUnconfirmed = "provisional_unconfirmed"
+    case authorizationExpiring = "authorization_expiring"
+    case shipOverdue = "ship_overdue"
+    case shipmentDelayed = "shipment_delayed"
+    case deliveryFailed = "delivery_failed"
+    case trackingStale = "tracking_stale"
+    case returnOpen = "return_open"
+    case refundDue = "refund_due"
+    case overRefunded = "over_refunded"
+    case overFulfilled = "over_fulfilled"
+    case highValue = "high_value"
+    case conflict
+}
+
+/// When an order starts to need attention. The defaults are what a small shop expects; a caller (or, later,
+/// replicated settings) may change them.
+public struct AttentionThresholds: Hashable, Sendable {
+    /// Pending payment for longer than this (default 48 h).
+    public var unpaidMilliseconds: Int64 = 48 * 3_600_000
+    /// An offline card not confirmed after this (default 24 h).
+    public var provisionalMilliseconds: Int64 = 24 * 3_600_000
+    /// Paid and not shipped this long after the order was made, when it has no ship-by (default 2 days).
+    public var shipMilliseconds: Int64 = 2 * 86_400_000
+    /// Shipped, not delivered, no carrier word for this long (default 5 days).
+    public var trackingMilliseconds: Int64 = 5 * 86_400_000
+    /// A return still open after this (default 7 days).
+    public var returnMilliseconds: Int64 = 7 * 86_400_000
+    /// An order worth at least this (minor units of its currency) not yet shipped (default 500.00).
+    public var highValueMinor: Int64 = 50_000
+
+    public init() {}
+}
+
+/// One reason one order needs attention.
+public struct AttentionItem: Hashable, Sendable {
+    public var kind: AttentionKind
+    /// Since when (Unix milliseconds, UTC): the list shows the oldest first.
+    public var since: Int64
+    /// Why, in a sentence.
+    public var why: String
+    /// The command that settles it (`ORDER` stands for the order's number).
+    public var next: String
+}
+
+extension Order {
+    /// Why this order needs attention at `now`. `conflicted`: some of its fields hold concurrent values.
+    public func attention(now: Int64, thresholds: AttentionThresholds = AttentionThresholds(), conflicted: Bool)
+        -> [AttentionItem]
+    {
+        let progress = self.progress
+        let flags = Set(flags(now: now))
+        let overlays = Set(progress.overlays)
+        let open = cancelledAt == nil
+        let unshipped = progress.lines.contains { $0.demand > $0.shipped }
+        var items: [AttentionItem] = []
+        func add(_ kind: AttentionKind, since: Int64, _ why: String, next: String) {
+            items.append(AttentionItem(kind: kind, since: since, why: why, next: next))
+        }
+        let amount = { (minor: Int64) in
+            "\(Money.decimalString(minor, digits: self.currency.minorDigits)) \(self.currency)"
+        }
+        let lastAttempt = payments.filter { $0.kind == .fail || $0.kind == .decline }.map(\.at).max()
+
+        if open, progress.status == .pendingPayment, !progress.isSecured,
+            now - createdAt > thresholds.unpaidMilliseconds
+        {
+            add(
+                .unpaid, since: createdAt, "\(amount(progress.balanceDueMinor)) still due",
+                next: "outpost order pay ORDER --amount …")
+        }
+        if overlays.contains(.paymentIssue) {
+            add(
+                .paymentIssue, since: lastAttempt ?? createdAt,
+                "the last payment failed or bounced; \(amount(progress.balanceDueMinor)) due",
+                next: "outpost order pay ORDER --amount …")
+        }
+        for payment in unsettledProvisional where now - payment.at > thresholds.provisionalMilliseconds {
+            add(
+                .provisionalUnconfirmed, since: payment.at,
+                "an offline card payment of \(amount(payment.amountMinor)) is not confirmed",
+                next: "outpost order confirm-payment ORDER (or decline-payment)")
+        }
+        if flags.contains(.authorizationExpiring) {
+            let oldest = openAuthorizations.compactMap { open in payments.first { $0.id == open.id }?.at }.min()
+            add(
+                .authorizationExpiring, since: oldest ?? createdAt, "a card authorization expires within a day",
+                next: "outpost order capture ORDER")
+        }
+        if open, unshipped {
+            if flags.contains(.shipOverdue) {
+                add(
+                    .shipOverdue, since: shipBy ?? createdAt, "promised to ship by then",
+                    next: "outpost order pack ORDER")
+            } else if shipBy == nil, progress.isSecured, now - createdAt > thresholds.shipMilliseconds {
+                add(.shipOverdue, since: createdAt, "paid and not shipped", next: "outpost order pack ORDER")
+            }
+        }
+        let onTheWay = fulfilments.filter { $0.shippedAt != nil && $0.deliveredAt == nil }
+        let latestWord = { (parcel: Fulfilment) in
+            trackingEvents.filter { $0.fulfilmentID == parcel.id }.map(\.at).max() ?? parcel.shippedAt ?? 0
+        }
+        if flags.contains(.shipmentDelayed) {
+            add(
+                .shipmentDelayed, since: onTheWay.map(latestWord).min() ?? createdAt,
+                "the carrier says a parcel is delayed",
+                next: "outpost order track ORDER --event in_transit (when it moves)")
+        }
+        if flags.contains(.deliveryFailed) {
+            add(
+                .deliveryFailed, since: onTheWay.map(latestWord).min() ?? createdAt,
+                "the carrier could not deliver a parcel",
+                next: "contact the customer; outpost order track ORDER --event …")
+        }
+        if let stale = onTheWay.map(latestWord).filter({ now - $0 > thresholds.trackingMilliseconds }).min(),
+            !flags.contains(.shipmentDelayed), !flags.contains(.deliveryFailed)
+        {
+            add(
+                .trackingStale, since: stale, "no word from the carrier",
+                next: "outpost order deliver ORDER (if it arrived)")
+        }
+        for item in returns where item.state == .requested && now - item.requestedAt > thresholds.returnMilliseconds {
+            add(
+                .returnOpen, since: item.requestedAt, "return \(item.shortName) has not come back",
+                next: "outpost return receive \(number)/\(item.shortName) (or return cancel)")
+        }
+        if overlays.contains(.refundDue) {
+            add(
+                .refundDue,
+                since: refunds.map(\.at).max() ?? returns.compactMap(\.receivedAt).max() ?? cancelledAt ?? createdAt,
+                "\(amount(progress.refundDueMinor)) is owed back", next: "outpost order refund ORDER --amount …")
+        }
+        if overlays.contains(.overRefunded) {
+            add(
+                .overRefunded, since: refunds.map(\.at).max() ?? createdAt, "more was refunded than taken",
+                next: "settle with the customer")
+        }
+        if overlays.contains(.overFulfilled) {
+            add(
+                .overFulfilled, since: fulfilments.compactMap(\.shippedAt).max() ?? createdAt,
+                "more units shipped than ordered",
+                next: "ask for the extra units back: outpost order return ORDER …")
+        }
+        if open, unshipped, progress.totalMinor >= thresholds.highValueMinor {
+            add(
+                .highValue, since: createdAt, "worth \(amount(progress.totalMinor)), not yet shipped",
+                next: "outpost order show ORDER")
+        }
+        if conflicted {
+            add(
+                .conflict, since: createdAt, "two devices wrote different values",
+                next: "outpost conflicts --order ORDER")
+        }
+        return items.map { item in
+            var item = item
+            item.next = item.next.replacingOccurrences(of: "ORDER", with: number)
+            return item
+        }
+    }
+}
