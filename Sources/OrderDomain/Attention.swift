@@ -14,6 +14,8 @@ public enum AttentionKind: String, Hashable, Sendable, CaseIterable {
     case refundDue = "refund_due"
     case overRefunded = "over_refunded"
     case overFulfilled = "over_fulfilled"
+    /// More units promised than on hand (decided over all orders by the replica: see `StockLevel.oversold`).
+    case oversold
     case highValue = "high_value"
     case conflict
 }
@@ -44,8 +46,15 @@ public struct AttentionItem: Hashable, Sendable {
     public var since: Int64
     /// Why, in a sentence.
     public var why: String
-    /// The command that settles it (`ORDER` stands for the order's number).
+    /// The command that settles it.
     public var next: String
+
+    public init(kind: AttentionKind, since: Int64, why: String, next: String) {
+        self.kind = kind
+        self.since = since
+        self.why = why
+        self.next = next
+    }
 }
 
 extension Order {

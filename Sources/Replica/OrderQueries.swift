@@ -297,6 +297,7 @@ extension OrderQueries {
         let now = now ?? replica.now()
         return try await read { db in
             let conflicted = Set(try Self.conflicts(db, orderID: nil).compactMap(\.orderID))
+            let oversold = try StockLevels.oversold(db)
             let ids = try String.fetchAll(
                 db,
                 sql: """
@@ -304,11 +305,21 @@ extension OrderQueries {
                     WHERE status NOT IN ('delivered', 'cancelled', 'refunded', 'returned') OR COALESCE(overlays, '') != ''
                     """)
             var entries: [AttentionEntry] = []
-            for id in Set(ids).union(conflicted).sorted() {
+            for id in Set(ids).union(conflicted).union(oversold.keys).sorted() {
                 guard let order = try OrderRecords.load(db, id: id) else { continue }
                 let email = try String.fetchOne(
                     db, sql: "SELECT email FROM customers WHERE id = ?", arguments: [order.customerID])
-                for item in order.attention(now: now, thresholds: thresholds, conflicted: conflicted.contains(id)) {
+                var items = order.attention(now: now, thresholds: thresholds, conflicted: conflicted.contains(id))
+                for short in oversold[id] ?? [] {
+                    items.append(
+                        AttentionItem(
+                            kind: .oversold, since: order.createdAt,
+                            why: "\(short.units) unit(s) of \(short.sku) at \(short.location) promised beyond stock",
+                            next:
+                                "outpost stock add \(short.sku) \(short.units) (if found), or edit or cancel \(order.number)"
+                        ))
+                }
+                for item in items {
                     entries.append(
                         AttentionEntry(orderID: order.id, orderNumber: order.number, customerEmail: email, item: item))
                 }

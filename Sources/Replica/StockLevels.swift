@@ -9,7 +9,10 @@ public struct StockLevel: Hashable, Sendable {
     public var onHand: Int64
     public var reserved: Int64
     /// On-hand minus reserved.
-    public var available: Int64 { onHand - reserved }
+    public var available: Int64 { onHand &- reserved }
+    /// Units promised beyond what is on hand (two offline devices sold the last unit, a count came in low):
+    /// never a silent negative — the newest orders holding them are listed as `oversold`.
+    public var oversold: Int64 { max(0, reserved &- onHand) }
 }
 
 /// Stock queries. Derived from replicated facts only (never a last-writer-wins integer), so replicas that
@@ -47,6 +50,29 @@ enum StockLevels {
     static func level(_ db: Database, sku: String, location: String) throws -> StockLevel? {
         let statement = try db.cachedStatement(sql: oneSQL)
         return try Row.fetchOne(statement, arguments: [sku, location]).map(make)
+    }
+
+    /// For each level whose reservations exceed what is on hand, the newest orders holding reservations of it,
+    /// until they account for the shortfall: order id → (SKU, location, units short). Newest first because
+    /// the later sale is the one the stock could not cover; every replica with the same facts picks the same.
+    static func oversold(_ db: Database) throws -> [String: [(sku: String, location: String, units: Int64)]] {
+        var result: [String: [(sku: String, location: String, units: Int64)]] = [:]
+        for level in try all(db, sku: nil) where level.oversold > 0 {
+            var missing = level.oversold
+            let holders = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT o.id, SUM(l.reserved) AS held FROM order_lines l JOIN orders o ON o.id = l.order_id
+                    WHERE l.sku = ? AND o.location = ? AND l.reserved > 0
+                    GROUP BY o.id ORDER BY o.created_at DESC, o.id DESC
+                    """, arguments: [level.sku, level.location])
+            for row in holders where missing > 0 {
+                let units = min(missing, row["held"] as Int64)
+                result[row["id"], default: []].append((level.sku, level.location, units))
+                missing -= units
+            }
+        }
+        return result
     }
 
     /// Every tracked level, optionally for one SKU.

@@ -154,7 +154,7 @@ struct StockCommand: AsyncParsableCommand {
                 levels.map {
                     [
                         "sku": $0.sku, "location": $0.location, "on_hand": $0.onHand, "reserved": $0.reserved,
-                        "available": $0.available,
+                        "available": $0.available, "oversold": $0.oversold,
                     ]
                 })
         }
@@ -162,6 +162,11 @@ struct StockCommand: AsyncParsableCommand {
             table(
                 ["SKU", "LOCATION", "ON HAND", "RESERVED", "AVAILABLE"],
                 levels.map { [$0.sku, $0.location, String($0.onHand), String($0.reserved), String($0.available)] }))
+        for level in levels where level.oversold > 0 {
+            print(
+                "\(level.sku) at \(level.location) is oversold by \(level.oversold): see `outpost attention --kind oversold`"
+            )
+        }
     }
 }
 
