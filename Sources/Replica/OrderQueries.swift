@@ -62,6 +62,14 @@ public struct OrderFilter: Sendable {
     /// Created before (Unix milliseconds).
     public var until: Int64?
     public var limit: Int?
+    /// Text found (case-insensitively) in the order number, the customer's e-mail, name or phone, the order's
+    /// phone, or a parcel's tracking number.
+    public var search: String?
+    /// Orders carrying this tag.
+    public var tag: String?
+    /// Orders with a line of this SKU.
+    public var sku: String?
+
     public init(
         status: OrderStatus? = nil, customerEmail: String? = nil, channel: Channel? = nil, since: Int64? = nil,
         until: Int64? = nil, limit: Int? = nil
@@ -152,6 +160,26 @@ extension OrderQueries {
                 clauses.append("o.created_at < ?")
                 arguments += [until]
             }
+            if let search = filter.search, !search.isEmpty {
+                let pattern = "%" + Self.likeLiteral(search.lowercased()) + "%"
+                clauses.append(
+                    """
+                    (lower(o.number) LIKE ? ESCAPE '\\' OR lower(c.email) LIKE ? ESCAPE '\\'
+                     OR lower(c.name) LIKE ? ESCAPE '\\' OR lower(c.phone) LIKE ? ESCAPE '\\'
+                     OR lower(o.phone) LIKE ? ESCAPE '\\'
+                     OR EXISTS (SELECT 1 FROM fulfilments f WHERE f.order_id = o.id
+                                AND lower(f.tracking_number) LIKE ? ESCAPE '\\'))
+                    """)
+                arguments += [pattern, pattern, pattern, pattern, pattern, pattern]
+            }
+            if let tag = filter.tag {
+                clauses.append("(',' || COALESCE(o.tags, '') || ',') LIKE ? ESCAPE '\\'")
+                arguments += ["%," + Self.likeLiteral(tag) + ",%"]
+            }
+            if let sku = filter.sku {
+                clauses.append("EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = o.id AND l.sku = ?)")
+                arguments += [sku]
+            }
             let whereSQL = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
             let limitSQL = filter.limit.map { " LIMIT \($0)" } ?? ""
             return try Row.fetchAll(
@@ -164,6 +192,12 @@ extension OrderQueries {
                     """, arguments: arguments
             ).map(Self.listing)
         }
+    }
+
+    /// `text` for a LIKE pattern with `ESCAPE '\\'`: the user's `%`, `_` and `\\` match themselves.
+    static func likeLiteral(_ text: String) -> String {
+        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+            .replacingOccurrences(of: "_", with: "\\_")
     }
 
     static func listing(_ row: Row) -> OrderListing {

@@ -80,6 +80,13 @@ extension OrderCommand {
         @Option(help: "pos, web, marketplace, social or manual.") var channel: String?
         @Option(help: "At most this many.") var limit: Int?
         @Option(help: "Only orders with this overlay or flag (e.g. refund_due, ship_overdue).") var flag: String?
+        @Option(help: "Text in the number, customer e-mail, name or phone, or a tracking number.") var search: String?
+        @Option(help: "Only orders with this tag.") var tag: String?
+        @Option(help: "Only orders with a line of this SKU.") var sku: String?
+        @Option(help: "Created at or after (RFC 3339 UTC or YYYY-MM-DD).") var since: String?
+        @Option(help: "Created before (RFC 3339 UTC or YYYY-MM-DD).") var until: String?
+        @Option(help: "unpaid, authorized, partially_paid, paid, partially_refunded, refunded or voided.")
+        var financialStatus: String?
         @Option(help: "Read the flags as of this time (RFC 3339 UTC or YYYY-MM-DD); default now.") var asOf: String?
 
         func run() async throws {
@@ -90,7 +97,20 @@ extension OrderCommand {
                         64, "'\(flag)' is not an overlay or a flag",
                         hint: "use one of: \(known.joined(separator: ", "))")
                 }
-                var filter = OrderFilter(customerEmail: customer, limit: limit)
+                var filter = OrderFilter(
+                    customerEmail: customer, since: try since.map(parseTime), until: try until.map(parseTime),
+                    limit: limit)
+                filter.search = search
+                filter.tag = tag
+                filter.sku = sku
+                let financial = try financialStatus.map { text -> FinancialStatus in
+                    guard let value = FinancialStatus(rawValue: text) else {
+                        throw CLIError(
+                            64, "'\(text)' is not a financial status",
+                            hint: "use one of: \(FinancialStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+                    }
+                    return value
+                }
                 if let status {
                     guard let value = OrderStatus(rawValue: status) else {
                         throw CLIError(
@@ -110,7 +130,9 @@ extension OrderCommand {
                 let asOf = try asOf.map(parseTime)
                 var rows: [(listing: OrderListing, marks: [String])] = []
                 for listing in try await replica.queries.orders(matching: filter) {
-                    let flags = try await replica.queries.order(listing.id, asOf: asOf).flags
+                    let details = try await replica.queries.order(listing.id, asOf: asOf)
+                    if let financial, details.progress.financialStatus != financial { continue }
+                    let flags = details.flags
                     let marks = listing.overlays.map(\.rawValue) + flags.map(\.rawValue)
                     if let flag, !marks.contains(flag) { continue }
                     rows.append((listing, marks))
