@@ -8,11 +8,17 @@ public struct StockLevel: Hashable, Sendable {
     public var location: String
     public var onHand: Int64
     public var reserved: Int64
-    /// On-hand minus reserved.
-    public var available: Int64 { onHand &- reserved }
+    /// On-hand minus reserved (saturating: merged figures from a faulty peer never trap or wrap).
+    public var available: Int64 {
+        let (difference, overflow) = onHand.subtractingReportingOverflow(reserved)
+        return overflow ? (reserved > 0 ? .min : .max) : difference
+    }
     /// Units promised beyond what is on hand (two offline devices sold the last unit, a count came in low):
     /// never a silent negative — the newest orders holding them are listed as `oversold`.
-    public var oversold: Int64 { max(0, reserved &- onHand) }
+    public var oversold: Int64 {
+        let (difference, overflow) = reserved.subtractingReportingOverflow(onHand)
+        return overflow ? (onHand < 0 ? .max : 0) : max(0, difference)
+    }
 }
 
 /// Stock queries. Derived from replicated facts only (never a last-writer-wins integer), so replicas that
