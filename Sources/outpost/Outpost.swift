@@ -247,3 +247,13 @@ func money(_ minor: Int64, _ currency: String) -> String {
     let digits = CurrencyCode(stored: currency).minorDigits
     return Money.decimalString(minor, digits: digits)
 }
+
+/// One of a closed set of words (`T`'s raw values), or a usage error (64) that lists them.
+func choice<T: RawRepresentable & CaseIterable>(_: T.Type, _ text: String, _ what: String) throws -> T
+where T.RawValue == String {
+    guard let value = T(rawValue: text) else {
+        throw CLIError(
+            64, "'\(text)' is not \(what)", hint: "use one of: \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+    }
+    return value
+}

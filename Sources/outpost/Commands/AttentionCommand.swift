@@ -19,14 +19,7 @@ struct AttentionCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await guarded {
-            let wanted = try kind.map { text -> AttentionKind in
-                guard let kind = AttentionKind(rawValue: text) else {
-                    throw CLIError(
-                        64, "'\(text)' is not a kind of attention",
-                        hint: "use one of: \(AttentionKind.allCases.map(\.rawValue).joined(separator: ", "))")
-                }
-                return kind
-            }
+            let wanted = try kind.map { try choice(AttentionKind.self, $0, "a kind of attention") }
             let entries = try await global.replica().queries.attention(asOf: try asOf.map(parseTime))
                 .filter { wanted == nil || $0.item.kind == wanted }
             if global.json {

@@ -75,11 +75,6 @@ extension OrderCommand {
 
     /// A reason from the taxonomy, or a usage error listing it.
     static func returnReason(_ text: String) throws -> ReturnReason {
-        guard let reason = ReturnReason(rawValue: text) else {
-            throw CLIError(
-                64, "'\(text)' is not a return reason",
-                hint: "use one of: \(ReturnReason.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        return reason
+        try choice(ReturnReason.self, text, "a return reason")
     }
 }

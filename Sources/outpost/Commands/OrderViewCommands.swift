@@ -103,14 +103,7 @@ extension OrderCommand {
                 filter.search = search
                 filter.tag = tag
                 filter.sku = sku
-                let financial = try financialStatus.map { text -> FinancialStatus in
-                    guard let value = FinancialStatus(rawValue: text) else {
-                        throw CLIError(
-                            64, "'\(text)' is not a financial status",
-                            hint: "use one of: \(FinancialStatus.allCases.map(\.rawValue).joined(separator: ", "))")
-                    }
-                    return value
-                }
+                let financial = try financialStatus.map { try choice(FinancialStatus.self, $0, "a financial status") }
                 if let status {
                     guard let value = OrderStatus(rawValue: status) else {
                         throw CLIError(
