@@ -366,3 +366,72 @@ extension OrderQueries {
         }
     }
 }
+
+/// A customer in a list: who, what their orders add up to, and their segments.
+public struct CustomerSummary: Hashable, Sendable {
+    public var customer: Customer
+    public var facts: CustomerFacts
+    public var segments: [CustomerSegment]
+}
+
+extension OrderQueries {
+    /// Customers by e-mail, with their totals and segments at `now` (the replica's clock when nil); only those
+    /// in `segment` and whose e-mail, name or phone contains `search` (case-insensitive) when given.
+    public func customers(
+        segment: CustomerSegment? = nil, search: String? = nil, asOf now: Int64? = nil,
+        thresholds: SegmentThresholds = SegmentThresholds()
+    ) async throws -> [CustomerSummary] {
+        let now = now ?? replica.now()
+        return try await read { db in
+            var spent: [String: [String: Int64]] = [:]
+            var orders: [String: Int] = [:]
+            var last: [String: Int64] = [:]
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT customer_id, currency, COUNT(*) FILTER (WHERE status != 'cancelled') AS orders,
+                           SUM(COALESCE(paid_minor, 0) - COALESCE(refunded_minor, 0)) AS spent, MAX(created_at) AS last
+                    FROM orders GROUP BY customer_id, currency
+                    """)
+            {
+                let id: String = row["customer_id"]
+                spent[id, default: [:]][row["currency"] ?? "XXX"] = row["spent"] ?? 0
+                orders[id, default: 0] += row["orders"] ?? 0
+                last[id] = max(last[id] ?? .min, row["last"] ?? .min)
+            }
+            var units: [String: (shipped: Int64, returned: Int64)] = [:]
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT o.customer_id, SUM(COALESCE(l.shipped, 0)) AS shipped, SUM(COALESCE(l.returned, 0)) AS returned
+                    FROM order_lines l JOIN orders o ON o.id = l.order_id GROUP BY o.customer_id
+                    """)
+            {
+                units[row["customer_id"]] = (row["shipped"] ?? 0, row["returned"] ?? 0)
+            }
+            var pattern: String?
+            if let search, !search.isEmpty { pattern = "%" + Self.likeLiteral(search.lowercased()) + "%" }
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, email, name, phone, address, created_at FROM customers
+                    WHERE ?1 IS NULL OR lower(email) LIKE ?1 ESCAPE '\\' OR lower(name) LIKE ?1 ESCAPE '\\'
+                       OR lower(phone) LIKE ?1 ESCAPE '\\'
+                    ORDER BY email
+                    """, arguments: [pattern])
+            return rows.compactMap { row -> CustomerSummary? in
+                var customer = Customer(
+                    email: row["email"] ?? "", name: row["name"], phone: row["phone"], address: row["address"],
+                    createdAt: row["created_at"] ?? 0)
+                let id: String = row["id"]
+                customer.id = id
+                let facts = CustomerFacts(
+                    orders: orders[id] ?? 0, spentMinor: spent[id] ?? [:], lastOrderAt: last[id],
+                    shippedUnits: units[id]?.shipped ?? 0, returnedUnits: units[id]?.returned ?? 0)
+                let segments = facts.segments(now: now, thresholds: thresholds)
+                if let segment, !segments.contains(segment) { return nil }
+                return CustomerSummary(customer: customer, facts: facts, segments: segments)
+            }
+        }
+    }
+}

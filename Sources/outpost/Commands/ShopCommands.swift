@@ -5,7 +5,51 @@ import Replica
 
 struct CustomerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "customer", abstract: "Manage customers.", subcommands: [Add.self, Edit.self, Show.self])
+        commandName: "customer", abstract: "Manage customers.",
+        subcommands: [Add.self, Edit.self, Show.self, List.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List customers with their orders, spend and segments.",
+            discussion: """
+                Segments: new (one order), repeat (two or more), vip (spent 1,000.00 or more in one currency), \
+                lapsed (no order for 90 days), returner (sent back 30 % or more of the units shipped to them).
+                """)
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "Only customers in this segment.") var segment: String?
+        @Option(help: "Text in the e-mail, name or phone.") var search: String?
+        @Option(help: "Read the segments as of this time (RFC 3339 UTC or YYYY-MM-DD); default now.") var asOf: String?
+
+        func run() async throws {
+            try await guarded {
+                let wanted = try segment.map { try choice(CustomerSegment.self, $0, "a segment") }
+                let customers = try await global.replica().queries.customers(
+                    segment: wanted, search: search, asOf: try asOf.map(parseTime))
+                if global.json {
+                    return printJSON(
+                        customers.map {
+                            [
+                                "email": $0.customer.email, "id": $0.customer.id, "name": $0.customer.name as Any,
+                                "orders": $0.facts.orders, "spent_minor": $0.facts.spentMinor,
+                                "last_order_at": rfc3339($0.facts.lastOrderAt),
+                                "segments": $0.segments.map(\.rawValue),
+                            ] as [String: Any]
+                        })
+                }
+                print(
+                    table(
+                        ["CUSTOMER", "NAME", "ORDERS", "SPENT", "SEGMENTS"],
+                        customers.map { summary in
+                            [
+                                summary.customer.email, summary.customer.name ?? "-", String(summary.facts.orders),
+                                summary.facts.spentMinor.sorted { $0.key < $1.key }
+                                    .map { "\(money($0.value, $0.key)) \($0.key)" }.joined(separator: ", "),
+                                summary.segments.map(\.rawValue).joined(separator: ","),
+                            ]
+                        }))
+            }
+        }
+    }
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
