@@ -1,5 +1,3 @@
-import Foundation
-
 /// A reason an order needs a person today (`outpost attention`), in the order the list shows them.
 public enum AttentionKind: String, Hashable, Sendable, CaseIterable {
     case unpaid
@@ -46,14 +44,11 @@ public struct AttentionItem: Hashable, Sendable {
     public var since: Int64
     /// Why, in a sentence.
     public var why: String
-    /// The command that settles it.
-    public var next: String
 
-    public init(kind: AttentionKind, since: Int64, why: String, next: String) {
+    public init(kind: AttentionKind, since: Int64, why: String) {
         self.kind = kind
         self.since = since
         self.why = why
-        self.next = next
     }
 }
 
@@ -68,8 +63,8 @@ extension Order {
         let open = cancelledAt == nil
         let unshipped = progress.lines.contains { $0.demand > $0.shipped }
         var items: [AttentionItem] = []
-        func add(_ kind: AttentionKind, since: Int64, _ why: String, next: String) {
-            items.append(AttentionItem(kind: kind, since: since, why: why, next: next))
+        func add(_ kind: AttentionKind, since: Int64, _ why: String) {
+            items.append(AttentionItem(kind: kind, since: since, why: why))
         }
         let amount = { (minor: Int64) in
             "\(Money.decimalString(minor, digits: self.currency.minorDigits)) \(self.currency)"
@@ -80,34 +75,29 @@ extension Order {
             now - createdAt > thresholds.unpaidMilliseconds
         {
             add(
-                .unpaid, since: createdAt, "\(amount(progress.balanceDueMinor)) still due",
-                next: "outpost order pay ORDER --amount …")
+                .unpaid, since: createdAt, "\(amount(progress.balanceDueMinor)) still due")
         }
         if overlays.contains(.paymentIssue) {
             add(
                 .paymentIssue, since: lastAttempt ?? createdAt,
-                "the last payment failed or bounced; \(amount(progress.balanceDueMinor)) due",
-                next: "outpost order pay ORDER --amount …")
+                "the last payment failed or bounced; \(amount(progress.balanceDueMinor)) due")
         }
         for payment in unsettledProvisional where now - payment.at > thresholds.provisionalMilliseconds {
             add(
                 .provisionalUnconfirmed, since: payment.at,
-                "an offline card payment of \(amount(payment.amountMinor)) is not confirmed",
-                next: "outpost order confirm-payment ORDER (or decline-payment)")
+                "an offline card payment of \(amount(payment.amountMinor)) is not confirmed")
         }
         if flags.contains(.authorizationExpiring) {
             let oldest = openAuthorizations.compactMap { open in payments.first { $0.id == open.id }?.at }.min()
             add(
-                .authorizationExpiring, since: oldest ?? createdAt, "a card authorization expires within a day",
-                next: "outpost order capture ORDER")
+                .authorizationExpiring, since: oldest ?? createdAt, "a card authorization expires within a day")
         }
         if open, unshipped {
             if flags.contains(.shipOverdue) {
                 add(
-                    .shipOverdue, since: shipBy ?? createdAt, "promised to ship by then",
-                    next: "outpost order pack ORDER")
+                    .shipOverdue, since: shipBy ?? createdAt, "promised to ship by then")
             } else if shipBy == nil, progress.isSecured, now - createdAt > thresholds.shipMilliseconds {
-                add(.shipOverdue, since: createdAt, "paid and not shipped", next: "outpost order pack ORDER")
+                add(.shipOverdue, since: createdAt, "paid and not shipped")
             }
         }
         let onTheWay = fulfilments.filter { $0.shippedAt != nil && $0.deliveredAt == nil }
@@ -117,58 +107,46 @@ extension Order {
         if flags.contains(.shipmentDelayed) {
             add(
                 .shipmentDelayed, since: onTheWay.map(latestWord).min() ?? createdAt,
-                "the carrier says a parcel is delayed",
-                next: "outpost order track ORDER --event in_transit (when it moves)")
+                "the carrier says a parcel is delayed")
         }
         if flags.contains(.deliveryFailed) {
             add(
                 .deliveryFailed, since: onTheWay.map(latestWord).min() ?? createdAt,
-                "the carrier could not deliver a parcel",
-                next: "contact the customer; outpost order track ORDER --event …")
+                "the carrier could not deliver a parcel")
         }
         if let stale = onTheWay.map(latestWord).filter({ now - $0 > thresholds.trackingMilliseconds }).min(),
             !flags.contains(.shipmentDelayed), !flags.contains(.deliveryFailed)
         {
             add(
-                .trackingStale, since: stale, "no word from the carrier",
-                next: "outpost order deliver ORDER (if it arrived)")
+                .trackingStale, since: stale, "no word from the carrier")
         }
         for item in returns where item.state == .requested && now - item.requestedAt > thresholds.returnMilliseconds {
             add(
-                .returnOpen, since: item.requestedAt, "return \(item.shortName) has not come back",
-                next: "outpost return receive \(number)/\(item.shortName) (or return cancel)")
+                .returnOpen, since: item.requestedAt, "return \(item.shortName) has not come back")
         }
         if overlays.contains(.refundDue) {
             add(
                 .refundDue,
                 since: refunds.map(\.at).max() ?? returns.compactMap(\.receivedAt).max() ?? cancelledAt ?? createdAt,
-                "\(amount(progress.refundDueMinor)) is owed back", next: "outpost order refund ORDER --amount …")
+                "\(amount(progress.refundDueMinor)) is owed back")
         }
         if overlays.contains(.overRefunded) {
             add(
-                .overRefunded, since: refunds.map(\.at).max() ?? createdAt, "more was refunded than taken",
-                next: "settle with the customer")
+                .overRefunded, since: refunds.map(\.at).max() ?? createdAt, "more was refunded than taken")
         }
         if overlays.contains(.overFulfilled) {
             add(
                 .overFulfilled, since: fulfilments.compactMap(\.shippedAt).max() ?? createdAt,
-                "more units shipped than ordered",
-                next: "ask for the extra units back: outpost order return ORDER …")
+                "more units shipped than ordered")
         }
         if open, unshipped, progress.totalMinor >= thresholds.highValueMinor {
             add(
-                .highValue, since: createdAt, "worth \(amount(progress.totalMinor)), not yet shipped",
-                next: "outpost order show ORDER")
+                .highValue, since: createdAt, "worth \(amount(progress.totalMinor)), not yet shipped")
         }
         if conflicted {
             add(
-                .conflict, since: createdAt, "two devices wrote different values",
-                next: "outpost conflicts --order ORDER")
+                .conflict, since: createdAt, "two devices wrote different values")
         }
-        return items.map { item in
-            var item = item
-            item.next = item.next.replacingOccurrences(of: "ORDER", with: number)
-            return item
-        }
+        return items
     }
 }

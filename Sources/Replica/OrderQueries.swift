@@ -50,6 +50,10 @@ public struct OrderListing: Hashable, Sendable {
     public var customerEmail: String?
     public var channel: Channel
     public var createdAt: Int64
+    /// Where the money stands (filled by `orders(matching:)`).
+    public var financialStatus: FinancialStatus = .unpaid
+    /// What needs attention at the listing's time (filled by `orders(matching:)`).
+    public var flags: [AttentionFlag] = []
 }
 
 /// Filters for `orders(matching:)`; nil matches everything.
@@ -69,6 +73,14 @@ public struct OrderFilter: Sendable {
     public var tag: String?
     /// Orders with a line of this SKU.
     public var sku: String?
+    /// Orders showing this overlay.
+    public var overlay: Overlay?
+    /// Orders with this flag at `asOf`.
+    public var flag: AttentionFlag?
+    /// Orders whose money stands so.
+    public var financialStatus: FinancialStatus?
+    /// The time flags are read at (Unix milliseconds, UTC); the replica's clock when nil.
+    public var asOf: Int64?
 
     public init(
         status: OrderStatus? = nil, customerEmail: String? = nil, channel: Channel? = nil, since: Int64? = nil,
@@ -130,13 +142,14 @@ extension OrderQueries {
         }
     }
 
-    /// Orders matching `filter`, newest first.
+    /// Orders matching `filter`, newest first, each with its financial status and flags.
     /// - Throws: `DomainError(.invalidInput)` for a limit below 1.
     public func orders(matching filter: OrderFilter = OrderFilter()) async throws -> [OrderListing] {
         if let limit = filter.limit, limit < 1 {
             throw DomainError(
                 .invalidInput, "a listing limit is at least 1, not \(limit)", hint: "leave it out to list every order")
         }
+        let now = filter.asOf ?? replica.now()
         return try await read { db in
             var clauses: [String] = []
             var arguments: StatementArguments = []
@@ -180,17 +193,35 @@ extension OrderQueries {
                 clauses.append("EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = o.id AND l.sku = ?)")
                 arguments += [sku]
             }
+            if let overlay = filter.overlay {
+                clauses.append("(',' || COALESCE(o.overlays, '') || ',') LIKE ?")
+                arguments += ["%," + overlay.rawValue + ",%"]
+            }
             let whereSQL = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
-            let limitSQL = filter.limit.map { " LIMIT \($0)" } ?? ""
-            return try Row.fetchAll(
+            // Flags and the financial status are derived from the facts: the limit applies after them.
+            let derivedFilter = filter.flag != nil || filter.financialStatus != nil
+            let limitSQL = derivedFilter ? "" : filter.limit.map { " LIMIT \($0)" } ?? ""
+            var listings: [OrderListing] = []
+            for row in try Row.fetchAll(
                 db,
                 sql: """
                     SELECT o.id, o.number, o.status, o.overlays, o.total_minor, o.currency, c.email, o.channel,
                            o.created_at
                     FROM orders o LEFT JOIN customers c ON c.id = o.customer_id \(whereSQL)
                     ORDER BY o.created_at DESC, o.number\(limitSQL)
-                    """, arguments: arguments
-            ).map(Self.listing)
+                    """, arguments: arguments)
+            {
+                var listing = Self.listing(row)
+                if let order = try OrderRecords.load(db, id: listing.id) {
+                    listing.financialStatus = order.progress.financialStatus
+                    listing.flags = order.flags(now: now)
+                }
+                if let flag = filter.flag, !listing.flags.contains(flag) { continue }
+                if let financial = filter.financialStatus, listing.financialStatus != financial { continue }
+                listings.append(listing)
+                if derivedFilter, let limit = filter.limit, listings.count >= limit { break }
+            }
+            return listings
         }
     }
 
@@ -348,10 +379,7 @@ extension OrderQueries {
                     items.append(
                         AttentionItem(
                             kind: .oversold, since: order.createdAt,
-                            why: "\(short.units) unit(s) of \(short.sku) at \(short.location) promised beyond stock",
-                            next:
-                                "outpost stock add \(short.sku) \(short.units) (if found), or edit or cancel \(order.number)"
-                        ))
+                            why: "\(short.units) unit(s) of \(short.sku) at \(short.location) promised beyond stock"))
                 }
                 for item in items {
                     entries.append(

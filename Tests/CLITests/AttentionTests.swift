@@ -35,6 +35,8 @@ import Testing
                 "unpaid": [unpaid], "provisional_unconfirmed": [offline], "ship_overdue": [offline, big],
                 "tracking_stale": [shipped], "high_value": [big],
             ])
+        let unpaidEntry = try outpost("attention", "--as-of", "2099-01-01", "--kind", "unpaid", "--json").array.first
+        #expect((unpaidEntry?["next"] as? String)?.hasPrefix("outpost order pay \(unpaid)") == true)
         // Nothing is due yet today except the big order waiting to ship.
         let today = ISO8601DateFormatter().string(from: Date())
         #expect(try Self.kinds(outpost, asOf: today) == ["high_value": [big]])

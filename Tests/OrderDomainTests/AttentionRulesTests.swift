@@ -21,7 +21,7 @@ import Testing
         #expect(kinds(base.paid().parcel("p1", shipped: true, delivered: true)) == [])
         // Before the thresholds pass, an unpaid order is not yet a reason.
         #expect(base.order.attention(now: base.order.createdAt + 3_600_000, conflicted: false).isEmpty)
-        // Every item names the order in its next command.
-        #expect(base.order.attention(now: later, conflicted: false).allSatisfy { $0.next.contains(base.order.number) })
+        // Every item says why in words.
+        #expect(base.paid().cancelled().order.attention(now: later, conflicted: false).allSatisfy { !$0.why.isEmpty })
     }
 }

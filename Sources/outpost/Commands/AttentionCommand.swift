@@ -28,7 +28,7 @@ struct AttentionCommand: AsyncParsableCommand {
                         [
                             "kind": $0.item.kind.rawValue, "order": $0.orderNumber, "order_id": $0.orderID,
                             "customer": $0.customerEmail as Any, "since": rfc3339($0.item.since), "why": $0.item.why,
-                            "next": $0.item.next,
+                            "next": Self.next($0),
                         ] as [String: Any]
                     })
             }
@@ -43,11 +43,32 @@ struct AttentionCommand: AsyncParsableCommand {
                         group.map {
                             [
                                 $0.orderNumber, $0.customerEmail ?? "-", "\(rfc3339($0.item.since))", $0.item.why,
-                                $0.item.next,
+                                Self.next($0),
                             ]
                         }))
                 print("")
             }
+        }
+    }
+
+    /// The command that settles an entry, for people reading the list.
+    static func next(_ entry: AttentionEntry) -> String {
+        let order = entry.orderNumber
+        return switch entry.item.kind {
+        case .unpaid, .paymentIssue: "outpost order pay \(order) --amount …"
+        case .provisionalUnconfirmed: "outpost order confirm-payment \(order) (or decline-payment)"
+        case .authorizationExpiring: "outpost order capture \(order)"
+        case .shipOverdue: "outpost order pack \(order)"
+        case .shipmentDelayed: "outpost order track \(order) --event in_transit (when it moves)"
+        case .deliveryFailed: "contact the customer; outpost order track \(order) --event …"
+        case .trackingStale: "outpost order deliver \(order) (if it arrived)"
+        case .returnOpen: "outpost return list --open; return receive or cancel"
+        case .refundDue: "outpost order refund \(order) --amount …"
+        case .overRefunded: "settle with the customer"
+        case .overFulfilled: "ask for the extra units back: outpost order return \(order) …"
+        case .oversold: "outpost stock add SKU N (if found), or edit or cancel \(order)"
+        case .highValue: "outpost order show \(order)"
+        case .conflict: "outpost conflicts --order \(order)"
         }
     }
 }

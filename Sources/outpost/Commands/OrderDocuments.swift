@@ -95,7 +95,8 @@ enum Documents {
     static func listing(_ order: OrderListing) -> [String: Any] {
         [
             "id": order.id, "number": order.number, "status": order.status.rawValue,
-            "overlays": order.overlays.map(\.rawValue),
+            "overlays": order.overlays.map(\.rawValue), "flags": order.flags.map(\.rawValue),
+            "financial_status": order.financialStatus.rawValue,
             "total_minor": order.totalMinor, "currency": order.currency, "customer_email": order.customerEmail as Any,
             "channel": order.channel.rawValue, "created_at": rfc3339(order.createdAt),
         ]

@@ -103,7 +103,12 @@ extension OrderCommand {
                 filter.search = search
                 filter.tag = tag
                 filter.sku = sku
-                let financial = try financialStatus.map { try choice(FinancialStatus.self, $0, "a financial status") }
+                filter.overlay = flag.flatMap(Overlay.init(rawValue:))
+                filter.flag = flag.flatMap(AttentionFlag.init(rawValue:))
+                filter.financialStatus = try financialStatus.map {
+                    try choice(FinancialStatus.self, $0, "a financial status")
+                }
+                filter.asOf = try asOf.map(parseTime)
                 if let status {
                     guard let value = OrderStatus(rawValue: status) else {
                         throw CLIError(
@@ -119,37 +124,18 @@ extension OrderCommand {
                     }
                     filter.channel = value
                 }
-                let replica = try global.replica()
-                let asOf = try asOf.map(parseTime)
-                var rows: [(listing: OrderListing, marks: [String])] = []
-                for listing in try await replica.queries.orders(matching: filter) {
-                    let details = try await replica.queries.order(listing.id, asOf: asOf)
-                    if let financial, details.progress.financialStatus != financial { continue }
-                    let flags = details.flags
-                    let marks = listing.overlays.map(\.rawValue) + flags.map(\.rawValue)
-                    if let flag, !marks.contains(flag) { continue }
-                    rows.append((listing, marks))
-                }
-                if global.json {
-                    return printJSON(
-                        rows.map { row in
-                            var document = Documents.listing(row.listing)
-                            document["flags"] = row.marks.filter { mark in
-                                !row.listing.overlays.map(\.rawValue).contains(mark)
-                            }
-                            return document
-                        })
-                }
+                let orders = try await global.replica().queries.orders(matching: filter)
+                if global.json { return printJSON(orders.map(Documents.listing)) }
                 print(
                     table(
                         ["NUMBER", "STATUS", "TOTAL", "CUSTOMER", "CHANNEL", "FLAGS"],
-                        rows.map { row in
-                            let order = row.listing
+                        orders.map { order in
+                            let marks = order.overlays.map(\.rawValue) + order.flags.map(\.rawValue)
                             return [
                                 order.number, order.status.rawValue,
                                 "\(money(order.totalMinor, order.currency)) \(order.currency)",
                                 order.customerEmail ?? "-", order.channel.rawValue,
-                                row.marks.isEmpty ? "-" : row.marks.joined(separator: ","),
+                                marks.isEmpty ? "-" : marks.joined(separator: ","),
                             ]
                         }))
             }
