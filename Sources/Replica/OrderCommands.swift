@@ -107,7 +107,6 @@ extension OrderCommands {
     /// counts made on different devices add up instead of overwriting each other.
     public func setStock(sku: String, location: String = "main", onHand: Int64) async throws {
         try LineSpec.checkSKU(sku)
-        try InputRules.checkText(location, field: "location")
         try InputRules.checkStock(onHand, "on-hand stock")
         try await write { context in
             let current = try StockLevels.level(context.db, sku: sku, location: location)?.onHand ?? 0
@@ -118,7 +117,6 @@ extension OrderCommands {
     /// Adds `quantity` (negative to remove) to the on-hand stock of `sku` at `location`.
     public func addStock(sku: String, location: String = "main", quantity: Int64) async throws {
         try LineSpec.checkSKU(sku)
-        try InputRules.checkText(location, field: "location")
         try InputRules.checkStock(quantity, "a stock adjustment of", signed: true)
         try await write { context in
             let onHand = try StockLevels.level(context.db, sku: sku, location: location)?.onHand ?? 0

@@ -27,13 +27,7 @@ extension OrderCommand {
                 let result = try await replica.commands.requestReturn(
                     order: order, lines: try OrderCommand.lines(line, price: false), reason: reason, note: note,
                     receive: receive, restock: restock)
-                let details = try await replica.queries.order(result.orderID)
-                guard let made = details.order.returns.first(where: { $0.id == result.recordID }) else { return }
-                if global.json {
-                    printJSON(ReturnCommand.document(made, details))
-                } else {
-                    print("\(made.reference(orderNumber: details.order.number)): \(made.state.rawValue)")
-                }
+                try await ReturnCommand.report(global, replica, result)
             }
         }
     }

@@ -31,14 +31,18 @@ struct ReturnCommand: AsyncParsableCommand {
         try await guarded {
             let named = try ReturnReference(parsing: reference)
             let replica = try global.replica()
-            let result = try await body(replica, named)
-            let details = try await replica.queries.order(result.orderID)
-            guard let item = details.order.returns.first(where: { $0.id == result.recordID }) else { return }
-            if global.json {
-                printJSON(document(item, details))
-            } else {
-                print("\(item.reference(orderNumber: details.order.number)): \(item.state.rawValue)")
-            }
+            try await report(global, replica, try await body(replica, named))
+        }
+    }
+
+    /// Prints where the return a command made or moved (`result.recordID`) now stands.
+    static func report(_ global: GlobalOptions, _ replica: Replica, _ result: CommandResult) async throws {
+        let details = try await replica.queries.order(result.orderID)
+        guard let item = details.order.returns.first(where: { $0.id == result.recordID }) else { return }
+        if global.json {
+            printJSON(document(item, details))
+        } else {
+            print("\(item.reference(orderNumber: details.order.number)): \(item.state.rawValue)")
         }
     }
 
