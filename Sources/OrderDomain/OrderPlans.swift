@@ -244,8 +244,3 @@ extension LineSpec {
         return PricedLine(sku: sku, quantity: quantity, unitPriceMinor: price.minorUnits)
     }
 }
-
-extension Customer {
-    /// Refuses what is not an e-mail address (`InputRules.checkEmail`).
-    public static func checkEmail(_ email: String) throws(DomainError) { try InputRules.checkEmail(email) }
-}

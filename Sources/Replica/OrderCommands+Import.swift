@@ -162,7 +162,7 @@ extension OrderCommands {
     /// Validates one imported order and replays its history through the transition checks.
     static func checkImport(_ item: ImportedOrder) throws -> ImportedOrder {
         var item = item
-        try Customer.checkEmail(item.customer.email)
+        try InputRules.checkEmail(item.customer.email)
         let customerID = Identifiers.customerID(email: item.customer.email)
         item.customer.id = customerID
         var order = item.order

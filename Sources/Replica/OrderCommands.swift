@@ -59,7 +59,7 @@ extension OrderCommands {
     public func createCustomer(email: String, name: String? = nil, phone: String? = nil, address: String? = nil)
         async throws -> Customer
     {
-        try Customer.checkEmail(email)
+        try InputRules.checkEmail(email)
         return try await write { context in
             let customer = Customer(
                 email: email, name: name, phone: phone, address: address, createdAt: context.eventTime)
@@ -167,7 +167,7 @@ extension OrderCommands {
         async throws
         -> CommandResult
     {
-        try Customer.checkEmail(customerEmail)
+        try InputRules.checkEmail(customerEmail)
         for tag in options.tags { try InputRules.checkTag(tag) }
         let currency = try CurrencyCode(options.currency)
         guard !lines.isEmpty else {
