@@ -1,6 +1,6 @@
 // swift-tools-version:6.1
 // Outpost — an embedded, offline-first order replica for Linux.
-// Layers (imports flow one way): outpost → Sync → {SecureLine → CSodium, Replica → OrderDomain}.
+// Layers (imports flow one way): outpost → Sync → {SecureLine → CSodium, Replica → {OrderDomain, CSodium}}.
 import PackageDescription
 
 let package = Package(
@@ -29,6 +29,8 @@ let package = Package(
             dependencies: [
                 "OrderDomain",
                 "OutpostCore",
+                // BLAKE2b, for the digest of a file snapshot (resumed copies are checked whole).
+                "CSodium",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // SQLite's C API, for reading the database file through SQLite's own file handle (snapshots).
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),

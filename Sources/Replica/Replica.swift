@@ -198,8 +198,11 @@ public final class Replica: Sendable {
                 try pool.write { db in if try underived(db) { _ = try OrderRecords.refreshUnderived(db) } }
             }
         }
-        return Replica(
+        let replica = Replica(
             path: path, pool: pool, identity: identity, now: now, random: random, cacheMegabytes: cacheMegabytes)
+        // Snapshot copies kept for receivers that have not come back within the retention go.
+        if writable { replica.replication.pruneKeptSnapshots() }
+        return replica
     }
 
     /// Refuses, without changing it, a path that cannot be an Outpost replica: a missing path, a directory, an

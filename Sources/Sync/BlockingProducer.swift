@@ -73,7 +73,7 @@ enum ChangeItem: Sendable {
 
 /// A file snapshot's items.
 enum SnapshotItem: Sendable {
-    case header(SnapshotInfo)
+    case header(SnapshotInfo, offset: Int)
     case chunk([UInt8])
 }
 
@@ -94,10 +94,13 @@ extension BlockingProducer where Item == ChangeItem {
 }
 
 extension BlockingProducer where Item == SnapshotItem {
-    /// A consistent copy of `replica`'s file in chunks of `chunkSize` bytes.
-    static func snapshot(_ replica: any SnapshotStore, chunkSize: Int) -> BlockingProducer {
+    /// A consistent copy of `replica`'s file in chunks of `chunkSize` bytes (continued at the receiver's offset
+    /// when `resume` names a copy still kept).
+    static func snapshot(_ replica: any SnapshotStore, chunkSize: Int, resume: SnapshotResume?) -> BlockingProducer {
         BlockingProducer(window: 8) { emit in
-            try replica.withSnapshot(chunkSize: chunkSize, header: { try emit(.header($0), false) }) {
+            try replica.withSnapshot(
+                chunkSize: chunkSize, resume: resume, header: { try emit(.header($0, offset: $1), false) }
+            ) {
                 try emit(.chunk($0), true)
             }
         }

@@ -1,3 +1,4 @@
+import OutpostCore
 import Replica
 
 /// The rules of one side of a sync session (protocol/SPEC.md, "Session flow"; Sync.docc, "The session state
@@ -44,8 +45,8 @@ struct SessionMachine: Sendable {
         case announce(total: Int)
         /// Batch `number` arrived: hold it; first stage the batch held before it, when there is one.
         case batch(number: Int, position: StreamPosition, stagePrevious: Int?)
-        /// A snapshot of `bytes` bytes begins.
-        case beginSnapshot(bytes: Int, snapshotLseq: Int64)
+        /// A snapshot begins (`info` as announced; at `offset` when it continues a kept part).
+        case beginSnapshot(SnapshotInfo, offset: Int)
         /// Snapshot bytes arrived; `received` of `expected` so far.
         case appendPages(received: Int, expected: Int)
         /// The stream is complete: merge what is staged plus the held batch `lastBatch`, then say `DONE`.
@@ -62,13 +63,16 @@ struct SessionMachine: Sendable {
     let peer: String
     /// Whether this side's `HELLO` asked for a file snapshot.
     let asksSnapshot: Bool
+    /// The kept part of a cut copy this side's `HELLO` asked to continue.
+    let snapshotResume: SnapshotResume?
     private(set) var receiving = Receiving.awaitingHello
     private(set) var sending = Sending.idle
 
-    init(schema: Int, peer: String, asksSnapshot: Bool) {
+    init(schema: Int, peer: String, asksSnapshot: Bool, snapshotResume: SnapshotResume? = nil) {
         self.schema = schema
         self.peer = peer
         self.asksSnapshot = asksSnapshot
+        self.snapshotResume = asksSnapshot ? snapshotResume : nil
     }
 
     /// Whether both directions are complete: this side merged the peer's stream and the peer merged this one's.
@@ -114,8 +118,21 @@ struct SessionMachine: Sendable {
         case (.snapshot(let start), .awaitingStream(announced: false)):
             guard asksSnapshot else { throw violation("a SNAPSHOT this side did not ask for") }
             guard start.bytes > 0, start.snapshot >= 0 else { throw violation("SNAPSHOT needs a positive size") }
-            receiving = .snapshot(expected: start.bytes, received: 0)
-            return .beginSnapshot(bytes: start.bytes, snapshotLseq: start.snapshot)
+            if let id = start.id, !Hex.isLowercase(id, bytes: 16) {
+                throw violation("SNAPSHOT id is not 32 hex digits")
+            }
+            if let digest = start.digest, !Hex.isLowercase(digest, bytes: 32) {
+                throw violation("SNAPSHOT digest is not 64 hex digits")
+            }
+            let offset = start.offset ?? 0
+            if offset != 0 {
+                guard let asked = snapshotResume, asked.id == start.id, asked.offset == offset, offset <= start.bytes
+                else { throw violation("SNAPSHOT continues at byte \(offset), which this side did not ask for") }
+            }
+            receiving = .snapshot(expected: start.bytes, received: offset)
+            let info = SnapshotInfo(
+                vector: [:], snapshotLseq: start.snapshot, bytes: start.bytes, id: start.id, digest: start.digest)
+            return .beginSnapshot(info, offset: offset)
 
         case (.pages(let bytes), .snapshot(let expected, let received)):
             guard received + bytes.count <= expected else {

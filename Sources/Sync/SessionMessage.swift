@@ -25,6 +25,18 @@ enum SessionMessage: Equatable, Sendable {
         /// Optional protocol features the sender understands (protocol/SPEC.md §7): a peer sends a verb beyond
         /// version 1 only when the other side listed its feature. Version 1 defines none, so this side lists none.
         var features: [String]?
+        /// With `snapshot`: the kept part of a cut copy to continue (`{"id", "offset"}`).
+        var resumeSnapshot: ResumeSnapshot?
+
+        enum CodingKeys: String, CodingKey {
+            case schema, vector, cursor, resume, snapshot, features
+            case resumeSnapshot = "resume_snapshot"
+        }
+
+        struct ResumeSnapshot: Codable, Equatable, Sendable {
+            var id: String
+            var offset: Int
+        }
 
         struct Resume: Codable, Equatable, Sendable {
             /// `[entity code, lseq]` after the last staged record.
@@ -40,6 +52,9 @@ enum SessionMessage: Equatable, Sendable {
                 Resume(position: [Int64($0.position.entity), $0.position.lseq], snapshot: $0.snapshotLseq)
             }
             snapshot = request.snapshot ? true : nil
+            if request.snapshot, let kept = request.snapshotResume {
+                resumeSnapshot = ResumeSnapshot(id: kept.id, offset: kept.offset)
+            }
         }
 
         /// The stream this hello asks for.
@@ -51,7 +66,15 @@ enum SessionMessage: Equatable, Sendable {
                     position: try SessionMessage.position(resume.position, in: "HELLO resume"),
                     snapshotLseq: resume.snapshot)
             }
-            return StreamRequest(vector: vector, cursor: cursor, resume: resumeAt, snapshot: snapshot ?? false)
+            var kept: SnapshotResume?
+            if let resumeSnapshot {
+                guard resumeSnapshot.offset >= 0 else {
+                    throw SyncError(.protocolViolation, "HELLO resume_snapshot offset is negative")
+                }
+                kept = SnapshotResume(id: resumeSnapshot.id, offset: resumeSnapshot.offset)
+            }
+            return StreamRequest(
+                vector: vector, cursor: cursor, resume: resumeAt, snapshot: snapshot ?? false, snapshotResume: kept)
         }
     }
 
@@ -72,6 +95,12 @@ enum SessionMessage: Equatable, Sendable {
     struct SnapshotStart: Codable, Equatable, Sendable {
         var bytes: Int
         var snapshot: Int64
+        /// The copy's id while the sender keeps it for resumption (absent: it cannot be resumed).
+        var id: String?
+        /// The byte the `PAGES` start at (absent: 0); nonzero only to continue the copy the `HELLO` named.
+        var offset: Int?
+        /// BLAKE2b-256 of the whole copy, hex.
+        var digest: String?
     }
 
     /// `END`: the sender's vector and the change sequence of its snapshot.

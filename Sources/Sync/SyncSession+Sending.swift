@@ -17,7 +17,8 @@ extension SyncSession {
         // snapshot while its vector, cursor or staging says otherwise gets a record stream.
         let empty = request.vector.values.allSatisfy { $0 == 0 } && request.cursor == 0 && request.resume == nil
         if request.snapshot, empty, let snapshots = replica.snapshots,
-            let sent = try await sendSnapshot(snapshots, sender: sender, progress: progress)
+            let sent = try await sendSnapshot(
+                snapshots, resume: request.snapshotResume, sender: sender, progress: progress)
         {
             return sent
         }
@@ -89,24 +90,30 @@ extension SyncSession {
     /// Sends a copy of this replica's file (`SNAPSHOT`, `PAGES`…, `END`) to an empty peer that asked for one;
     /// nil when this replica cannot serve one (it is bootstrapping itself), so a record stream goes instead.
     static func sendSnapshot(
-        _ replica: any SnapshotStore, sender: LineSender, progress: (@Sendable (SyncProgress) -> Void)?
+        _ replica: any SnapshotStore, resume: SnapshotResume?, sender: LineSender,
+        progress: (@Sendable (SyncProgress) -> Void)?
     ) async throws -> SyncSummary? {
-        let producer = BlockingProducer.snapshot(replica, chunkSize: snapshotChunk)
+        let producer = BlockingProducer.snapshot(replica, chunkSize: snapshotChunk, resume: resume)
         defer { producer.stop() }
         var info: SnapshotInfo?
+        var offset = 0
         var sent = 0
         do {
             for try await item in producer.items {
                 switch item {
-                case .header(let header):
+                case .header(let header, let start):
                     info = header
-                    try await sender.send(
-                        SessionMessage.snapshot(.init(bytes: header.bytes, snapshot: header.snapshotLseq)).record())
+                    offset = start
+                    let message = SessionMessage.SnapshotStart(
+                        bytes: header.bytes, snapshot: header.snapshotLseq, id: header.id,
+                        offset: start > 0 ? start : nil, digest: header.digest)
+                    try await sender.send(SessionMessage.snapshot(message).record())
                 case .chunk(let bytes):
                     try await sender.send(SessionMessage.pages(bytes).record())
                     producer.sent()
                     sent += bytes.count
-                    progress?(SyncProgress(direction: .sending, done: sent, total: info?.bytes ?? 0, unit: .bytes))
+                    progress?(
+                        SyncProgress(direction: .sending, done: offset + sent, total: info?.bytes ?? 0, unit: .bytes))
                 }
             }
         } catch let error as ReplicaError where error.code == .unavailable && info == nil {
@@ -115,10 +122,12 @@ extension SyncSession {
             try? await sender.sendError(code: "stream_failed", message: "\(error)")
             throw error
         }
-        guard let info, sent == info.bytes else { throw SyncError(.protocolViolation, "the snapshot ended early") }
+        guard let info, offset + sent == info.bytes else {
+            throw SyncError(.protocolViolation, "the snapshot ended early")
+        }
         try await sender.send(SessionMessage.end(.init(vector: info.vector, snapshot: info.snapshotLseq)).record())
         var summary = SyncSummary()
-        summary.snapshotBytesSent = info.bytes
+        summary.snapshotBytesSent = sent
         summary.snapshotLseq = info.snapshotLseq
         return summary
     }

@@ -61,7 +61,9 @@ struct SyncSession {
         summary.peerName = peerName
         var request = try await replica.streamRequest(from: peerSite)
         if !acceptSnapshot || replica.snapshots == nil { request.snapshot = false }
-        var machine = SessionMachine(schema: replica.schemaVersion, peer: peerSite, asksSnapshot: request.snapshot)
+        var machine = SessionMachine(
+            schema: replica.schemaVersion, peer: peerSite, asksSnapshot: request.snapshot,
+            snapshotResume: request.snapshotResume)
         try await session.send(SessionMessage.hello(.init(schema: replica.schemaVersion, request: request)).record())
         logger.debug("sync session started", metadata: ["peer": "\(peerName)", "resume": "\(request.resume != nil)"])
 
@@ -119,12 +121,20 @@ struct SyncSession {
                     }
                 case .announce(let total):
                     receivingTotal = total
-                case .beginSnapshot(let bytes, let snapshotLseq):
+                case .beginSnapshot(let info, let offset):
                     guard let snapshots = replica.snapshots else {
                         throw SyncError(.protocolViolation, "a SNAPSHOT this store cannot take")
                     }
-                    incoming = try await snapshots.beginSnapshot(
-                        from: peerSite, bytes: bytes, snapshotLseq: snapshotLseq)
+                    incoming = try await snapshots.beginSnapshot(from: peerSite, info: info, offset: offset)
+                    summary.snapshotResumedAt = offset
+                    if offset > 0 {
+                        logger.info(
+                            "continuing a cut snapshot", metadata: ["peer": "\(peerName)", "offset": "\(offset)"])
+                    } else if let asked = request.snapshotResume {
+                        logger.info(
+                            "the peer no longer keeps the cut snapshot; starting a new one",
+                            metadata: ["peer": "\(peerName)", "kept": "\(asked.offset)"])
+                    }
                 case .appendPages(let received, let expected):
                     guard case .pages(let bytes) = message, let receiving = incoming else { break }
                     try receiving.append(bytes)
@@ -168,7 +178,7 @@ struct SyncSession {
                         try? await snapshots.abandonSnapshot(nil, from: peerSite)
                         throw error
                     }
-                    summary.snapshotBytesReceived = receiving.received
+                    summary.snapshotBytesReceived = receiving.received - receiving.resumedAt
                     try machine.merged()
                     try await session.send(
                         SessionMessage.done(.init(rows: merged.rows, changed: 0, conflicts: 0)).record())
@@ -188,7 +198,8 @@ struct SyncSession {
             // A stage in flight finishes (or fails) before the session reports: nothing lands after it returns.
             _ = await staging?.result
             if let receiving = incoming {
-                // A cut snapshot: the replica is still empty; it returns to ready and the next sync starts over.
+                // A cut snapshot: the replica is still empty; it returns to ready, keeping what arrived of a
+                // resumable copy (synced to disk) for the next session to continue.
                 incoming = nil
                 try? await replica.snapshots?.abandonSnapshot(receiving, from: peerSite)
             }

@@ -25,6 +25,8 @@ public struct SyncSummary: Hashable, Sendable {
     /// bootstrap); 0 otherwise.
     public var snapshotBytesSent = 0
     public var snapshotBytesReceived = 0
+    /// The byte a received snapshot continued at (0 when it started from the beginning).
+    public var snapshotResumedAt = 0
 
     public init() {}
 }

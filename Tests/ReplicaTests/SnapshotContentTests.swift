@@ -10,7 +10,9 @@ import Testing
 @Suite struct SnapshotContentTests {
     static func snapshotBytes(of replica: Replica) throws -> Data {
         var bytes = Data()
-        try replica.replication.withSnapshot(chunkSize: 65_536, header: { _ in }) { bytes.append(contentsOf: $0) }
+        try replica.replication.withSnapshot(chunkSize: 65_536, resume: nil, header: { _, _ in }) {
+            bytes.append(contentsOf: $0)
+        }
         return bytes
     }
 

@@ -127,23 +127,139 @@ import Testing
         await fleet.shutdown()
     }
 
-    /// A snapshot cut on the wire leaves the terminal empty (and no partial file); the next sync starts over.
-    @Test(arguments: [2_000, 60_000, 200_000])
-    func aCutSnapshotLeavesTheTerminalEmpty(cutAfter: Int) async throws {
+    /// A snapshot cut on the wire leaves the terminal empty and ready, with the bytes that arrived kept (synced to
+    /// disk); the next sync continues at the kept byte and ends with the hub's replica, the kept part gone.
+    @Test(arguments: [2_000, 200_000, 600_000])
+    func aCutSnapshotResumesWhereItWasCut(cutAfter: Int) async throws {
         let fleet = try Fleet()
         let hub = try await fleet.add("hub")
         let terminal = try await fleet.add("terminal", listening: false)
-        try await Self.seed(hub.replica, count: 300)
+        try await Self.seed(hub.replica, count: 1_000)
+        let hubSite = hub.replica.identity.siteID
         let proxy = try CuttingProxy(target: hub.server?.port ?? 0, cutAfter: cutAfter)
         await #expect(throws: (any Error).self) { try await fleet.sync(terminal, with: hub, via: proxy.port) }
-        #expect(try await terminal.replica.replication.streamRequest(from: hub.replica.identity.siteID).snapshot)
         #expect(
             try await terminal.replica.status().bootstrappingFrom == nil, "a cut snapshot returns the replica to ready")
         #expect(try await terminal.replica.queries.orders().isEmpty)
-        #expect(!FileManager.default.fileExists(atPath: terminal.replica.path + ".snapshot-incoming"))
+        let request = try await terminal.replica.replication.streamRequest(from: hubSite)
+        #expect(request.snapshot)
+        let kept = request.snapshotResume?.offset ?? 0
+        if cutAfter > 65_000 {
+            // At least one 65,000-byte PAGES record arrived whole before the cut.
+            #expect(kept > 0 && kept < cutAfter, "kept \(kept) bytes of a copy cut after \(cutAfter) line bytes")
+        } else {
+            #expect(kept == 0)
+        }
         let retry = try await fleet.sync(terminal, with: hub)
+        #expect(retry.snapshotResumedAt == kept)
         #expect(retry.snapshotBytesReceived > 0)
         #expect(try await terminal.replica.contentDigest() == hub.replica.contentDigest())
+        #expect(!FileManager.default.fileExists(atPath: terminal.replica.path + ".snapshot-incoming"))
+        #expect(!FileManager.default.fileExists(atPath: terminal.replica.path + ".snapshot-incoming.json"))
+        await fleet.shutdown()
+    }
+
+    /// A link that drops every 150 kB still bootstraps: each session continues where the last was cut.
+    @Test func aSnapshotCompletesOverALinkThatKeepsDropping() async throws {
+        let fleet = try Fleet()
+        let hub = try await fleet.add("hub")
+        let terminal = try await fleet.add("terminal", listening: false)
+        try await Self.seed(hub.replica, count: 1_000)
+        var offsets: [Int] = []
+        var completed: SyncSummary?
+        for _ in 0..<40 where completed == nil {
+            let proxy = try CuttingProxy(target: hub.server?.port ?? 0, cutAfter: 150_000)
+            do {
+                completed = try await fleet.sync(terminal, with: hub, via: proxy.port)
+            } catch {
+                offsets.append(
+                    try await terminal.replica.replication.streamRequest(from: hub.replica.identity.siteID)
+                        .snapshotResume?.offset ?? 0)
+            }
+        }
+        let summary = try #require(completed, "no session completed; kept offsets: \(offsets)")
+        #expect(offsets.count >= 2, "the copy is large enough to be cut more than once")
+        #expect(
+            offsets == offsets.sorted() && Set(offsets).count == offsets.count, "each session kept more: \(offsets)")
+        #expect(summary.snapshotResumedAt == offsets.last)
+        #expect(try await terminal.replica.contentDigest() == hub.replica.contentDigest())
+        await fleet.shutdown()
+    }
+
+    /// When the hub no longer keeps the cut copy (past its retention), the terminal gets a new one from its start.
+    @Test func aCopyPastItsRetentionStartsOver() async throws {
+        let fleet = try Fleet()
+        let hub = try await fleet.add("hub")
+        let terminal = try await fleet.add("terminal", listening: false)
+        try await Self.seed(hub.replica, count: 1_000)
+        let proxy = try CuttingProxy(target: hub.server?.port ?? 0, cutAfter: 300_000)
+        await #expect(throws: (any Error).self) { try await fleet.sync(terminal, with: hub, via: proxy.port) }
+        let kept = try await terminal.replica.replication.streamRequest(from: hub.replica.identity.siteID)
+        #expect((kept.snapshotResume?.offset ?? 0) > 0)
+        // The hub's copy was last served two retentions ago.
+        let directory = URL(fileURLWithPath: hub.replica.path).deletingLastPathComponent().path
+        let descriptions = try FileManager.default.contentsOfDirectory(atPath: directory).filter {
+            $0.hasPrefix("hub.sqlite.snapshot-kept-") && $0.hasSuffix(".json")
+        }
+        #expect(descriptions.count == 1)
+        let past = Date().addingTimeInterval(-2 * ReplicationLog.keptSnapshotRetention)
+        for name in descriptions {
+            try FileManager.default.setAttributes(
+                [.modificationDate: past], ofItemAtPath: directory + "/" + name)
+            try FileManager.default.setAttributes(
+                [.modificationDate: past], ofItemAtPath: directory + "/" + String(name.dropLast(5)))
+        }
+        let retry = try await fleet.sync(terminal, with: hub)
+        #expect(retry.snapshotResumedAt == 0)
+        #expect(try await terminal.replica.contentDigest() == hub.replica.contentDigest())
+        let left = try FileManager.default.contentsOfDirectory(atPath: directory).filter {
+            $0.hasPrefix("hub.sqlite.snapshot-kept-") && $0.hasSuffix(".json")
+        }
+        #expect(left.count == 1 && left != descriptions, "the expired copy is gone, a new one is kept: \(left)")
+        await fleet.shutdown()
+    }
+
+    /// A kept part changed on the terminal's disk fails the whole copy's digest: nothing is installed, the copy is
+    /// discarded, and the next sync starts a new one.
+    @Test func aDamagedKeptPartIsRefusedByTheDigest() async throws {
+        let fleet = try Fleet()
+        let hub = try await fleet.add("hub")
+        let terminal = try await fleet.add("terminal", listening: false)
+        try await Self.seed(hub.replica, count: 1_000)
+        let proxy = try CuttingProxy(target: hub.server?.port ?? 0, cutAfter: 300_000)
+        await #expect(throws: (any Error).self) { try await fleet.sync(terminal, with: hub, via: proxy.port) }
+        let incoming = terminal.replica.path + ".snapshot-incoming"
+        let handle = try #require(FileHandle(forUpdatingAtPath: incoming))
+        try handle.seek(toOffset: 5_000)
+        let byte = try #require(try handle.read(upToCount: 1)?.first)
+        try handle.seek(toOffset: 5_000)
+        try handle.write(contentsOf: [byte ^ 0xFF])
+        try handle.close()
+        await #expect(throws: (any Error).self) { try await fleet.sync(terminal, with: hub) }
+        #expect(try await terminal.replica.queries.orders().isEmpty)
+        #expect(try await terminal.replica.status().bootstrappingFrom == nil)
+        #expect(!FileManager.default.fileExists(atPath: incoming))
+        let retry = try await fleet.sync(terminal, with: hub)
+        #expect(retry.snapshotResumedAt == 0)
+        #expect(try await terminal.replica.contentDigest() == hub.replica.contentDigest())
+        await fleet.shutdown()
+    }
+
+    /// A terminal that wrote after a cut snapshot is no longer empty: it syncs by records and drops the kept part.
+    @Test func aTerminalThatWroteDropsItsKeptPart() async throws {
+        let fleet = try Fleet()
+        let hub = try await fleet.add("hub")
+        let terminal = try await fleet.add("terminal", listening: false)
+        try await Self.seed(hub.replica, count: 1_000)
+        let proxy = try CuttingProxy(target: hub.server?.port ?? 0, cutAfter: 300_000)
+        await #expect(throws: (any Error).self) { try await fleet.sync(terminal, with: hub, via: proxy.port) }
+        #expect(FileManager.default.fileExists(atPath: terminal.replica.path + ".snapshot-incoming"))
+        _ = try await terminal.replica.commands.createOrder(
+            customerEmail: "walk-in@example.com", lines: [LineSpec(sku: "TEE-M", quantity: 1, unitPrice: "10.00")])
+        let summary = try await fleet.sync(terminal, with: hub)
+        #expect(summary.snapshotBytesReceived == 0 && summary.rowsReceived > 0)
+        #expect(!FileManager.default.fileExists(atPath: terminal.replica.path + ".snapshot-incoming"))
+        #expect(try await terminal.replica.queries.orders(matching: OrderFilter(limit: 2_000)).count == 1_001)
         await fleet.shutdown()
     }
 }

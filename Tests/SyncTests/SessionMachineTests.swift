@@ -59,7 +59,8 @@ import Testing
         var machine = Self.machine(asksSnapshot: true)
         _ = try machine.receive(Self.hello())
         #expect(
-            try machine.receive(.snapshot(.init(bytes: 10, snapshot: 9))) == .beginSnapshot(bytes: 10, snapshotLseq: 9))
+            try machine.receive(.snapshot(.init(bytes: 10, snapshot: 9)))
+                == .beginSnapshot(SnapshotInfo(vector: [:], snapshotLseq: 9, bytes: 10), offset: 0))
         #expect(try machine.receive(.pages(Array(repeating: 0, count: 4))) == .appendPages(received: 4, expected: 10))
         #expect(try machine.receive(.pages(Array(repeating: 0, count: 6))) == .appendPages(received: 10, expected: 10))
         #expect(

@@ -94,11 +94,18 @@ public struct StreamRequest: Hashable, Sendable {
     /// (`Replica.writeSnapshot`) than from a record stream.
     public var snapshot: Bool
 
-    public init(vector: [String: UInt64], cursor: Int64 = 0, resume: Resume? = nil, snapshot: Bool = false) {
+    /// With `snapshot`: the kept part of a cut copy from this sender, to continue rather than start over.
+    public var snapshotResume: SnapshotResume?
+
+    public init(
+        vector: [String: UInt64], cursor: Int64 = 0, resume: Resume? = nil, snapshot: Bool = false,
+        snapshotResume: SnapshotResume? = nil
+    ) {
         self.vector = vector
         self.cursor = cursor
         self.resume = resume
         self.snapshot = snapshot
+        self.snapshotResume = snapshotResume
     }
 }
 

@@ -127,8 +127,16 @@ extension ReplicationLog {
     /// for that peer, and what it has staged of a cut stream from it.
     public func streamRequest(from peer: String) async throws -> StreamRequest {
         var request = try await pool.read { db in try Self.streamRequest(db, from: peer) }
+        // The kept part of a copy that a cut session left is of use only while this replica is still empty.
+        if !request.snapshot { SnapshotReceiver.discard(at: incomingSnapshotPath) }
         // A snapshot replaces the file: asked for only while no other process or instance has it open.
         if request.snapshot, replica.claim?.isAlone != true { request.snapshot = false }
+        // The kept part of a copy from this peer: the sender continues it if it still keeps that copy.
+        if request.snapshot, let kept = SnapshotReceiver.kept(at: incomingSnapshotPath), kept.peer == peer,
+            let id = kept.info.id
+        {
+            request.snapshotResume = SnapshotResume(id: id, offset: kept.verified)
+        }
         return request
     }
 

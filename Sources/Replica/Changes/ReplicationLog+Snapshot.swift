@@ -4,18 +4,40 @@ import GRDBSQLite
 import OrderDomain
 
 /// A consistent copy of a replica's file, taken for a new replica to start from (`Replica.writeSnapshot`).
-public struct SnapshotInfo: Hashable, Sendable {
+public struct SnapshotInfo: Hashable, Codable, Sendable {
     /// The copied replica's version vector at the copy (by site id).
     public var vector: [String: UInt64]
     /// The copied replica's change sequence at the copy: the new replica's cursor for it.
     public var snapshotLseq: Int64
     /// Size of the copy in bytes.
     public var bytes: Int
+    /// The copy's name while its sender keeps it for resumption (nil: it cannot be resumed).
+    public var id: String?
+    /// BLAKE2b-256 of the whole copy, lowercase hex (nil: not announced).
+    public var digest: String?
 
-    public init(vector: [String: UInt64], snapshotLseq: Int64, bytes: Int) {
+    public init(
+        vector: [String: UInt64], snapshotLseq: Int64, bytes: Int, id: String? = nil, digest: String? = nil
+    ) {
         self.vector = vector
         self.snapshotLseq = snapshotLseq
         self.bytes = bytes
+        self.id = id
+        self.digest = digest
+    }
+}
+
+/// Where a receiver's cut copy stands: the copy's id and the bytes it holds durably. The sender continues at
+/// `offset` while it still keeps that copy.
+public struct SnapshotResume: Hashable, Sendable {
+    /// The copy's id (`SnapshotInfo.id`).
+    public var id: String
+    /// Bytes the receiver holds, synced to its disk.
+    public var offset: Int
+
+    public init(id: String, offset: Int) {
+        self.id = id
+        self.offset = offset
     }
 }
 
@@ -69,69 +91,40 @@ extension ReplicationLog {
     ]
 
     /// Hands a copy of this replica's file holding only replicated state to `chunk`, `chunkSize` bytes at a
-    /// time, after `header` has its size, vector and change sequence. Synchronous (SQLite's online backup
-    /// runs inside one read transaction, writers carry on meanwhile), so call it off Swift's cooperative
-    /// threads (the sync layer does).
+    /// time, after `header` has its size, vector, change sequence, id and digest and the offset the chunks
+    /// start at. Synchronous (SQLite's online backup runs inside one read transaction, writers carry on
+    /// meanwhile), so call it off Swift's cooperative threads (the sync layer does).
     ///
-    /// The copy is written beside the replica (the same disk, which has room for it), stripped of
-    /// `peerPrivateTables` with SQLite's secure delete (their pages are zeroed, not just freed), sent, and
-    /// removed. Another peer's unfinished stream, cursors and marks never leave this device.
+    /// The copy is written beside the replica (the same disk, which has room for it) and stripped of
+    /// `peerPrivateTables` with SQLite's secure delete (their pages are zeroed, not just freed): another peer's
+    /// unfinished stream, cursors and marks never leave this device. It is then kept
+    /// (`keptSnapshotRetention` after it was last served) so that a receiver whose copy was cut resumes it:
+    /// `resume` names the copy and the bytes the receiver holds. When that copy is gone, or for a new receiver,
+    /// a copy younger than `keptSnapshotReuse` is served from its start, or a new one is made.
     ///
     /// - Throws: `ReplicaError(.unavailable)` while this replica is itself bootstrapping.
-    public func withSnapshot(chunkSize: Int, header: (SnapshotInfo) throws -> Void, _ chunk: ([UInt8]) throws -> Void)
-        throws
-    {
-        let temporary = path + ".snapshot-outgoing-\(UUID().uuidString)"
-        defer { Replica.removeDatabaseFiles(at: temporary) }
-        var info = try writeSnapshot(to: temporary)
-        let copy = try DatabaseQueue(path: temporary)
-        try copy.writeWithoutTransaction { db in
-            try db.execute(sql: "PRAGMA secure_delete = ON")
-            try db.inTransaction {
-                for table in Self.peerPrivateTables { try db.execute(sql: "DELETE FROM \(table)") }
-                return .commit
-            }
-            try db.execute(sql: "PRAGMA journal_mode = DELETE")  // one file, nothing left in a WAL
-        }
-        try copy.close()
-        info.bytes = (try FileManager.default.attributesOfItem(atPath: temporary)[.size] as? Int) ?? 0
-        try header(info)
-        try Self.readFile(temporary, bytes: info.bytes, chunkSize: chunkSize, chunk)
+    public func withSnapshot(
+        chunkSize: Int, resume: SnapshotResume?, header: (SnapshotInfo, _ offset: Int) throws -> Void,
+        _ chunk: ([UInt8]) throws -> Void
+    ) throws {
+        let kept = try keptSnapshot(resuming: resume)
+        let offset = resume.map { kept.info.id == $0.id && $0.offset <= kept.info.bytes ? $0.offset : 0 } ?? 0
+        kept.touch()
+        defer { kept.touch() }
+        try header(kept.info, offset)
+        try Self.readFile(kept.path, from: offset, bytes: kept.info.bytes, chunkSize: chunkSize, chunk)
     }
 
-    /// Reads the first `bytes` of the connection's database file in pieces through SQLite's own file handle.
-    /// (Opening the file a second time would not do: closing that descriptor would drop every POSIX lock this
-    /// process holds on the file, and another process could then delete the WAL under our feet.)
-    private static func readMainFile(_ db: Database, bytes: Int, chunkSize: Int, _ chunk: ([UInt8]) throws -> Void)
-        throws
-    {
-        var pointer: UnsafeMutableRawPointer?
-        guard sqlite3_file_control(db.sqliteConnection, "main", SQLITE_FCNTL_FILE_POINTER, &pointer) == SQLITE_OK,
-            let file = pointer?.assumingMemoryBound(to: sqlite3_file.self),
-            let read = file.pointee.pMethods?.pointee.xRead
-        else { throw ReplicaError(.unavailable, "SQLite did not expose the database file") }
-        var buffer = [UInt8](repeating: 0, count: chunkSize)
-        var offset = 0
-        while offset < bytes {
-            let count = min(chunkSize, bytes - offset)
-            let status = buffer.withUnsafeMutableBytes {
-                read(file, $0.baseAddress, Int32(count), sqlite3_int64(offset))
-            }
-            guard status == SQLITE_OK else {
-                throw ReplicaError.corrupt("reading the database file at byte \(offset) failed (SQLite code \(status))")
-            }
-            try chunk(Array(buffer[0..<count]))
-            offset += count
-        }
-    }
-
-    /// Reads the first `bytes` of `path` in pieces; refuses a file that ends early.
-    private static func readFile(_ path: String, bytes: Int, chunkSize: Int, _ chunk: ([UInt8]) throws -> Void) throws {
+    /// Reads bytes `offset..<bytes` of `path` in pieces; refuses a file that ends early.
+    private static func readFile(
+        _ path: String, from offset: Int, bytes: Int, chunkSize: Int, _ chunk: ([UInt8]) throws -> Void
+    ) throws {
         guard let file = FileHandle(forReadingAtPath: path) else {
             throw ReplicaError(.unavailable, "cannot read \(path) for a snapshot")
         }
         defer { try? file.close() }
-        var remaining = bytes
+        try file.seek(toOffset: UInt64(offset))
+        var remaining = bytes - offset
         while remaining > 0 {
             guard let data = try file.read(upToCount: min(chunkSize, remaining)), !data.isEmpty else {
                 throw ReplicaError.corrupt("\(path) ended \(remaining) bytes before its page count")

@@ -22,26 +22,29 @@ public struct ReplicationLog: ReplicationStore, SnapshotStore {
 
     public func bootstrappingFrom() async throws -> String? { try await replica.bootstrappingFrom() }
 
-    public func beginSnapshot(from peer: String, bytes: Int, snapshotLseq: Int64) async throws -> SnapshotReceiver {
+    public func beginSnapshot(from peer: String, info: SnapshotInfo, offset: Int) async throws -> SnapshotReceiver {
         try await beginSnapshot(from: peer)
         do {
-            return try SnapshotReceiver(
-                path: path + ".snapshot-incoming", bytes: bytes, snapshotLseq: snapshotLseq)
+            return try SnapshotReceiver(path: incomingSnapshotPath, peer: peer, info: info, offset: offset)
         } catch {
             try? await abandonSnapshot(from: peer)
             throw error
         }
     }
 
+    /// Where an incoming snapshot is assembled (and the kept part of a cut one waits).
+    var incomingSnapshotPath: String { path + ".snapshot-incoming" }
+
     @discardableResult
     public func installSnapshot(_ received: SnapshotReceiver, peer: String) async throws -> MergeSummary {
+        // Installed or refused, the copy is done with: a refused one (a wrong digest) must not be resumed.
         defer { received.discard() }
         try received.finish()
         return try await installSnapshot(from: received.path, peer: peer, snapshotLseq: received.snapshotLseq)
     }
 
     public func abandonSnapshot(_ received: SnapshotReceiver?, from peer: String) async throws {
-        received?.discard()
+        received?.suspend()
         try await abandonSnapshot(from: peer)
     }
 }

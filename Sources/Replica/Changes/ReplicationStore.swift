@@ -1,5 +1,6 @@
 import Foundation
 import OrderDomain
+import OutpostCore
 
 /// What the sync layer needs of a replica's storage, and all it may use: the replica's identity, the stream
 /// it sends (`withChanges`), staging and merging the streams it receives, and the marks that remember what
@@ -57,50 +58,106 @@ public protocol ReplicationStore: Sendable {
 /// replica").
 public protocol SnapshotStore: Sendable {
     /// Streams a consistent copy in chunks of `chunkSize` bytes: `header` first (size, vector, change
-    /// sequence), then each chunk (it may block for back-pressure).
+    /// sequence, id, digest, and the offset the chunks start at), then each chunk (it may block for
+    /// back-pressure). With `resume`, a copy still kept under that id continues at its offset.
     ///
     /// - Throws: `ReplicaError(.unavailable)` while this replica is itself bootstrapping.
-    func withSnapshot(chunkSize: Int, header: (SnapshotInfo) throws -> Void, _ chunk: ([UInt8]) throws -> Void) throws
+    func withSnapshot(
+        chunkSize: Int, resume: SnapshotResume?, header: (SnapshotInfo, _ offset: Int) throws -> Void,
+        _ chunk: ([UInt8]) throws -> Void) throws
 
-    /// Marks this empty replica as bootstrapping from `peer`'s snapshot (local writes are refused until it is
-    /// installed or abandoned), and returns where the copy's bytes go.
-    func beginSnapshot(from peer: String, bytes: Int, snapshotLseq: Int64) async throws -> SnapshotReceiver
+    /// Marks this empty replica as bootstrapping from `peer`'s snapshot `info` (local writes are refused until it
+    /// is installed or abandoned), and returns where the copy's bytes go: a new file when `offset` is 0, the
+    /// kept part of a cut copy of the same snapshot otherwise.
+    ///
+    /// - Throws: `ReplicaError(.protocolViolation)` when `offset` is not where this replica's kept part ends.
+    func beginSnapshot(from peer: String, info: SnapshotInfo, offset: Int) async throws -> SnapshotReceiver
 
     /// Installs a complete received copy under this replica's identity, in one step.
     @discardableResult
     func installSnapshot(_ received: SnapshotReceiver, peer: String) async throws -> MergeSummary
 
-    /// Returns an empty replica whose snapshot was cut to ready, discarding what arrived.
+    /// Returns an empty replica whose snapshot was cut to ready. What arrived of a resumable copy is kept, synced
+    /// to disk, for the next session to continue; anything else is discarded.
     func abandonSnapshot(_ received: SnapshotReceiver?, from peer: String) async throws
 
     /// Records that `peer` installed this replica's snapshot taken at `snapshotLseq`.
     func markSnapshotInstalled(by peer: String, snapshotLseq: Int64) async throws
 }
 
-/// A snapshot arriving in chunks, written to a file beside the replica's own until it is complete.
+/// A snapshot arriving in chunks, written to a file beside the replica's own until it is complete. A resumable
+/// copy (one with an id) has a description beside it (`<file>.json`: the peer, the `SnapshotInfo` and how
+/// many bytes are synced to disk), rewritten every `checkpointBytes` and when the copy is cut.
 public final class SnapshotReceiver: @unchecked Sendable {
     /// Where the bytes are written.
     public let path: String
+    /// The peer sending the copy.
+    public let peer: String
+    /// What the sender announced.
+    public let info: SnapshotInfo
     /// The size the sender announced.
-    public let expected: Int
+    public var expected: Int { info.bytes }
     /// The sender's change sequence when it took the copy.
-    public let snapshotLseq: Int64
-    /// Bytes received so far.
-    public private(set) var received = 0
+    public var snapshotLseq: Int64 { info.snapshotLseq }
+    /// Bytes held so far (the kept part of a resumed copy included).
+    public private(set) var received: Int
+    /// Where this session's bytes began (0, or the kept part of a resumed copy).
+    public let resumedAt: Int
     private let file: FileHandle
+    /// The digest of the bytes so far, while they all came in this session (a resumed copy is hashed whole).
+    private var digest: FileDigest?
+    private var checkpointed: Int
 
-    init(path: String, bytes: Int, snapshotLseq: Int64) throws {
+    /// Bytes between two syncs of a resumable copy to disk (what a kill loses at most).
+    static let checkpointBytes = 16 << 20
+
+    /// What a cut resumable copy's description holds.
+    struct Kept: Codable {
+        var peer: String
+        var info: SnapshotInfo
+        var verified: Int
+    }
+
+    init(path: String, peer: String, info: SnapshotInfo, offset: Int) throws {
         self.path = path
-        Replica.removeDatabaseFiles(at: path)
-        guard FileManager.default.createFile(atPath: path, contents: nil), let file = FileHandle(forWritingAtPath: path)
-        else {
-            throw ReplicaError(
-                .unavailable, "cannot write the incoming snapshot at \(path)",
-                hint: "check the directory's permissions and free space")
+        self.peer = peer
+        self.info = info
+        if offset > 0 {
+            guard let kept = Self.kept(at: path), kept.peer == peer, kept.info == info, kept.verified == offset,
+                let file = FileHandle(forUpdatingAtPath: path)
+            else {
+                Self.discard(at: path)
+                throw ReplicaError(
+                    .protocolViolation, "the peer resumed a snapshot at byte \(offset) that this replica does not hold")
+            }
+            try file.truncate(atOffset: UInt64(offset))
+            try file.seekToEnd()
+            self.file = file
+        } else {
+            Self.discard(at: path)
+            guard FileManager.default.createFile(atPath: path, contents: nil),
+                let file = FileHandle(forWritingAtPath: path)
+            else {
+                throw ReplicaError(
+                    .unavailable, "cannot write the incoming snapshot at \(path)",
+                    hint: "check the directory's permissions and free space")
+            }
+            self.file = file
+            digest = FileDigest()
         }
-        self.file = file
-        expected = bytes
-        self.snapshotLseq = snapshotLseq
+        received = offset
+        resumedAt = offset
+        checkpointed = offset
+    }
+
+    /// The kept part of a cut copy at `path`, when its description is readable and its file long enough.
+    static func kept(at path: String) -> Kept? {
+        guard let data = try? Data(contentsOf: URL(fileURLWithPath: path + ".json")),
+            let kept = try? JSONDecoder().decode(Kept.self, from: data), kept.info.id != nil,
+            let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int,
+            size >= kept.verified
+        else { return nil }
+        return kept
     }
 
     /// Appends the next chunk; refuses a copy longer than announced.
@@ -109,20 +166,54 @@ public final class SnapshotReceiver: @unchecked Sendable {
             throw ReplicaError(.protocolViolation, "the snapshot is longer than announced")
         }
         try file.write(contentsOf: bytes)
+        digest?.update(bytes)
         received += bytes.count
+        if info.id != nil, received - checkpointed >= Self.checkpointBytes { try checkpoint() }
     }
 
-    /// Closes the file; refuses a copy shorter than announced.
+    /// Syncs what arrived to disk and records it in the description.
+    private func checkpoint() throws {
+        try file.synchronize()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try AtomicFile.write(
+            Array(try encoder.encode(Kept(peer: peer, info: info, verified: received))), to: path + ".json",
+            mode: 0o600)
+        checkpointed = received
+    }
+
+    /// Closes the file; refuses a copy shorter than announced or whose digest differs from the announced one.
     func finish() throws {
         try file.close()
         guard received == expected else {
             throw ReplicaError(.protocolViolation, "the snapshot ended after \(received) of \(expected) bytes")
         }
+        if let announced = info.digest {
+            let actual: String
+            if let digest { actual = digest.finish() } else { actual = try FileDigest.of(file: path) }
+            guard actual == announced else {
+                throw ReplicaError(
+                    .protocolViolation,
+                    "the assembled snapshot's digest \(actual) differs from the announced \(announced)",
+                    hint: "sync again: the copy is discarded and the next session starts a new one")
+            }
+        }
+    }
+
+    /// Keeps what arrived of a resumable copy for the next session (synced to disk); discards anything else.
+    func suspend() {
+        guard info.id != nil, received > 0, (try? checkpoint()) != nil else { return discard() }
+        try? file.close()
     }
 
     /// Removes the file (and any SQLite side files) whatever state it is in.
     func discard() {
         try? file.close()
+        Self.discard(at: path)
+    }
+
+    static func discard(at path: String) {
         Replica.removeDatabaseFiles(at: path)
+        try? FileManager.default.removeItem(atPath: path + ".json")
     }
 }

@@ -63,8 +63,9 @@ struct SyncCommand: AsyncParsableCommand {
         discussion: """
             PEER is a trusted peer's name (its address comes from the trust store) or HOST:PORT of a trusted peer. \
             A cut session is safe: the next sync resumes from what was staged. A new, empty replica starts from a \
-            copy of the peer's file (fast; a cut one starts over) unless --no-snapshot asks for records, which \
-            resume where a cut left them (better on links that drop often).
+            copy of the peer's file (fast); a cut copy continues at the next sync from the last byte this replica \
+            synced to disk, while the peer keeps that copy (an hour after it last served it; after that a new \
+            copy starts). --no-snapshot asks for records instead, which resume the same way.
 
             Examples:
               outpost sync hub
@@ -100,14 +101,19 @@ struct SyncCommand: AsyncParsableCommand {
                     "applied_changes": summary.changesApplied, "conflicts": summary.conflicts,
                     "bytes_sent": summary.bytesSent,
                     "bytes_received": summary.bytesReceived, "snapshot_bytes_received": summary.snapshotBytesReceived,
+                    "snapshot_resumed_at": summary.snapshotResumedAt,
                     "duration_ms": milliseconds,
                 ])
             } else {
                 print("synced with \(target.name) in \(milliseconds) ms")
                 print("  sent      \(summary.rowsSent) records (\(summary.changesSent) field changes)")
                 if summary.snapshotBytesReceived > 0 {
+                    let total = summary.snapshotBytesReceived + summary.snapshotResumedAt
+                    let resumed =
+                        summary.snapshotResumedAt > 0
+                        ? ", continued at byte \(summary.snapshotResumedAt) where the last sync was cut" : ""
                     print(
-                        "  received  a snapshot of \(target.name)'s replica (\(summary.snapshotBytesReceived / 1_000_000) MB): this replica starts from it"
+                        "  received  a snapshot of \(target.name)'s replica (\(Self.megabytes(total))\(resumed)): this replica starts from it"
                     )
                 } else {
                     print(
@@ -120,6 +126,12 @@ struct SyncCommand: AsyncParsableCommand {
                 print("  wire      \(summary.bytesSent) bytes out, \(summary.bytesReceived) bytes in")
             }
         }
+    }
+
+    /// A byte count for people: MB with one decimal, or kB below one MB.
+    static func megabytes(_ bytes: Int) -> String {
+        bytes >= 1_000_000
+            ? String(format: "%.1f MB", Double(bytes) / 1_000_000) : "\(max(1, (bytes + 500) / 1_000)) kB"
     }
 }
 

@@ -6,8 +6,9 @@ import Foundation
 
 /// A loopback TCP proxy for one connection that cuts both directions after `cutAfter` bytes in total,
 /// as a flaky link would.
-final class CuttingProxy: @unchecked Sendable {
-    let port: Int
+public final class CuttingProxy: @unchecked Sendable {
+    /// The loopback port to dial instead of the target's.
+    public let port: Int
     private let listener: Int32
     private let target: Int
     private let cutAfter: Int
@@ -15,7 +16,8 @@ final class CuttingProxy: @unchecked Sendable {
     private var forwarded = 0
     private var sockets: [Int32] = []
 
-    init(target: Int, cutAfter: Int) throws {
+    /// Listens on a free loopback port for one connection, relayed to `target` until `cutAfter` bytes passed.
+    public init(target: Int, cutAfter: Int) throws {
         self.target = target
         self.cutAfter = cutAfter
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -73,7 +75,7 @@ final class CuttingProxy: @unchecked Sendable {
     }
 
     /// Closes both sides at once.
-    func cut() {
+    public func cut() {
         lock.withLock {
             for socket in sockets { shutdown(socket, Int32(SHUT_RDWR)) }
         }
