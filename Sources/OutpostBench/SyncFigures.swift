@@ -20,6 +20,8 @@ extension Bench {
         var seconds: [Double] = []
         var rss: [Double] = []
         for _ in 0..<3 {
+            // Every bootstrap starts from a copy made for it (the hub keeps and reuses its copies otherwise).
+            Self.removeKeptSnapshots(of: hub.path)
             let result = try Self.runReceiver(hub, path: path("terminal"), stream: false)
             seconds.append(result.seconds)
             rss.append(result.rssMegabytes)
@@ -40,6 +42,7 @@ extension Bench {
         var cutSeconds: [Double] = []
         var sessions: [Double] = []
         for _ in 0..<3 {
+            Self.removeKeptSnapshots(of: hub.path)
             let result = try Self.runReceiver(hub, path: path("terminal"), stream: false, port: relay.port)
             cutSeconds.append(result.seconds)
             sessions.append(Double(result.sessions ?? 1))
@@ -208,6 +211,17 @@ extension Bench {
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return try JSONDecoder().decode(Received.self, from: data)
+    }
+
+    /// Removes the snapshot copies a hub keeps for resumption, so that the next bootstrap pays for its own.
+    static func removeKeptSnapshots(of path: String) {
+        let url = URL(fileURLWithPath: path)
+        let directory = url.deletingLastPathComponent()
+        let prefix = url.lastPathComponent + ".snapshot-kept-"
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        where name.hasPrefix(prefix) {
+            try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))
+        }
     }
 
     static func hex(_ bytes: [UInt8]) -> String { Hex.encode(bytes) }

@@ -27,6 +27,9 @@ public struct ReplicaStatus: Hashable, Sendable {
     /// Set while a first (snapshot) stream from this site is loaded directly into the tables: reads show
     /// partial data and local commands are refused until a sync with that peer completes it.
     public var bootstrappingFrom: String?
+    /// Set when this replica's file is not the one it was made as (copied, restored, moved): the identity it was
+    /// made as. Writes and syncs are refused until `Replica.reidentify`.
+    public var copiedFrom: String?
 }
 
 extension Replica {
@@ -75,7 +78,8 @@ extension Replica {
                 openConflicts: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM open_conflicts") ?? 0,
                 ordersByStatus: byStatus,
                 versionVector: try ReplicationLog.versionVectorBySite(db), peers: peers,
-                bootstrappingFrom: try ReplicationLog.bootstrapPeer(db))
+                bootstrappingFrom: try ReplicationLog.bootstrapPeer(db),
+                copiedFrom: try String.fetchOne(db, sql: "SELECT copied_from FROM replica_info"))
         }
     }
 }

@@ -122,8 +122,9 @@ public final class Replica: Sendable {
             try pool.write { db in
                 try db.execute(
                     sql:
-                        "INSERT INTO replica_info (singleton, site_id, site_name, number_prefix, schema_version, state, created_at, bootstrap_peer) VALUES (1, ?, ?, ?, ?, 'ready', ?, NULL)",
-                    arguments: [siteID, name, identity.numberPrefix, Schema.version, now()])
+                        "INSERT INTO replica_info (singleton, site_id, site_name, number_prefix, schema_version, state, created_at, bootstrap_peer, file_identity) VALUES (1, ?, ?, ?, ?, 'ready', ?, NULL, ?)",
+                    // The rename below keeps the file (and its identity).
+                    arguments: [siteID, name, identity.numberPrefix, Schema.version, now(), FileIdentity.of(building)])
                 try db.execute(sql: "INSERT INTO replica_clock VALUES (1, 0, 0, 0, 0)")
                 try db.execute(
                     sql: "INSERT INTO sites (ordinal, site_id, name) VALUES (?, ?, ?)",
@@ -197,6 +198,7 @@ public final class Replica: Sendable {
             if try pool.read(underived) {
                 try pool.write { db in if try underived(db) { _ = try OrderRecords.refreshUnderived(db) } }
             }
+            try noteFileIdentity(pool, path: path)
         }
         let replica = Replica(
             path: path, pool: pool, identity: identity, now: now, random: random, cacheMegabytes: cacheMegabytes)

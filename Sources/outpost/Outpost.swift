@@ -26,7 +26,8 @@ struct Outpost: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            Demo.self, Init.self, Whoami.self, Invite.self, Join.self, PeerCommand.self, Serve.self, SyncCommand.self,
+            Demo.self, Init.self, Whoami.self, Reidentify.self, Invite.self, Join.self, PeerCommand.self, Serve.self,
+            SyncCommand.self,
             CustomerCommand.self, OrderCommand.self, ReturnCommand.self, AttentionCommand.self, StockCommand.self,
             Conflicts.self, Status.self,
             SchemaCommand.self,

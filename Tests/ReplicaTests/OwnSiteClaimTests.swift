@@ -52,7 +52,59 @@ import Testing
         #expect(try await laptop.queries.orders().count == 2)
     }
 
-    @Test func aCopiedReplicaIsDetectedOnTheOriginalsNextSync() async throws {
+    /// A copy opened as another file refuses writes and syncs before it can number a write like its original;
+    /// once given its own site id, both write, both sync, and nothing is lost.
+    @Test func aCopiedFileRefusesWritesUntilReidentified() async throws {
+        let directory = try TemporaryDirectory()
+        let original = try Replica.create(at: directory.path("laptop.sqlite"), name: "laptop")
+        let hub = try Replica.create(at: directory.path("hub.sqlite"), name: "hub")
+        try await Self.sale(original, "ana@example.com")
+        try await hub.replication.pull(from: original)
+        _ = try original.replication.writeSnapshot(to: directory.path("copy.sqlite"))
+        do {
+            let copy = try Replica.open(at: directory.path("copy.sqlite"))
+            #expect(copy.identity.siteID == original.identity.siteID)
+            #expect(try await copy.status().copiedFrom != nil)
+
+            let write = await Self.siteConflict { try await Self.sale(copy, "cy@example.com") }
+            #expect(write?.code == .siteConflict)
+            #expect(
+                write?.message.contains("copied, restored from a backup, or moved") == true,
+                "\(String(describing: write))")
+            #expect(write?.hint?.contains("outpost reidentify") == true)
+            let sync = await Self.siteConflict { try await copy.replication.pull(from: hub) }
+            #expect(sync?.code == .siteConflict)
+            // Reading still works, and the original is untouched by any of this.
+            #expect(try await copy.queries.orders().count == 1)
+            #expect(try await original.status().copiedFrom == nil)
+        }
+        let (previous, identity) = try Replica.reidentify(at: directory.path("copy.sqlite"), name: "laptop-2")
+        #expect(previous == original.identity.siteID)
+        #expect(identity.siteID != previous && identity.numberPrefix != original.identity.numberPrefix)
+        let renamed = try Replica.open(at: directory.path("copy.sqlite"))
+        #expect(renamed.identity == identity)
+        #expect(try await renamed.status().copiedFrom == nil)
+
+        try await Self.sale(original, "bo@example.com")
+        try await Self.sale(renamed, "cy@example.com")
+        try await Self.sale(renamed, "di@example.com")
+        for replica in [renamed, original, renamed] {
+            try await hub.replication.pull(from: replica)
+            try await replica.replication.pull(from: hub)
+        }
+        let emails = { (replica: Replica) in
+            try await Set(replica.queries.orders().map(\.customerEmail))
+        }
+        #expect(try await emails(hub) == ["ana@example.com", "bo@example.com", "cy@example.com", "di@example.com"])
+        #expect(try await original.contentDigest() == hub.contentDigest())
+        #expect(try await renamed.contentDigest() == hub.contentDigest())
+        // Order numbers stay unique: the copy numbers with its own prefix.
+        #expect(try await Set(hub.queries.orders().map(\.number)).count == 4)
+    }
+
+    /// A copy the file identity cannot tell (overwritten in place, a cloned machine) is caught at sync instead,
+    /// when its peer claims more of its writes than it made.
+    @Test func aCopyNotCaughtAtOpenIsDetectedOnTheOriginalsNextSync() async throws {
         let directory = try TemporaryDirectory()
         let original = try Replica.create(at: directory.path("laptop.sqlite"), name: "laptop")
         let hub = try Replica.create(at: directory.path("hub.sqlite"), name: "hub")
@@ -60,6 +112,8 @@ import Testing
         try await hub.replication.pull(from: original)
         _ = try original.replication.writeSnapshot(to: directory.path("copy.sqlite"))
         let copy = try Replica.open(at: directory.path("copy.sqlite"))
+        // As the copy would look had it kept its original's file identity.
+        try await copy.pool.write { db in try db.execute(sql: "UPDATE replica_info SET copied_from = NULL") }
         #expect(copy.identity.siteID == original.identity.siteID)
 
         try await Self.sale(original, "bo@example.com")

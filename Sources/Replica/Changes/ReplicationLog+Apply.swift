@@ -219,7 +219,10 @@ extension ReplicationLog {
         MergeSummary, Set<String>
     ) {
         let peer = other.identity.siteID
-        let request = try pool.read { db in try Self.streamRequest(db, from: peer) }
+        let request = try pool.read { db in
+            try Replica.checkNotCopied(db, path: path)
+            return try Self.streamRequest(db, from: peer)
+        }
         let end = try other.withChanges(for: request, batchSize: batchSize, estimate: nil) { batch in
             try pool.write { db in try Self.stage(db, batch, from: peer, wall: wall) }
         }

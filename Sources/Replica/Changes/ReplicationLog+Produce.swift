@@ -126,7 +126,10 @@ extension ReplicationLog {
     /// The request this replica sends to `peer` (a site id) to receive what it lacks: its vector, its cursor
     /// for that peer, and what it has staged of a cut stream from it.
     public func streamRequest(from peer: String) async throws -> StreamRequest {
-        var request = try await pool.read { db in try Self.streamRequest(db, from: peer) }
+        var request = try await pool.read { db in
+            try Replica.checkNotCopied(db, path: path)
+            return try Self.streamRequest(db, from: peer)
+        }
         // The kept part of a copy that a cut session left is of use only while this replica is still empty.
         if !request.snapshot { SnapshotReceiver.discard(at: incomingSnapshotPath) }
         // A snapshot replaces the file: asked for only while no other process or instance has it open.

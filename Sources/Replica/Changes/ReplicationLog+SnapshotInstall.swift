@@ -54,15 +54,18 @@ extension ReplicationLog {
                 try Self.adopt(
                     db, own: own, createdAt: createdAt, clock: ownClock, peer: peer, snapshotLseq: snapshotLseq,
                     wall: wall)
+                // The file this replica will be: the copy itself when it is renamed into place (a rename keeps
+                // the file), else this replica's own file, into which it is copied.
+                let renamed = Self.directory(of: path) == Self.directory(of: self.path)
+                try db.execute(
+                    sql: "UPDATE replica_info SET file_identity = ?, copied_from = NULL",
+                    arguments: [FileIdentity.of(renamed ? path : self.path)])
                 return .commit
             }
             summary.ordersTouched = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM orders") ?? 0
         }
         try source.close()
-        let directory = { (file: String) in
-            (URL(fileURLWithPath: file).standardizedFileURL.deletingLastPathComponent().path)
-        }
-        if directory(path) == directory(self.path) {
+        if Self.directory(of: path) == Self.directory(of: self.path) {
             // Durable before it replaces ours: a crash then leaves the empty replica or the complete copy.
             guard let file = FileHandle(forUpdatingAtPath: path) else {
                 throw ReplicaError(.unavailable, "cannot open the snapshot at \(path)")
@@ -79,6 +82,10 @@ extension ReplicationLog {
             }
         }
         return summary
+    }
+
+    private static func directory(of file: String) -> String {
+        URL(fileURLWithPath: file).standardizedFileURL.deletingLastPathComponent().path
     }
 
     /// Refuses a file that is not a ready replica of this schema whose own site is `peer`.

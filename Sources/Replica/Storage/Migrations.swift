@@ -33,6 +33,14 @@ enum Migrations {
             // whose status is null once the replica is not bootstrapping).
             try db.execute(sql: "UPDATE orders SET status = NULL WHERE id IN (SELECT order_id FROM payments)")
         }
+        migrator.registerMigration("v5-file-identity") { db in
+            // Which file this replica is (machine id, device, inode: `FileIdentity`), and, once it is opened as
+            // another file (copied, restored, moved), the identity it was made as: its writes are then refused
+            // until it is given a new site id (Replica.docc, "One site id, one file"). Null identity: recorded
+            // at the next open.
+            try db.execute(sql: "ALTER TABLE replica_info ADD COLUMN file_identity TEXT")
+            try db.execute(sql: "ALTER TABLE replica_info ADD COLUMN copied_from TEXT")
+        }
         return migrator
     }
 

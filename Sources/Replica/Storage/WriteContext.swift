@@ -43,12 +43,14 @@ final class WriteContext {
         let statement = try db.cachedStatement(
             sql: """
                 SELECT counter, hlc, lseq, order_sequence, (SELECT bootstrap_peer FROM replica_info) AS bootstrap_peer,
-                       (SELECT local_ordinal FROM replica_info) AS local_ordinal
+                       (SELECT local_ordinal FROM replica_info) AS local_ordinal,
+                       (SELECT copied_from FROM replica_info) AS copied_from
                 FROM replica_clock
                 """)
         guard let row = try Row.fetchOne(statement) else {
             throw ReplicaError.corrupt("replica_clock is empty")
         }
+        if local, let copiedFrom: String = row["copied_from"] { throw Replica.copiedError(copiedFrom, path: nil) }
         if local, let peer: String = row["bootstrap_peer"] {
             throw ReplicaError(
                 .unavailable, "this replica is still bootstrapping from site \(peer)",

@@ -66,6 +66,41 @@ struct Whoami: AsyncParsableCommand {
     }
 }
 
+struct Reidentify: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Give this replica a new site id, so that a copy and its original can both go on.",
+        discussion: """
+            A replica file that was copied, restored from a backup, or moved to another disk or machine refuses \
+            writes and syncs: two files writing with one site id would number different changes alike, and peers \
+            would keep whichever arrived first. This command gives the file a new site id and order-number \
+            prefix (and, with --name, a new device name); everything it holds stays, and the other file is not \
+            affected. It is safe on any replica, copied or not. Stop `outpost serve` on this file first.
+
+            Examples:
+              outpost reidentify --name laptop-2
+              outpost reidentify --json
+            """)
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "A new name for this device (default: keep the name).") var name: String?
+
+    func run() async throws {
+        try await guarded {
+            if let name { try DeviceName.check(name) }
+            let (previous, identity) = try Replica.reidentify(at: global.device.replicaPath, name: name)
+            if global.json {
+                return printJSON([
+                    "previous_site_id": previous, "site_id": identity.siteID, "name": identity.name,
+                    "order_prefix": identity.numberPrefix,
+                ])
+            }
+            print(
+                "site id \(previous) → \(identity.siteID) (\(identity.name), orders numbered \(identity.numberPrefix)-…)"
+            )
+            print("this replica writes and syncs as a device of its own; sync it with the hub to catch up")
+        }
+    }
+}
+
 struct Invite: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print one pasteable line that lets another device join this one.",

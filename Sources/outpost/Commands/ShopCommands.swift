@@ -257,6 +257,7 @@ struct Status: AsyncParsableCommand {
                     "customers": status.customers,
                     "open_conflicts": status.openConflicts, "orders_by_status": status.ordersByStatus,
                     "bootstrapping_from": status.bootstrappingFrom as Any,
+                    "copied": status.copiedFrom != nil,
                     "version_vector": status.versionVector.mapValues { Int($0) },
                     "peers": status.peers.map {
                         [
@@ -270,6 +271,11 @@ struct Status: AsyncParsableCommand {
             if let peer = status.bootstrappingFrom {
                 print(
                     "BOOTSTRAPPING from \(peer.prefix(8))…: data is partial and local changes are refused; run `outpost sync` with that peer"
+                )
+            }
+            if status.copiedFrom != nil {
+                print(
+                    "COPIED: this file is not the one this replica was made as (copied, restored or moved); writes and syncs are refused until `outpost reidentify`"
                 )
             }
             print("orders \(status.orders)   customers \(status.customers)   open conflicts \(status.openConflicts)")
