@@ -94,6 +94,24 @@ struct SyncSession {
                 }
                 switch action {
                 case .serve(let theirRequest):
+                    // The peer's own counter checks what this replica claims of its writes, before this side's
+                    // stream (whose end carries the claim) is read.
+                    if let counter = theirRequest.vector[peerSite] {
+                        do {
+                            summary.claimRepair = try await replica.reconcileClaim(peer: peerSite, peerCounter: counter)
+                        } catch let error as ReplicaError where error.code == .siteConflict {
+                            try? await session.sendError(code: "site_conflict", message: error.message)
+                            throw error
+                        }
+                        if let repair = summary.claimRepair {
+                            logger.warning(
+                                "a poisoned vector claimed writes the peer never made; lowered and asked again",
+                                metadata: [
+                                    "peer": "\(peerName)", "claimed": "\(repair.claimed)",
+                                    "peer_counter": "\(repair.peerCounter)", "now": "\(repair.repaired)",
+                                ])
+                        }
+                    }
                     if let bootstrapping, bootstrapping != peerSite {
                         // Told after the peer's HELLO, so that the peer is reading when the line closes.
                         let message =

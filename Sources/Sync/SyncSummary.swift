@@ -1,3 +1,5 @@
+import Replica
+
 /// What one sync session did.
 public struct SyncSummary: Hashable, Sendable {
     /// The peer's site id and name.
@@ -27,6 +29,9 @@ public struct SyncSummary: Hashable, Sendable {
     public var snapshotBytesReceived = 0
     /// The byte a received snapshot continued at (0 when it started from the beginning).
     public var snapshotResumedAt = 0
+    /// Set when this replica's vector claimed more of the peer's writes than the peer made (a poisoned
+    /// vector), and was lowered so that the peer sent them again.
+    public var claimRepair: ClaimRepair?
 
     public init() {}
 }

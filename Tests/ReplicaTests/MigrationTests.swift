@@ -21,7 +21,11 @@ import Testing
         let applied = try await replica.pool.read { db in
             try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier")
         }
-        #expect(applied == ["v1", "v2-local-ordinal", "v3-staged-dots", "v4-rederive-payments", "v5-file-identity"])
+        #expect(
+            applied == [
+                "v1", "v2-local-ordinal", "v3-staged-dots", "v4-rederive-payments", "v5-file-identity",
+                "v6-vouched-counters",
+            ])
         #expect(replica.identity.name == "old-till")
 
         let orders = try await replica.queries.orders()

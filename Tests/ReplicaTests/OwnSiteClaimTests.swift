@@ -27,29 +27,107 @@ import Testing
         }
     }
 
+    /// A trusted but hostile peer ends a stream with a vector claiming a billion of the laptop's writes. The claim
+    /// is joined in, and a relay's copy of the laptop's next sale is skipped as "already had"; but the first time
+    /// the hub meets the laptop itself, the laptop's own counter shows the claim false: the hub lowers it and
+    /// the laptop sends its writes again. Nothing vanishes.
     @Test func aForgedClaimCannotSilenceADevice() async throws {
+        let directory = try TemporaryDirectory()
+        let laptop = try Replica.create(at: directory.path("laptop.sqlite"), name: "laptop")
+        let relay = try Replica.create(at: directory.path("relay.sqlite"), name: "relay")
+        let hub = try Replica.create(at: directory.path("hub.sqlite"), name: "hub")
+        try await Self.sale(laptop, "ana@example.com")
+        try await hub.replication.pull(from: laptop)
+        let evil = String(repeating: "e", count: 32)
+        try await hub.replication.completeStream(
+            from: evil, end: StreamEnd(sender: evil, vector: [laptop.identity.siteID: 1_000_000_000], snapshotLseq: 0))
+        #expect(try await hub.status().versionVector[laptop.identity.siteID] == 1_000_000_000)
+
+        try await Self.sale(laptop, "bo@example.com")
+        try await relay.replication.pull(from: laptop)
+        try await hub.replication.pull(from: relay)
+        #expect(try await hub.queries.orders().count == 1, "the poisoned claim made the relay skip the sale")
+
+        // The laptop itself: its counter exposes the claim.
+        let repair = try await hub.replication.reconcileClaim(
+            peer: laptop.identity.siteID,
+            peerCounter: try await laptop.status().versionVector[laptop.identity.siteID] ?? 0)
+        #expect(repair?.claimed == 1_000_000_000)
+        #expect(try await hub.replication.reconcileClaim(peer: laptop.identity.siteID, peerCounter: 2) == nil)
+        try await hub.replication.pull(from: laptop)
+        try await Self.sale(laptop, "cy@example.com")
+        try await hub.replication.pull(from: laptop)
+        try await laptop.replication.pull(from: hub)
+        #expect(
+            try await Set(hub.queries.orders().map(\.customerEmail)) == [
+                "ana@example.com", "bo@example.com", "cy@example.com",
+            ])
+        #expect(
+            try await hub.status().versionVector[laptop.identity.siteID]
+                == laptop.status().versionVector[laptop.identity.siteID])
+        #expect(try await hub.contentDigest() == laptop.contentDigest())
+    }
+
+    /// A pull alone repairs too: it asks the other replica for its counter first.
+    @Test func aPullFromThePoisonedDeviceRepairsTheClaim() async throws {
         let directory = try TemporaryDirectory()
         let laptop = try Replica.create(at: directory.path("laptop.sqlite"), name: "laptop")
         let hub = try Replica.create(at: directory.path("hub.sqlite"), name: "hub")
         try await Self.sale(laptop, "ana@example.com")
         try await hub.replication.pull(from: laptop)
-        // A trusted but hostile peer ends an empty stream with a vector claiming a billion of the laptop's writes.
         let evil = String(repeating: "e", count: 32)
         try await hub.replication.completeStream(
             from: evil, end: StreamEnd(sender: evil, vector: [laptop.identity.siteID: 1_000_000_000], snapshotLseq: 0))
         try await Self.sale(laptop, "bo@example.com")
-        let before = try await hub.contentDigest()
+        try await hub.replication.pull(from: laptop)
+        #expect(try await hub.queries.orders().count == 2)
+    }
 
-        // The hub asks for what it lacks; the laptop refuses to answer a claim it knows is false.
-        let sending = await Self.siteConflict { try await hub.replication.pull(from: laptop) }
-        #expect(sending?.code == .siteConflict)
-        #expect(sending?.message.contains("poisoned") == true, "\(String(describing: sending))")
-        #expect(try await hub.contentDigest() == before)
-        // And the laptop refuses the hub's stream that carries the claim.
-        let receiving = await Self.siteConflict { try await laptop.replication.pull(from: hub) }
-        #expect(receiving?.code == .siteConflict)
-        #expect(receiving?.message.contains("poisoned") == true)
-        #expect(try await laptop.queries.orders().count == 2)
+    /// A laptop restored in place from an old backup numbers new writes like the ones it lost. The hub, holding
+    /// those, refuses it and says so; `reidentify` on the laptop gets its lost writes back and lets it go on.
+    @Test func aRestoredDeviceIsRefusedUntilReidentified() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path("laptop.sqlite")
+        let hub = try Replica.create(at: directory.path("hub.sqlite"), name: "hub")
+        var laptopSite = ""
+        do {
+            let laptop = try Replica.create(at: path, name: "laptop")
+            laptopSite = laptop.identity.siteID
+            try await Self.sale(laptop, "ana@example.com")
+            _ = try laptop.replication.writeSnapshot(to: directory.path("backup.sqlite"))
+            try await Self.sale(laptop, "bo@example.com")
+            try await Self.sale(laptop, "cy@example.com")
+            try await hub.replication.pull(from: laptop)
+        }
+        // The backup is copied over the laptop's file in place (the same inode: the file identity cannot tell).
+        let backup = try Data(contentsOf: URL(fileURLWithPath: directory.path("backup.sqlite")))
+        for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        let handle = try #require(FileHandle(forUpdatingAtPath: path))
+        try handle.truncate(atOffset: 0)
+        try handle.write(contentsOf: backup)
+        try handle.close()
+        do {
+            let restored = try Replica.open(at: path)
+            try await restored.pool.write { db in
+                try db.execute(sql: "UPDATE replica_info SET copied_from = NULL, file_identity = NULL")
+            }
+            #expect(restored.identity.siteID == laptopSite)
+            let refused = await Self.siteConflict { try await hub.replication.pull(from: restored) }
+            #expect(refused?.code == .siteConflict)
+            #expect(refused?.message.contains("restored from a backup") == true, "\(String(describing: refused))")
+            #expect(refused?.hint?.contains("reidentify") == true)
+        }
+        _ = try Replica.reidentify(at: path)
+        let renewed = try Replica.open(at: path)
+        try await renewed.replication.pull(from: hub)
+        #expect(
+            try await Set(renewed.queries.orders().map(\.customerEmail)) == [
+                "ana@example.com", "bo@example.com", "cy@example.com",
+            ])
+        try await Self.sale(renewed, "di@example.com")
+        try await hub.replication.pull(from: renewed)
+        #expect(try await hub.queries.orders().count == 4)
+        #expect(try await hub.contentDigest() == renewed.contentDigest())
     }
 
     /// A copy opened as another file refuses writes and syncs before it can number a write like its original;

@@ -45,6 +45,9 @@ import Testing
             return try base.withChanges(for: request, batchSize: batchSize, estimate: estimate, emit)
         }
         func stage(_ batch: ChangeBatch, from peer: String) async throws { try await base.stage(batch, from: peer) }
+        func reconcileClaim(peer: String, peerCounter: UInt64) async throws -> ClaimRepair? {
+            try await base.reconcileClaim(peer: peer, peerCounter: peerCounter)
+        }
         func completeStream(from peer: String, end: StreamEnd, lastBatch: ChangeBatch?) async throws -> MergeSummary {
             try await base.completeStream(from: peer, end: end, lastBatch: lastBatch)
         }

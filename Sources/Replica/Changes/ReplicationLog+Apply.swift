@@ -171,8 +171,8 @@ extension ReplicationLog {
         }
         try Self.storeVector(db, ours.joined(with: theirs))
         try db.execute(
-            sql: "INSERT OR REPLACE INTO sync_cursors (peer_site, lseq, synced_at) VALUES (?, ?, ?)",
-            arguments: [peer, end.snapshotLseq, wall])
+            sql: "INSERT OR REPLACE INTO sync_cursors (peer_site, lseq, synced_at, peer_counter) VALUES (?, ?, ?, ?)",
+            arguments: [peer, end.snapshotLseq, wall, Int64(end.vector[peer] ?? 0)])
         try Self.clearStaging(db, from: peer)
         if bootstrapping != nil {
             // Every record arrived directly, without secondary indexes and derived columns: build the indexes,
@@ -203,6 +203,10 @@ extension ReplicationLog {
     /// stream a network session uses.
     @discardableResult
     public func pull(from other: some ReplicationStore, batchSize: Int = 500) async throws -> MergeSummary {
+        // What the other replica says of its own counter checks this replica's claim to its writes first.
+        if let counter = try await other.streamRequest(from: identity.siteID).vector[other.identity.siteID] {
+            try await reconcileClaim(peer: other.identity.siteID, peerCounter: counter)
+        }
         let wall = now()
         // The stream runs inside a read transaction of `other`: keep it off Swift's cooperative threads.
         let (summary, touched) = try await withCheckedThrowingContinuation { continuation in

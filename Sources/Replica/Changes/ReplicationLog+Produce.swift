@@ -66,13 +66,15 @@ extension ReplicationLog {
             let own = try Self.versionVector(db)
             let sites = try Self.siteIDs(db)
             let ownOrdinal = try Self.localOrdinal(db)
-            if let ownID = sites[ownOrdinal], let claimed = request.vector[ownID] {
-                try Self.checkOwnSiteClaim(claimed, own: own[ownOrdinal], clonedWrites: false)
-            }
             var ordinalOf: [String: UInt32] = [:]
             for (ordinal, id) in sites { ordinalOf[id] = ordinal }
             var theirVector: [UInt32: UInt64] = [:]
             for (id, counter) in request.vector { if let ordinal = ordinalOf[id] { theirVector[ordinal] = counter } }
+            // A receiver claiming more of this replica's writes than it made was told a lie by someone (or holds a
+            // copy's writes): this replica is the one that knows, so it sends every write of its own after the
+            // receiver's cursor, and the receiver, told this replica's counter by its HELLO, lowers its claim
+            // before merging (or refuses, when it holds writes numbered above it: `reconcileClaim`).
+            if theirVector[ownOrdinal] ?? 0 > own[ownOrdinal] { theirVector[ownOrdinal] = 0 }
             let receiver = VersionVector(theirVector)
             let snapshotLseq = try Int64.fetchOne(db, sql: "SELECT lseq FROM replica_clock") ?? 0
 

@@ -147,8 +147,8 @@ extension ReplicationLog {
             try db.execute(sql: "DELETE FROM \(table)")
         }
         try db.execute(
-            sql: "INSERT INTO sync_cursors (peer_site, lseq, synced_at) VALUES (?, ?, ?)",
-            arguments: [peer, snapshotLseq, wall])
+            sql: "INSERT INTO sync_cursors (peer_site, lseq, synced_at, peer_counter) VALUES (?, ?, ?, ?)",
+            arguments: [peer, snapshotLseq, wall, peerCounter])
         // The peer holds every record of the copy (its lseqs are the peer's, up to `snapshotLseq`).
         try db.execute(
             sql: "INSERT INTO delivery_marks (peer_site, lseq, delivered_at) VALUES (?, ?, ?)",

@@ -26,6 +26,14 @@ public protocol ReplicationStore: Sendable {
     /// of a cut stream from it, and whether it would take a file snapshot.
     func streamRequest(from peer: String) async throws -> StreamRequest
 
+    /// Checks this replica's claim to `peer`'s writes against the counter `peer` reports of itself, lowering a
+    /// claim above it (a poisoned vector) to what this store can vouch for; returns the repair, if any.
+    ///
+    /// - Throws: `ReplicaError(.siteConflict)` when this store holds writes of `peer` numbered above
+    ///   `peerCounter` (the peer is a copied or restored replica).
+    @discardableResult
+    func reconcileClaim(peer: String, peerCounter: UInt64) async throws -> ClaimRepair?
+
     /// Streams, from one consistent read, every record `request` lacks in batches of at most `batchSize`,
     /// calling `emit` for each (it may block for back-pressure), and returns the stream's end. Every dot sent is
     /// covered by the end's vector. Runs synchronously: call it off the cooperative threads.

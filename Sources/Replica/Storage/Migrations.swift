@@ -41,6 +41,12 @@ enum Migrations {
             try db.execute(sql: "ALTER TABLE replica_info ADD COLUMN file_identity TEXT")
             try db.execute(sql: "ALTER TABLE replica_info ADD COLUMN copied_from TEXT")
         }
+        migrator.registerMigration("v6-vouched-counters") { db in
+            // Per peer: its own counter in the end of the last stream merged from it (what it vouched for). A
+            // vector entry for that peer found above the peer's own counter is lowered back to it
+            // (Replica.docc, "A claim only its maker can vouch for").
+            try db.execute(sql: "ALTER TABLE sync_cursors ADD COLUMN peer_counter INTEGER NOT NULL DEFAULT 0")
+        }
         return migrator
     }
 

@@ -102,6 +102,9 @@ struct SyncCommand: AsyncParsableCommand {
                     "bytes_sent": summary.bytesSent,
                     "bytes_received": summary.bytesReceived, "snapshot_bytes_received": summary.snapshotBytesReceived,
                     "snapshot_resumed_at": summary.snapshotResumedAt,
+                    "repaired_claim": summary.claimRepair.map {
+                        ["claimed": Int($0.claimed), "peer_counter": Int($0.peerCounter), "now": Int($0.repaired)]
+                    } as Any,
                     "duration_ms": milliseconds,
                 ])
             } else {
@@ -123,6 +126,11 @@ struct SyncCommand: AsyncParsableCommand {
                 print(
                     "  conflicts \(summary.conflicts) new" + (summary.conflicts > 0 ? " — see `outpost conflicts`" : "")
                 )
+                if let repair = summary.claimRepair {
+                    print(
+                        "  repaired  this replica's vector claimed \(repair.claimed) changes by \(target.name), which has made \(repair.peerCounter) (a poisoned vector from some peer); lowered to \(repair.repaired) and its changes were sent again"
+                    )
+                }
                 print("  wire      \(summary.bytesSent) bytes out, \(summary.bytesReceived) bytes in")
             }
         }
