@@ -304,7 +304,12 @@ def create_order(args):
                 return 1
             records_line.send("STREAM", {"total": len(records)})
             records_line.send("CHANGES", {"batch": 1, "position": [2, lseq], "snapshot": lseq}, body)
-            records_line.send("END", {"vector": {site: 1}, "snapshot": lseq})
+            vector = {site: 1}
+            # --claim SITE=COUNTER forges entries of other sites (a hostile peer, for tests).
+            for claim in args.claim or []:
+                other, counter = claim.split("=")
+                vector[other] = int(counter)
+            records_line.send("END", {"vector": vector, "snapshot": lseq})
         elif verb == "CHANGES":
             records_line.send("ACK", {"batch": obj["batch"]})
         elif verb == "END":
@@ -345,6 +350,7 @@ def main():
     c.add_argument("--network", required=True)
     c.add_argument("--email", required=True)
     c.add_argument("--line", action="append", required=True)
+    c.add_argument("--claim", action="append", help="SITE=COUNTER: a forged end-vector entry (tests)")
     args = parser.parse_args()
     modes = {"dial": dial, "listen": listen, "vectors": vectors, "keygen": keygen, "create-order": create_order}
     return modes[args.mode](args)
