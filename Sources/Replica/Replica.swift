@@ -39,8 +39,8 @@ public final class Replica: Sendable {
     let now: @Sendable () -> Int64
     let random: @Sendable () -> UInt64
     private let observers = Mutex<[UUID: AsyncStream<Set<String>>.Continuation]>([:])
-    /// Peer names this instance has already stored (`notePeer`).
-    let notedPeers = Mutex<[String: String]>([:])
+    /// Peer names and keys this instance has already stored (`notePeer`).
+    let notedPeers = Mutex<[String: (name: String, key: [UInt8])]>([:])
     /// This instance's claim on the file (nil on read-only media): a snapshot is installed only alone.
     let claim: FileClaim?
 

@@ -55,7 +55,13 @@ struct SyncSession {
         // stream (protocol/SPEC.md, "Every dot is covered"), except an empty one to the peer it loads from, so
         // that peer's session can complete the bootstrap.
         let bootstrapping = try await replica.bootstrappingFrom()
-        try await replica.notePeer(site: peerSite, name: peerName)
+        do {
+            try await replica.notePeer(site: peerSite, name: peerName, key: session.peerKey)
+        } catch let error as ReplicaError where error.code == .siteConflict {
+            try? await session.sendError(
+                code: "site_conflict", message: "this peer's site \(peerSite) is bound to another key")
+            throw error
+        }
         var summary = SyncSummary()
         summary.peerSite = peerSite
         summary.peerName = peerName
@@ -197,6 +203,8 @@ struct SyncSession {
                         throw error
                     }
                     summary.snapshotBytesReceived = receiving.received - receiving.resumedAt
+                    // The installed file knows nothing of this replica's peers yet: the sender first.
+                    try await replica.notePeer(site: peerSite, name: peerName, key: session.peerKey)
                     try machine.merged()
                     try await session.send(
                         SessionMessage.done(.init(rows: merged.rows, changed: 0, conflicts: 0)).record())

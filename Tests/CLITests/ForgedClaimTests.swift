@@ -31,12 +31,14 @@ import Testing
             python,
             [
                 peer, "create-order", "127.0.0.1", "\(port)", "--key", privateKey, "--listener",
-                try #require(whoami["public_key"] as? String), "--network", try #require(whoami["network_id"] as? String),
+                try #require(whoami["public_key"] as? String), "--network",
+                try #require(whoami["network_id"] as? String),
                 "--email", "decoy@example.com", "--line", "MUG:1:500", "--claim", "\(laptopSite)=1000000000",
             ])
         #expect(forged.status == 0, "\(forged.stderr)")
         let poisoned = try hub("status", "--json").object["version_vector"] as? [String: Int]
-        #expect(poisoned?[laptopSite] == 1_000_000_000, "the forged claim was joined in: \(String(describing: poisoned))")
+        #expect(
+            poisoned?[laptopSite] == 1_000_000_000, "the forged claim was joined in: \(String(describing: poisoned))")
 
         #expect(try laptop("order", "create", "--customer", "bo@example.com", "--line", "TEE-M:1:10.00").status == 0)
         let synced = try laptop("sync", "hub", "--json")

@@ -30,7 +30,9 @@ import Testing
         var identity: ReplicaIdentity { base.identity }
         var schemaVersion: Int { base.schemaVersion }
         var snapshots: (any SnapshotStore)? { offersSnapshots ? base : nil }
-        func notePeer(site: String, name: String) async throws { try await base.notePeer(site: site, name: name) }
+        func notePeer(site: String, name: String, key: [UInt8]) async throws {
+            try await base.notePeer(site: site, name: name, key: key)
+        }
         func bootstrappingFrom() async throws -> String? { try await base.bootstrappingFrom() }
         func streamRequest(from peer: String) async throws -> StreamRequest {
             var request = try await base.streamRequest(from: peer)

@@ -88,6 +88,7 @@ extension ReplicationLog {
     /// log. A snapshot never carries them.
     static let peerPrivateTables = [
         "staged_rows", "staged_streams", "staged_dots", "sync_cursors", "delivery_marks", "conflict_history",
+        "site_keys",
     ]
 
     /// Hands a copy of this replica's file holding only replicated state to `chunk`, `chunkSize` bytes at a

@@ -141,9 +141,7 @@ extension ReplicationLog {
                     bootstrap_peer = NULL, local_ordinal = ?
                 """,
             arguments: [own.siteID, own.name, own.numberPrefix, createdAt, ordinal])
-        for table in [
-            "sync_cursors", "delivery_marks", "staged_rows", "staged_streams", "staged_dots", "conflict_history",
-        ] {
+        for table in peerPrivateTables where try db.tableExists(table) {
             try db.execute(sql: "DELETE FROM \(table)")
         }
         try db.execute(

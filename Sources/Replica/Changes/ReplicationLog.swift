@@ -40,7 +40,10 @@ public struct ReplicationLog: ReplicationStore, SnapshotStore {
         // Installed or refused, the copy is done with: a refused one (a wrong digest) must not be resumed.
         defer { received.discard() }
         try received.finish()
-        return try await installSnapshot(from: received.path, peer: peer, snapshotLseq: received.snapshotLseq)
+        let summary = try await installSnapshot(from: received.path, peer: peer, snapshotLseq: received.snapshotLseq)
+        // The file is new: the peers noted in the old one (names, key bindings) are noted again.
+        replica.notedPeers.withLock { $0.removeAll() }
+        return summary
     }
 
     public func abandonSnapshot(_ received: SnapshotReceiver?, from peer: String) async throws {
@@ -84,20 +87,48 @@ extension ReplicationLog {
         }
     }
 
-    /// Remembers a peer site's human name (shown by `status()`).
-    public func notePeer(site: String, name: String) async throws {
+    /// Remembers a peer site's human name (shown by `status()`) and binds the site to the key that speaks for it
+    /// (Replica.docc, "A claim only its maker can vouch for"): the first key a site is heard from is the only
+    /// one that may speak for it afterwards. A key may speak for several sites (a device given a new site id by
+    /// `reidentify` keeps its key).
+    ///
+    /// - Throws: `ReplicaError(.siteConflict)` when `site` is bound to another key.
+    public func notePeer(site: String, name: String, key: [UInt8]) async throws {
         // Every session notes its peer; after the first, this instance answers from memory.
-        if replica.notedPeers.withLock({ $0[site] }) == name { return }
-        let known = try await pool.read { db in
-            try String.fetchOne(db, sql: "SELECT name FROM sites WHERE site_id = ?", arguments: [site])
+        if let noted = replica.notedPeers.withLock({ $0[site] }), noted.name == name, noted.key == key { return }
+        let (known, bound) = try await pool.read { db in
+            (
+                try String.fetchOne(db, sql: "SELECT name FROM sites WHERE site_id = ?", arguments: [site]),
+                try Data.fetchOne(db, sql: "SELECT public_key FROM site_keys WHERE site_id = ?", arguments: [site])
+            )
         }
-        if known != name {
+        if let bound, [UInt8](bound) != key { throw Self.boundElsewhere(site: site, name: name) }
+        if known != name || bound == nil {
+            let wall = now()
             try await pool.write { db in
+                if let bound = try Data.fetchOne(
+                    db, sql: "SELECT public_key FROM site_keys WHERE site_id = ?", arguments: [site]),
+                    [UInt8](bound) != key
+                {
+                    throw Self.boundElsewhere(site: site, name: name)
+                }
                 _ = try Self.registerSites(db, [site])
                 try db.execute(sql: "UPDATE sites SET name = ? WHERE site_id = ?", arguments: [name, site])
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO site_keys (site_id, public_key, bound_at) VALUES (?, ?, ?)",
+                    arguments: [site, Data(key), wall])
             }
         }
-        replica.notedPeers.withLock { $0[site] = name }
+        replica.notedPeers.withLock { $0[site] = (name, key) }
+    }
+
+    private static func boundElsewhere(site: String, name: String) -> ReplicaError {
+        ReplicaError(
+            .siteConflict,
+            "the peer \(name) speaks for site \(site), which another device's key spoke for first: one device may not write as another",
+            hint:
+                "if the peer's replica was copied from another device, run `outpost reidentify` on the peer; nothing was merged or sent"
+        )
     }
 }
 

@@ -16,8 +16,12 @@ public protocol ReplicationStore: Sendable {
     /// The schema version of replicated records; peers must agree on it to sync.
     var schemaVersion: Int { get }
 
-    /// Remembers `name` as the human name of the peer with site id `site` (for status and conflict lists).
-    func notePeer(site: String, name: String) async throws
+    /// Remembers `name` as the human name of the peer with site id `site` (for status and conflict lists), and
+    /// binds the site to `key`, the peer's authenticated public key: only the first key heard for a site may
+    /// speak for it afterwards.
+    ///
+    /// - Throws: `ReplicaError(.siteConflict)` when `site` is bound to another key.
+    func notePeer(site: String, name: String, key: [UInt8]) async throws
 
     /// The site this replica is loading its first record stream from, if it is; it then serves no stream.
     func bootstrappingFrom() async throws -> String?

@@ -47,6 +47,17 @@ enum Migrations {
             // (Replica.docc, "A claim only its maker can vouch for").
             try db.execute(sql: "ALTER TABLE sync_cursors ADD COLUMN peer_counter INTEGER NOT NULL DEFAULT 0")
         }
+        migrator.registerMigration("v7-site-keys") { db in
+            // The key each peer site was first heard from: only that key may speak for the site afterwards.
+            try db.execute(
+                sql: """
+                    CREATE TABLE site_keys (
+                        site_id TEXT PRIMARY KEY,
+                        public_key BLOB NOT NULL,
+                        bound_at INTEGER NOT NULL
+                    ) WITHOUT ROWID
+                    """)
+        }
         return migrator
     }
 
