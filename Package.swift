@@ -81,6 +81,8 @@ let package = Package(
             name: "OutpostBench",
             dependencies: [
                 "Replica",
+                // The cutting proxy of the tests, for the bootstrap over a dropping link.
+                "OutpostTestSupport",
                 "Sync",
                 "SecureLine",
                 .product(name: "GRDB", package: "GRDB.swift"),

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import OrderDomain
 import OutpostCore
+import OutpostTestSupport
 import Replica
 import SecureLine
 import Sync
@@ -37,7 +38,7 @@ extension Bench {
         figures.append(Figure(key: "bootstrap_peak_rss_mb", unit: "MB", target: "< 64", runs: rss, passes: { $0 < 64 }))
 
         // The same bootstrap over a link that drops every 64 MB: each session continues the kept copy.
-        let relay = try CuttingRelay(target: hub.server.port, cutAfter: 64 << 20)
+        let relay = try CuttingProxy(target: hub.server.port, cutAfter: 64 << 20)
         defer { relay.close() }
         var cutSeconds: [Double] = []
         var sessions: [Double] = []

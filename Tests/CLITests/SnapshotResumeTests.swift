@@ -30,6 +30,7 @@ import Testing
         var completed: [String: Any]?
         for _ in 0..<30 where completed == nil {
             let proxy = try CuttingProxy(target: port, cutAfter: 150_000)
+            defer { proxy.close() }  // and alive until then
             try terminal("peer", "set-address", "hub", "127.0.0.1:\(proxy.port)")
             let result = try terminal.run(["sync", "hub", "--json"])
             if result.status == 0 {

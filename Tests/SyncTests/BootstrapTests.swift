@@ -137,6 +137,7 @@ import Testing
         try await Self.seed(hub.replica, count: 1_000)
         let hubSite = hub.replica.identity.siteID
         let proxy = try CuttingProxy(target: hub.server?.port ?? 0, cutAfter: cutAfter)
+        defer { proxy.close() }  // and alive until then
         await #expect(throws: (any Error).self) { try await fleet.sync(terminal, with: hub, via: proxy.port) }
         #expect(
             try await terminal.replica.status().bootstrappingFrom == nil, "a cut snapshot returns the replica to ready")
@@ -169,6 +170,7 @@ import Testing
         var completed: SyncSummary?
         for _ in 0..<40 where completed == nil {
             let proxy = try CuttingProxy(target: hub.server?.port ?? 0, cutAfter: 150_000)
+            defer { proxy.close() }  // and alive until then
             do {
                 completed = try await fleet.sync(terminal, with: hub, via: proxy.port)
             } catch {
@@ -193,6 +195,7 @@ import Testing
         let terminal = try await fleet.add("terminal", listening: false)
         try await Self.seed(hub.replica, count: 1_000)
         let proxy = try CuttingProxy(target: hub.server?.port ?? 0, cutAfter: 300_000)
+        defer { proxy.close() }  // and alive until then
         await #expect(throws: (any Error).self) { try await fleet.sync(terminal, with: hub, via: proxy.port) }
         let kept = try await terminal.replica.replication.streamRequest(from: hub.replica.identity.siteID)
         #expect((kept.snapshotResume?.offset ?? 0) > 0)
@@ -227,6 +230,7 @@ import Testing
         let terminal = try await fleet.add("terminal", listening: false)
         try await Self.seed(hub.replica, count: 1_000)
         let proxy = try CuttingProxy(target: hub.server?.port ?? 0, cutAfter: 300_000)
+        defer { proxy.close() }  // and alive until then
         await #expect(throws: (any Error).self) { try await fleet.sync(terminal, with: hub, via: proxy.port) }
         let incoming = terminal.replica.path + ".snapshot-incoming"
         let handle = try #require(FileHandle(forUpdatingAtPath: incoming))
@@ -252,6 +256,7 @@ import Testing
         let terminal = try await fleet.add("terminal", listening: false)
         try await Self.seed(hub.replica, count: 1_000)
         let proxy = try CuttingProxy(target: hub.server?.port ?? 0, cutAfter: 300_000)
+        defer { proxy.close() }  // and alive until then
         await #expect(throws: (any Error).self) { try await fleet.sync(terminal, with: hub, via: proxy.port) }
         #expect(FileManager.default.fileExists(atPath: terminal.replica.path + ".snapshot-incoming"))
         _ = try await terminal.replica.commands.createOrder(

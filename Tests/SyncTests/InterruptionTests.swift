@@ -28,6 +28,7 @@ import Testing
         for _ in 0..<12 {
             let cutAfter = Int.random(in: 50...9_000, using: &random)
             let proxy = try CuttingProxy(target: hub.server?.port ?? 0, cutAfter: cutAfter)
+            defer { proxy.close() }  // and alive until then
             let hubOrders = try await hub.replica.queries.orders().count
             let laptopOrders = try await laptop.replica.queries.orders().count
             do {
