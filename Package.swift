@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
     ],
     targets: [
         // Shared by every module: the error protocol and exit statuses, hex and base64url. No dependencies.
@@ -62,12 +63,23 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Orders in from other shop systems (Shopify's CSV export, WooCommerce's REST JSON) and out as CSV.
+        .target(
+            name: "Intake",
+            dependencies: [
+                "OrderDomain",
+                "OutpostCore",
+                "Replica",
+                .product(name: "CSV", package: "CSV.swift"),
+            ]
+        ),
         .executableTarget(
             name: "outpost",
             dependencies: [
                 "OutpostCore",
                 "Replica",
                 "Sync",
+                "Intake",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
@@ -111,6 +123,7 @@ let package = Package(
         .testTarget(
             name: "CLITests", dependencies: ["OutpostTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "OutpostCoreTests", dependencies: ["OutpostCore"]),
+        .testTarget(name: "IntakeTests", dependencies: ["Intake", "OrderDomain", "Replica", "OutpostTestSupport"]),
         .testTarget(
             name: "SecureLineTests",
             dependencies: [

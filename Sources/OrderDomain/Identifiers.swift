@@ -29,6 +29,15 @@ public enum Identifiers {
         return format(bytes)
     }
 
+    /// A name-based UUID (version 8) for a record that comes from another system, e.g.
+    /// `"shopify:5123:order"`: importing the same source again derives the same ids, so nothing is doubled.
+    public static func sourceID(_ name: String) -> String {
+        var bytes = fnv1a128(Array(("source:" + name).utf8))
+        bytes[6] = (bytes[6] & 0x0F) | 0x80  // version 8: custom
+        bytes[8] = (bytes[8] & 0x3F) | 0x80
+        return format(bytes)
+    }
+
     /// A 128-bit FNV-1a fingerprint of `bytes` as 32 hex characters (not cryptographic: for comparing
     /// content, never for security).
     public static func fingerprint(_ bytes: [UInt8]) -> String {

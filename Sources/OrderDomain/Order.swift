@@ -1,6 +1,10 @@
 /// Where an order came from.
 public enum Channel: String, Hashable, Sendable, CaseIterable {
     case pos, web, marketplace, social, manual
+    /// Imported from a Shopify order export (`outpost import shopify`).
+    case shopify
+    /// Imported from WooCommerce's REST API (`outpost import woocommerce`).
+    case woocommerce
 }
 
 /// A customer. The id is derived from the e-mail address (`Identifiers.customerID(email:)`).

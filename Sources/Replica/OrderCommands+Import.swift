@@ -160,7 +160,11 @@ extension OrderCommands {
     }
 
     /// Validates one imported order and replays its history through the transition checks.
-    static func checkImport(_ item: ImportedOrder) throws -> ImportedOrder {
+    /// Checks an order as `importOrders` would, without writing: its e-mail, ids, lines and history (replayed
+    /// through the transition checks). Returns it with its customer id and fact order ids filled in.
+    ///
+    /// - Throws: `DomainError` saying what is wrong.
+    public static func checkImport(_ item: ImportedOrder) throws -> ImportedOrder {
         var item = item
         try InputRules.checkEmail(item.customer.email)
         let customerID = Identifiers.customerID(email: item.customer.email)

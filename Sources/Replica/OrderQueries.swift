@@ -122,6 +122,16 @@ extension Replica {
 }
 
 extension OrderQueries {
+    /// Which of `ids` are orders this replica holds (for imports that skip what is already there).
+    public func existingOrders(ids: [String]) async throws -> Set<String> {
+        try await read { db in
+            var found: Set<String> = []
+            let statement = try db.cachedStatement(sql: "SELECT 1 FROM orders WHERE id = ?")
+            for id in ids where try Int.fetchOne(statement, arguments: [id]) != nil { found.insert(id) }
+            return found
+        }
+    }
+
     /// The order named by id or number, with lines, facts, derived status, flags, timeline and open conflicts.
     /// - Parameters:
     ///   - reference: the order's id or number.

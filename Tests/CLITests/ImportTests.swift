@@ -1,0 +1,98 @@
+import Foundation
+import Testing
+
+/// Orders from Shopify's CSV export and WooCommerce's REST JSON, imported through the real binary: multi-line
+/// orders, payments, partial and full refunds, cancellations, partial shipments; bad records named by number
+/// while the rest goes in; a second import changes nothing.
+@Suite struct ImportTests {
+    static let fixtures = Outpost.root.appendingPathComponent("Tests/Fixtures")
+
+    static func show(_ outpost: Outpost, _ number: String) throws -> [String: Any] {
+        try outpost("order", "show", number, "--json").object
+    }
+
+    @Test func aShopifyExportImportsWithItsHistoryAndOnlyOnce() throws {
+        let scratch = try Scratch()
+        let shop = Outpost(directory: scratch.url, name: "shop")
+        try shop("init", "--name", "shop")
+        let file = Self.fixtures.appendingPathComponent("shopify-orders.csv").path
+
+        let dry = try shop("import", "shopify", file, "--dry-run", "--json")
+        #expect(dry.status == 65)
+        #expect(dry.object["imported"] as? Int == 6 && dry.object["dry_run"] as? Bool == true)
+        #expect(try shop("order", "list", "--json").array.isEmpty, "a dry run writes nothing")
+        let strict = try shop("import", "shopify", file, "--strict", "--json")
+        #expect(strict.status == 65)
+        #expect(try shop("order", "list", "--json").array.isEmpty, "--strict imports nothing when a record is bad")
+
+        let first = try shop("import", "shopify", file, "--json")
+        #expect(first.status == 65, "two bad records: \(first.stderr)")
+        #expect(first.object["imported"] as? Int == 6)
+        let problems = first.object["problems"] as? [[String: Any]] ?? []
+        #expect(problems.map { $0["record"] as? Int } == [6, 7])
+        #expect(problems.map { $0["order"] as? String } == ["#1005", "#1006"])
+        #expect((problems.first?["reason"] as? String)?.contains("'two'") == true)
+        #expect(first.stderr.contains("import the file again"))
+
+        let shipped = try Self.show(shop, "SHOP-1001")
+        #expect(shipped["status"] as? String == "shipped")
+        #expect(shipped["total_minor"] as? Int == 4970)
+        #expect(shipped["channel"] as? String == "shopify")
+        #expect((shipped["lines"] as? [[String: Any]])?.map { $0["sku"] as? String } == ["TEE-M", "MUG"])
+        #expect(Set(shipped["tags"] as? [String] ?? []) == ["gift", "summer-sale"])
+        let partlyRefunded = try Self.show(shop, "SHOP-1002")
+        #expect(partlyRefunded["status"] as? String == "paid")
+        #expect(partlyRefunded["refunded_minor"] as? Int == 500)
+        #expect(try Self.show(shop, "SHOP-1003")["status"] as? String == "cancelled")
+        let refunded = try Self.show(shop, "SHOP-1004")
+        #expect(refunded["refunded_minor"] as? Int == 3980)
+        #expect(["cancelled", "refunded"].contains(refunded["status"] as? String ?? ""))
+        let authorized = try Self.show(shop, "SHOP-1007")
+        #expect(authorized["status"] as? String == "pending_payment")
+        #expect(authorized["financial_status"] as? String == "authorized")
+        #expect((authorized["lines"] as? [[String: Any]])?.first?["sku"] as? String == "NOSKU-TOTE-BAG")
+        #expect(try Self.show(shop, "SHOP-1008")["status"] as? String == "partially_fulfilled")
+
+        let before = try shop("order", "list", "--json").stdout
+        let again = try shop("import", "shopify", file, "--json")
+        #expect(again.object["imported"] as? Int == 0)
+        #expect(again.object["already_present"] as? Int == 6)
+        #expect(try shop("order", "list", "--json").stdout == before, "a second import changes nothing")
+    }
+
+    @Test func aWooCommerceFileImportsWithItsHistoryAndOnlyOnce() throws {
+        let scratch = try Scratch()
+        let shop = Outpost(directory: scratch.url, name: "shop")
+        try shop("init", "--name", "shop")
+        let file = Self.fixtures.appendingPathComponent("woocommerce-orders.jsonl").path
+        let first = try shop("import", "woocommerce", file, "--json")
+        #expect(first.status == 65)
+        #expect(first.object["imported"] as? Int == 5)
+        let problems = first.object["problems"] as? [[String: Any]] ?? []
+        #expect(problems.map { $0["record"] as? Int } == [5, 7])
+        #expect((problems.last?["reason"] as? String)?.contains("EURO") == true)
+
+        let completed = try Self.show(shop, "WOO-701")
+        #expect(completed["status"] as? String == "shipped")
+        #expect(completed["total_minor"] as? Int == 4970)
+        #expect(completed["channel"] as? String == "woocommerce")
+        #expect((completed["customer"] as? [String: Any])?["email"] as? String == "gus@example.com")
+        #expect(try Self.show(shop, "WOO-702")["refunded_minor"] as? Int == 250)
+        #expect(try Self.show(shop, "WOO-703")["status"] as? String == "cancelled")
+        #expect(try Self.show(shop, "WOO-704")["refunded_minor"] as? Int == 500)
+        let failed = try Self.show(shop, "WOO-706")
+        #expect(failed["status"] as? String == "pending_payment")
+        #expect((failed["overlays"] as? [String])?.contains("payment_issue") == true, "\(failed)")
+
+        let before = try shop("order", "list", "--json").stdout
+        let again = try shop("import", "woocommerce", file, "--json")
+        #expect(again.object["imported"] as? Int == 0 && again.object["already_present"] as? Int == 5)
+        #expect(try shop("order", "list", "--json").stdout == before)
+
+        let missing = try shop("import", "woocommerce", "/nonexistent/orders.jsonl")
+        #expect(missing.status == 66, "\(missing.stderr)")
+        let notShopify = try shop("import", "shopify", file)
+        #expect(notShopify.status == 65)
+        #expect(notShopify.stderr.contains("is not a Shopify order export"), "\(notShopify.stderr)")
+    }
+}
