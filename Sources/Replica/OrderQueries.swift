@@ -160,7 +160,33 @@ extension OrderQueries {
                 .invalidInput, "a listing limit is at least 1, not \(limit)", hint: "leave it out to list every order")
         }
         let now = filter.asOf ?? replica.now()
+        return try await read { db in try Self.listings(db, filter, now: now) }
+    }
+
+    /// Orders matching `filter` with their lines and facts, newest first, and their customers, from one read
+    /// (for exports).
+    public func completeOrders(matching filter: OrderFilter = OrderFilter()) async throws -> [(
+        order: Order, customer: Customer?
+    )] {
+        let now = filter.asOf ?? replica.now()
         return try await read { db in
+            try Self.listings(db, filter, now: now).compactMap { listing in
+                guard let order = try OrderRecords.load(db, id: listing.id) else { return nil }
+                let customer = try Row.fetchOne(
+                    db, sql: "SELECT email, name, phone, address, created_at FROM customers WHERE id = ?",
+                    arguments: [order.customerID]
+                ).map {
+                    Customer(
+                        email: $0["email"] ?? "", name: $0["name"], phone: $0["phone"], address: $0["address"],
+                        createdAt: $0["created_at"] ?? 0)
+                }
+                return (order, customer)
+            }
+        }
+    }
+
+    static func listings(_ db: Database, _ filter: OrderFilter, now: Int64) throws -> [OrderListing] {
+        do {
             var clauses: [String] = []
             var arguments: StatementArguments = []
             if let status = filter.status {

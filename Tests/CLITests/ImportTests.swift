@@ -1,4 +1,5 @@
 import Foundation
+import OutpostTestSupport
 import Testing
 
 /// Orders from Shopify's CSV export and WooCommerce's REST JSON, imported through the real binary: multi-line
@@ -53,11 +54,52 @@ import Testing
         #expect((authorized["lines"] as? [[String: Any]])?.first?["sku"] as? String == "NOSKU-TOTE-BAG")
         #expect(try Self.show(shop, "SHOP-1008")["status"] as? String == "partially_fulfilled")
 
+        // Out again as CSV, read back by another program (Python's csv module): the same figures.
+        let exported = scratch.url.appendingPathComponent("orders.csv").path
+        #expect(try shop("export", "orders", "--out", exported).status == 0)
+        let rows = try Self.readCSV(exported)
+        #expect(rows.count == 6)
+        let listed = try shop("order", "list", "--json").array
+        for row in rows {
+            let shown = try Self.show(shop, row["number"] ?? "")
+            #expect(Int(row["total_minor"] ?? "") == shown["total_minor"] as? Int, "\(row)")
+            #expect(Int(row["refunded_minor"] ?? "") == shown["refunded_minor"] as? Int, "\(row)")
+            #expect(row["status"] == shown["status"] as? String)
+            #expect(row["financial_status"] == shown["financial_status"] as? String)
+            #expect(row["channel"] == "shopify")
+        }
+        #expect(Set(rows.compactMap { $0["number"] }) == Set(listed.compactMap { $0["number"] as? String }))
+        #expect(rows.first { $0["number"] == "SHOP-1001" }?["total"] == "49.70")
+        let lines = try shop("export", "lines", "--format", "jsonl").stdout.split(separator: "\n")
+        #expect(lines.count == 8, "one JSON line per order line")
+        let since = try Self.readCSVText(try shop("export", "orders", "--since", "2026-11-26").stdout)
+        #expect(Set(since.compactMap { $0["number"] }) == ["SHOP-1007", "SHOP-1008"])
+
         let before = try shop("order", "list", "--json").stdout
         let again = try shop("import", "shopify", file, "--json")
         #expect(again.object["imported"] as? Int == 0)
         #expect(again.object["already_present"] as? Int == 6)
         #expect(try shop("order", "list", "--json").stdout == before, "a second import changes nothing")
+    }
+
+    /// Rows of a CSV file as Python's csv module reads them (an independent reader).
+    static func readCSV(_ path: String) throws -> [[String: String]] {
+        let result = Outpost.Result(
+            try runProcess(
+                "/usr/bin/env",
+                [
+                    "python3", "-c",
+                    "import csv,json,sys; print(json.dumps(list(csv.DictReader(open(sys.argv[1], newline='')))))", path,
+                ]))
+        return (try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: String]]) ?? []
+    }
+
+    static func readCSVText(_ text: String) throws -> [[String: String]] {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("outpost-\(UUID().uuidString).csv")
+            .path
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        return try readCSV(path)
     }
 
     @Test func aWooCommerceFileImportsWithItsHistoryAndOnlyOnce() throws {
