@@ -95,6 +95,8 @@ let package = Package(
                 "Replica",
                 // The cutting proxy of the tests, for the bootstrap over a dropping link.
                 "OutpostTestSupport",
+                "Intake",
+                .product(name: "CSV", package: "CSV.swift"),
                 "Sync",
                 "SecureLine",
                 .product(name: "GRDB", package: "GRDB.swift"),

@@ -24,7 +24,7 @@ struct Bench {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         var bench = Bench(directory: directory, quick: quick)
-        // `--only write|line|handshake|sync|delta` runs one group (for working on it; a full result needs all).
+        // `--only write|line|handshake|sync|import|delta` runs one group (for working on it; a full result needs all).
         let only = arguments.firstIndex(of: "--only").flatMap {
             arguments.index(after: $0) < arguments.endIndex ? arguments[arguments.index(after: $0)] : nil
         }
@@ -34,6 +34,7 @@ struct Bench {
         if wanted("line") { figures += try bench.lineThroughput() }
         if wanted("handshake") { figures.append(try bench.handshake()) }
         if wanted("sync") { figures += try await bench.syncFigures() }
+        if wanted("import") { figures += try await bench.importFigures() }
         if only == "delta" {
             // The delta figures alone against a 10k-order hub (for working on latency; not a result).
             let hub = try await Served(path: bench.path("hub"), orders: 10_000)
