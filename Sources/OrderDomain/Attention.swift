@@ -20,7 +20,7 @@ public enum AttentionKind: String, Hashable, Sendable, CaseIterable {
 
 /// When an order starts to need attention. The defaults are what a small shop expects; a caller (or, later,
 /// replicated settings) may change them.
-public struct AttentionThresholds: Hashable, Sendable {
+public struct AttentionThresholds: Sendable {
     /// Pending payment for longer than this (default 48 h).
     public var unpaidMilliseconds: Int64 = 48 * 3_600_000
     /// An offline card not confirmed after this (default 24 h).
@@ -31,8 +31,13 @@ public struct AttentionThresholds: Hashable, Sendable {
     public var trackingMilliseconds: Int64 = 5 * 86_400_000
     /// A return still open after this (default 7 days).
     public var returnMilliseconds: Int64 = 7 * 86_400_000
-    /// An order worth at least this (minor units of its currency) not yet shipped (default 500.00).
-    public var highValueMinor: Int64 = 50_000
+    /// An order worth at least this not yet shipped: minor units for a currency with that many minor digits
+    /// (default 500 in the major unit: 500.00 EUR, 500 JPY).
+    public var highValue: @Sendable (_ minorDigits: Int) -> Int64 = { digits in
+        var amount: Int64 = 500
+        for _ in 0..<digits { amount *= 10 }
+        return amount
+    }
 
     public init() {}
 }
@@ -139,7 +144,7 @@ extension Order {
                 .overFulfilled, since: fulfilments.compactMap(\.shippedAt).max() ?? createdAt,
                 "more units shipped than ordered")
         }
-        if open, unshipped, progress.totalMinor >= thresholds.highValueMinor {
+        if open, unshipped, progress.totalMinor >= thresholds.highValue(currency.minorDigits) {
             add(
                 .highValue, since: createdAt, "worth \(amount(progress.totalMinor)), not yet shipped")
         }

@@ -39,6 +39,8 @@ public enum Entity: String, Hashable, Sendable, CaseIterable {
     case refunds
     case exchanges
     case stock
+    /// Shop settings that every device shares (`outpost config`; schema 2).
+    case settings
 
     /// A small stable number used on the wire, in staged rows, siblings and the conflict log
     /// (protocol/SPEC.md §13, "Entities"). Fixed per entity: never derived from the order of the cases.
@@ -54,6 +56,7 @@ public enum Entity: String, Hashable, Sendable, CaseIterable {
         case .refunds: 7
         case .exchanges: 8
         case .stock: 9
+        case .settings: 10
         }
     }
 
@@ -64,7 +67,7 @@ public enum Entity: String, Hashable, Sendable, CaseIterable {
     }
 
     /// Whether records of this kind belong to an order (and carry `order_id`).
-    public var belongsToOrder: Bool { self != .customers && self != .stock && self != .orders }
+    public var belongsToOrder: Bool { ![.customers, .stock, .orders, .settings].contains(self) }
 
     /// The replicated fields, in field-index order.
     public var fields: [FieldSpec] {
@@ -118,6 +121,10 @@ public enum Entity: String, Hashable, Sendable, CaseIterable {
             // One row per (sku, location, site); only that site writes it, so it never conflicts and
             // on-hand is the sum of contributions (OrderDomain.docc, "The order model").
             [.fact("sku"), .fact("location"), .fact("site"), .init("on_hand", .integer)]
+        case .settings:
+            // One row per setting, keyed by its name (`Settings`); the value is a register: the latest write wins
+            // and concurrent writes show as a conflict like any other field.
+            [.fact("key"), .init("value")]
         }
     }
 
@@ -128,5 +135,6 @@ public enum Entity: String, Hashable, Sendable, CaseIterable {
 extension Entity {
     /// The version of the replicated schema: the entities, their fields in order, their merge rules and wire
     /// codes. Bumped with every change to them; peers must agree on it to sync (protocol/SPEC.md, "Model").
-    public static let schemaVersion = 1
+    /// Schema 2 added `settings`.
+    public static let schemaVersion = 2
 }

@@ -7,6 +7,8 @@ extension Entity {
         case .customers:
             "name-based: customer_id(email), the UUID (version 8) of FNV-1a-128 over \"customer:\" + the trimmed, lower-cased e-mail (SPEC §14)"
         case .stock: "sku + \"@\" + location + \"@\" + the writing site's id: one contribution per device"
+        case .settings:
+            "the setting's name (e.g. attention.unpaid_hours): one record per setting, shared by every device"
         default: "a UUIDv7 string made by the writing device (lower-case 8-4-4-4-12 hex)"
         }
     }
@@ -33,6 +35,7 @@ extension Entity {
         case (.payments, "method"): PaymentMethod.allCases.map(\.rawValue)
         case (.trackingEvents, "kind"): TrackingKind.allCases.map(\.rawValue)
         case (.returns, "reason"): ReturnReason.allCases.map(\.rawValue)
+        case (.settings, "key"): Settings.definitions.map(\.key)
         default: nil
         }
     }

@@ -13,9 +13,14 @@ public enum CustomerSegment: String, Hashable, Sendable, CaseIterable {
 }
 
 /// Where the segments begin. Defaults for a small shop; replicated settings may replace them later.
-public struct SegmentThresholds: Hashable, Sendable {
-    /// Spent (captured − refunded, minor units) at or above this in one currency (default 1,000.00).
-    public var vipMinor: Int64 = 100_000
+public struct SegmentThresholds: Sendable {
+    /// Spent (captured − refunded) at or above this in one currency: minor units for a currency with that many
+    /// minor digits (default 1,000 in the major unit).
+    public var vip: @Sendable (_ minorDigits: Int) -> Int64 = { digits in
+        var amount: Int64 = 1_000
+        for _ in 0..<digits { amount *= 10 }
+        return amount
+    }
     /// No order for this long (default 90 days).
     public var lapsedMilliseconds: Int64 = 90 * 86_400_000
     /// Returned units per shipped unit at or above this (default 0.30).
@@ -50,7 +55,11 @@ public struct CustomerFacts: Hashable, Sendable {
         var segments: [CustomerSegment] = []
         if orders == 1 { segments.append(.new) }
         if orders >= 2 { segments.append(.repeat) }
-        if spentMinor.values.contains(where: { $0 >= thresholds.vipMinor }) { segments.append(.vip) }
+        if spentMinor.contains(where: { code, spent in
+            spent >= thresholds.vip(CurrencyCode(stored: code).minorDigits)
+        }) {
+            segments.append(.vip)
+        }
         if let lastOrderAt, now - lastOrderAt >= thresholds.lapsedMilliseconds { segments.append(.lapsed) }
         if shippedUnits > 0, Double(returnedUnits) >= thresholds.returnerShare * Double(shippedUnits) {
             segments.append(.returner)

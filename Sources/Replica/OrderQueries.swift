@@ -392,11 +392,14 @@ extension OrderQueries {
     /// What needs a person at `now` (the replica's clock when nil): every reason of every order, oldest first.
     /// Orders at rest — delivered, cancelled, refunded or returned, with no overlay and no conflict — are not
     /// looked at.
-    public func attention(asOf now: Int64? = nil, thresholds: AttentionThresholds = AttentionThresholds())
+    ///
+    /// - Parameter thresholds: the thresholds to apply; the shared settings' (`outpost config`) when nil.
+    public func attention(asOf now: Int64? = nil, thresholds: AttentionThresholds? = nil)
         async throws -> [AttentionEntry]
     {
         let now = now ?? replica.now()
         return try await read { db in
+            let thresholds = try thresholds ?? Self.settings(db).attention
             let conflicted = Set(try Self.conflicts(db, orderID: nil).compactMap(\.orderID))
             let oversold = try StockLevels.oversold(db)
             let ids = try String.fetchAll(
@@ -441,12 +444,15 @@ public struct CustomerSummary: Hashable, Sendable {
 extension OrderQueries {
     /// Customers by e-mail, with their totals and segments at `now` (the replica's clock when nil); only those
     /// in `segment` and whose e-mail, name or phone contains `search` (case-insensitive) when given.
+    ///
+    /// Segment thresholds are the shared settings' (`outpost config`) unless `thresholds` is given.
     public func customers(
         segment: CustomerSegment? = nil, search: String? = nil, asOf now: Int64? = nil,
-        thresholds: SegmentThresholds = SegmentThresholds()
+        thresholds: SegmentThresholds? = nil
     ) async throws -> [CustomerSummary] {
         let now = now ?? replica.now()
         return try await read { db in
+            let thresholds = try thresholds ?? Self.settings(db).segments
             var spent: [String: [String: Int64]] = [:]
             var orders: [String: Int] = [:]
             var last: [String: Int64] = [:]

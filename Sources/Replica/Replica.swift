@@ -171,23 +171,39 @@ public final class Replica: Sendable {
             writable
             ? try makePool(path, cacheMegabytes: cacheMegabytes)
             : try makePool("file:\(escaped)?immutable=1", cacheMegabytes: cacheMegabytes, readonly: true)
-        let identity = try pool.read { db -> ReplicaIdentity in
+        let readIdentity = { (db: Database) throws -> (ReplicaIdentity, Int) in
             guard try db.tableExists("replica_info"),
                 let row = try Row.fetchOne(
                     db, sql: "SELECT site_id, site_name, number_prefix, schema_version FROM replica_info")
             else {
                 throw ReplicaError(.incompatible, "\(path) is not an Outpost replica")
             }
-            let version: Int = row["schema_version"]
-            guard version == Schema.version else {
-                throw ReplicaError(
-                    .incompatible, "\(path) has schema version \(version); this build reads \(Schema.version)")
-            }
-            return ReplicaIdentity(siteID: row["site_id"], name: row["site_name"], numberPrefix: row["number_prefix"])
+            return (
+                ReplicaIdentity(siteID: row["site_id"], name: row["site_name"], numberPrefix: row["number_prefix"]),
+                row["schema_version"]
+            )
         }
-        // Files written by an earlier build gain the later local additions (replicated content is unchanged).
+        var (identity, version) = try pool.read(readIdentity)
+        guard version <= Schema.version else {
+            throw ReplicaError(
+                .incompatible,
+                "\(path) was written by a newer Outpost (replicated schema \(version)); this build reads \(Schema.version)",
+                hint: "upgrade Outpost on this device")
+        }
+        guard version == Schema.version || writable else {
+            throw ReplicaError(
+                .incompatible,
+                "\(path) has replicated schema \(version) and is read-only here, so it cannot be upgraded to \(Schema.version)",
+                hint: "open it once where it can be written (this upgrades it in place), or copy it somewhere writable")
+        }
+        // Files written by an earlier build gain the later additions: local tables, and the entities of a newer
+        // replicated schema (empty until written or synced; peers of the older schema no longer sync with it).
         if writable {
             try Migrations.migrator.migrate(pool)
+            (identity, version) = try pool.read(readIdentity)
+            guard version == Schema.version else {
+                throw ReplicaError.corrupt("\(path) still has replicated schema \(version) after its upgrade")
+            }
             // Orders whose derived columns a migration cleared (a rule of derivation changed) are derived again;
             // a replica loading its first stream derives everything when that stream completes. A read decides,
             // so that opening never waits for a writer when there is nothing to do.

@@ -31,7 +31,7 @@ import Testing
             #expect(entity.fields.map(\.name) == row.fields, "\(row.entity)")
         }
         #expect(Set(Entity.allCases.map(\.code)).count == Entity.allCases.count, "codes are distinct")
-        #expect(Entity(code: 10) == nil)
+        #expect(Entity(code: UInt8(Entity.allCases.count)) == nil)
     }
 
     /// Each replicated column's SQL type is its field's declared type (the schema drives the storage).

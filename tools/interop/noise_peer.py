@@ -32,6 +32,9 @@ BANNER = b"OUTPOST/1"
 MAX_CHUNK = 65535 - 16
 
 
+SCHEMA = json.load(open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "protocol", "schema.json")))["schema"]
+
+
 def read_exact(sock, count):
     data = b""
     while len(data) < count:
@@ -294,12 +297,13 @@ def create_order(args):
     noise.read_message(read_frame(sock))
     records_line = Records(sock, noise)
     records_line.send("PING", {"n": 0})
-    records_line.send("HELLO", {"schema": 1, "vector": {}, "cursor": 0})
+    # The replicated schema's version, from protocol/schema.json (SPEC §13).
+    records_line.send("HELLO", {"schema": SCHEMA, "vector": {}, "cursor": 0})
     sent_done = got_done = False
     while not (sent_done and got_done):
         verb, obj, _ = records_line.receive()
         if verb == "HELLO":
-            if obj.get("schema") != 1:
+            if obj.get("schema") != SCHEMA:
                 print(f"schema {obj.get('schema')}", file=sys.stderr)
                 return 1
             records_line.send("STREAM", {"total": len(records)})

@@ -58,6 +58,20 @@ enum Migrations {
                     ) WITHOUT ROWID
                     """)
         }
+        migrator.registerMigration("v8-schema-2-settings") { db in
+            // Replicated schema 2: shop settings every device shares (Entity.settings, wire code 10).
+            try db.execute(
+                sql: """
+                    CREATE TABLE settings (
+                        lseq INTEGER PRIMARY KEY,
+                        id TEXT NOT NULL UNIQUE,
+                        key TEXT,
+                        value TEXT,
+                        dots BLOB NOT NULL
+                    );
+                    UPDATE replica_info SET schema_version = 2 WHERE schema_version = 1;
+                    """)
+        }
         return migrator
     }
 

@@ -115,7 +115,7 @@ enum OrderRecords {
                     outboundLineIDs: (fact.text("lines") ?? "").split(separator: ",").map(String.init),
                     differenceMinor: fact.integer("difference_minor") ?? 0,
                     at: fact.integer("at") ?? 0))
-        case .customers, .orders, .stock:
+        case .customers, .orders, .stock, .settings:
             break
         }
     }

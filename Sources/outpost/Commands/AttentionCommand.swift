@@ -9,9 +9,9 @@ struct AttentionCommand: AsyncParsableCommand {
         commandName: "attention", abstract: "What needs attention today, oldest first, with the next command.",
         discussion: """
             Kinds: \(AttentionKind.allCases.map(\.rawValue).joined(separator: ", ")).
-            Thresholds: unpaid after 48 h, an offline card unconfirmed after 24 h, paid and unshipped after 2 days \
-            (or past its ship-by), no carrier word for 5 days, a return open for 7 days, orders of 500.00 or more \
-            until they ship.
+            Thresholds are shared settings (`outpost config list`); by default: unpaid after 48 h, an offline card \
+            unconfirmed after 24 h, paid and unshipped after 2 days (or past its ship-by), no carrier word for 5 \
+            days, a return open for 7 days, orders of 500 or more (in their currency) until they ship.
             """)
     @OptionGroup var global: GlobalOptions
     @Option(help: "Read as of this time (RFC 3339 UTC or YYYY-MM-DD); default now.") var asOf: String?

@@ -1,0 +1,161 @@
+/// Shop settings every device shares (`outpost config`): attention thresholds and segment thresholds. Stored
+/// as text in replicated `settings` records, one per setting, so a change made on one device reaches the
+/// others by sync; concurrent changes resolve to the latest and show as a conflict. An unset setting has its
+/// default.
+public struct Settings: Hashable, Sendable {
+    /// The values set, by key (checked when set; a value merged from a peer that does not parse counts as unset).
+    public var values: [String: String]
+
+    /// Settings with `values` set and every other one at its default.
+    public init(_ values: [String: String] = [:]) {
+        self.values = values
+    }
+
+    /// One setting: its key, what its value is, its default and what it does.
+    public struct Definition: Hashable, Sendable {
+        public var key: String
+        public var kind: Kind
+        public var defaultValue: String
+        public var summary: String
+    }
+
+    /// What a setting's value is.
+    public enum Kind: String, Hashable, Sendable {
+        /// A whole number of hours, 1–8760.
+        case hours
+        /// A whole number of days, 1–3650.
+        case days
+        /// A decimal amount in the major unit of each order's currency (500 → 500.00 EUR, 500 JPY).
+        case amount
+        /// A percentage, 1–100.
+        case percent
+    }
+
+    /// Every setting.
+    public static let definitions: [Definition] = [
+        .init(
+            key: "attention.unpaid_hours", kind: .hours, defaultValue: "48",
+            summary: "pending payment for longer than this needs attention"),
+        .init(
+            key: "attention.provisional_hours", kind: .hours, defaultValue: "24",
+            summary: "an offline card payment not confirmed after this needs attention"),
+        .init(
+            key: "attention.ship_days", kind: .days, defaultValue: "2",
+            summary: "paid and not shipped this long after the order (without a ship-by) needs attention"),
+        .init(
+            key: "attention.tracking_days", kind: .days, defaultValue: "5",
+            summary: "shipped, not delivered, with no carrier word for this long needs attention"),
+        .init(
+            key: "attention.return_days", kind: .days, defaultValue: "7",
+            summary: "a return open for longer than this needs attention"),
+        .init(
+            key: "attention.high_value", kind: .amount, defaultValue: "500",
+            summary: "orders worth at least this (in each order's currency) need attention until shipped"),
+        .init(
+            key: "segments.vip_spend", kind: .amount, defaultValue: "1000",
+            summary: "customers who kept at least this much (in one currency) are vip"),
+        .init(
+            key: "segments.lapsed_days", kind: .days, defaultValue: "90",
+            summary: "customers with no order for this long are lapsed"),
+        .init(
+            key: "segments.returner_percent", kind: .percent, defaultValue: "30",
+            summary: "customers who returned at least this share of what shipped to them are returners"),
+    ]
+
+    /// The definition of `key`.
+    public static func definition(_ key: String) -> Definition? { definitions.first { $0.key == key } }
+
+    /// Checks `value` for `key`, and returns it in its stored form.
+    ///
+    /// - Throws: `DomainError(.invalidInput)` for an unknown key or a value of the wrong kind, saying what fits.
+    public static func check(_ key: String, _ value: String) throws(DomainError) -> String {
+        guard let definition = definition(key) else {
+            throw DomainError(
+                .invalidInput, "'\(key.escapingControlCharacters)' is not a setting",
+                hint: "one of: \(definitions.map(\.key).joined(separator: ", "))")
+        }
+        let text = String(value.trimmingWhitespace())
+        switch definition.kind {
+        case .hours, .days, .percent:
+            let range: ClosedRange<Int64> =
+                switch definition.kind {
+                case .hours: 1...8_760
+                case .days: 1...3_650
+                default: 1...100
+                }
+            guard let number = Int64(text), range.contains(number) else {
+                throw DomainError(
+                    .invalidInput,
+                    "\(key) takes a whole number of \(definition.kind.rawValue) from \(range.lowerBound) to \(range.upperBound), not '\(value.escapingControlCharacters)'",
+                    hint: "e.g. outpost config set \(key) \(definition.defaultValue)")
+            }
+            return "\(number)"
+        case .amount:
+            guard let minor = majorAmount(text, digits: 2), minor >= 0 else {
+                throw DomainError(
+                    .invalidInput,
+                    "\(key) takes an amount in major units such as 500 or 499.99, not '\(value.escapingControlCharacters)'",
+                    hint: "e.g. outpost config set \(key) \(definition.defaultValue)")
+            }
+            _ = minor
+            return text
+        }
+    }
+
+    /// The value of `key`: the one set when it parses, else the default.
+    public func value(_ key: String) -> String {
+        guard let definition = Self.definition(key) else { return "" }
+        if let set = values[key], let checked = try? Self.check(key, set) { return checked }
+        return definition.defaultValue
+    }
+
+    private func number(_ key: String) -> Int64 { Int64(value(key)) ?? 0 }
+
+    /// An amount setting in minor units of a currency with `digits` minor digits.
+    public func amount(_ key: String, digits: Int) -> Int64 {
+        Self.majorAmount(value(key), digits: digits) ?? Int64.max
+    }
+
+    /// The attention thresholds these settings give.
+    public var attention: AttentionThresholds {
+        var thresholds = AttentionThresholds()
+        thresholds.unpaidMilliseconds = number("attention.unpaid_hours") * 3_600_000
+        thresholds.provisionalMilliseconds = number("attention.provisional_hours") * 3_600_000
+        thresholds.shipMilliseconds = number("attention.ship_days") * 86_400_000
+        thresholds.trackingMilliseconds = number("attention.tracking_days") * 86_400_000
+        thresholds.returnMilliseconds = number("attention.return_days") * 86_400_000
+        let highValue = value("attention.high_value")
+        thresholds.highValue = { digits in Self.majorAmount(highValue, digits: digits) ?? Int64.max }
+        return thresholds
+    }
+
+    /// The segment thresholds these settings give.
+    public var segments: SegmentThresholds {
+        var thresholds = SegmentThresholds()
+        let vip = value("segments.vip_spend")
+        thresholds.vip = { digits in Self.majorAmount(vip, digits: digits) ?? Int64.max }
+        thresholds.lapsedMilliseconds = number("segments.lapsed_days") * 86_400_000
+        thresholds.returnerShare = Double(number("segments.returner_percent")) / 100
+        return thresholds
+    }
+
+    /// Minor units of a non-negative amount in major units ("500", "499.99") for a currency with `digits`
+    /// minor digits; nil when it is not such an amount or has more decimals than the currency.
+    static func majorAmount(_ text: String, digits: Int) -> Int64? {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count), let whole = Int64(parts[0]), whole >= 0, whole < 1_000_000_000_000
+        else { return nil }
+        var fraction: Int64 = 0
+        var scale: Int64 = 1
+        for _ in 0..<digits { scale *= 10 }
+        if parts.count == 2 {
+            let decimals = parts[1]
+            guard !decimals.isEmpty, decimals.allSatisfy(\.isNumber) else { return nil }
+            // More decimals than the currency has are allowed only when they are zeros (500.00 for JPY).
+            let kept = decimals.prefix(digits)
+            guard decimals.dropFirst(digits).allSatisfy({ $0 == "0" }) else { return nil }
+            fraction = Int64(kept.padding(toLength: digits, withPad: "0", startingAt: 0)) ?? 0
+        }
+        return whole * scale + fraction
+    }
+}

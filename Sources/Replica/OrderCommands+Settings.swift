@@ -1,0 +1,35 @@
+import GRDB
+import OrderDomain
+
+extension OrderCommands {
+    /// Sets the shared setting `key` to `value` (nil: back to its default) on this device; sync carries it to
+    /// the others. Concurrent changes on two devices keep the later one and show as a conflict.
+    ///
+    /// - Throws: `DomainError(.invalidInput)` for an unknown key or a value that does not fit it.
+    public func setSetting(_ key: String, to value: String?) async throws {
+        let stored = try value.map { try Settings.check(key, $0) }
+        if value == nil, Settings.definition(key) == nil { _ = try Settings.check(key, "") }
+        try await write { context in
+            if try RowStore.load(context.db, .settings, id: key) != nil {
+                try context.update(.settings, id: key, ["value": FieldValue(stored)])
+            } else {
+                try context.insert(.settings, id: key, ["key": .text(key), "value": FieldValue(stored)])
+            }
+        }
+    }
+}
+
+extension OrderQueries {
+    /// The shared settings as this replica holds them (each unset or unreadable one at its default).
+    public func settings() async throws -> Settings {
+        try await read { db in try Self.settings(db) }
+    }
+
+    static func settings(_ db: Database) throws -> Settings {
+        var values: [String: String] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT id, value FROM settings WHERE value IS NOT NULL") {
+            values[row["id"]] = row["value"]
+        }
+        return Settings(values)
+    }
+}
