@@ -393,7 +393,9 @@ extension OrderQueries {
     /// Orders at rest — delivered, cancelled, refunded or returned, with no overlay and no conflict — are not
     /// looked at.
     ///
-    /// - Parameter thresholds: the thresholds to apply; the shared settings' (`outpost config`) when nil.
+    /// - Parameters:
+    ///   - now: the time to read at (Unix milliseconds, UTC); the replica's clock when nil.
+    ///   - thresholds: the thresholds to apply; the shared settings' (`outpost config`) when nil.
     public func attention(asOf now: Int64? = nil, thresholds: AttentionThresholds? = nil)
         async throws -> [AttentionEntry]
     {
