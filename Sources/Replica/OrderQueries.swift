@@ -77,6 +77,8 @@ public struct OrderFilter: Sendable {
     public var overlay: Overlay?
     /// Orders with this flag at `asOf`.
     public var flag: AttentionFlag?
+    /// Orders of customers in this segment at `asOf` (the shared settings' thresholds).
+    public var segment: CustomerSegment?
     /// Orders whose money stands so.
     public var financialStatus: FinancialStatus?
     /// The time flags are read at (Unix milliseconds, UTC); the replica's clock when nil.
@@ -233,20 +235,24 @@ extension OrderQueries {
                 clauses.append("(',' || COALESCE(o.overlays, '') || ',') LIKE ?")
                 arguments += ["%," + overlay.rawValue + ",%"]
             }
+            let members = try filter.segment.map { segment in
+                Set(try Self.customers(db, segment: segment, search: nil, now: now, thresholds: nil).map(\.customer.id))
+            }
             let whereSQL = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
             // Flags and the financial status are derived from the facts: the limit applies after them.
-            let derivedFilter = filter.flag != nil || filter.financialStatus != nil
+            let derivedFilter = filter.flag != nil || filter.financialStatus != nil || members != nil
             let limitSQL = derivedFilter ? "" : filter.limit.map { " LIMIT \($0)" } ?? ""
             var listings: [OrderListing] = []
             for row in try Row.fetchAll(
                 db,
                 sql: """
                     SELECT o.id, o.number, o.status, o.overlays, o.total_minor, o.currency, c.email, o.channel,
-                           o.created_at
+                           o.created_at, o.customer_id
                     FROM orders o LEFT JOIN customers c ON c.id = o.customer_id \(whereSQL)
                     ORDER BY o.created_at DESC, o.number\(limitSQL)
                     """, arguments: arguments)
             {
+                if let members, !members.contains(row["customer_id"] as String? ?? "") { continue }
                 var listing = Self.listing(row)
                 if let order = try OrderRecords.load(db, id: listing.id) {
                     listing.financialStatus = order.progress.financialStatus
@@ -454,6 +460,14 @@ extension OrderQueries {
     ) async throws -> [CustomerSummary] {
         let now = now ?? replica.now()
         return try await read { db in
+            try Self.customers(db, segment: segment, search: search, now: now, thresholds: thresholds)
+        }
+    }
+
+    static func customers(
+        _ db: Database, segment: CustomerSegment?, search: String?, now: Int64, thresholds: SegmentThresholds?
+    ) throws -> [CustomerSummary] {
+        do {
             let thresholds = try thresholds ?? Self.settings(db).segments
             var spent: [String: [String: Int64]] = [:]
             var orders: [String: Int] = [:]

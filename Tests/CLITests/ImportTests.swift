@@ -53,6 +53,9 @@ import Testing
         #expect(authorized["financial_status"] as? String == "authorized")
         #expect((authorized["lines"] as? [[String: Any]])?.first?["sku"] as? String == "NOSKU-TOTE-BAG")
         #expect(try Self.show(shop, "SHOP-1008")["status"] as? String == "partially_fulfilled")
+        // Ana bought twice: her orders are the repeat segment's.
+        let repeatOrders = try shop("order", "list", "--segment", "repeat", "--json").array
+        #expect(Set(repeatOrders.compactMap { $0["number"] as? String }) == ["SHOP-1001", "SHOP-1008"])
 
         // Out again as CSV, read back by another program (Python's csv module): the same figures.
         let exported = scratch.url.appendingPathComponent("orders.csv").path

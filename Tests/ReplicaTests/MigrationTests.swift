@@ -25,6 +25,7 @@ import Testing
             applied == [
                 "v1", "v2-local-ordinal", "v3-staged-dots", "v4-rederive-payments", "v5-file-identity",
                 "v6-vouched-counters", "v7-site-keys", "v8-schema-2-settings",
+                "v9-customer-segments-view",
             ])
         #expect(replica.identity.name == "old-till")
 

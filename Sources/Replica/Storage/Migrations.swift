@@ -72,8 +72,59 @@ enum Migrations {
                     UPDATE replica_info SET schema_version = 2 WHERE schema_version = 1;
                     """)
         }
+        migrator.registerMigration("v9-customer-segments-view") { db in
+            // The segments of `OrderQueries.customers` for other tools, at SQLite's clock, with the thresholds of
+            // the shared settings (their defaults when unset): one row per customer and segment.
+            try db.execute(sql: customerSegmentsView)
+        }
         return migrator
     }
+
+    /// `customer_segments`, as first shipped (v9).
+    static let customerSegmentsView = """
+        CREATE VIEW customer_segments AS
+        WITH setting(key, value) AS (
+            SELECT 'segments.vip_spend', COALESCE((SELECT value FROM settings WHERE id = 'segments.vip_spend'), '1000')
+            UNION ALL
+            SELECT 'segments.lapsed_days', COALESCE((SELECT value FROM settings WHERE id = 'segments.lapsed_days'), '90')
+            UNION ALL
+            SELECT 'segments.returner_percent',
+                   COALESCE((SELECT value FROM settings WHERE id = 'segments.returner_percent'), '30')
+        ), now(ms) AS (
+            SELECT CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)
+        ), by_currency AS (
+            SELECT customer_id, currency, COUNT(*) FILTER (WHERE status != 'cancelled') AS orders,
+                   SUM(COALESCE(paid_minor, 0) - COALESCE(refunded_minor, 0)) AS spent, MAX(created_at) AS last
+            FROM orders GROUP BY customer_id, currency
+        ), per_customer AS (
+            SELECT customer_id, SUM(orders) AS orders, MAX(last) AS last FROM by_currency GROUP BY customer_id
+        ), units AS (
+            SELECT o.customer_id, SUM(COALESCE(l.shipped, 0)) AS shipped, SUM(COALESCE(l.returned, 0)) AS returned
+            FROM order_lines l JOIN orders o ON o.id = l.order_id GROUP BY o.customer_id
+        ), segment(customer_id, segment) AS (
+            SELECT customer_id, 'new' FROM per_customer WHERE orders = 1
+            UNION ALL
+            SELECT customer_id, 'repeat' FROM per_customer WHERE orders >= 2
+            UNION ALL
+            SELECT DISTINCT customer_id, 'vip' FROM by_currency
+            WHERE spent >= CAST(round(CAST((SELECT value FROM setting WHERE key = 'segments.vip_spend') AS REAL)
+                * CASE
+                    WHEN currency IN ('BIF', 'CLP', 'DJF', 'GNF', 'ISK', 'JPY', 'KMF', 'KRW', 'PYG', 'RWF', 'UGX',
+                                      'VND', 'VUV', 'XAF', 'XOF', 'XPF') THEN 1
+                    WHEN currency IN ('BHD', 'IQD', 'JOD', 'KWD', 'LYD', 'OMR', 'TND') THEN 1000
+                    ELSE 100 END) AS INTEGER)
+            UNION ALL
+            SELECT customer_id, 'lapsed' FROM per_customer
+            WHERE (SELECT ms FROM now) - last
+                >= CAST((SELECT value FROM setting WHERE key = 'segments.lapsed_days') AS INTEGER) * 86400000
+            UNION ALL
+            SELECT customer_id, 'returner' FROM units
+            WHERE shipped > 0 AND returned
+                >= CAST((SELECT value FROM setting WHERE key = 'segments.returner_percent') AS REAL) / 100.0 * shipped
+        )
+        SELECT c.email, c.id AS customer_id, s.segment
+        FROM segment s JOIN customers c ON c.id = s.customer_id;
+        """
 
     /// Schema 1 as first shipped: bookkeeping tables, one table per record kind (`lseq`, `id`, the fields of
     /// `Entity.fields` in order, `dots`, derived columns), the read indexes and the views.

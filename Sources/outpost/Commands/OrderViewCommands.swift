@@ -77,7 +77,7 @@ extension OrderCommand {
         @OptionGroup var global: GlobalOptions
         @Option(help: "One of the ten statuses.") var status: String?
         @Option(help: "A customer's e-mail.") var customer: String?
-        @Option(help: "pos, web, marketplace, social or manual.") var channel: String?
+        @Option(help: "pos, web, marketplace, social, manual, shopify or woocommerce.") var channel: String?
         @Option(help: "At most this many.") var limit: Int?
         @Option(help: "Only orders with this overlay or flag (e.g. refund_due, ship_overdue).") var flag: String?
         @Option(help: "Text in the number, customer e-mail, name or phone, or a tracking number.") var search: String?
@@ -87,6 +87,8 @@ extension OrderCommand {
         @Option(help: "Created before (RFC 3339 UTC or YYYY-MM-DD).") var until: String?
         @Option(help: "unpaid, authorized, partially_paid, paid, partially_refunded, refunded or voided.")
         var financialStatus: String?
+        @Option(help: "Only orders of customers in this segment: new, repeat, vip, lapsed or returner.")
+        var segment: String?
         @Option(help: "Read the flags as of this time (RFC 3339 UTC or YYYY-MM-DD); default now.") var asOf: String?
 
         func run() async throws {
@@ -108,6 +110,7 @@ extension OrderCommand {
                 filter.financialStatus = try financialStatus.map {
                     try choice(FinancialStatus.self, $0, "a financial status")
                 }
+                filter.segment = try segment.map { try choice(CustomerSegment.self, $0, "a customer segment") }
                 filter.asOf = try asOf.map(parseTime)
                 if let status {
                     guard let value = OrderStatus(rawValue: status) else {
