@@ -57,77 +57,108 @@ public struct AttentionItem: Hashable, Sendable {
     }
 }
 
+/// A reason an order needs attention from a time on: it holds at every `now` at or after `dueAt` while the order's
+/// facts stay as they are (every condition only ever becomes true with time). `Int64.min`: regardless of time.
+public struct ScheduledAttention: Hashable, Sendable {
+    public var item: AttentionItem
+    public var dueAt: Int64
+
+    public init(item: AttentionItem, dueAt: Int64) {
+        self.item = item
+        self.dueAt = dueAt
+    }
+}
+
 extension Order {
     /// Why this order needs attention at `now`. `conflicted`: some of its fields hold concurrent values.
     public func attention(now: Int64, thresholds: AttentionThresholds = AttentionThresholds(), conflicted: Bool)
         -> [AttentionItem]
     {
+        attentionSchedule(thresholds: thresholds, conflicted: conflicted).filter { $0.dueAt <= now }.map(\.item)
+    }
+
+    /// Every reason this order needs attention and from when, given its facts: what `attention(now:)` lists at a
+    /// time is exactly the entries due by then (the replica keeps this schedule for the SQL view `attention`).
+    public func attentionSchedule(thresholds: AttentionThresholds = AttentionThresholds(), conflicted: Bool)
+        -> [ScheduledAttention]
+    {
         let progress = self.progress
-        let flags = Set(flags(now: now))
+        let timeless = Set(flags(now: .min))
         let overlays = Set(progress.overlays)
         let open = cancelledAt == nil
         let unshipped = progress.lines.contains { $0.demand > $0.shipped }
-        var items: [AttentionItem] = []
-        func add(_ kind: AttentionKind, since: Int64, _ why: String) {
-            items.append(AttentionItem(kind: kind, since: since, why: why))
+        var items: [ScheduledAttention] = []
+        func add(_ kind: AttentionKind, since: Int64, due: Int64 = .min, _ why: String) {
+            items.append(ScheduledAttention(item: AttentionItem(kind: kind, since: since, why: why), dueAt: due))
+        }
+        /// The first time strictly after `start + span` (the conditions read `now - start > span`).
+        func after(_ start: Int64, _ span: Int64) -> Int64 {
+            let (sum, overflow) = start.addingReportingOverflow(span)
+            return overflow ? .max : (sum == .max ? .max : sum + 1)
         }
         let amount = { (minor: Int64) in
             "\(Money.decimalString(minor, digits: self.currency.minorDigits)) \(self.currency)"
         }
         let lastAttempt = payments.filter { $0.kind == .fail || $0.kind == .decline }.map(\.at).max()
 
-        if open, progress.status == .pendingPayment, !progress.isSecured,
-            now - createdAt > thresholds.unpaidMilliseconds
-        {
+        if open, progress.status == .pendingPayment, !progress.isSecured {
             add(
-                .unpaid, since: createdAt, "\(amount(progress.balanceDueMinor)) still due")
+                .unpaid, since: createdAt, due: after(createdAt, thresholds.unpaidMilliseconds),
+                "\(amount(progress.balanceDueMinor)) still due")
         }
         if overlays.contains(.paymentIssue) {
             add(
                 .paymentIssue, since: lastAttempt ?? createdAt,
                 "the last payment failed or bounced; \(amount(progress.balanceDueMinor)) due")
         }
-        for payment in unsettledProvisional where now - payment.at > thresholds.provisionalMilliseconds {
+        for payment in unsettledProvisional {
             add(
-                .provisionalUnconfirmed, since: payment.at,
+                .provisionalUnconfirmed, since: payment.at, due: after(payment.at, thresholds.provisionalMilliseconds),
                 "an offline card payment of \(amount(payment.amountMinor)) is not confirmed")
         }
-        if flags.contains(.authorizationExpiring) {
-            let oldest = openAuthorizations.compactMap { open in payments.first { $0.id == open.id }?.at }.min()
+        let openMade = openAuthorizations.compactMap { open in payments.first { $0.id == open.id }?.at }
+        if let oldest = openMade.min() {
+            // Flagged from a day before the oldest open authorization expires (`flags(now:)`).
             add(
-                .authorizationExpiring, since: oldest ?? createdAt, "a card authorization expires within a day")
+                .authorizationExpiring, since: oldest,
+                due: oldest.addingReportingOverflow(Self.authorizationLifetime - Self.authorizationWarning).overflow
+                    ? .max : oldest + (Self.authorizationLifetime - Self.authorizationWarning),
+                "a card authorization expires within a day")
         }
         if open, unshipped {
-            if flags.contains(.shipOverdue) {
+            if let shipBy {
+                add(.shipOverdue, since: shipBy, due: after(shipBy, 0), "promised to ship by then")
+            } else if progress.isSecured {
                 add(
-                    .shipOverdue, since: shipBy ?? createdAt, "promised to ship by then")
-            } else if shipBy == nil, progress.isSecured, now - createdAt > thresholds.shipMilliseconds {
-                add(.shipOverdue, since: createdAt, "paid and not shipped")
+                    .shipOverdue, since: createdAt, due: after(createdAt, thresholds.shipMilliseconds),
+                    "paid and not shipped")
             }
         }
         let onTheWay = fulfilments.filter { $0.shippedAt != nil && $0.deliveredAt == nil }
         let latestWord = { (parcel: Fulfilment) in
             trackingEvents.filter { $0.fulfilmentID == parcel.id }.map(\.at).max() ?? parcel.shippedAt ?? 0
         }
-        if flags.contains(.shipmentDelayed) {
+        if timeless.contains(.shipmentDelayed) {
             add(
                 .shipmentDelayed, since: onTheWay.map(latestWord).min() ?? createdAt,
                 "the carrier says a parcel is delayed")
         }
-        if flags.contains(.deliveryFailed) {
+        if timeless.contains(.deliveryFailed) {
             add(
                 .deliveryFailed, since: onTheWay.map(latestWord).min() ?? createdAt,
                 "the carrier could not deliver a parcel")
         }
-        if let stale = onTheWay.map(latestWord).filter({ now - $0 > thresholds.trackingMilliseconds }).min(),
-            !flags.contains(.shipmentDelayed), !flags.contains(.deliveryFailed)
+        if let earliest = onTheWay.map(latestWord).min(), !timeless.contains(.shipmentDelayed),
+            !timeless.contains(.deliveryFailed)
         {
             add(
-                .trackingStale, since: stale, "no word from the carrier")
+                .trackingStale, since: earliest, due: after(earliest, thresholds.trackingMilliseconds),
+                "no word from the carrier")
         }
-        for item in returns where item.state == .requested && now - item.requestedAt > thresholds.returnMilliseconds {
+        for item in returns where item.state == .requested {
             add(
-                .returnOpen, since: item.requestedAt, "return \(item.shortName) has not come back")
+                .returnOpen, since: item.requestedAt, due: after(item.requestedAt, thresholds.returnMilliseconds),
+                "return \(item.shortName) has not come back")
         }
         if overlays.contains(.refundDue) {
             add(

@@ -15,6 +15,8 @@ extension OrderCommands {
             } else {
                 try context.insert(.settings, id: key, ["key": .text(key), "value": FieldValue(stored)])
             }
+            // Thresholds may have moved: every order's attention schedule follows.
+            try OrderRecords.refreshAttention(context.db)
         }
     }
 }

@@ -210,6 +210,7 @@ extension OrderCommands {
                     .orderLines, id: line.id, Self.lineValues(line, orderID: id),
                     derived: OrderRecords.lineDerived(lineProgress))
             }
+            try OrderRecords.storeAttention(context.db, order, try context.attentionThresholds())
             context.touchedOrders.remove(id)
             context.refreshedOrders.insert(id)
             return CommandResult(orderID: id, orderNumber: number, recordID: nil, status: progress.status)
@@ -249,7 +250,8 @@ extension OrderCommands {
             let order = try OrderRecords.require(context.db, reference)
             let record = try body(context, order)
             context.touchedOrders.insert(order.id)
-            let progress = try OrderRecords.refresh(context.db, id: order.id)
+            let progress = try OrderRecords.refresh(
+                context.db, id: order.id, thresholds: try context.attentionThresholds())
             context.touchedOrders.remove(order.id)
             context.refreshedOrders.insert(order.id)
             return CommandResult(

@@ -313,7 +313,9 @@ public final class Replica: Sendable {
         let (result, touched) = try await pool.write { db -> (T, Set<String>) in
             let context = try WriteContext(db, wallMilliseconds: wall, random: random)
             let result = try body(context)
-            for id in context.touchedOrders.sorted() { try OrderRecords.refresh(db, id: id) }
+            for id in context.touchedOrders.sorted() {
+                try OrderRecords.refresh(db, id: id, thresholds: try context.attentionThresholds())
+            }
             try context.finish()
             return (result, context.touchedOrders.union(context.refreshedOrders))
         }

@@ -184,7 +184,11 @@ extension ReplicationLog {
             try Schema.createSecondaryIndexes(db)
             try db.execute(sql: "UPDATE replica_info SET state = 'ready', bootstrap_peer = NULL")
         }
-        for id in context.touchedOrders.sorted() { try OrderRecords.refresh(db, id: id) }
+        if context.settingsChanged {
+            try OrderRecords.refreshAttention(db)
+        }
+        let thresholds = try OrderQueries.settings(db).attention
+        for id in context.touchedOrders.sorted() { try OrderRecords.refresh(db, id: id, thresholds: thresholds) }
         summary.ordersTouched += context.touchedOrders.count
         try context.finish()
         return (summary, context.touchedOrders)

@@ -37,7 +37,9 @@ extension ReplicationLog {
         try RowStore.save(
             context.db, merged, lseq: context.nextLseq(), previousLseq: local?.lseq,
             previousSiblingMask: local.map { RowStore.siblingMask(of: $0.state) } ?? 0)
-        if entity == .orders {
+        if entity == .settings {
+            context.settingsChanged = true
+        } else if entity == .orders {
             context.touchedOrders.insert(incoming.id)
         } else if let order = merged.value("order_id").text {
             context.touchedOrders.insert(order)

@@ -77,8 +77,72 @@ enum Migrations {
             // the shared settings (their defaults when unset): one row per customer and segment.
             try db.execute(sql: customerSegmentsView)
         }
+        migrator.registerMigration("v10-attention-view") { db in
+            // Each order's attention schedule (derived, like the derived columns; `OrderRecords.storeAttention`)
+            // and the view `attention` over it. Every order is derived again at the next open to fill it.
+            try db.execute(sql: attentionView)
+            try db.execute(sql: "UPDATE orders SET status = NULL")
+        }
         return migrator
     }
+
+    /// `attention_items` and the view `attention`, as first shipped (v10): the rows `OrderQueries.attention()`
+    /// returns, at SQLite's clock (`julianday('now')`, UTC), with the shared settings' thresholds as of the
+    /// last write.
+    static let attentionView = """
+        CREATE TABLE attention_items (
+            order_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            since INTEGER NOT NULL,
+            due_at INTEGER NOT NULL,
+            why TEXT NOT NULL
+        );
+        CREATE INDEX attention_items_order ON attention_items(order_id);
+        CREATE VIEW attention AS
+        WITH now(ms) AS (
+            SELECT CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)
+        ), conflicted(order_id) AS (
+            SELECT row_id FROM siblings WHERE entity = 1
+            UNION SELECT t.order_id FROM siblings s JOIN order_lines t ON s.entity = 2 AND t.id = s.row_id
+            UNION SELECT t.order_id FROM siblings s JOIN payments t ON s.entity = 3 AND t.id = s.row_id
+            UNION SELECT t.order_id FROM siblings s JOIN fulfilments t ON s.entity = 4 AND t.id = s.row_id
+            UNION SELECT t.order_id FROM siblings s JOIN tracking_events t ON s.entity = 5 AND t.id = s.row_id
+            UNION SELECT t.order_id FROM siblings s JOIN returns t ON s.entity = 6 AND t.id = s.row_id
+            UNION SELECT t.order_id FROM siblings s JOIN refunds t ON s.entity = 7 AND t.id = s.row_id
+            UNION SELECT t.order_id FROM siblings s JOIN exchanges t ON s.entity = 8 AND t.id = s.row_id
+        ), short AS (
+            SELECT sku, location, reserved - on_hand AS units FROM stock_levels WHERE reserved > on_hand
+        ), holders AS (
+            SELECT o.id, l.sku, o.location, SUM(l.reserved) AS held, o.created_at
+            FROM order_lines l JOIN orders o ON o.id = l.order_id
+            WHERE l.reserved > 0 GROUP BY o.id, l.sku, o.location
+        ), ranked AS (
+            SELECT h.id, h.sku, h.location, h.held, s.units AS short,
+                   SUM(h.held) OVER (PARTITION BY h.sku, h.location ORDER BY h.created_at DESC, h.id DESC
+                                     ROWS UNBOUNDED PRECEDING) - h.held AS before
+            FROM holders h JOIN short s ON s.sku = h.sku AND s.location = h.location
+        ), oversold(order_id, sku, location, units) AS (
+            SELECT id, sku, location, MIN(held, short - before) FROM ranked WHERE before < short
+        ), looked(order_id) AS (
+            SELECT id FROM orders
+            WHERE status NOT IN ('delivered', 'cancelled', 'refunded', 'returned') OR COALESCE(overlays, '') != ''
+            UNION SELECT order_id FROM conflicted
+            UNION SELECT order_id FROM oversold
+        ), item(order_id, kind, since, why) AS (
+            SELECT a.order_id, a.kind, a.since, a.why
+            FROM attention_items a JOIN looked k ON k.order_id = a.order_id
+            WHERE a.due_at <= (SELECT ms FROM now)
+            UNION ALL
+            SELECT o.id, 'conflict', o.created_at, 'two devices wrote different values'
+            FROM conflicted k JOIN orders o ON o.id = k.order_id
+            UNION ALL
+            SELECT o.id, 'oversold', o.created_at,
+                   v.units || ' unit(s) of ' || v.sku || ' at ' || v.location || ' promised beyond stock'
+            FROM oversold v JOIN orders o ON o.id = v.order_id
+        )
+        SELECT i.order_id, o.number AS order_number, c.email AS customer_email, i.kind, i.since, i.why
+        FROM item i JOIN orders o ON o.id = i.order_id LEFT JOIN customers c ON c.id = o.customer_id;
+        """
 
     /// `customer_segments`, as first shipped (v9).
     static let customerSegmentsView = """

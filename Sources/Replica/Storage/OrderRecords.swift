@@ -150,9 +150,11 @@ enum OrderRecords {
                     if entity == .orderLines { lineLseqs[fact.id] = fact.lseq }
                 }
             }
+            let thresholds = try OrderQueries.settings(db).attention
             for (order, row) in zip(orders, rows) {
                 let progress = order.progress
                 try updateOrder.execute(arguments: arguments(orderDerived(progress), FieldRow(row, .orders).lseq))
+                try storeAttention(db, order, thresholds)
                 for line in progress.lines {
                     guard let lseq = lineLseqs[line.lineID] else { continue }
                     try updateLine.execute(arguments: arguments(lineDerived(line), lseq))
@@ -196,7 +198,7 @@ enum OrderRecords {
     /// Recomputes and stores the derived columns of order `id` and its lines. Derived columns are not
     /// replicated, so writing them does not move the row in the change order.
     @discardableResult
-    static func refresh(_ db: Database, id: String) throws -> OrderProgress? {
+    static func refresh(_ db: Database, id: String, thresholds: AttentionThresholds? = nil) throws -> OrderProgress? {
         guard let order = try load(db, id: id) else { return nil }
         let progress = order.progress
         let derived = orderDerived(progress)
@@ -204,7 +206,30 @@ enum OrderRecords {
         for line in progress.lines {
             try db.cachedStatement(sql: lineRefreshSQL).execute(arguments: arguments(lineDerived(line), line.lineID))
         }
+        try storeAttention(db, order, try thresholds ?? OrderQueries.settings(db).attention)
         return progress
+    }
+
+    /// Stores `order`'s attention schedule (`Order.attentionSchedule`) for the SQL view `attention`, which lists
+    /// the entries due at SQLite's clock. Conflicts and oversold lines are the view's own (they depend on other
+    /// records), so the schedule is stored without them.
+    static func storeAttention(_ db: Database, _ order: Order, _ thresholds: AttentionThresholds) throws {
+        try db.cachedStatement(sql: "DELETE FROM attention_items WHERE order_id = ?").execute(arguments: [order.id])
+        let insert = try db.cachedStatement(
+            sql: "INSERT INTO attention_items (order_id, kind, since, due_at, why) VALUES (?, ?, ?, ?, ?)")
+        for entry in order.attentionSchedule(thresholds: thresholds, conflicted: false) {
+            try insert.execute(arguments: [
+                order.id, entry.item.kind.rawValue, entry.item.since, entry.dueAt, entry.item.why,
+            ])
+        }
+    }
+
+    /// Stores every order's attention schedule again (the shared settings changed).
+    static func refreshAttention(_ db: Database) throws {
+        let thresholds = try OrderQueries.settings(db).attention
+        for id in try String.fetchAll(db, sql: "SELECT id FROM orders") {
+            if let order = try load(db, id: id) { try storeAttention(db, order, thresholds) }
+        }
     }
 
     private static func arguments(_ columns: [(String, DatabaseValue)], _ key: some DatabaseValueConvertible)

@@ -28,6 +28,17 @@ final class WriteContext {
     var touchedOrders: Set<String> = []
     /// Orders whose derived view the command already refreshed itself (still reported to observers).
     var refreshedOrders: Set<String> = []
+    /// A shared setting was merged (attention schedules are stored again).
+    var settingsChanged = false
+    private var thresholds: AttentionThresholds?
+
+    /// The attention thresholds of the shared settings, read once per transaction.
+    func attentionThresholds() throws -> AttentionThresholds {
+        if let thresholds { return thresholds }
+        let read = try OrderQueries.settings(db).attention
+        thresholds = read
+        return read
+    }
 
     /// Random bits for record ids.
     var random: RandomSource
