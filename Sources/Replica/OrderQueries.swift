@@ -521,3 +521,33 @@ extension OrderQueries {
         }
     }
 }
+
+extension OrderQueries {
+    /// The figures of the orders created in `since..<until` (README, "The report"). Attention is read at the
+    /// period's end (or now, if that is earlier) over the facts held now.
+    public func report(since: Int64, until: Int64) async throws -> Report {
+        let end = min(until, replica.now())
+        let attention = try await attention(asOf: end)
+        var attentionByKind: [String: Int] = [:]
+        for entry in attention { attentionByKind[entry.item.kind.rawValue, default: 0] += 1 }
+        let oversold = Set(attention.filter { $0.item.kind == .oversold }.map(\.orderID))
+        var filter = OrderFilter()
+        filter.since = since
+        filter.until = until
+        let orders = try await completeOrders(matching: filter).map(\.order)
+        let histories = try await read { db in
+            var histories: [String: Report.CustomerHistory] = [:]
+            for row in try Row.fetchAll(
+                db,
+                sql: "SELECT customer_id, MIN(created_at) AS first, COUNT(*) AS orders FROM orders GROUP BY customer_id"
+            ) {
+                histories[row["customer_id"]] = Report.CustomerHistory(
+                    firstOrderAt: row["first"], orders: row["orders"])
+            }
+            return histories
+        }
+        return Report(
+            since: since, until: until, orders: orders, customers: histories, oversoldOrders: oversold,
+            attentionAtEnd: attentionByKind)
+    }
+}

@@ -29,7 +29,7 @@ struct Outpost: AsyncParsableCommand {
             Demo.self, Init.self, Whoami.self, Reidentify.self, Invite.self, Join.self, PeerCommand.self, Serve.self,
             SyncCommand.self,
             CustomerCommand.self, OrderCommand.self, ReturnCommand.self, AttentionCommand.self, StockCommand.self,
-            ImportCommand.self, ExportCommand.self, ConfigCommand.self, Conflicts.self, Status.self,
+            ReportCommand.self, ImportCommand.self, ExportCommand.self, ConfigCommand.self, Conflicts.self, Status.self,
             SchemaCommand.self,
         ]
     )
