@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
+        .package(url: "https://github.com/JohnSundell/Plot", from: "0.14.0"),
     ],
     targets: [
         // Shared by every module: the error protocol and exit statuses, hex and base64url. No dependencies.
@@ -73,6 +74,11 @@ let package = Package(
                 .product(name: "CSV", package: "CSV.swift"),
             ]
         ),
+        // The report as one self-contained HTML page (Plot for the HTML; the SVG charts drawn here).
+        .target(
+            name: "ReportPage",
+            dependencies: ["OrderDomain", .product(name: "Plot", package: "Plot")]
+        ),
         .executableTarget(
             name: "outpost",
             dependencies: [
@@ -80,6 +86,7 @@ let package = Package(
                 "Replica",
                 "Sync",
                 "Intake",
+                "ReportPage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]

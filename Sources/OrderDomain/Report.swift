@@ -39,6 +39,12 @@ public struct Report: Hashable, Sendable {
     public var oversoldOrders: Int
     /// What needed attention at the period's end, by kind.
     public var attentionAtEnd: [String: Int]
+    /// Orders per UTC day (the day's first millisecond) and channel, every day of the period present.
+    public var ordersPerDay: [Int64: [String: Int]]
+    /// Refunds per UTC day (by the refund's time, of the period's orders) and currency, in minor units.
+    public var refundsPerDay: [Int64: [String: Int64]]
+    /// Every order's hours to ship (the values `hoursToShip` summarises), for a distribution.
+    public var shipHours: [Double]
 
     /// Money in one currency.
     public struct CurrencyFigures: Hashable, Sendable {
@@ -143,6 +149,26 @@ public struct Report: Hashable, Sendable {
             }
         }
         self.money = money
+        let dayLength: Int64 = 86_400_000
+        let firstDay = since - ((since % dayLength) + dayLength) % dayLength
+        var perDay: [Int64: [String: Int]] = [:]
+        var day = firstDay
+        while day < until, perDay.count < 400 {
+            perDay[day] = [:]
+            day += dayLength
+        }
+        var refundDays: [Int64: [String: Int64]] = [:]
+        for order in orders {
+            let start = order.createdAt - ((order.createdAt % dayLength) + dayLength) % dayLength
+            perDay[start, default: [:]][order.channel.rawValue, default: 0] += 1
+            for refund in order.refunds {
+                let refundDay = refund.at - ((refund.at % dayLength) + dayLength) % dayLength
+                refundDays[refundDay, default: [:]][order.currency.code, default: 0] += refund.amountMinor
+            }
+        }
+        ordersPerDay = perDay
+        refundsPerDay = refundDays
+        shipHours = toShip.sorted()
         hoursToShip = Distribution(toShip)
         hoursToDeliver = Distribution(toDeliver)
         returnReasons = reasons

@@ -17,6 +17,7 @@ extension Bench {
         defer { hub.serving.cancel() }
 
         var figures = [try metadataShare(hub.path)]
+        figures.append(try await search(hub.replica, orders: orders))
 
         var seconds: [Double] = []
         var rss: [Double] = []
@@ -112,6 +113,33 @@ extension Bench {
             self.server = server
             serving = Task { try await server.run() }
         }
+    }
+
+    /// `order list --search` over the hub: an e-mail fragment of one customer (a handful of orders), and an order
+    /// number; the median of both kinds of query, in milliseconds.
+    func search(_ hub: Replica, orders: Int) async throws -> Figure {
+        var times: [Double] = []
+        let numbers = try await hub.queries.orders(matching: OrderFilter(limit: 5)).map(\.number)
+        for round in 0..<5 {
+            var byEmail = OrderFilter()
+            byEmail.search = "customer\((round * 7_919) % max(1, orders / 3))@"
+            var byNumber = OrderFilter()
+            byNumber.search = numbers[round % max(1, numbers.count)]
+            for filter in [byEmail, byNumber] {
+                var found = 0
+                let seconds = try await Clock.seconds { found = try await hub.queries.orders(matching: filter).count }
+                guard found > 0 else {
+                    throw ReplicaError(.corrupt, "the search for \(filter.search ?? "") found nothing")
+                }
+                times.append(seconds * 1000)
+            }
+        }
+        let size = orders >= 1_000_000 ? "1m" : "\(orders / 1000)k"
+        var check: (@Sendable (Double) -> Bool)?
+        if orders >= 1_000_000 { check = { $0 < 1000 } }
+        return Figure(
+            key: "search_\(size)_orders_ms", unit: "ms", target: orders >= 1_000_000 ? "< 1000" : "report",
+            runs: times, passes: check)
     }
 
     /// Sync metadata's share of the file: the `dots` bytes of every replicated row plus the pages of the

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import OrderDomain
+import OutpostCore
 import Replica
+import ReportPage
 
 /// A period's figures: orders, money, shipping times, cancellations, refunds, returns, customers, SKUs.
 struct ReportCommand: AsyncParsableCommand {
@@ -15,11 +17,14 @@ struct ReportCommand: AsyncParsableCommand {
             Examples:
               outpost report --week 2026-W48
               outpost report --since 2026-11-01 --until 2026-12-01 --json
+              outpost report --week 2026-W48 --html week48.html
             """)
     @OptionGroup var global: GlobalOptions
     @Option(help: "An ISO week, e.g. 2026-W48 (Monday 00:00 UTC to the next Monday).") var week: String?
     @Option(help: "From this time (RFC 3339 UTC or YYYY-MM-DD).") var since: String?
     @Option(help: "Until this time, not included (RFC 3339 UTC or YYYY-MM-DD).") var until: String?
+    @Option(help: "Also write the report as one self-contained HTML page (charts included) to this file.")
+    var html: String?
 
     func run() async throws {
         try await guarded {
@@ -27,6 +32,10 @@ struct ReportCommand: AsyncParsableCommand {
             let (start, end) = try period(now: Int64(Date().timeIntervalSince1970 * 1000))
             let report = try await replica.queries.report(since: start, until: end)
             let previous = try await replica.queries.report(since: start - (end - start), until: start)
+            if let html {
+                let page = ReportPage.html(report, previous: previous, shop: replica.identity.name)
+                try AtomicFile.write(Array(page.utf8), to: html)
+            }
             if global.json {
                 return printJSON(["period": Self.document(report), "previous": Self.document(previous)])
             }
