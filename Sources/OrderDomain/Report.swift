@@ -11,6 +11,8 @@ public struct Report: Hashable, Sendable {
     public var ordersByChannel: [String: Int]
     /// Money per currency code.
     public var money: [String: CurrencyFigures]
+    /// Revenue (captured − refunded) per channel and currency code, in minor units.
+    public var revenueByChannel: [String: [String: Int64]]
     /// Hours from the first capture (or the order, when none) to the first shipment, over the orders shipped.
     public var hoursToShip: Distribution?
     /// Hours from the first shipment to the first delivery, over the orders delivered.
@@ -109,6 +111,7 @@ public struct Report: Hashable, Sendable {
         self.orders = orders.count
         ordersByChannel = Dictionary(grouping: orders, by: \.channel.rawValue).mapValues(\.count)
         var money: [String: CurrencyFigures] = [:]
+        var byChannel: [String: [String: Int64]] = [:]
         var toShip: [Double] = []
         var toDeliver: [Double] = []
         var units: [String: Int64] = [:]
@@ -125,6 +128,8 @@ public struct Report: Hashable, Sendable {
             figures.refundedMinor += progress.refundedMinor
             if progress.capturedMinor > 0 { figures.paidOrders += 1 }
             money[order.currency.code] = figures
+            byChannel[order.channel.rawValue, default: [:]][order.currency.code, default: 0] +=
+                progress.capturedMinor - progress.refundedMinor
             if order.cancelledAt != nil {
                 cancelled += 1
             } else {
@@ -149,6 +154,7 @@ public struct Report: Hashable, Sendable {
             }
         }
         self.money = money
+        revenueByChannel = byChannel
         let dayLength: Int64 = 86_400_000
         let firstDay = since - ((since % dayLength) + dayLength) % dayLength
         var perDay: [Int64: [String: Int]] = [:]

@@ -53,6 +53,10 @@ import Testing
         #expect(authorized["financial_status"] as? String == "authorized")
         #expect((authorized["lines"] as? [[String: Any]])?.first?["sku"] as? String == "NOSKU-TOTE-BAG")
         #expect(try Self.show(shop, "SHOP-1008")["status"] as? String == "partially_fulfilled")
+        let ana = try shop("customer", "show", "ana@example.com", "--json").object
+        #expect(ana["spent_minor"] as? [String: Int] == ["EUR": 4970 + 2490])
+        #expect(ana["segments"] as? [String] == ["repeat"])
+        #expect((ana["last_order_at"] as? String)?.hasPrefix("2026-11-27") == true)
         // Ana bought twice: her orders are the repeat segment's.
         let repeatOrders = try shop("order", "list", "--segment", "repeat", "--json").array
         #expect(Set(repeatOrders.compactMap { $0["number"] as? String }) == ["SHOP-1001", "SHOP-1008"])

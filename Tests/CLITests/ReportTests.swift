@@ -52,6 +52,19 @@ import Testing
                     #expect(figures?["captured_minor"] as? Int == row["captured"], "\(row)")
                     #expect(figures?["refunded_minor"] as? Int == row["refunded"], "\(row)")
                 }
+                var byChannel: [String: [String: Int]] = [:]
+                for row in try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT o.channel, o.currency,
+                               COALESCE(SUM((SELECT SUM(amount_minor) FROM payments p WHERE p.order_id = o.id AND p.kind = 'capture')), 0)
+                             - COALESCE(SUM((SELECT SUM(amount_minor) FROM refunds r WHERE r.order_id = o.id)), 0) AS revenue
+                        FROM orders o WHERE \(period) GROUP BY o.channel, o.currency
+                        """)
+                {
+                    byChannel[row["channel"], default: [:]][row["currency"]] = row["revenue"]
+                }
+                #expect(report["revenue_by_channel_minor"] as? [String: [String: Int]] == byChannel)
                 #expect(
                     report["cancelled"] as? Int
                         == (try count("SELECT COUNT(*) FROM orders o WHERE \(period) AND cancelled_at IS NOT NULL")))

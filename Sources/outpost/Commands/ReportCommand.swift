@@ -81,7 +81,7 @@ struct ReportCommand: AsyncParsableCommand {
         }
         return [
             "since": rfc3339(report.since), "until": rfc3339(report.until), "orders": report.orders,
-            "orders_by_channel": report.ordersByChannel,
+            "orders_by_channel": report.ordersByChannel, "revenue_by_channel_minor": report.revenueByChannel,
             "money": report.money.mapValues {
                 [
                     "orders": $0.orders, "captured_minor": $0.capturedMinor, "refunded_minor": $0.refundedMinor,
@@ -128,6 +128,10 @@ struct ReportCommand: AsyncParsableCommand {
                 "\(money(figures.revenueMinor)) (previous \(money(before))); captured \(money(figures.capturedMinor)), refunded \(money(figures.refundedMinor))",
             ])
             rows.append(["average order \(code)", money(figures.averageOrderMinor)])
+            let channels = report.revenueByChannel.sorted { $0.key < $1.key }.compactMap { channel, revenue in
+                revenue[code].map { "\(channel) \(money($0))" }
+            }
+            if channels.count > 1 { rows.append(["  by channel", channels.joined(separator: ", ")]) }
         }
         let hours = { (value: Report.Distribution?) in
             value.map { String(format: "median %.1f h, p90 %.1f h (%d orders)", $0.medianHours, $0.p90Hours, $0.count) }
