@@ -12,6 +12,9 @@ public struct ImportReport: Sendable {
     public var customersCreated = 0
     /// Records of the file that were not imported, with why.
     public var problems: [ImportProblem] = []
+    /// Orders imported without their history, because it broke a rule (why): tagged `import-review` and listed
+    /// by `outpost attention` until someone has looked.
+    public var needsReview: [ImportProblem] = []
     /// Whether nothing was written.
     public var dryRun = false
 
@@ -24,6 +27,34 @@ public struct ImportReport: Sendable {
 public enum OrderImport {
     /// Orders per transaction.
     public static let chunkSize = 250
+
+    /// `item` with its lines and customer only, tagged `import-review`, its notes recording the source's
+    /// history and why it was not replayed.
+    static func withoutHistory(_ item: ImportedOrder, reason: String) -> ImportedOrder {
+        var item = item
+        let order = item.order
+        var recorded: [String] = []
+        let money = { (minor: Int64) in
+            "\(Money.decimalString(minor, digits: order.currency.minorDigits)) \(order.currency)"
+        }
+        for payment in order.payments { recorded.append("\(payment.kind.rawValue) \(money(payment.amountMinor))") }
+        if !order.fulfilments.isEmpty { recorded.append("shipped \(order.fulfilments.count) parcel(s)") }
+        for refund in order.refunds { recorded.append("refund \(money(refund.amountMinor))") }
+        if order.cancelledAt != nil { recorded.append("cancelled") }
+        let note =
+            "Imported without its history, which broke a rule (\(reason)). The source recorded: "
+            + (recorded.isEmpty ? "nothing more" : recorded.joined(separator: "; ")) + "."
+        item.order.notes = [order.notes, note].compactMap { $0 }.joined(separator: "\n")
+        item.order.tags.insert(Order.importReviewTag)
+        item.order.payments = []
+        item.order.fulfilments = []
+        item.order.trackingEvents = []
+        item.order.returns = []
+        item.order.refunds = []
+        item.order.cancelledAt = nil
+        item.order.cancelReason = nil
+        return item
+    }
 
     /// Imports `source` into `replica`.
     ///
@@ -45,11 +76,23 @@ public enum OrderImport {
                 _ = try OrderCommands.checkImport(entry.order)
                 valid.append(entry)
             } catch let error as DomainError {
-                report.problems.append(ImportProblem(record: entry.record, order: entry.name, reason: error.message))
+                // A history the rules refuse is not dropped: the order comes in with its lines only, tagged for
+                // review, its notes saying what the source recorded and why it could not be replayed.
+                let bare = Self.withoutHistory(entry.order, reason: error.message)
+                if (try? OrderCommands.checkImport(bare)) != nil {
+                    valid.append((entry.record, entry.name, bare))
+                    report.needsReview.append(
+                        ImportProblem(record: entry.record, order: entry.name, reason: error.message))
+                } else {
+                    report.problems.append(
+                        ImportProblem(record: entry.record, order: entry.name, reason: error.message))
+                }
             }
         }
         report.problems.sort { $0.record < $1.record }
-        if strict && !report.problems.isEmpty {
+        if strict && !(report.problems.isEmpty && report.needsReview.isEmpty) {
+            report.problems = (report.problems + report.needsReview).sorted { $0.record < $1.record }
+            report.needsReview = []
             report.dryRun = true
             return report
         }

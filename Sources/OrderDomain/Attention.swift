@@ -16,10 +16,18 @@ public enum AttentionKind: String, Hashable, Sendable, CaseIterable {
     case oversold
     case highValue = "high_value"
     case conflict
+    /// An order imported without the history its source recorded, because that history broke a rule (tagged
+    /// `import-review`; its notes say what the source said). Settled by editing its tags.
+    case importReview = "import_review"
 }
 
-/// When an order starts to need attention. The defaults are what a small shop expects; a caller (or, later,
-/// replicated settings) may change them.
+extension Order {
+    /// The tag an import puts on an order it brought in without its history (`AttentionKind.importReview`).
+    public static let importReviewTag = "import-review"
+}
+
+/// When an order starts to need attention. The defaults are what a small shop expects; the shared settings
+/// (`Settings.attention`) change them.
 public struct AttentionThresholds: Sendable {
     /// Pending payment for longer than this (default 48 h).
     public var unpaidMilliseconds: Int64 = 48 * 3_600_000
@@ -182,6 +190,11 @@ extension Order {
         if conflicted {
             add(
                 .conflict, since: createdAt, "two devices wrote different values")
+        }
+        if tags.contains(Self.importReviewTag) {
+            add(
+                .importReview, since: createdAt,
+                "imported without the history its source recorded (its notes say why)")
         }
         return items
     }

@@ -69,6 +69,7 @@ struct AttentionCommand: AsyncParsableCommand {
         case .oversold: "outpost stock add SKU N (if found), or edit or cancel \(order)"
         case .highValue: "outpost order show \(order)"
         case .conflict: "outpost conflicts --order \(order)"
+        case .importReview: "outpost order show \(order), record what happened, then order edit \(order) --tag …"
         }
     }
 }

@@ -11,8 +11,11 @@ struct ImportCommand: AsyncParsableCommand {
         discussion: """
             Each order keeps its source id: importing the same file again imports nothing new and says so. Every \
             order is checked first (its payments, shipments, refunds and cancellation replayed through the same \
-            rules as commands); a record that cannot be imported is listed with its number and why, and the rest \
-            goes on (--strict imports nothing unless every record can be). Exit 65 when any record was refused.
+            rules as commands). An order whose recorded history breaks a rule (more refunded than paid, say) comes in \
+            with its lines only, tagged import-review, its notes saying what the source recorded and why, and shows \
+            in `outpost attention` until someone edits its tags. A record that cannot be read is listed with its \
+            number and why, and the rest goes on (--strict imports nothing unless every record can be imported as \
+            it is). Exit 65 when any record was refused.
 
             Examples:
               outpost import shopify orders_export.csv --dry-run
@@ -80,6 +83,9 @@ struct ImportCommand: AsyncParsableCommand {
                 "problems": report.problems.map {
                     ["record": $0.record, "order": $0.order, "reason": $0.reason] as [String: Any]
                 },
+                "needs_review": report.needsReview.map {
+                    ["record": $0.record, "order": $0.order, "reason": $0.reason] as [String: Any]
+                },
             ])
         } else {
             let verb = report.dryRun ? "would import" : "imported"
@@ -89,6 +95,10 @@ struct ImportCommand: AsyncParsableCommand {
                     + (report.customersCreated > 0 ? "; \(report.customersCreated) new customer(s)" : ""))
             if report.imported == 0 && report.alreadyPresent > 0 && report.problems.isEmpty {
                 print("nothing new: every order of this file is already in the replica")
+            }
+            for problem in report.needsReview {
+                print(
+                    "imported without its history, for review (tag import-review, in `outpost attention`): \(problem)")
             }
             for problem in report.problems { print("refused \(problem)") }
         }
