@@ -213,13 +213,19 @@ extension OrderQueries {
             }
             if let search = filter.search, !search.isEmpty {
                 let pattern = "%" + Self.likeLiteral(search.lowercased()) + "%"
+                // One scan per table, joined by index, instead of every condition for every order.
                 clauses.append(
                     """
-                    (lower(o.number) LIKE ? ESCAPE '\\' OR lower(c.email) LIKE ? ESCAPE '\\'
-                     OR lower(c.name) LIKE ? ESCAPE '\\' OR lower(c.phone) LIKE ? ESCAPE '\\'
-                     OR lower(o.phone) LIKE ? ESCAPE '\\'
-                     OR EXISTS (SELECT 1 FROM fulfilments f WHERE f.order_id = o.id
-                                AND lower(f.tracking_number) LIKE ? ESCAPE '\\'))
+                    o.id IN (
+                        SELECT id FROM orders
+                        WHERE lower(number) LIKE ? ESCAPE '\\' OR lower(phone) LIKE ? ESCAPE '\\'
+                        UNION
+                        SELECT x.id FROM orders x WHERE x.customer_id IN (
+                            SELECT id FROM customers
+                            WHERE lower(email) LIKE ? ESCAPE '\\' OR lower(name) LIKE ? ESCAPE '\\'
+                               OR lower(phone) LIKE ? ESCAPE '\\')
+                        UNION
+                        SELECT order_id FROM fulfilments WHERE lower(tracking_number) LIKE ? ESCAPE '\\')
                     """)
                 arguments += [pattern, pattern, pattern, pattern, pattern, pattern]
             }
