@@ -11,6 +11,10 @@ import Testing
         try shop("init", "--name", "shop")
         try shop("import", "shopify", ImportTests.fixtures.appendingPathComponent("shopify-orders.csv").path)
         try shop("import", "woocommerce", ImportTests.fixtures.appendingPathComponent("woocommerce-orders.jsonl").path)
+        // A parcel delivered, one delayed, one return: the week has every kind of fact.
+        #expect(try shop("order", "deliver", "SHOP-1001").status == 0)
+        #expect(try shop("order", "track", "WOO-701", "--event", "delayed").status == 0)
+        #expect(try shop("order", "return", "SHOP-1001", "--line", "MUG:1", "--reason", "damaged").status == 0)
         let queue = try DatabaseQueue(path: shop.db)
 
         for (arguments, since, until) in [
@@ -99,6 +103,48 @@ import Testing
                     (report["top_skus"] as? [[String: Any]])?.map {
                         [$0["sku"] as? String ?? "": $0["units"] as? Int ?? 0]
                     } == skus)
+                #expect(
+                    report["returned_orders"] as? Int
+                        == (try count(
+                            "SELECT COUNT(DISTINCT r.order_id) FROM returns r JOIN orders o ON o.id = r.order_id WHERE \(period) AND r.cancelled_at IS NULL AND EXISTS (SELECT 1 FROM fulfilments f WHERE f.order_id = o.id AND f.shipped_at IS NOT NULL)"
+                        )))
+                var reasons: [String: Int] = [:]
+                for row in try Row.fetchAll(
+                    db,
+                    sql:
+                        "SELECT r.reason, COUNT(*) AS n FROM returns r JOIN orders o ON o.id = r.order_id WHERE \(period) AND r.cancelled_at IS NULL GROUP BY r.reason"
+                ) {
+                    reasons[row["reason"]] = row["n"]
+                }
+                #expect(report["return_reasons"] as? [String: Int] == reasons)
+                #expect(
+                    report["parcels_delayed"] as? Int
+                        == (try count(
+                            "SELECT COUNT(DISTINCT t.fulfilment_id) FROM tracking_events t JOIN orders o ON o.id = t.order_id WHERE \(period) AND t.kind = 'delayed'"
+                        )))
+                #expect(
+                    report["repeat_customers"] as? Int
+                        == (try count(
+                            """
+                            SELECT COUNT(*) FROM (SELECT DISTINCT customer_id FROM orders o WHERE \(period)) p
+                            WHERE (SELECT COUNT(*) FROM orders x WHERE x.customer_id = p.customer_id) >= 2
+                            """)))
+                let deliver = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT (MIN(f.delivered_at) - MIN(f.shipped_at)) / 3600000.0 AS h FROM fulfilments f
+                        JOIN orders o ON o.id = f.order_id WHERE \(period) AND f.shipped_at IS NOT NULL
+                        GROUP BY o.id HAVING MIN(f.delivered_at) IS NOT NULL ORDER BY h
+                        """
+                ).map { $0["h"] as Double }
+                #expect((report["hours_to_deliver"] as? [String: Any])?["count"] as? Int == deliver.count)
+                for (code, figures) in money {
+                    let paid = figures["paid_orders"] as? Int ?? 0
+                    let revenue = (figures["captured_minor"] as? Int ?? 0) - (figures["refunded_minor"] as? Int ?? 0)
+                    #expect(
+                        figures["average_order_minor"] as? Int == (paid == 0 ? 0 : (revenue + paid / 2) / paid),
+                        "\(code)")
+                }
                 // Hours to ship: first shipment after the first capture, per shipped order.
                 let hours = try Row.fetchAll(
                     db,
