@@ -23,9 +23,7 @@ import Testing
         let (server, port) = try hub.serve()
         defer { server.terminate() }
         try laptop("init", "--name", "laptop")
-        let joined = try laptop("join", try hub("invite", "--address", "127.0.0.1:\(port)").stdout, "--json").object
-        let addLine = try #require(joined["run_on_peer"] as? String).split(separator: " ").map(String.init)
-        try hub.run(Array(addLine.dropFirst()))
+        try hub.pair(laptop, port: port)
         var generator = SystemRandomNumberGenerator()
         var killed = 0
         for attempt in 0..<8 {

@@ -37,6 +37,17 @@ struct Outpost {
         return Result(try runProcess(Self.binary, arguments, environment: environment))
     }
 
+    /// `laptop` joins `self` (a hub serving on loopback `port`): the invite, the join and the hub's half of the
+    /// pairing, as a person would run them.
+    func pair(_ laptop: Outpost, port: Int) throws {
+        let invite = try self("invite", "--address", "127.0.0.1:\(port)").stdout
+        let joined = try laptop("join", invite, "--json").object
+        guard let line = joined["run_on_peer"] as? String else {
+            throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "join said: \(joined)"])
+        }
+        try run(Array(line.split(separator: " ").map(String.init).dropFirst()))
+    }
+
     /// Starts `outpost serve --listen 127.0.0.1:0` and returns the process and its port.
     func serve() throws -> (Process, Int) {
         let process = Process()

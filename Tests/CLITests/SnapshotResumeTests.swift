@@ -22,9 +22,7 @@ import Testing
         let (server, port) = try hub.serve()
         defer { server.terminate() }
         try terminal("init", "--name", "terminal")
-        let joined = try terminal("join", try hub("invite", "--address", "127.0.0.1:\(port)").stdout, "--json").object
-        let addLine = try #require(joined["run_on_peer"] as? String).split(separator: " ").map(String.init)
-        try hub.run(Array(addLine.dropFirst()))
+        try hub.pair(terminal, port: port)
 
         var cuts = 0
         var completed: [String: Any]?
