@@ -127,6 +127,18 @@ import Testing
         await fleet.shutdown()
     }
 
+    /// A hub of 1,000 orders and an empty terminal whose first sync (by snapshot) a proxy cut after `after` bytes.
+    static func cutFirstSync(after: Int) async throws -> (Fleet, Fleet.Device, Fleet.Device) {
+        let fleet = try Fleet()
+        let hub = try await fleet.add("hub")
+        let terminal = try await fleet.add("terminal", listening: false)
+        try await seed(hub.replica, count: 1_000)
+        let proxy = try CuttingProxy(target: hub.server?.port ?? 0, cutAfter: after)
+        defer { proxy.close() }  // and alive until then
+        await #expect(throws: (any Error).self) { try await fleet.sync(terminal, with: hub, via: proxy.port) }
+        return (fleet, hub, terminal)
+    }
+
     /// A snapshot cut on the wire leaves the terminal empty and ready, with the bytes that arrived kept (synced to
     /// disk); the next sync continues at the kept byte and ends with the hub's replica, the kept part gone.
     @Test(arguments: [2_000, 200_000, 600_000])
@@ -190,13 +202,7 @@ import Testing
 
     /// When the hub no longer keeps the cut copy (past its retention), the terminal gets a new one from its start.
     @Test func aCopyPastItsRetentionStartsOver() async throws {
-        let fleet = try Fleet()
-        let hub = try await fleet.add("hub")
-        let terminal = try await fleet.add("terminal", listening: false)
-        try await Self.seed(hub.replica, count: 1_000)
-        let proxy = try CuttingProxy(target: hub.server?.port ?? 0, cutAfter: 300_000)
-        defer { proxy.close() }  // and alive until then
-        await #expect(throws: (any Error).self) { try await fleet.sync(terminal, with: hub, via: proxy.port) }
+        let (fleet, hub, terminal) = try await Self.cutFirstSync(after: 300_000)
         let kept = try await terminal.replica.replication.streamRequest(from: hub.replica.identity.siteID)
         #expect((kept.snapshotResume?.offset ?? 0) > 0)
         // The hub's copy was last served two retentions ago.
@@ -225,13 +231,7 @@ import Testing
     /// A kept part changed on the terminal's disk fails the whole copy's digest: nothing is installed, the copy is
     /// discarded, and the next sync starts a new one.
     @Test func aDamagedKeptPartIsRefusedByTheDigest() async throws {
-        let fleet = try Fleet()
-        let hub = try await fleet.add("hub")
-        let terminal = try await fleet.add("terminal", listening: false)
-        try await Self.seed(hub.replica, count: 1_000)
-        let proxy = try CuttingProxy(target: hub.server?.port ?? 0, cutAfter: 300_000)
-        defer { proxy.close() }  // and alive until then
-        await #expect(throws: (any Error).self) { try await fleet.sync(terminal, with: hub, via: proxy.port) }
+        let (fleet, hub, terminal) = try await Self.cutFirstSync(after: 300_000)
         let incoming = terminal.replica.path + ".snapshot-incoming"
         let handle = try #require(FileHandle(forUpdatingAtPath: incoming))
         try handle.seek(toOffset: 5_000)
@@ -251,13 +251,7 @@ import Testing
 
     /// A terminal that wrote after a cut snapshot is no longer empty: it syncs by records and drops the kept part.
     @Test func aTerminalThatWroteDropsItsKeptPart() async throws {
-        let fleet = try Fleet()
-        let hub = try await fleet.add("hub")
-        let terminal = try await fleet.add("terminal", listening: false)
-        try await Self.seed(hub.replica, count: 1_000)
-        let proxy = try CuttingProxy(target: hub.server?.port ?? 0, cutAfter: 300_000)
-        defer { proxy.close() }  // and alive until then
-        await #expect(throws: (any Error).self) { try await fleet.sync(terminal, with: hub, via: proxy.port) }
+        let (fleet, hub, terminal) = try await Self.cutFirstSync(after: 300_000)
         #expect(FileManager.default.fileExists(atPath: terminal.replica.path + ".snapshot-incoming"))
         _ = try await terminal.replica.commands.createOrder(
             customerEmail: "walk-in@example.com", lines: [LineSpec(sku: "TEE-M", quantity: 1, unitPrice: "10.00")])
