@@ -39,6 +39,12 @@ public final class Replica: Sendable {
     let now: @Sendable () -> Int64
     let random: @Sendable () -> UInt64
     private let observers = Mutex<[UUID: AsyncStream<Set<String>>.Continuation]>([:])
+    /// The change sequence up to which the watcher has looked for other connections' commits.
+    private let notified = Mutex<Int64>(0)
+    /// Change sequences this instance's own transactions wrote (already reported), until the watcher passes them.
+    private let own = Mutex<[ClosedRange<Int64>]>([])
+    /// Watches for other connections' commits while anyone observes.
+    private let watcher = Mutex<Task<Void, Never>?>(nil)
     /// Peer names and keys this instance has already stored (`notePeer`).
     let notedPeers = Mutex<[String: (name: String, key: [UInt8])]>([:])
     /// This instance's claim on the file (nil on read-only media): a snapshot is installed only alone.
@@ -310,26 +316,74 @@ public final class Replica: Sendable {
     func write<T: Sendable>(_ body: @escaping @Sendable (WriteContext) throws -> T) async throws -> T {
         let wall = now()
         let random = self.random
-        let (result, touched) = try await pool.write { db -> (T, Set<String>) in
+        let (result, touched, lseqs) = try await pool.write { db -> (T, Set<String>, ClosedRange<Int64>) in
+            let before = try Self.changeSequence(db)
             let context = try WriteContext(db, wallMilliseconds: wall, random: random)
             let result = try body(context)
             for id in context.touchedOrders.sorted() {
                 try OrderRecords.refresh(db, id: id, thresholds: try context.attentionThresholds())
             }
             try context.finish()
-            return (result, context.touchedOrders.union(context.refreshedOrders))
+            return (
+                result, context.touchedOrders.union(context.refreshedOrders), before...(try Self.changeSequence(db))
+            )
         }
-        notify(touched)
+        notify(touched, wrote: lseqs)
         return result
     }
 
-    func notify(_ orders: Set<String>) {
+    /// The replica's change sequence: every committed change of a replicated record raises it.
+    static func changeSequence(_ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT lseq FROM replica_clock")) ?? 0
+    }
+
+    /// Tells observers which orders a transaction of this instance changed. `lseqs` runs from the change
+    /// sequence before it to the one it committed: the watcher of other connections' commits skips records in
+    /// it, which this report already covers.
+    func notify(_ orders: Set<String>, wrote lseqs: ClosedRange<Int64>) {
+        if lseqs.upperBound > lseqs.lowerBound { own.withLock { $0.append(lseqs) } }
+        yield(orders)
+    }
+
+    private func yield(_ orders: Set<String>) {
         guard !orders.isEmpty else { return }
         for continuation in observers.withLock({ Array($0.values) }) { continuation.yield(orders) }
     }
 
+    /// Reports the orders changed by commits of other connections (another process, another `Replica` on the
+    /// file) since the last look: records whose change sequence is above what was looked at, less those this
+    /// instance wrote.
+    func reportOtherChanges() async throws {
+        let since = notified.withLock { $0 }
+        let (current, changed) = try await pool.read { db -> (Int64, [(String, Int64)]) in
+            let current = try Self.changeSequence(db)
+            guard current > since else { return (current, []) }
+            var changed = try Row.fetchAll(db, sql: "SELECT id, lseq FROM orders WHERE lseq > ?", arguments: [since])
+                .map { ($0["id"] as String, $0["lseq"] as Int64) }
+            for entity in Entity.allCases where entity.belongsToOrder {
+                changed += try Row.fetchAll(
+                    db,
+                    sql: "SELECT order_id, lseq FROM \(entity.rawValue) WHERE lseq > ? AND order_id IS NOT NULL",
+                    arguments: [since]
+                ).map { ($0["order_id"] as String, $0["lseq"] as Int64) }
+            }
+            return (current, changed)
+        }
+        guard current > since else { return }
+        let mine = own.withLock { ranges in
+            defer { ranges.removeAll { $0.upperBound <= current } }
+            return ranges
+        }
+        notified.withLock { $0 = max($0, current) }
+        yield(
+            Set(changed.filter { _, lseq in !mine.contains { $0.lowerBound < lseq && lseq <= $0.upperBound } }.map(\.0))
+        )
+    }
+
     /// The ids of orders changed by each committed transaction of this `Replica` instance (local commands
-    /// and merged syncs), as an `AsyncSequence`. Values may coalesce if the consumer is slow.
+    /// and merged syncs) and, within a tenth of a second, by other processes or instances on the same file (an
+    /// `outpost serve` merging a peer's push, a CLI command), as an `AsyncSequence`. Values may coalesce if the
+    /// consumer is slow.
     ///
     /// ```swift
     /// for await ids in replica.changedOrders() { refreshScreen(ids) }
@@ -337,8 +391,42 @@ public final class Replica: Sendable {
     public func changedOrders() -> AsyncStream<Set<String>> {
         let key = UUID()
         let (stream, continuation) = AsyncStream<Set<String>>.makeStream(bufferingPolicy: .bufferingNewest(64))
-        continuation.onTermination = { [weak self] _ in _ = self?.observers.withLock { $0.removeValue(forKey: key) } }
-        observers.withLock { $0[key] = continuation }
+        continuation.onTermination = { [weak self] _ in
+            guard let self else { return }
+            let none = self.observers.withLock {
+                $0.removeValue(forKey: key)
+                return $0.isEmpty
+            }
+            if none {
+                self.watcher.withLock {
+                    $0?.cancel()
+                    $0 = nil
+                }
+            }
+        }
+        let first = observers.withLock {
+            $0[key] = continuation
+            return $0.count == 1
+        }
+        if first { startWatching() }
         return stream
+    }
+
+    /// While anyone observes, looks ten times a second for commits of other connections (SQLite tells readers
+    /// nothing; a read of one row is cheap) and reports the orders they changed.
+    private func startWatching() {
+        // Changes committed before the first observer are not news.
+        if let current = try? pool.read(Self.changeSequence) { notified.withLock { $0 = max($0, current) } }
+        let task = Task.detached { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(100))
+                guard let self else { return }
+                try? await self.reportOtherChanges()
+            }
+        }
+        watcher.withLock {
+            $0?.cancel()
+            $0 = task
+        }
     }
 }

@@ -48,3 +48,44 @@ import Testing
         #expect(ana.purchased == ["MUG": 1])
     }
 }
+
+/// Changes committed through another connection to the file — another process (an `outpost serve` merging a
+/// peer's push, a CLI command) or another `Replica` instance — reach an observer too.
+@Suite struct OtherProcessObservationTests {
+    @Test func anObserverSeesAnotherInstancesCommits() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path("shared.sqlite")
+        let watching = try Replica.create(at: path, name: "app")
+        let writer = try Replica.open(at: path)
+        let earlier = try await writer.commands.createOrder(customerEmail: "old@example.com", lines: [line("MUG", 1)])
+        let changes = watching.changedOrders()
+        let created = try await writer.commands.createOrder(customerEmail: "ana@example.com", lines: [line("MUG", 1)])
+        let first = try await withDeadline(5, "a report of the other instance's order") {
+            for await changed in changes { return changed }
+            return []
+        }
+        #expect(first == [created.orderID], "only what changed after observing began (not \(earlier.orderID))")
+        // A merge into the other instance, and this instance's own command: each reported, neither twice.
+        let laptop = try Replica.create(at: directory.path("laptop.sqlite"), name: "laptop")
+        let sold = try await laptop.commands.createOrder(customerEmail: "bo@example.com", lines: [line("MUG", 1)])
+        try await writer.replication.pull(from: laptop)
+        let merged = try await withDeadline(5, "a report of the merged order") {
+            for await changed in changes { return changed }
+            return []
+        }
+        #expect(merged == [sold.orderID])
+        let own = try await watching.commands.pay(order: created.orderID, amount: "10.00")
+        let next = try await withDeadline(5, "a report of this instance's payment") {
+            for await changed in changes { return changed }
+            return []
+        }
+        #expect(next == [own.orderID])
+        try await Task.sleep(for: .milliseconds(400))
+        try await writer.commands.edit(order: sold.orderID, notes: "gift wrap")
+        let after = try await withDeadline(5, "the next change, not the payment again") {
+            for await changed in changes { return changed }
+            return []
+        }
+        #expect(after == [sold.orderID], "the own payment is not reported a second time by the watcher")
+    }
+}

@@ -121,11 +121,13 @@ extension ReplicationLog {
         }
         // The stream's last batch may come with its end: staged and merged in one transaction (one commit
         // instead of two for the common one-batch delta).
-        let (summary, touched) = try await pool.write { db in
+        let (summary, touched, lseqs) = try await pool.write { db in
+            let before = try Replica.changeSequence(db)
             if let lastBatch { try Self.stage(db, lastBatch, from: peer, wall: wall) }
-            return try Self.complete(db, from: peer, end: end, wall: wall)
+            let (summary, touched) = try Self.complete(db, from: peer, end: end, wall: wall)
+            return (summary, touched, before...(try Replica.changeSequence(db)))
         }
-        notify(touched)
+        notify(touched, wrote: lseqs)
         return summary
     }
 
@@ -213,18 +215,18 @@ extension ReplicationLog {
         }
         let wall = now()
         // The stream runs inside a read transaction of `other`: keep it off Swift's cooperative threads.
-        let (summary, touched) = try await withCheckedThrowingContinuation { continuation in
+        let (summary, touched, lseqs) = try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
                 continuation.resume(
                     with: Result { try self.pullBlocking(from: other, batchSize: batchSize, wall: wall) })
             }
         }
-        notify(touched)
+        notify(touched, wrote: lseqs)
         return summary
     }
 
     private func pullBlocking(from other: some ReplicationStore, batchSize: Int, wall: Int64) throws -> (
-        MergeSummary, Set<String>
+        MergeSummary, Set<String>, ClosedRange<Int64>
     ) {
         let peer = other.identity.siteID
         let request = try pool.read { db in
@@ -234,7 +236,11 @@ extension ReplicationLog {
         let end = try other.withChanges(for: request, batchSize: batchSize, estimate: nil) { batch in
             try pool.write { db in try Self.stage(db, batch, from: peer, wall: wall) }
         }
-        return try pool.write { db in try Self.complete(db, from: peer, end: end, wall: wall) }
+        return try pool.write { db in
+            let before = try Replica.changeSequence(db)
+            let (summary, touched) = try Self.complete(db, from: peer, end: end, wall: wall)
+            return (summary, touched, before...(try Replica.changeSequence(db)))
+        }
     }
 
     /// Whether completing `end` would change nothing worth a write transaction: nothing staged, the sender's

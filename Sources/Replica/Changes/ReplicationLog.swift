@@ -18,7 +18,7 @@ public struct ReplicationLog: ReplicationStore, SnapshotStore {
     var pool: DatabasePool { replica.pool }
     var path: String { replica.path }
     func now() -> Int64 { replica.now() }
-    func notify(_ orders: Set<String>) { replica.notify(orders) }
+    func notify(_ orders: Set<String>, wrote lseqs: ClosedRange<Int64>) { replica.notify(orders, wrote: lseqs) }
 
     public func bootstrappingFrom() async throws -> String? { try await replica.bootstrappingFrom() }
 
