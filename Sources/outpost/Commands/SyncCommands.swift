@@ -71,11 +71,19 @@ struct SyncCommand: AsyncParsableCommand {
               outpost sync hub
               outpost sync 192.0.2.10:7400 --json
               outpost sync hub --no-snapshot
+              outpost sync hub --watch                  # stay in step until Ctrl-C
             """)
     @OptionGroup var global: GlobalOptions
     @Argument(help: "A peer name or HOST:PORT.") var peer: String
     @Flag(help: "On an empty replica, load a resumable record stream instead of the peer's file snapshot.")
     var noSnapshot = false
+    @Flag(
+        help:
+            "Keep syncing until SIGINT or SIGTERM: after each local change (here or in another process) and every --interval seconds; a dropped link is retried with backoff."
+    )
+    var watch = false
+    @Option(help: "With --watch: seconds between syncs when nothing changes here.") var interval: Double = 2
+    @Flag(help: "With --watch: print only failures.") var quiet = false
 
     func run() async throws {
         try await guarded {
@@ -85,6 +93,11 @@ struct SyncCommand: AsyncParsableCommand {
             let store = try device.trustStore()
             let target = try store.resolve(peer)
             let address = try TrustStore.address(of: target)
+            if watch {
+                return try await Self.watch(
+                    replica, target.name, address, target.publicKey, identity, interval: interval, quiet: quiet,
+                    json: global.json)
+            }
             let bar = ProgressBar(enabled: !global.json && isatty(STDERR_FILENO) != 0)
             let summary = try await replica.replication.sync(
                 host: address.host, port: address.port, peerKey: target.publicKey, identity: identity,
@@ -134,6 +147,52 @@ struct SyncCommand: AsyncParsableCommand {
                 print("  wire      \(summary.bytesSent) bytes out, \(summary.bytesReceived) bytes in")
             }
         }
+    }
+
+    /// `--watch`: sessions until a signal, one line per session that moved anything (JSON lines with `--json`).
+    static func watch(
+        _ replica: Replica, _ name: String, _ address: PeerAddress, _ key: [UInt8], _ identity: SyncIdentity,
+        interval: Double, quiet: Bool, json: Bool
+    ) async throws {
+        guard interval >= 0.1, interval <= 86_400 else {
+            throw CLIError(64, "--interval is from 0.1 to 86400 seconds, not \(interval)", hint: "e.g. --interval 2")
+        }
+        let watching = Task {
+            try await replica.replication.syncContinuously(
+                host: address.host, port: address.port, peerKey: key, identity: identity,
+                interval: .milliseconds(Int64(interval * 1000)), localChanges: replica.changedOrders()
+            ) { event in
+                let now = String(describing: rfc3339(Int64(Date().timeIntervalSince1970 * 1000)))
+                switch event {
+                case .synced(let summary):
+                    guard !quiet, summary.changesSent + summary.changesReceived > 0 else { return }
+                    if json {
+                        printJSON([
+                            "at": now, "peer": name, "sent_changes": summary.changesSent,
+                            "received_changes": summary.changesReceived, "applied_changes": summary.changesApplied,
+                            "conflicts": summary.conflicts,
+                        ])
+                    } else {
+                        print(
+                            "\(now)  \(name): sent \(summary.changesSent), received \(summary.changesReceived) field changes"
+                                + (summary.conflicts > 0 ? ", \(summary.conflicts) new conflicts" : ""))
+                    }
+                case .linkDown(let error, let retryIn):
+                    FileHandle.standardError.write(
+                        Data("\(now)  \(name): \(error); retrying in \(retryIn.components.seconds) s\n".utf8))
+                }
+                fflush(nil)
+            }
+        }
+        signal(SIGINT, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
+        let sources = [SIGINT, SIGTERM].map { DispatchSource.makeSignalSource(signal: $0, queue: .global()) }
+        for source in sources {
+            source.setEventHandler { watching.cancel() }
+            source.resume()
+        }
+        try await watching.value
+        if !json && !quiet { print("stopped") }
     }
 
     /// A byte count for people: MB with one decimal, or kB below one MB.
