@@ -73,7 +73,8 @@ enum SourceValues {
         {
             return given
         }
-        let base = (given?.isEmpty == false ? given! : name).uppercased().map { $0.isLetter || $0.isNumber ? $0 : "-" }
+        let source = given.flatMap { $0.isEmpty ? nil : $0 } ?? name
+        let base = source.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "-" }
         let cleaned = String(base).split(separator: "-").joined(separator: "-")
         return String(("NOSKU-" + (cleaned.isEmpty ? "ITEM" : cleaned)).prefix(64))
     }
