@@ -11,15 +11,7 @@ import Testing
 /// due, the shared settings' thresholds, conflicts, oversold lines, and orders at rest left out.
 @Suite struct AttentionViewTests {
     static func viewed(_ path: String) throws -> Set<[String]> {
-        var configuration = Configuration()
-        configuration.readonly = true
-        let queue = try DatabaseQueue(path: path, configuration: configuration)
-        return try queue.read { db in
-            Set(
-                try Row.fetchAll(db, sql: "SELECT order_number, kind, since, why FROM attention").map {
-                    [$0["order_number"], $0["kind"], "\($0["since"] as Int64)", $0["why"]]
-                })
-        }
+        try readOnlyRows(path, "SELECT order_number, kind, since, why FROM attention")
     }
 
     static func listed(_ replica: Replica) async throws -> Set<[String]> {

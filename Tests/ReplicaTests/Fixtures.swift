@@ -26,3 +26,23 @@ extension Replica {
 func line(_ sku: String, _ quantity: Int64, _ price: String? = "10.00") -> LineSpec {
     LineSpec(sku: sku, quantity: quantity, unitPrice: price)
 }
+
+/// The rows of `sql` as another tool sees the file: a plain read-only SQLite connection, each row's columns as
+/// text.
+func readOnlyRows(_ path: String, _ sql: String) throws -> Set<[String]> {
+    var configuration = Configuration()
+    configuration.readonly = true
+    let queue = try DatabaseQueue(path: path, configuration: configuration)
+    return try queue.read { db in
+        Set(
+            try Row.fetchAll(db, sql: sql).map { row in
+                row.databaseValues.map { value in
+                    switch value.storage {
+                    case .int64(let number): "\(number)"
+                    case .string(let text): text
+                    default: "\(value)"
+                    }
+                }
+            })
+    }
+}

@@ -12,15 +12,7 @@ import Testing
 @Suite struct SegmentViewTests {
     /// (email, segment) pairs as a plain SQLite connection reads the view.
     static func viewed(_ path: String) throws -> Set<[String]> {
-        var configuration = Configuration()
-        configuration.readonly = true
-        let queue = try DatabaseQueue(path: path, configuration: configuration)
-        return try queue.read { db in
-            Set(
-                try Row.fetchAll(db, sql: "SELECT email, segment FROM customer_segments").map {
-                    [$0["email"], $0["segment"]]
-                })
-        }
+        try readOnlyRows(path, "SELECT email, segment FROM customer_segments")
     }
 
     static func computed(_ replica: Replica) async throws -> Set<[String]> {
