@@ -34,8 +34,6 @@ let package = Package(
                 // BLAKE2b, for the digest of a file snapshot (resumed copies are checked whole).
                 "CSodium",
                 .product(name: "GRDB", package: "GRDB.swift"),
-                // SQLite's C API, for reading the database file through SQLite's own file handle (snapshots).
-                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -77,7 +75,7 @@ let package = Package(
         // The report as one self-contained HTML page (Plot for the HTML; the SVG charts drawn here).
         .target(
             name: "ReportPage",
-            dependencies: ["OrderDomain", .product(name: "Plot", package: "Plot")]
+            dependencies: ["OrderDomain", "OutpostCore", .product(name: "Plot", package: "Plot")]
         ),
         .executableTarget(
             name: "outpost",

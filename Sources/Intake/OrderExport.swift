@@ -1,6 +1,7 @@
 import CSV
 import Foundation
 import OrderDomain
+import OutpostCore
 import Replica
 
 /// Orders, lines and customers out as CSV (written with CSV.swift) or JSON lines: the columns an accountant's
@@ -143,10 +144,5 @@ public enum OrderExport {
     }
 
     /// RFC 3339 UTC with milliseconds.
-    static func time(_ milliseconds: Int64) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        return formatter.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
-    }
+    static func time(_ milliseconds: Int64) -> String { UTCTime.rfc3339(milliseconds) }
 }

@@ -65,15 +65,23 @@ public struct Settings: Hashable, Sendable {
     /// The definition of `key`.
     public static func definition(_ key: String) -> Definition? { definitions.first { $0.key == key } }
 
-    /// Checks `value` for `key`, and returns it in its stored form.
+    /// The definition of `key`.
     ///
-    /// - Throws: `DomainError(.invalidInput)` for an unknown key or a value of the wrong kind, saying what fits.
-    public static func check(_ key: String, _ value: String) throws(DomainError) -> String {
+    /// - Throws: `DomainError(.invalidInput)` naming the settings there are, when `key` is none of them.
+    public static func known(_ key: String) throws(DomainError) -> Definition {
         guard let definition = definition(key) else {
             throw DomainError(
                 .invalidInput, "'\(key.escapingControlCharacters)' is not a setting",
                 hint: "one of: \(definitions.map(\.key).joined(separator: ", "))")
         }
+        return definition
+    }
+
+    /// Checks `value` for `key`, and returns it in its stored form.
+    ///
+    /// - Throws: `DomainError(.invalidInput)` for an unknown key or a value of the wrong kind, saying what fits.
+    public static func check(_ key: String, _ value: String) throws(DomainError) -> String {
+        let definition = try known(key)
         let text = String(value.trimmingWhitespace())
         switch definition.kind {
         case .hours, .days, .percent:
@@ -91,13 +99,12 @@ public struct Settings: Hashable, Sendable {
             }
             return "\(number)"
         case .amount:
-            guard let minor = majorAmount(text, digits: 2), minor >= 0 else {
+            guard majorAmount(text, digits: 2) != nil else {
                 throw DomainError(
                     .invalidInput,
                     "\(key) takes an amount in major units such as 500 or 499.99, not '\(value.escapingControlCharacters)'",
                     hint: "e.g. outpost config set \(key) \(definition.defaultValue)")
             }
-            _ = minor
             return text
         }
     }

@@ -7,8 +7,8 @@ extension OrderCommands {
     ///
     /// - Throws: `DomainError(.invalidInput)` for an unknown key or a value that does not fit it.
     public func setSetting(_ key: String, to value: String?) async throws {
+        _ = try Settings.known(key)
         let stored = try value.map { try Settings.check(key, $0) }
-        if value == nil, Settings.definition(key) == nil { _ = try Settings.check(key, "") }
         try await write { context in
             if try RowStore.load(context.db, .settings, id: key) != nil {
                 try context.update(.settings, id: key, ["value": FieldValue(stored)])

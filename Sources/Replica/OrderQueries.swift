@@ -105,6 +105,10 @@ public struct CustomerDetails: Hashable, Sendable {
     public var purchased: [String: Int64]
     /// Units returned per SKU.
     public var returned: [String: Int64]
+    /// Money kept per currency, last order and the like, at the replica's clock.
+    public var facts: CustomerFacts
+    /// The segments those facts put the customer in (the shared settings' thresholds).
+    public var segments: [CustomerSegment]
 }
 
 /// The reads of a replica (`replica.queries`): orders, customers, stock and open conflicts, each from one
@@ -320,8 +324,14 @@ extension OrderQueries {
                 purchased[sku, default: 0] += line["demand"] ?? 0
                 if let units: Int64 = line["returned"], units > 0 { returned[sku, default: 0] += units }
             }
+            let summary = try Self.customers(
+                db, segment: nil, search: customer.email, now: replica.now(), thresholds: nil
+            ).first { $0.customer.id == id }
             return CustomerDetails(
-                customer: customer, orders: orders, purchased: purchased.filter { $0.value > 0 }, returned: returned)
+                customer: customer, orders: orders, purchased: purchased.filter { $0.value > 0 }, returned: returned,
+                facts: summary?.facts
+                    ?? CustomerFacts(orders: 0, spentMinor: [:], lastOrderAt: nil, shippedUnits: 0, returnedUnits: 0),
+                segments: summary?.segments ?? [])
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import OrderDomain
+import OutpostCore
 import Plot
 
 /// `outpost report --html FILE`: the report as one self-contained page — inline CSS and SVG, no script, no
@@ -203,13 +204,7 @@ public enum ReportPage {
         return bars("Refunds per day", days, series: currencies.isEmpty ? ["refunds"] : currencies, unit: "")
     }
 
-    static func day(_ milliseconds: Int64) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd"
-        return formatter.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
-    }
+    static func day(_ milliseconds: Int64) -> String { UTCTime.day(milliseconds) }
 
     static func number(_ value: Double) -> String {
         value == value.rounded() ? String(Int64(value)) : String(format: "%.2f", value)

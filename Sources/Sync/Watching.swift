@@ -49,9 +49,12 @@ extension ReplicationStore {
                 let summary = try await sync(host: host, port: port, peerKey: peerKey, identity: identity)
                 last = clock.now
                 backoff = .seconds(1)
-                // What the session itself merged is not a local change to send back.
-                if summary.changesApplied > 0 { try? await Task.sleep(for: .milliseconds(150)) }
-                if summary.changesApplied > 0 { dirty.withLock { $0 = false } }
+                if summary.changesApplied > 0 {
+                    // What the session itself merged is not a local change to send back: let its notification
+                    // arrive, then forget it.
+                    try? await Task.sleep(for: .milliseconds(150))
+                    dirty.withLock { $0 = false }
+                }
                 report(.synced(summary))
             } catch {
                 if Task.isCancelled { return }

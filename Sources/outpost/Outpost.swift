@@ -206,10 +206,7 @@ func printJSON(_ value: Any) {
 /// RFC 3339 UTC for Unix milliseconds.
 func rfc3339(_ milliseconds: Int64?) -> Any {
     guard let milliseconds else { return NSNull() }
-    let formatter = ISO8601DateFormatter()
-    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-    formatter.timeZone = TimeZone(identifier: "UTC")
-    return formatter.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
+    return UTCTime.rfc3339(milliseconds)
 }
 
 /// Parses an RFC 3339 time (or a date `YYYY-MM-DD`) into Unix milliseconds.

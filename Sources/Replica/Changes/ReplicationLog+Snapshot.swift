@@ -1,6 +1,5 @@
 import Foundation
 import GRDB
-import GRDBSQLite
 import OrderDomain
 
 /// A consistent copy of a replica's file, taken for a new replica to start from (`Replica.writeSnapshot`).

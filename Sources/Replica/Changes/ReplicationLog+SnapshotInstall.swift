@@ -1,6 +1,5 @@
 import Foundation
 import GRDB
-import GRDBSQLite
 import OrderDomain
 
 /// Installing a received snapshot: the copy takes this replica's identity, then replaces its empty file.

@@ -58,10 +58,7 @@ struct ConfigCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await guarded {
-                guard let definition = Settings.definition(key) else {
-                    _ = try Settings.check(key, "")
-                    return
-                }
+                let definition = try Settings.known(key)
                 let settings = try await global.replica().queries.settings()
                 if global.json { return printJSON(ConfigCommand.document(settings, definition)) }
                 print(settings.value(key))

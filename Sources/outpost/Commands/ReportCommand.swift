@@ -105,7 +105,7 @@ struct ReportCommand: AsyncParsableCommand {
     }
 
     static func print(_ report: Report, _ previous: Report) {
-        let day = { (ms: Int64) in String(describing: rfc3339(ms)).prefix(10) }
+        let day = UTCTime.day
         let percent = { (rate: Double) in String(format: "%.1f %%", rate * 100) }
         let change = { (now: Int, before: Int) in "(\(now - before >= 0 ? "+" : "")\(now - before) vs \(before))" }
         Swift.print(

@@ -99,12 +99,8 @@ struct CustomerCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await guarded {
-                let replica = try global.replica()
-                let details = try await replica.queries.customer(email: email)
-                let summary = try await replica.queries.customers(search: details.customer.email).first {
-                    $0.customer.id == details.customer.id
-                }
-                let spent = (summary?.facts.spentMinor ?? [:]).sorted { $0.key < $1.key }
+                let details = try await global.replica().queries.customer(email: email)
+                let spent = details.facts.spentMinor.sorted { $0.key < $1.key }
                 if global.json {
                     return printJSON([
                         "email": details.customer.email, "name": details.customer.name as Any,
@@ -112,23 +108,20 @@ struct CustomerCommand: AsyncParsableCommand {
                         "address": details.customer.address as Any, "orders": details.orders.map(Documents.listing),
                         "purchased": details.purchased, "returned": details.returned,
                         "spent_minor": Dictionary(uniqueKeysWithValues: spent.map { ($0.key, $0.value) }),
-                        "last_order_at": rfc3339(summary?.facts.lastOrderAt),
-                        "segments": summary?.segments.map(\.rawValue) ?? [],
+                        "last_order_at": rfc3339(details.facts.lastOrderAt),
+                        "segments": details.segments.map(\.rawValue),
                     ])
                 }
                 print("\(details.customer.email)  \(details.customer.name ?? "")  \(details.customer.phone ?? "")")
-                if let summary {
-                    print(
-                        "spent:    "
-                            + (spent.isEmpty
-                                ? "nothing kept yet"
-                                : spent.map { "\(money($0.value, $0.key)) \($0.key)" }.joined(separator: ", "))
-                            + (summary.facts.lastOrderAt.map { "; last order \(rfc3339($0))" } ?? ""))
-                    print(
-                        "segments: "
-                            + (summary.segments.isEmpty
-                                ? "-" : summary.segments.map(\.rawValue).joined(separator: ", ")))
-                }
+                print(
+                    "spent:    "
+                        + (spent.isEmpty
+                            ? "nothing kept yet"
+                            : spent.map { "\(money($0.value, $0.key)) \($0.key)" }.joined(separator: ", "))
+                        + (details.facts.lastOrderAt.map { "; last order \(rfc3339($0))" } ?? ""))
+                print(
+                    "segments: "
+                        + (details.segments.isEmpty ? "-" : details.segments.map(\.rawValue).joined(separator: ", ")))
                 print(
                     table(
                         ["NUMBER", "STATUS", "TOTAL"],

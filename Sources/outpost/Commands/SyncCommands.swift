@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import OutpostCore
 import Replica
 import SecureLine
 import Sync
@@ -162,7 +163,7 @@ struct SyncCommand: AsyncParsableCommand {
                 host: address.host, port: address.port, peerKey: key, identity: identity,
                 interval: .milliseconds(Int64(interval * 1000)), localChanges: replica.changedOrders()
             ) { event in
-                let now = String(describing: rfc3339(Int64(Date().timeIntervalSince1970 * 1000)))
+                let now = UTCTime.rfc3339(Int64(Date().timeIntervalSince1970 * 1000))
                 switch event {
                 case .synced(let summary):
                     guard !quiet, summary.changesSent + summary.changesReceived > 0 else { return }
