@@ -224,10 +224,20 @@ enum OrderRecords {
         }
     }
 
-    /// Stores every order's attention schedule again (the shared settings changed).
+    /// Stores the attention schedules again after the shared settings changed: for the orders not at rest and
+    /// those holding a schedule. An order at rest (delivered, cancelled, refunded or returned, no overlay) has no
+    /// reason that a threshold decides, so a hub's history is not read again for a changed setting.
     static func refreshAttention(_ db: Database) throws {
         let thresholds = try OrderQueries.settings(db).attention
-        for id in try String.fetchAll(db, sql: "SELECT id FROM orders") {
+        for id in try String.fetchAll(
+            db,
+            sql: """
+                SELECT id FROM orders
+                WHERE status IS NULL OR status NOT IN ('delivered', 'cancelled', 'refunded', 'returned')
+                   OR COALESCE(overlays, '') != ''
+                UNION SELECT order_id FROM attention_items
+                """)
+        {
             if let order = try load(db, id: id) { try storeAttention(db, order, thresholds) }
         }
     }
