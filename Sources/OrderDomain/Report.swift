@@ -156,7 +156,9 @@ public struct Report: Hashable, Sendable {
         self.money = money
         revenueByChannel = byChannel
         let dayLength: Int64 = 86_400_000
-        let firstDay = since - ((since % dayLength) + dayLength) % dayLength
+        /// The first millisecond of the UTC day of `time` (times before 1970 included).
+        func dayOf(_ time: Int64) -> Int64 { time - ((time % dayLength) + dayLength) % dayLength }
+        let firstDay = dayOf(since)
         var perDay: [Int64: [String: Int]] = [:]
         var day = firstDay
         while day < until, perDay.count < 400 {
@@ -165,10 +167,10 @@ public struct Report: Hashable, Sendable {
         }
         var refundDays: [Int64: [String: Int64]] = [:]
         for order in orders {
-            let start = order.createdAt - ((order.createdAt % dayLength) + dayLength) % dayLength
+            let start = dayOf(order.createdAt)
             perDay[start, default: [:]][order.channel.rawValue, default: 0] += 1
             for refund in order.refunds {
-                let refundDay = refund.at - ((refund.at % dayLength) + dayLength) % dayLength
+                let refundDay = dayOf(refund.at)
                 refundDays[refundDay, default: [:]][order.currency.code, default: 0] += refund.amountMinor
             }
         }
