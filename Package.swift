@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
         .package(url: "https://github.com/JohnSundell/Plot", from: "0.14.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         // Shared by every module: the error protocol and exit statuses, hex and base64url. No dependencies.
@@ -77,6 +78,17 @@ let package = Package(
             name: "ReportPage",
             dependencies: ["OrderDomain", "OutpostCore", .product(name: "Plot", package: "Plot")]
         ),
+        // Customer messages: what is due from the replica's outbox, rendered (Mustache templates), handed to a
+        // sendmail-style command or written to a spool directory, and recorded as sent.
+        .target(
+            name: "Messages",
+            dependencies: [
+                "OrderDomain",
+                "OutpostCore",
+                "Replica",
+                .product(name: "Mustache", package: "swift-mustache"),
+            ]
+        ),
         .executableTarget(
             name: "outpost",
             dependencies: [
@@ -85,6 +97,7 @@ let package = Package(
                 "Sync",
                 "Intake",
                 "ReportPage",
+                "Messages",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
@@ -130,6 +143,8 @@ let package = Package(
         .testTarget(
             name: "CLITests", dependencies: ["OutpostTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "OutpostCoreTests", dependencies: ["OutpostCore"]),
+        .testTarget(
+            name: "MessagesTests", dependencies: ["Messages", "OrderDomain", "Replica", "OutpostTestSupport"]),
         .testTarget(name: "IntakeTests", dependencies: ["Intake", "OrderDomain", "Replica", "OutpostTestSupport"]),
         .testTarget(
             name: "SecureLineTests",

@@ -19,6 +19,8 @@ public enum AttentionKind: String, Hashable, Sendable, CaseIterable {
     /// An order imported without the history its source recorded, because that history broke a rule (tagged
     /// `import-review`; its notes say what the source said). Settled by editing its tags.
     case importReview = "import_review"
+    /// A customer message that could not be sent (the sender retries it; the list says why it failed).
+    case messageFailed = "message_failed"
 }
 
 extension Order {
@@ -195,6 +197,12 @@ extension Order {
             add(
                 .importReview, since: createdAt,
                 "imported without the history its source recorded (its notes say why)")
+        }
+        for message in messages where message.isFailing {
+            add(
+                .messageFailed, since: message.failedAt ?? createdAt,
+                "the \(message.kind.rawValue) message could not be sent (\(message.attempts) attempt(s)): \(message.lastError ?? "")"
+            )
         }
         return items
     }

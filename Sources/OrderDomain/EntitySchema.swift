@@ -41,6 +41,8 @@ public enum Entity: String, Hashable, Sendable, CaseIterable {
     case stock
     /// Shop settings that every device shares (`outpost config`; schema 2).
     case settings
+    /// What the sending device recorded about each customer message (schema 3): keyed by the message's id.
+    case messages
 
     /// A small stable number used on the wire, in staged rows, siblings and the conflict log
     /// (protocol/SPEC.md §13, "Entities"). Fixed per entity: never derived from the order of the cases.
@@ -57,6 +59,7 @@ public enum Entity: String, Hashable, Sendable, CaseIterable {
         case .exchanges: 8
         case .stock: 9
         case .settings: 10
+        case .messages: 11
         }
     }
 
@@ -125,6 +128,14 @@ public enum Entity: String, Hashable, Sendable, CaseIterable {
             // One row per setting, keyed by its name (`Settings`); the value is a register: the latest write wins
             // and concurrent writes show as a conflict like any other field.
             [.fact("key"), .init("value")]
+        case .messages:
+            // Written only by the device that sends messages (`messages.sender`); the record is created at the
+            // first attempt. Once sent is sent (earliest `sent_at`); failures count up.
+            [
+                .fact("order_id"), .fact("kind"), .fact("trigger"), .init("sent_at", .integer, .earliest),
+                .init("attempts", .integer, .greatest), .init("last_error"), .init("failed_at", .integer),
+                .init("retry_at", .integer),
+            ]
         }
     }
 
@@ -135,6 +146,6 @@ public enum Entity: String, Hashable, Sendable, CaseIterable {
 extension Entity {
     /// The version of the replicated schema: the entities, their fields in order, their merge rules and wire
     /// codes. Bumped with every change to them; peers must agree on it to sync (protocol/SPEC.md, "Model").
-    /// Schema 2 added `settings`.
-    public static let schemaVersion = 2
+    /// Schema 2 added `settings`; schema 3 added `messages`.
+    public static let schemaVersion = 3
 }

@@ -114,6 +114,8 @@ public struct Order: Hashable, Sendable {
     public var returns: [Return] = []
     public var refunds: [Refund] = []
     public var exchanges: [Exchange] = []
+    /// What the sending device recorded about this order's customer messages.
+    public var messages: [MessageDelivery] = []
 
     public init(
         id: String, number: String, customerID: String, channel: Channel, location: String, currency: CurrencyCode,

@@ -9,6 +9,8 @@ extension Entity {
         case .stock: "sku + \"@\" + location + \"@\" + the writing site's id: one contribution per device"
         case .settings:
             "the setting's name (e.g. attention.unpaid_hours): one record per setting, shared by every device"
+        case .messages:
+            "name-based: the UUID (version 8) of FNV-1a-128 over \"source:message:\" + order_id + \":\" + kind + \":\" + trigger, so every device names a message alike (SPEC §14)"
         default: "a UUIDv7 string made by the writing device (lower-case 8-4-4-4-12 hex)"
         }
     }
@@ -25,6 +27,8 @@ extension Entity {
         "tags": "comma-separated tags, sorted, without duplicates; null when none",
         "lines": "comma-separated LINE_ID:QUANTITY pairs naming order_lines records of the same order",
         "site": "the writing site's id (32 lower-case hex)",
+        "trigger":
+            "the id of the record whose fact calls for the message (a payment, fulfilment, tracking event, refund or return of the same order), or the order's id (order_confirmation, review_request)",
     ]
 
     /// The closed value sets of enumerated text fields, by entity and field.
@@ -36,6 +40,7 @@ extension Entity {
         case (.trackingEvents, "kind"): TrackingKind.allCases.map(\.rawValue)
         case (.returns, "reason"): ReturnReason.allCases.map(\.rawValue)
         case (.settings, "key"): Settings.definitions.map(\.key)
+        case (.messages, "kind"): MessageKind.allCases.map(\.rawValue)
         default: nil
         }
     }
@@ -61,7 +66,9 @@ extension Entity {
                             ? "Unix milliseconds, UTC"
                             : ["provisional", "restock"].contains(field.name)
                                 ? "boolean: 0 or 1"
-                                : field.name == "position" ? "the line's place in its order, from 0" : "units"
+                                : field.name == "position"
+                                    ? "the line's place in its order, from 0"
+                                    : field.name == "attempts" ? "failed attempts" : "units"
                 }
                 return document
             }

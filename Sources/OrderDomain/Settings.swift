@@ -17,6 +17,17 @@ public struct Settings: Hashable, Sendable {
         public var kind: Kind
         public var defaultValue: String
         public var summary: String
+        /// Shared by every device (a replicated record), or this device's own (never synced).
+        public var scope: Scope = .shared
+    }
+
+    /// Where a setting lives.
+    public enum Scope: String, Hashable, Sendable {
+        /// A replicated record: set on one device, it reaches the others by sync.
+        case shared
+        /// This device's own, kept in its replica file and never synced: how this machine delivers mail is
+        /// not a peer's to decide (a peer able to set the command the sender runs could run anything there).
+        case device
     }
 
     /// What a setting's value is.
@@ -29,38 +40,88 @@ public struct Settings: Hashable, Sendable {
         case amount
         /// A percentage, 1–100.
         case percent
+        /// A device's name.
+        case device
+        /// One line of text.
+        case text
+        /// An e-mail address, optionally with a display name: `shop@example.com` or `Shop <shop@example.com>`.
+        case address
+        /// A Mustache template of a message: a `Subject:` line, an empty line, the body.
+        case template
+        /// A shell command line (run with `/bin/sh -c`).
+        case command
+        /// An absolute directory path.
+        case directory
     }
 
     /// Every setting.
-    public static let definitions: [Definition] = [
-        .init(
-            key: "attention.unpaid_hours", kind: .hours, defaultValue: "48",
-            summary: "pending payment for longer than this needs attention"),
-        .init(
-            key: "attention.provisional_hours", kind: .hours, defaultValue: "24",
-            summary: "an offline card payment not confirmed after this needs attention"),
-        .init(
-            key: "attention.ship_days", kind: .days, defaultValue: "2",
-            summary: "paid and not shipped this long after the order (without a ship-by) needs attention"),
-        .init(
-            key: "attention.tracking_days", kind: .days, defaultValue: "5",
-            summary: "shipped, not delivered, with no carrier word for this long needs attention"),
-        .init(
-            key: "attention.return_days", kind: .days, defaultValue: "7",
-            summary: "a return open for longer than this needs attention"),
-        .init(
-            key: "attention.high_value", kind: .amount, defaultValue: "500",
-            summary: "orders worth at least this (in each order's currency) need attention until shipped"),
-        .init(
-            key: "segments.vip_spend", kind: .amount, defaultValue: "1000",
-            summary: "customers who kept at least this much (in one currency) are vip"),
-        .init(
-            key: "segments.lapsed_days", kind: .days, defaultValue: "90",
-            summary: "customers with no order for this long are lapsed"),
-        .init(
-            key: "segments.returner_percent", kind: .percent, defaultValue: "30",
-            summary: "customers who returned at least this share of what shipped to them are returners"),
-    ]
+    public static let definitions: [Definition] =
+        [
+            .init(
+                key: "attention.unpaid_hours", kind: .hours, defaultValue: "48",
+                summary: "pending payment for longer than this needs attention"),
+            .init(
+                key: "attention.provisional_hours", kind: .hours, defaultValue: "24",
+                summary: "an offline card payment not confirmed after this needs attention"),
+            .init(
+                key: "attention.ship_days", kind: .days, defaultValue: "2",
+                summary: "paid and not shipped this long after the order (without a ship-by) needs attention"),
+            .init(
+                key: "attention.tracking_days", kind: .days, defaultValue: "5",
+                summary: "shipped, not delivered, with no carrier word for this long needs attention"),
+            .init(
+                key: "attention.return_days", kind: .days, defaultValue: "7",
+                summary: "a return open for longer than this needs attention"),
+            .init(
+                key: "attention.high_value", kind: .amount, defaultValue: "500",
+                summary: "orders worth at least this (in each order's currency) need attention until shipped"),
+            .init(
+                key: "segments.vip_spend", kind: .amount, defaultValue: "1000",
+                summary: "customers who kept at least this much (in one currency) are vip"),
+            .init(
+                key: "segments.lapsed_days", kind: .days, defaultValue: "90",
+                summary: "customers with no order for this long are lapsed"),
+            .init(
+                key: "segments.returner_percent", kind: .percent, defaultValue: "30",
+                summary: "customers who returned at least this share of what shipped to them are returners"),
+            .init(
+                key: "messages.sender", kind: .device, defaultValue: "",
+                summary:
+                    "the one device that sends customer messages (unset: the first device to run `outpost serve` with a delivery set claims it)"
+            ),
+            .init(
+                key: "messages.from", kind: .address, defaultValue: "outpost@localhost.localdomain",
+                summary: "the From address of customer messages"),
+            .init(
+                key: "messages.shop_name", kind: .text, defaultValue: "Our shop",
+                summary: "the shop's name, as customer messages sign it"),
+            .init(
+                key: "messages.review_days", kind: .days, defaultValue: "7",
+                summary: "days after an order is delivered that the review request goes out"),
+            .init(
+                key: "messages.expire_hours", kind: .hours, defaultValue: "72",
+                summary: "a message not sent this long after it was due is dropped as stale, not sent late"),
+            .init(
+                key: "messages.command", kind: .command, defaultValue: "",
+                summary: "this device's mail command: gets each message on stdin, sendmail-style (e.g. msmtp -t)",
+                scope: .device),
+            .init(
+                key: "messages.spool", kind: .directory, defaultValue: "",
+                summary: "this device's spool directory: each message written there as MESSAGE-ID.eml", scope: .device),
+        ]
+        + MessageKind.allCases.map { kind in
+            Definition(
+                key: templateKey(kind), kind: .template, defaultValue: kind.defaultTemplate,
+                summary: "the template of the \(kind.rawValue) message (`outpost messages template set`)")
+        }
+
+    /// Whether a change to `key` moves when orders need attention or messages are due.
+    public static func reschedules(_ key: String) -> Bool {
+        key.hasPrefix("attention.") || key == "messages.review_days"
+    }
+
+    /// The setting holding the template of `kind`'s messages.
+    public static func templateKey(_ kind: MessageKind) -> String { "messages.template.\(kind.rawValue)" }
 
     /// The definition of `key`.
     public static func definition(_ key: String) -> Definition? { definitions.first { $0.key == key } }
@@ -98,6 +159,38 @@ public struct Settings: Hashable, Sendable {
                     hint: "e.g. outpost config set \(key) \(definition.defaultValue)")
             }
             return "\(number)"
+        case .device, .text, .command:
+            guard !text.isEmpty, text.count <= 200, !text.contains("\n") else {
+                throw DomainError(
+                    .invalidInput, "\(key) takes one line of text (up to 200 characters)",
+                    hint: "e.g. outpost config set \(key) \(example(definition))")
+            }
+            return text
+        case .address:
+            guard Self.mailbox(text) != nil else {
+                throw DomainError(
+                    .invalidInput,
+                    "\(key) takes an e-mail address such as shop@example.com or 'Shop <shop@example.com>', not '\(value.escapingControlCharacters)'",
+                    hint: "e.g. outpost config set \(key) 'Corner Shop <orders@example.com>'")
+            }
+            return text
+        case .directory:
+            guard text.hasPrefix("/"), !text.contains("\n") else {
+                throw DomainError(
+                    .invalidInput, "\(key) takes an absolute directory path, not '\(value.escapingControlCharacters)'",
+                    hint: "e.g. outpost config set \(key) /var/spool/outpost")
+            }
+            return text
+        case .template:
+            let firstLine = text.prefix { $0 != "\n" }
+            guard firstLine.lowercased().hasPrefix("subject:"), text.contains("\n\n") else {
+                throw DomainError(
+                    .invalidInput,
+                    "a message template starts with a 'Subject: …' line, then an empty line, then the body",
+                    hint: "see the default with `outpost config get \(key)`")
+            }
+            try InputRules.checkText(text, field: "template")
+            return text
         case .amount:
             guard majorAmount(text, digits: 2) != nil else {
                 throw DomainError(
@@ -107,6 +200,24 @@ public struct Settings: Hashable, Sendable {
             }
             return text
         }
+    }
+
+    private static func example(_ definition: Definition) -> String {
+        switch definition.kind {
+        case .device: "hub"
+        case .command: "'msmtp -t'"
+        default: "'Corner Shop'"
+        }
+    }
+
+    /// The address part of `Name <address>` or of a bare address, when it is an e-mail address.
+    public static func mailbox(_ text: String) -> String? {
+        var address = text
+        if let open = text.lastIndex(of: "<"), text.hasSuffix(">") {
+            address = String(text[text.index(after: open)..<text.index(before: text.endIndex)])
+        }
+        guard (try? InputRules.checkEmail(address)) != nil else { return nil }
+        return address
     }
 
     /// The value of `key`: the one set when it parses, else the default.
@@ -135,6 +246,12 @@ public struct Settings: Hashable, Sendable {
         thresholds.highValue = { digits in Self.majorAmount(highValue, digits: digits) ?? Int64.max }
         return thresholds
     }
+
+    /// How long after an order is delivered its review request is due (`messages.review_days`).
+    public var reviewDelay: Int64 { number("messages.review_days") * 86_400_000 }
+
+    /// How long after it was due an unsent message is dropped as stale (`messages.expire_hours`).
+    public var messageExpiry: Int64 { number("messages.expire_hours") * 3_600_000 }
 
     /// The segment thresholds these settings give.
     public var segments: SegmentThresholds {

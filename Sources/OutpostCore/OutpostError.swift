@@ -48,6 +48,8 @@ public struct ExitStatus: Hashable, Sendable, CustomStringConvertible {
     public static let temporaryFailure = ExitStatus(75)
     /// EX_NOPERM: refused by the peer (not trusted, another network, another schema).
     public static let noPermission = ExitStatus(77)
+    /// EX_CONFIG: something is not set up (a setting missing or naming another device).
+    public static let configuration = ExitStatus(78)
 }
 
 /// The module a failure belongs to: a caseless enum per module (`DomainFailures`, `ReplicaFailures`, …) that

@@ -99,7 +99,7 @@ extension OrderCommands {
                 .orderLines, id: line.id, lineValues(line, orderID: order.id),
                 derived: OrderRecords.lineDerived(lineProgress))
         }
-        try OrderRecords.storeAttention(context.db, order, try context.attentionThresholds())
+        try OrderRecords.storeSchedules(context.db, order, try context.sharedSettings())
         for payment in order.payments {
             try context.insert(
                 .payments, id: payment.id,

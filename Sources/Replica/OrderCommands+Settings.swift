@@ -6,17 +6,28 @@ extension OrderCommands {
     /// the others. Concurrent changes on two devices keep the later one and show as a conflict.
     ///
     /// - Throws: `DomainError(.invalidInput)` for an unknown key or a value that does not fit it.
+    /// A device setting (`Settings.Scope.device`) is stored in this replica file only and never synced.
     public func setSetting(_ key: String, to value: String?) async throws {
-        _ = try Settings.known(key)
+        let definition = try Settings.known(key)
         let stored = try value.map { try Settings.check(key, $0) }
         try await write { context in
+            if definition.scope == .device {
+                if let stored {
+                    try context.db.execute(
+                        sql: "INSERT OR REPLACE INTO device_settings (key, value) VALUES (?, ?)",
+                        arguments: [key, stored])
+                } else {
+                    try context.db.execute(sql: "DELETE FROM device_settings WHERE key = ?", arguments: [key])
+                }
+                return
+            }
             if try RowStore.load(context.db, .settings, id: key) != nil {
                 try context.update(.settings, id: key, ["value": FieldValue(stored)])
             } else {
                 try context.insert(.settings, id: key, ["key": .text(key), "value": FieldValue(stored)])
             }
-            // Thresholds may have moved: every order's attention schedule follows.
-            try OrderRecords.refreshAttention(context.db)
+            // Thresholds may have moved: every order's attention schedule and outbox follow.
+            if Settings.reschedules(key) { try OrderRecords.refreshSchedules(context.db) }
         }
     }
 }
@@ -31,6 +42,10 @@ extension OrderQueries {
         var values: [String: String] = [:]
         for row in try Row.fetchAll(db, sql: "SELECT id, value FROM settings WHERE value IS NOT NULL") {
             values[row["id"]] = row["value"]
+        }
+        // This device's own settings (never synced); their keys are never shared ones.
+        for row in try Row.fetchAll(db, sql: "SELECT key, value FROM device_settings") {
+            if Settings.definition(row["key"])?.scope == .device { values[row["key"]] = row["value"] }
         }
         return Settings(values)
     }

@@ -412,8 +412,8 @@ public struct AttentionEntry: Hashable, Sendable {
 
 extension OrderQueries {
     /// What needs a person at `now` (the replica's clock when nil): every reason of every order, oldest first.
-    /// Orders at rest — delivered, cancelled, refunded or returned, with no overlay and no conflict — are not
-    /// looked at.
+    /// Orders at rest — delivered, cancelled, refunded or returned, with no overlay, no conflict and no failing
+    /// message — are not looked at.
     ///
     /// - Parameters:
     ///   - now: the time to read at (Unix milliseconds, UTC); the replica's clock when nil.
@@ -431,6 +431,7 @@ extension OrderQueries {
                 sql: """
                     SELECT id FROM orders
                     WHERE status NOT IN ('delivered', 'cancelled', 'refunded', 'returned') OR COALESCE(overlays, '') != ''
+                    UNION SELECT order_id FROM attention_items WHERE kind = 'message_failed'
                     """)
             var entries: [AttentionEntry] = []
             for id in Set(ids).union(conflicted).union(oversold.keys).sorted() {

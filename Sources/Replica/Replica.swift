@@ -36,7 +36,8 @@ public final class Replica: Sendable {
     private let pools: Mutex<DatabasePool>
     /// The writer's page cache in MB (0: SQLite's default).
     let cacheMegabytes: Int
-    let now: @Sendable () -> Int64
+    /// The wall clock this replica reads (Unix milliseconds, UTC): the system clock unless a test gave another.
+    public let now: @Sendable () -> Int64
     let random: @Sendable () -> UInt64
     private let observers = Mutex<[UUID: AsyncStream<Set<String>>.Continuation]>([:])
     /// The change sequence up to which the watcher has looked for other connections' commits.
@@ -321,7 +322,7 @@ public final class Replica: Sendable {
             let context = try WriteContext(db, wallMilliseconds: wall, random: random)
             let result = try body(context)
             for id in context.touchedOrders.sorted() {
-                try OrderRecords.refresh(db, id: id, thresholds: try context.attentionThresholds())
+                try OrderRecords.refresh(db, id: id, settings: try context.sharedSettings())
             }
             try context.finish()
             return (

@@ -22,14 +22,15 @@ struct Outpost: AsyncParsableCommand {
 
             Exit codes: 0 ok, 64 usage, 65 invalid data or refused command, 66 not found, 69 peer unreachable \
             or port busy, 70 a bug, 73 cannot create, 74 I/O error (disk full, read-only), 75 interrupted or \
-            timed out (retry), 77 rejected by the peer.
+            timed out (retry), 77 rejected by the peer, 78 not set up (a setting missing).
             """,
         version: "0.1.0",
         subcommands: [
             Demo.self, Init.self, Whoami.self, Reidentify.self, Invite.self, Join.self, PeerCommand.self, Serve.self,
             SyncCommand.self,
             CustomerCommand.self, OrderCommand.self, ReturnCommand.self, AttentionCommand.self, StockCommand.self,
-            ReportCommand.self, ImportCommand.self, ExportCommand.self, ConfigCommand.self, Conflicts.self, Status.self,
+            ReportCommand.self, ImportCommand.self, ExportCommand.self, ConfigCommand.self, MessagesCommand.self,
+            Conflicts.self, Status.self,
             SchemaCommand.self,
         ]
     )

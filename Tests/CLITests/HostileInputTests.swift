@@ -245,7 +245,7 @@ import Testing
         let scratch = try Scratch()
         guard
             let mountPoint = try Self.tmpfs(
-                in: scratch, size: "800k", for: "aFullDiskRefusesTheWriteAndKeepsTheReplicaWhole")
+                in: scratch, size: "1200k", for: "aFullDiskRefusesTheWriteAndKeepsTheReplicaWhole")
         else { return }
         defer { _ = Self.run("/bin/umount", mountPoint) }
         let outpost = Outpost(directory: URL(fileURLWithPath: mountPoint), name: "till")

@@ -187,10 +187,10 @@ extension ReplicationLog {
             try db.execute(sql: "UPDATE replica_info SET state = 'ready', bootstrap_peer = NULL")
         }
         if context.settingsChanged {
-            try OrderRecords.refreshAttention(db)
+            try OrderRecords.refreshSchedules(db)
         }
-        let thresholds = try OrderQueries.settings(db).attention
-        for id in context.touchedOrders.sorted() { try OrderRecords.refresh(db, id: id, thresholds: thresholds) }
+        let settings = try OrderQueries.settings(db)
+        for id in context.touchedOrders.sorted() { try OrderRecords.refresh(db, id: id, settings: settings) }
         summary.ordersTouched += context.touchedOrders.count
         try context.finish()
         return (summary, context.touchedOrders)

@@ -83,6 +83,58 @@ enum Migrations {
             try db.execute(sql: attentionView)
             try db.execute(sql: "UPDATE orders SET status = NULL")
         }
+        migrator.registerMigration("v11-schema-3-messages") { db in
+            // Replicated schema 3: what the sending device recorded about each customer message (Entity.messages,
+            // wire code 11). The outbox (derived, like attention_items: every device derives the same rows from
+            // the same facts) and this device's own settings (mail command, spool: never synced). The view
+            // `attention` also lists failing messages of orders at rest. Every order is derived again at the
+            // next open to fill the outbox.
+            try db.execute(
+                sql: """
+                    CREATE TABLE messages (
+                        lseq INTEGER PRIMARY KEY,
+                        id TEXT NOT NULL UNIQUE,
+                        order_id TEXT,
+                        kind TEXT,
+                        trigger TEXT,
+                        sent_at INTEGER,
+                        attempts INTEGER,
+                        last_error TEXT,
+                        failed_at INTEGER,
+                        retry_at INTEGER,
+                        dots BLOB NOT NULL
+                    );
+                    CREATE INDEX messages_order ON messages(order_id);
+                    CREATE TABLE message_outbox (
+                        id TEXT PRIMARY KEY,
+                        order_id TEXT NOT NULL,
+                        kind TEXT NOT NULL,
+                        trigger TEXT NOT NULL,
+                        at INTEGER NOT NULL,
+                        due_at INTEGER NOT NULL,
+                        sent_at INTEGER
+                    ) WITHOUT ROWID;
+                    CREATE INDEX message_outbox_order ON message_outbox(order_id);
+                    CREATE INDEX message_outbox_unsent ON message_outbox(due_at) WHERE sent_at IS NULL;
+                    CREATE TABLE device_settings (
+                        key TEXT PRIMARY KEY,
+                        value TEXT NOT NULL
+                    ) WITHOUT ROWID;
+                    DROP VIEW attention;
+                    UPDATE replica_info SET schema_version = 3 WHERE schema_version = 2;
+                    UPDATE orders SET status = NULL;
+                    """)
+            // The v10 view with one more reason to look at an order (the v10 text itself never changes).
+            let failing = "UNION SELECT order_id FROM oversold\n"
+            guard let start = attentionView.range(of: "CREATE VIEW attention"),
+                attentionView[start.lowerBound...].contains(failing)
+            else { throw ReplicaError.corrupt("the v10 attention view changed") }
+            let view = attentionView[start.lowerBound...]
+            try db.execute(
+                sql: view.replacingOccurrences(
+                    of: failing,
+                    with: failing + "    UNION SELECT order_id FROM attention_items WHERE kind = 'message_failed'\n"))
+        }
         return migrator
     }
 

@@ -32,7 +32,7 @@ enum OrderRecords {
 
     /// The entities whose records belong to an order, in the order `load` reads them.
     static let factEntities: [Entity] = [
-        .orderLines, .payments, .fulfilments, .trackingEvents, .returns, .refunds, .exchanges,
+        .orderLines, .payments, .fulfilments, .trackingEvents, .returns, .refunds, .exchanges, .messages,
     ]
 
     /// `SELECT id, <fields>, lseq FROM orders`; read through `FieldRow`.
@@ -115,6 +115,14 @@ enum OrderRecords {
                     outboundLineIDs: (fact.text("lines") ?? "").split(separator: ",").map(String.init),
                     differenceMinor: fact.integer("difference_minor") ?? 0,
                     at: fact.integer("at") ?? 0))
+        case .messages:
+            guard let kind = MessageKind(rawValue: fact.text("kind") ?? "") else { return }
+            order.messages.append(
+                MessageDelivery(
+                    id: id, orderID: order.id, kind: kind, trigger: fact.text("trigger") ?? "",
+                    sentAt: fact.integer("sent_at"), attempts: fact.integer("attempts") ?? 0,
+                    lastError: fact.text("last_error"), failedAt: fact.integer("failed_at"),
+                    retryAt: fact.integer("retry_at")))
         case .customers, .orders, .stock, .settings:
             break
         }
@@ -150,11 +158,11 @@ enum OrderRecords {
                     if entity == .orderLines { lineLseqs[fact.id] = fact.lseq }
                 }
             }
-            let thresholds = try OrderQueries.settings(db).attention
+            let settings = try OrderQueries.settings(db)
             for (order, row) in zip(orders, rows) {
                 let progress = order.progress
                 try updateOrder.execute(arguments: arguments(orderDerived(progress), FieldRow(row, .orders).lseq))
-                try storeAttention(db, order, thresholds)
+                try storeSchedules(db, order, settings)
                 for line in progress.lines {
                     guard let lseq = lineLseqs[line.lineID] else { continue }
                     try updateLine.execute(arguments: arguments(lineDerived(line), lseq))
@@ -198,7 +206,7 @@ enum OrderRecords {
     /// Recomputes and stores the derived columns of order `id` and its lines. Derived columns are not
     /// replicated, so writing them does not move the row in the change order.
     @discardableResult
-    static func refresh(_ db: Database, id: String, thresholds: AttentionThresholds? = nil) throws -> OrderProgress? {
+    static func refresh(_ db: Database, id: String, settings: Settings? = nil) throws -> OrderProgress? {
         guard let order = try load(db, id: id) else { return nil }
         let progress = order.progress
         let derived = orderDerived(progress)
@@ -206,15 +214,54 @@ enum OrderRecords {
         for line in progress.lines {
             try db.cachedStatement(sql: lineRefreshSQL).execute(arguments: arguments(lineDerived(line), line.lineID))
         }
-        try storeAttention(db, order, try thresholds ?? OrderQueries.settings(db).attention)
+        try storeSchedules(db, order, try settings ?? OrderQueries.settings(db))
         return progress
+    }
+
+    /// Stores what is derived from `order`'s facts over time: its attention schedule and its outbox. `fresh`: a
+    /// new order, with nothing stored yet.
+    static func storeSchedules(_ db: Database, _ order: Order, _ settings: Settings, fresh: Bool = false) throws {
+        try storeAttention(db, order, settings.attention, fresh: fresh)
+        try storeOutbox(db, order, reviewDelay: settings.reviewDelay, fresh: fresh)
+    }
+
+    /// Stores the messages `order`'s facts call for (`Order.messageTriggers`) in the outbox, with when each was
+    /// sent as the sender recorded it. Recorded messages whose trigger is gone (an order delivered, then
+    /// returned, before its review request went out) stay listed while they were sent or tried.
+    static func storeOutbox(_ db: Database, _ order: Order, reviewDelay: Int64, fresh: Bool = false) throws {
+        if !fresh {
+            try db.cachedStatement(sql: "DELETE FROM message_outbox WHERE order_id = ?").execute(arguments: [order.id])
+        }
+        let insert = try db.cachedStatement(
+            sql:
+                "INSERT INTO message_outbox (id, order_id, kind, trigger, at, due_at, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+        )
+        let recorded = Dictionary(order.messages.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        var stored: Set<String> = []
+        for trigger in order.messageTriggers(reviewDelay: reviewDelay) {
+            stored.insert(trigger.id)
+            try insert.execute(arguments: [
+                trigger.id, order.id, trigger.kind.rawValue, trigger.trigger, trigger.at, trigger.dueAt,
+                recorded[trigger.id]?.sentAt,
+            ])
+        }
+        for message in order.messages where !stored.contains(message.id) {
+            let at = message.sentAt ?? message.failedAt ?? order.createdAt
+            try insert.execute(arguments: [
+                message.id, order.id, message.kind.rawValue, message.trigger, at, at, message.sentAt,
+            ])
+        }
     }
 
     /// Stores `order`'s attention schedule (`Order.attentionSchedule`) for the SQL view `attention`, which lists
     /// the entries due at SQLite's clock. Conflicts and oversold lines are the view's own (they depend on other
     /// records), so the schedule is stored without them.
-    static func storeAttention(_ db: Database, _ order: Order, _ thresholds: AttentionThresholds) throws {
-        try db.cachedStatement(sql: "DELETE FROM attention_items WHERE order_id = ?").execute(arguments: [order.id])
+    static func storeAttention(
+        _ db: Database, _ order: Order, _ thresholds: AttentionThresholds, fresh: Bool = false
+    ) throws {
+        if !fresh {
+            try db.cachedStatement(sql: "DELETE FROM attention_items WHERE order_id = ?").execute(arguments: [order.id])
+        }
         let insert = try db.cachedStatement(
             sql: "INSERT INTO attention_items (order_id, kind, since, due_at, why) VALUES (?, ?, ?, ?, ?)")
         for entry in order.attentionSchedule(thresholds: thresholds, conflicted: false) {
@@ -224,11 +271,12 @@ enum OrderRecords {
         }
     }
 
-    /// Stores the attention schedules again after the shared settings changed: for the orders not at rest and
-    /// those holding a schedule. An order at rest (delivered, cancelled, refunded or returned, no overlay) has no
-    /// reason that a threshold decides, so a hub's history is not read again for a changed setting.
-    static func refreshAttention(_ db: Database) throws {
-        let thresholds = try OrderQueries.settings(db).attention
+    /// Stores the attention schedules and outboxes again after the shared settings changed: for the orders not
+    /// at rest, those holding a schedule, and those with a review request not yet sent (its delay is a setting).
+    /// An order at rest (delivered, cancelled, refunded or returned, no overlay) has no reason that a threshold
+    /// decides, so a hub's history is not read again for a changed setting.
+    static func refreshSchedules(_ db: Database) throws {
+        let settings = try OrderQueries.settings(db)
         for id in try String.fetchAll(
             db,
             sql: """
@@ -236,9 +284,10 @@ enum OrderRecords {
                 WHERE status IS NULL OR status NOT IN ('delivered', 'cancelled', 'refunded', 'returned')
                    OR COALESCE(overlays, '') != ''
                 UNION SELECT order_id FROM attention_items
+                UNION SELECT order_id FROM message_outbox WHERE kind = 'review_request' AND sent_at IS NULL
                 """)
         {
-            if let order = try load(db, id: id) { try storeAttention(db, order, thresholds) }
+            if let order = try load(db, id: id) { try storeSchedules(db, order, settings) }
         }
     }
 

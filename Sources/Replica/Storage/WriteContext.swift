@@ -30,13 +30,13 @@ final class WriteContext {
     var refreshedOrders: Set<String> = []
     /// A shared setting was merged (attention schedules are stored again).
     var settingsChanged = false
-    private var thresholds: AttentionThresholds?
+    private var settings: Settings?
 
-    /// The attention thresholds of the shared settings, read once per transaction.
-    func attentionThresholds() throws -> AttentionThresholds {
-        if let thresholds { return thresholds }
-        let read = try OrderQueries.settings(db).attention
-        thresholds = read
+    /// The shared settings (attention thresholds, review delay), read once per transaction.
+    func sharedSettings() throws -> Settings {
+        if let settings { return settings }
+        let read = try OrderQueries.settings(db)
+        settings = read
         return read
     }
 

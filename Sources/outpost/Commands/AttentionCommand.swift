@@ -70,6 +70,7 @@ struct AttentionCommand: AsyncParsableCommand {
         case .highValue: "outpost order show \(order)"
         case .conflict: "outpost conflicts --order \(order)"
         case .importReview: "outpost order show \(order), record what happened, then order edit \(order) --tag …"
+        case .messageFailed: "outpost messages list --failed; mend the delivery, then outpost messages send --retry-now"
         }
     }
 }

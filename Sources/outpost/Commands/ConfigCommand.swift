@@ -3,14 +3,17 @@ import Foundation
 import OrderDomain
 import Replica
 
-/// Shop settings every device shares.
+/// Shop settings every device shares, and this device's own.
 struct ConfigCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "config", abstract: "Show and change the shop settings every device shares.",
+        commandName: "config",
+        abstract: "Show and change the shop settings every device shares, and this device's own.",
         discussion: """
             Settings sync like orders: a change made on one device reaches the others at their next sync; two \
             devices changing one setting at once keep the later change and show a conflict (`outpost \
-            conflicts`). Settings: \(Settings.definitions.map(\.key).joined(separator: ", ")).
+            conflicts`). A device's own settings (\(Settings.definitions.filter { $0.scope == .device }.map(\.key).joined(separator: ", "))) \
+            never sync: how a machine delivers mail is not a peer's to set. Settings: \
+            \(Settings.definitions.map(\.key).joined(separator: ", ")).
 
             Examples:
               outpost config list
@@ -23,7 +26,7 @@ struct ConfigCommand: AsyncParsableCommand {
         [
             "key": definition.key, "value": settings.value(definition.key), "default": definition.defaultValue,
             "set": settings.values[definition.key] != nil, "unit": definition.kind.rawValue,
-            "summary": definition.summary,
+            "summary": definition.summary, "scope": definition.scope.rawValue,
         ]
     }
 
@@ -41,9 +44,16 @@ struct ConfigCommand: AsyncParsableCommand {
                     table(
                         ["SETTING", "VALUE", "DEFAULT", "MEANING"],
                         Settings.definitions.map {
-                            [
-                                $0.key, settings.value($0.key) + (settings.values[$0.key] == nil ? "" : " (set)"),
-                                $0.defaultValue, "\($0.summary) (\($0.kind.rawValue))",
+                            let set = settings.values[$0.key] != nil
+                            // Templates are whole messages: the table says whether one is set, `messages
+                            // template show` prints it.
+                            let template = $0.kind == .template
+                            return [
+                                $0.key,
+                                template
+                                    ? (set ? "custom" : "built-in") : settings.value($0.key) + (set ? " (set)" : ""),
+                                template ? "built-in" : $0.defaultValue,
+                                "\($0.summary) (\($0.kind.rawValue)\($0.scope == .device ? ", this device only" : ""))",
                             ]
                         }))
             }
@@ -82,7 +92,10 @@ struct ConfigCommand: AsyncParsableCommand {
                 if global.json, let definition = Settings.definition(key) {
                     return printJSON(ConfigCommand.document(settings, definition))
                 }
-                print("\(key) = \(settings.value(key)) (other devices get it at their next sync)")
+                let scope =
+                    Settings.definition(key)?.scope == .device
+                    ? "this device only, never synced" : "other devices get it at their next sync"
+                print("\(key) = \(settings.value(key)) (\(scope))")
             }
         }
     }

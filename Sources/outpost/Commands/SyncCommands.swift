@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import Messages
 import OutpostCore
 import Replica
 import SecureLine
@@ -12,6 +13,10 @@ struct Serve: AsyncParsableCommand {
         discussion: """
             Prints `listening on HOST:PORT` once ready (port 0 picks a free port). Only trusted peers on this \
             device's network are answered; the trust store is re-read for each connection.
+
+            On the device that messages.sender names, it also sends customer messages as they fall due (every \
+            2 s; see `outpost messages`). When nobody is named and this device has a mail command or spool \
+            (messages.command, messages.spool), it names itself.
 
             Example: outpost serve --listen 0.0.0.0:7400
             """)
@@ -40,6 +45,17 @@ struct Serve: AsyncParsableCommand {
                 source.resume()
             }
             let json = global.json
+            // The device that serves its peers sends customer messages when it is named to, or when nobody is
+            // and it has a way to deliver them (Messages.MessageSender).
+            let sender = MessageSender(replica: replica)
+            if try await sender.claimIfUnclaimed() {
+                FileHandle.standardError.write(
+                    Data("this device now sends customer messages (messages.sender = \(replica.identity.name))\n".utf8))
+            }
+            let sending = Task {
+                await sender.sendContinuously { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
+            }
+            defer { sending.cancel() }
             try await server.run { result in
                 guard !json else { return }
                 switch result {
