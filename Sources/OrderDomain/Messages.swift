@@ -134,7 +134,8 @@ extension Order {
         for event in trackingEvents where event.kind == .delayed { add(.delayed, event.id, at: event.at) }
         for refund in refunds { add(.refundIssued, refund.id, at: refund.at) }
         for item in returns { if let received = item.receivedAt { add(.returnReceived, item.id, at: received) } }
-        if progress.status == .delivered, let delivered = fulfilments.compactMap(\.deliveredAt).max() {
+        // Only an order with a delivered parcel can be delivered as a whole (its progress is not cheap).
+        if let delivered = fulfilments.compactMap(\.deliveredAt).max(), progress.status == .delivered {
             let (due, overflow) = delivered.addingReportingOverflow(reviewDelay)
             add(.reviewRequest, id, at: delivered, due: overflow ? .max : due)
         }

@@ -99,7 +99,7 @@ extension OrderCommands {
                 .orderLines, id: line.id, lineValues(line, orderID: order.id),
                 derived: OrderRecords.lineDerived(lineProgress))
         }
-        try OrderRecords.storeSchedules(context.db, order, try context.sharedSettings())
+        try OrderRecords.storeSchedules(context.db, order, try context.dueSchedules())
         for payment in order.payments {
             try context.insert(
                 .payments, id: payment.id,

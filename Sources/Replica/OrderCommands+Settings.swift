@@ -40,11 +40,13 @@ extension OrderQueries {
 
     static func settings(_ db: Database) throws -> Settings {
         var values: [String: String] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT id, value FROM settings WHERE value IS NOT NULL") {
+        for row in try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT id, value FROM settings WHERE value IS NOT NULL"))
+        {
             values[row["id"]] = row["value"]
         }
         // This device's own settings (never synced); their keys are never shared ones.
-        for row in try Row.fetchAll(db, sql: "SELECT key, value FROM device_settings") {
+        for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT key, value FROM device_settings")) {
             if Settings.definition(row["key"])?.scope == .device { values[row["key"]] = row["value"] }
         }
         return Settings(values)

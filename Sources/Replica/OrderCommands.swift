@@ -210,7 +210,7 @@ extension OrderCommands {
                     .orderLines, id: line.id, Self.lineValues(line, orderID: id),
                     derived: OrderRecords.lineDerived(lineProgress))
             }
-            try OrderRecords.storeSchedules(context.db, order, try context.sharedSettings(), fresh: true)
+            try OrderRecords.storeSchedules(context.db, order, try context.dueSchedules(), fresh: true)
             context.touchedOrders.remove(id)
             context.refreshedOrders.insert(id)
             return CommandResult(orderID: id, orderNumber: number, recordID: nil, status: progress.status)
@@ -251,7 +251,7 @@ extension OrderCommands {
             let record = try body(context, order)
             context.touchedOrders.insert(order.id)
             let progress = try OrderRecords.refresh(
-                context.db, id: order.id, settings: try context.sharedSettings())
+                context.db, id: order.id, schedules: try context.dueSchedules())
             context.touchedOrders.remove(order.id)
             context.refreshedOrders.insert(order.id)
             return CommandResult(

@@ -322,7 +322,7 @@ public final class Replica: Sendable {
             let context = try WriteContext(db, wallMilliseconds: wall, random: random)
             let result = try body(context)
             for id in context.touchedOrders.sorted() {
-                try OrderRecords.refresh(db, id: id, settings: try context.sharedSettings())
+                try OrderRecords.refresh(db, id: id, schedules: try context.dueSchedules())
             }
             try context.finish()
             return (

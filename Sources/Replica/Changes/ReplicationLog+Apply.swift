@@ -189,8 +189,8 @@ extension ReplicationLog {
         if context.settingsChanged {
             try OrderRecords.refreshSchedules(db)
         }
-        let settings = try OrderQueries.settings(db)
-        for id in context.touchedOrders.sorted() { try OrderRecords.refresh(db, id: id, settings: settings) }
+        let schedules = OrderRecords.Schedules(try OrderQueries.settings(db))
+        for id in context.touchedOrders.sorted() { try OrderRecords.refresh(db, id: id, schedules: schedules) }
         summary.ordersTouched += context.touchedOrders.count
         try context.finish()
         return (summary, context.touchedOrders)

@@ -106,15 +106,15 @@ enum Migrations {
                     );
                     CREATE INDEX messages_order ON messages(order_id);
                     CREATE TABLE message_outbox (
-                        id TEXT PRIMARY KEY,
                         order_id TEXT NOT NULL,
+                        id TEXT NOT NULL,
                         kind TEXT NOT NULL,
                         trigger TEXT NOT NULL,
                         at INTEGER NOT NULL,
                         due_at INTEGER NOT NULL,
-                        sent_at INTEGER
+                        sent_at INTEGER,
+                        PRIMARY KEY (order_id, id)
                     ) WITHOUT ROWID;
-                    CREATE INDEX message_outbox_order ON message_outbox(order_id);
                     CREATE INDEX message_outbox_unsent ON message_outbox(due_at) WHERE sent_at IS NULL;
                     CREATE TABLE device_settings (
                         key TEXT PRIMARY KEY,

@@ -158,11 +158,11 @@ enum OrderRecords {
                     if entity == .orderLines { lineLseqs[fact.id] = fact.lseq }
                 }
             }
-            let settings = try OrderQueries.settings(db)
+            let schedules = Schedules(try OrderQueries.settings(db))
             for (order, row) in zip(orders, rows) {
                 let progress = order.progress
                 try updateOrder.execute(arguments: arguments(orderDerived(progress), FieldRow(row, .orders).lseq))
-                try storeSchedules(db, order, settings)
+                try storeSchedules(db, order, schedules)
                 for line in progress.lines {
                     guard let lseq = lineLseqs[line.lineID] else { continue }
                     try updateLine.execute(arguments: arguments(lineDerived(line), lseq))
@@ -206,7 +206,7 @@ enum OrderRecords {
     /// Recomputes and stores the derived columns of order `id` and its lines. Derived columns are not
     /// replicated, so writing them does not move the row in the change order.
     @discardableResult
-    static func refresh(_ db: Database, id: String, settings: Settings? = nil) throws -> OrderProgress? {
+    static func refresh(_ db: Database, id: String, schedules: Schedules? = nil) throws -> OrderProgress? {
         guard let order = try load(db, id: id) else { return nil }
         let progress = order.progress
         let derived = orderDerived(progress)
@@ -214,15 +214,26 @@ enum OrderRecords {
         for line in progress.lines {
             try db.cachedStatement(sql: lineRefreshSQL).execute(arguments: arguments(lineDerived(line), line.lineID))
         }
-        try storeSchedules(db, order, try settings ?? OrderQueries.settings(db))
+        try storeSchedules(db, order, try schedules ?? Schedules(OrderQueries.settings(db)))
         return progress
     }
 
     /// Stores what is derived from `order`'s facts over time: its attention schedule and its outbox. `fresh`: a
     /// new order, with nothing stored yet.
-    static func storeSchedules(_ db: Database, _ order: Order, _ settings: Settings, fresh: Bool = false) throws {
-        try storeAttention(db, order, settings.attention, fresh: fresh)
-        try storeOutbox(db, order, reviewDelay: settings.reviewDelay, fresh: fresh)
+    static func storeSchedules(_ db: Database, _ order: Order, _ schedules: Schedules, fresh: Bool = false) throws {
+        try storeAttention(db, order, schedules.attention, fresh: fresh)
+        try storeOutbox(db, order, reviewDelay: schedules.reviewDelay, fresh: fresh)
+    }
+
+    /// What the shared settings say about when things fall due: read once per transaction.
+    struct Schedules {
+        let attention: AttentionThresholds
+        let reviewDelay: Int64
+
+        init(_ settings: Settings) {
+            attention = settings.attention
+            reviewDelay = settings.reviewDelay
+        }
     }
 
     /// Stores the messages `order`'s facts call for (`Order.messageTriggers`) in the outbox, with when each was
@@ -276,7 +287,7 @@ enum OrderRecords {
     /// An order at rest (delivered, cancelled, refunded or returned, no overlay) has no reason that a threshold
     /// decides, so a hub's history is not read again for a changed setting.
     static func refreshSchedules(_ db: Database) throws {
-        let settings = try OrderQueries.settings(db)
+        let schedules = Schedules(try OrderQueries.settings(db))
         for id in try String.fetchAll(
             db,
             sql: """
@@ -287,7 +298,7 @@ enum OrderRecords {
                 UNION SELECT order_id FROM message_outbox WHERE kind = 'review_request' AND sent_at IS NULL
                 """)
         {
-            if let order = try load(db, id: id) { try storeSchedules(db, order, settings) }
+            if let order = try load(db, id: id) { try storeSchedules(db, order, schedules) }
         }
     }
 

@@ -30,13 +30,14 @@ final class WriteContext {
     var refreshedOrders: Set<String> = []
     /// A shared setting was merged (attention schedules are stored again).
     var settingsChanged = false
-    private var settings: Settings?
+    private var schedules: OrderRecords.Schedules?
 
-    /// The shared settings (attention thresholds, review delay), read once per transaction.
-    func sharedSettings() throws -> Settings {
-        if let settings { return settings }
-        let read = try OrderQueries.settings(db)
-        settings = read
+    /// What the shared settings say about when things fall due (attention thresholds, review delay), read once
+    /// per transaction.
+    func dueSchedules() throws -> OrderRecords.Schedules {
+        if let schedules { return schedules }
+        let read = OrderRecords.Schedules(try OrderQueries.settings(db))
+        schedules = read
         return read
     }
 
