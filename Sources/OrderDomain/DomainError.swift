@@ -17,4 +17,6 @@ extension Failure<DomainFailures>.Code {
     public static var currencyMismatch: Self { Self("currency_mismatch") }
     /// The order, customer, line or record named does not exist.
     public static var notFound: Self { Self("not_found", exitStatus: .noInput) }
+    /// The command belongs to another device (a count on a device that is not the stock authority).
+    public static var wrongDevice: Self { Self("wrong_device") }
 }

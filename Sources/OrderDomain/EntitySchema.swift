@@ -43,6 +43,11 @@ public enum Entity: String, Hashable, Sendable, CaseIterable {
     case settings
     /// What the sending device recorded about each customer message (schema 3): keyed by the message's id.
     case messages
+    /// Goods in, counts, moves and adjustments of one SKU at one location (schema 3): insert-only facts.
+    case stockMovements = "stock_movements"
+    /// Selling rights (schema 3): per SKU, location and device, what the device minted and used, and per pair of
+    /// devices what one gave the other. Each record is written only by the device it belongs to.
+    case stockRights = "stock_ledger"
 
     /// A small stable number used on the wire, in staged rows, siblings and the conflict log
     /// (protocol/SPEC.md §13, "Entities"). Fixed per entity: never derived from the order of the cases.
@@ -60,6 +65,8 @@ public enum Entity: String, Hashable, Sendable, CaseIterable {
         case .stock: 9
         case .settings: 10
         case .messages: 11
+        case .stockMovements: 12
+        case .stockRights: 13
         }
     }
 
@@ -70,7 +77,9 @@ public enum Entity: String, Hashable, Sendable, CaseIterable {
     }
 
     /// Whether records of this kind belong to an order (and carry `order_id`).
-    public var belongsToOrder: Bool { ![.customers, .stock, .orders, .settings].contains(self) }
+    public var belongsToOrder: Bool {
+        ![.customers, .stock, .orders, .settings, .stockMovements, .stockRights].contains(self)
+    }
 
     /// The replicated fields, in field-index order.
     public var fields: [FieldSpec] {
@@ -136,6 +145,23 @@ public enum Entity: String, Hashable, Sendable, CaseIterable {
                 .init("attempts", .integer, .greatest), .init("last_error"), .init("failed_at", .integer),
                 .init("retry_at", .integer),
             ]
+        case .stockMovements:
+            // `quantity`: the change in units (receive, adjust, move_in, move_out), or the units counted (count).
+            // A count also records what its device had seen of every other change (`seen_*`): the changes it
+            // had not seen apply on top of it.
+            [
+                .fact("sku"), .fact("location"), .fact("kind"), .fact("quantity", .integer), .fact("reason"),
+                .fact("note"), .fact("site"), .fact("at", .integer), .fact("seen_moves", .integer),
+                .fact("seen_shipped", .integer), .fact("seen_restocked", .integer),
+            ]
+        case .stockRights:
+            // One record per (sku, location, site, target), written only by `site`: target == site holds what the
+            // site minted and used; another target holds what the site gave it. Counters only grow.
+            [
+                .fact("sku"), .fact("location"), .fact("site"), .fact("target"),
+                .init("minted", .integer, .greatest), .init("used", .integer, .greatest),
+                .init("given", .integer, .greatest),
+            ]
         }
     }
 
@@ -146,6 +172,6 @@ public enum Entity: String, Hashable, Sendable, CaseIterable {
 extension Entity {
     /// The version of the replicated schema: the entities, their fields in order, their merge rules and wire
     /// codes. Bumped with every change to them; peers must agree on it to sync (protocol/SPEC.md, "Model").
-    /// Schema 2 added `settings`; schema 3 added `messages`.
+    /// Schema 2 added `settings`; schema 3 added `messages`, `stock_movements` and `stock_ledger`.
     public static let schemaVersion = 3
 }

@@ -9,6 +9,8 @@ extension Entity {
         case .stock: "sku + \"@\" + location + \"@\" + the writing site's id: one contribution per device"
         case .settings:
             "the setting's name (e.g. attention.unpaid_hours): one record per setting, shared by every device"
+        case .stockRights:
+            "sku + \"@\" + location + \"@\" + site + \"@\" + target: one record per device and recipient, written by the device"
         case .messages:
             "name-based: the UUID (version 8) of FNV-1a-128 over \"source:message:\" + order_id + \":\" + kind + \":\" + trigger, so every device names a message alike (SPEC §14)"
         default: "a UUIDv7 string made by the writing device (lower-case 8-4-4-4-12 hex)"
@@ -27,6 +29,7 @@ extension Entity {
         "tags": "comma-separated tags, sorted, without duplicates; null when none",
         "lines": "comma-separated LINE_ID:QUANTITY pairs naming order_lines records of the same order",
         "site": "the writing site's id (32 lower-case hex)",
+        "target": "a site's id (32 lower-case hex): the writing site itself, or the site it gave rights to",
         "trigger":
             "the id of the record whose fact calls for the message (a payment, fulfilment, tracking event, refund or return of the same order), or the order's id (order_confirmation, review_request)",
     ]
@@ -41,6 +44,7 @@ extension Entity {
         case (.returns, "reason"): ReturnReason.allCases.map(\.rawValue)
         case (.settings, "key"): Settings.definitions.map(\.key)
         case (.messages, "kind"): MessageKind.allCases.map(\.rawValue)
+        case (.stockMovements, "kind"): StockMovementKind.allCases.map(\.rawValue)
         default: nil
         }
     }

@@ -52,6 +52,10 @@ public struct Settings: Hashable, Sendable {
         case command
         /// An absolute directory path.
         case directory
+        /// A device's site id (32 lower-case hex digits).
+        case site
+        /// A whole number of units, 0–1,000,000,000.
+        case units
     }
 
     /// Every setting.
@@ -109,6 +113,13 @@ public struct Settings: Hashable, Sendable {
                 key: "messages.spool", kind: .directory, defaultValue: "",
                 summary: "this device's spool directory: each message written there as MESSAGE-ID.eml", scope: .device),
         ]
+        + [
+            .init(
+                key: "stock.authority", kind: .site, defaultValue: "",
+                summary:
+                    "the site id of the device whose selling rights are what the others' leave (unset: the device that serves its peers claims it; before that, the first to receive or count stock)"
+            )
+        ]
         + MessageKind.allCases.map { kind in
             Definition(
                 key: templateKey(kind), kind: .template, defaultValue: kind.defaultTemplate,
@@ -124,7 +135,19 @@ public struct Settings: Hashable, Sendable {
     public static func templateKey(_ kind: MessageKind) -> String { "messages.template.\(kind.rawValue)" }
 
     /// The definition of `key`.
-    public static func definition(_ key: String) -> Definition? { definitions.first { $0.key == key } }
+    public static func definition(_ key: String) -> Definition? {
+        if key.hasPrefix(targetPrefix), key.count > targetPrefix.count {
+            return Definition(
+                key: key, kind: .units, defaultValue: "",
+                summary:
+                    "the rights the stock authority tops each device up to for \(key.dropFirst(targetPrefix.count))")
+        }
+        return definitions.first { $0.key == key }
+    }
+
+    /// Per SKU, the rights the stock authority tops each device up to at a sync (`stock.target.SKU`; unset: an
+    /// even share).
+    public static let targetPrefix = "stock.target."
 
     /// The definition of `key`.
     ///
@@ -157,6 +180,20 @@ public struct Settings: Hashable, Sendable {
                     .invalidInput,
                     "\(key) takes a whole number of \(definition.kind.rawValue) from \(range.lowerBound) to \(range.upperBound), not '\(value.escapingControlCharacters)'",
                     hint: "e.g. outpost config set \(key) \(definition.defaultValue)")
+            }
+            return "\(number)"
+        case .site:
+            guard text.count == 32, text.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
+                throw DomainError(
+                    .invalidInput, "\(key) takes a site id (32 lower-case hex digits, see `outpost whoami`)",
+                    hint: "e.g. outpost config set \(key) $(outpost whoami --json | jq -r .site_id)")
+            }
+            return text
+        case .units:
+            guard let number = Int64(text), (0...1_000_000_000).contains(number) else {
+                throw DomainError(
+                    .invalidInput, "\(key) takes a whole number of units from 0 to 1000000000",
+                    hint: "e.g. outpost stock policy SKU --target 5")
             }
             return "\(number)"
         case .device, .text, .command:

@@ -16,6 +16,9 @@ public struct NewOrderOptions: Sendable {
     public var address: String?
     public var phone: String?
     public var tags: Set<String> = []
+    /// Sell even where this device holds no selling rights for the units: the order is tagged `backorder`, and
+    /// its units are promised beyond what the device may sell (listed `oversold` if the stock does not cover them).
+    public var backorder = false
 
     public init() {}
 }
@@ -101,59 +104,6 @@ extension OrderCommands {
         ]
     }
 
-    // MARK: Stock
-
-    /// Sets the counted on-hand quantity of `sku` at `location` by adjusting this device's contribution, so
-    /// counts made on different devices add up instead of overwriting each other.
-    public func setStock(sku: String, location: String = "main", onHand: Int64) async throws {
-        try LineSpec.checkSKU(sku)
-        try InputRules.checkStock(onHand, "on-hand stock")
-        try await write { context in
-            let current = try StockLevels.level(context.db, sku: sku, location: location)?.onHand ?? 0
-            try self.adjustContribution(context, sku: sku, location: location, by: onHand - current)
-        }
-    }
-
-    /// Adds `quantity` (negative to remove) to the on-hand stock of `sku` at `location`.
-    public func addStock(sku: String, location: String = "main", quantity: Int64) async throws {
-        try LineSpec.checkSKU(sku)
-        try InputRules.checkStock(quantity, "a stock adjustment of", signed: true)
-        try await write { context in
-            let onHand = try StockLevels.level(context.db, sku: sku, location: location)?.onHand ?? 0
-            let (after, overflow) = onHand.addingReportingOverflow(quantity)
-            try InputRules.checkStock(
-                overflow ? .max : after, "\(sku)'s on-hand stock at \(location) after this adjustment")
-            if quantity < 0, let level = try StockLevels.level(context.db, sku: sku, location: location),
-                level.available + quantity < 0
-            {
-                throw DomainError(
-                    .insufficientStock, "only \(level.available) unit(s) of \(sku) are available to remove")
-            }
-            try self.adjustContribution(context, sku: sku, location: location, by: quantity)
-        }
-    }
-
-    private func adjustContribution(_ context: WriteContext, sku: String, location: String, by delta: Int64) throws {
-        let id = Identifiers.stockContributionID(sku: sku, location: location, site: identity.siteID)
-        if let (state, _) = try RowStore.load(context.db, .stock, id: id) {
-            // A contribution merged from an older build may hold anything: the sum is checked, never trapped.
-            let (sum, overflow) = (state.value("on_hand").integer ?? 0).addingReportingOverflow(delta)
-            guard !overflow else {
-                throw DomainError(
-                    .invalidInput, "\(sku)'s stock count at \(location) would overflow",
-                    hint: "set the count with `stock set` instead")
-            }
-            try context.update(.stock, id: id, ["on_hand": .integer(sum)])
-        } else {
-            try context.insert(
-                .stock, id: id,
-                [
-                    "sku": .text(sku), "location": .text(location), "site": .text(identity.siteID),
-                    "on_hand": .integer(delta),
-                ])
-        }
-    }
-
     // MARK: Orders
 
     /// Creates an order for the customer with `customerEmail` (created on the fly when new), reserving stock.
@@ -180,7 +130,9 @@ extension OrderCommands {
         }
         return try await write { context in
             let db = context.db
-            try StockLevels.requireAvailable(db, lines.map { ($0.sku, $0.quantity) }, location: options.location)
+            if !options.backorder {
+                try StockLevels.requireAvailable(db, lines.map { ($0.sku, $0.quantity) }, location: options.location)
+            }
             let customerID = Identifiers.customerID(email: customerEmail)
             if try RowStore.load(db, .customers, id: customerID) == nil {
                 let customer = Customer(email: customerEmail, createdAt: context.eventTime)
@@ -193,7 +145,7 @@ extension OrderCommands {
                 id: id, number: number, customerID: customerID, channel: options.channel, location: options.location,
                 currency: currency, shippingMinor: charges[0], taxMinor: charges[1], discountMinor: charges[2],
                 shipBy: options.shipBy, createdAt: context.eventTime, notes: options.notes, phone: options.phone,
-                address: options.address, tags: options.tags)
+                address: options.address, tags: options.backorder ? options.tags.union(["backorder"]) : options.tags)
             for (position, line) in priced.enumerated() {
                 order.lines.append(
                     OrderLine(
@@ -211,6 +163,15 @@ extension OrderCommands {
                     derived: OrderRecords.lineDerived(lineProgress))
             }
             try OrderRecords.storeSchedules(context.db, order, try context.dueSchedules(), fresh: true)
+            // The units sold take this device's selling rights (a backorder takes none).
+            if !options.backorder {
+                var sold: [String: Int64] = [:]
+                for line in order.lines { sold[line.sku, default: 0] += line.quantity }
+                for (sku, units) in sold.sorted(by: { $0.key < $1.key }) {
+                    try StockLedger.change(
+                        context, StockKey(sku: sku, location: order.location), site: self.identity.siteID, by: -units)
+                }
+            }
             context.touchedOrders.remove(id)
             context.refreshedOrders.insert(id)
             return CommandResult(orderID: id, orderNumber: number, recordID: nil, status: progress.status)
@@ -252,6 +213,7 @@ extension OrderCommands {
             context.touchedOrders.insert(order.id)
             let progress = try OrderRecords.refresh(
                 context.db, id: order.id, schedules: try context.dueSchedules())
+            if let progress { try self.settleRights(context, before: order, after: progress) }
             context.touchedOrders.remove(order.id)
             context.refreshedOrders.insert(order.id)
             return CommandResult(

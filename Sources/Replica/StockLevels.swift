@@ -1,8 +1,10 @@
+import Foundation
 import GRDB
 import OrderDomain
 
-/// Stock of one SKU at one location. On-hand is the sum of every site's counted contribution, minus what
-/// shipped, plus what came back restocked; reserved is what live orders still hold.
+/// Stock of one SKU at one location. On-hand is the latest count plus every change its device had not seen
+/// (receipts, adjustments, moves, units shipped, units restocked), or the sum of those changes when nothing was
+/// counted; reserved is what live orders still hold.
 public struct StockLevel: Hashable, Sendable {
     public var sku: String
     public var location: String
@@ -24,38 +26,16 @@ public struct StockLevel: Hashable, Sendable {
 /// Stock queries. Derived from replicated facts only (never a last-writer-wins integer), so replicas that
 /// hold the same facts agree on every level.
 enum StockLevels {
-    static let sql = """
-        WITH contributions AS (
-            SELECT sku, location, SUM(on_hand) AS counted FROM stock %@ GROUP BY sku, location
-        )
-        SELECT c.sku, c.location, c.counted,
-               COALESCE((SELECT SUM(l.shipped) FROM order_lines l JOIN orders o ON o.id = l.order_id
-                         WHERE l.sku = c.sku AND o.location = c.location), 0) AS shipped,
-               COALESCE((SELECT SUM(l.restocked) FROM order_lines l JOIN orders o ON o.id = l.order_id
-                         WHERE l.sku = c.sku AND o.location = c.location), 0) AS restocked,
-               COALESCE((SELECT SUM(l.reserved) FROM order_lines l JOIN orders o ON o.id = l.order_id
-                         WHERE l.sku = c.sku AND o.location = c.location), 0) AS reserved
-        FROM contributions c ORDER BY c.sku, c.location
-        """
-
-    // Built once: string replacement per query showed up in profiles of the write path.
-    static let oneSQL = sql.replacingOccurrences(of: "%@", with: "WHERE sku = ? AND location = ?")
-    static let skuSQL = sql.replacingOccurrences(of: "%@", with: "WHERE sku = ?")
-    static let allSQL = sql.replacingOccurrences(of: "%@", with: "")
-
     private static func make(_ row: Row) -> StockLevel {
-        let counted: Int64 = row["counted"]
-        let shipped: Int64 = row["shipped"]
-        let restocked: Int64 = row["restocked"]
-        return StockLevel(
-            sku: row["sku"], location: row["location"], onHand: counted - shipped + restocked, reserved: row["reserved"]
-        )
+        StockLevel(sku: row["sku"], location: row["location"], onHand: row["on_hand"], reserved: row["reserved"])
     }
 
-    /// The level of `sku` at `location`, or nil when the SKU is not tracked there (no count was ever made).
+    /// The level of `sku` at `location`, or nil when the SKU is not tracked there (nothing was ever received,
+    /// counted or adjusted).
     static func level(_ db: Database, sku: String, location: String) throws -> StockLevel? {
-        let statement = try db.cachedStatement(sql: oneSQL)
-        return try Row.fetchOne(statement, arguments: [sku, location]).map(make)
+        try StockLedger.figures(db, StockKey(sku: sku, location: location)).map {
+            StockLevel(sku: sku, location: location, onHand: $0.onHand, reserved: $0.reserved)
+        }
     }
 
     /// For each level whose reservations exceed what is on hand, the newest orders holding reservations of it,
@@ -81,13 +61,15 @@ enum StockLevels {
         return result
     }
 
-    /// Every tracked level, optionally for one SKU.
+    /// Every tracked level, optionally for one SKU: the view `stock_levels`, so tools reading it agree.
     static func all(_ db: Database, sku: String?) throws -> [StockLevel] {
+        let select = "SELECT sku, location, on_hand, reserved FROM stock_levels"
         if let sku {
-            let statement = try db.cachedStatement(sql: skuSQL)
-            return try Row.fetchAll(statement, arguments: [sku]).map(make)
+            return try Row.fetchAll(
+                db.cachedStatement(sql: select + " WHERE sku = ? ORDER BY sku, location"), arguments: [sku]
+            ).map(make)
         }
-        return try Row.fetchAll(db, sql: allSQL).map(make)
+        return try Row.fetchAll(db.cachedStatement(sql: select + " ORDER BY sku, location")).map(make)
     }
 
     /// Refuses when any tracked SKU lacks `quantity` available units at `location`. Untracked SKUs (never
@@ -101,7 +83,9 @@ enum StockLevels {
                 throw DomainError(
                     .insufficientStock,
                     "only \(max(0, level.available)) unit(s) of \(sku) are available at \(location); \(quantity) wanted",
-                    hint: "add stock with `outpost stock add \(sku) N`, or sell fewer")
+                    hint:
+                        "receive stock with `outpost stock receive \(sku) N`, sell fewer, or sell it as a backorder (--backorder)"
+                )
             }
         }
     }
@@ -111,5 +95,70 @@ extension OrderQueries {
     /// Stock levels of every tracked SKU (or one SKU) at every location.
     public func stockLevels(sku: String? = nil) async throws -> [StockLevel] {
         try await read { db in try StockLevels.all(db, sku: sku) }
+    }
+}
+
+/// One device's selling rights of one SKU at one location (the view `stock_rights`).
+public struct StockHolding: Hashable, Sendable {
+    public var sku: String
+    public var location: String
+    /// The device's site id.
+    public var site: String
+    /// Units it may sell there now, as this replica knows (a peer's figure is as of what was last heard of it).
+    public var rights: Int64
+    /// Whether it is the stock authority (its rights are what the others' leave).
+    public var isAuthority: Bool
+}
+
+extension OrderQueries {
+    /// Every device's selling rights, optionally of one SKU and at one location.
+    public func stockHoldings(sku: String? = nil, location: String? = nil) async throws -> [StockHolding] {
+        try await read { db in
+            var conditions: [String] = []
+            var arguments: StatementArguments = []
+            if let sku {
+                conditions.append("sku = ?")
+                _ = arguments.append(contentsOf: [sku])
+            }
+            if let location {
+                conditions.append("location = ?")
+                _ = arguments.append(contentsOf: [location])
+            }
+            let filter = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
+            return try Row.fetchAll(
+                db,
+                sql:
+                    "SELECT sku, location, site, rights, authority FROM stock_rights\(filter) ORDER BY sku, location, site",
+                arguments: arguments
+            ).map {
+                StockHolding(
+                    sku: $0["sku"], location: $0["location"], site: $0["site"], rights: $0["rights"],
+                    isAuthority: ($0["authority"] as Int64? ?? 0) != 0)
+            }
+        }
+    }
+
+    /// The stock authority's site id, if one is known (`stock.authority`, else the first device to receive or
+    /// count stock).
+    public func stockAuthority() async throws -> String? {
+        try await read { db in try StockLedger.authority(db) }
+    }
+
+    /// The site id a peer's public key speaks for, once a session with it was held.
+    public func site(forKey key: [UInt8]) async throws -> String? {
+        try await read { db in
+            try String.fetchOne(db, sql: "SELECT site_id FROM site_keys WHERE public_key = ?", arguments: [Data(key)])
+        }
+    }
+
+    /// The public key each peer site was first heard with.
+    public func siteKeys() async throws -> [String: [UInt8]] {
+        try await read { db in
+            var keys: [String: [UInt8]] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT site_id, public_key FROM site_keys") {
+                keys[row["site_id"]] = [UInt8](row["public_key"] as Data)
+            }
+            return keys
+        }
     }
 }

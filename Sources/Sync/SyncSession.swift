@@ -62,6 +62,7 @@ struct SyncSession {
                 code: "site_conflict", message: "this peer's site \(peerSite) is bound to another key")
             throw error
         }
+        if bootstrapping == nil { await replica.prepareSession(peer: peerSite) }
         var summary = SyncSummary()
         summary.peerSite = peerSite
         summary.peerName = peerName

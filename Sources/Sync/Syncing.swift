@@ -32,16 +32,36 @@ extension ReplicationStore {
         acceptSnapshot: Bool = true, progress: (@Sendable (SyncProgress) -> Void)? = nil,
         logger: Logger = Logger(label: "outpost.sync")
     ) async throws -> SyncSummary {
-        let hello = SyncSession.hello(self)
-        return try await SecureLine.dial(
-            host: host, port: port, identity: identity.keyPair, listenerKey: peerKey, networkID: identity.networkID,
-            hello: hello, settings: settings
-        ) { session in
-            var sync = SyncSession(
-                replica: self, role: .dialler, batchSize: batchSize, progress: progress, logger: logger)
-            sync.acceptSnapshot = acceptSnapshot
-            return try await sync.run(&session)
+        let session = { (acceptSnapshot: Bool) async throws -> SyncSummary in
+            try await SecureLine.dial(
+                host: host, port: port, identity: identity.keyPair, listenerKey: peerKey,
+                networkID: identity.networkID, hello: SyncSession.hello(self), settings: settings
+            ) { session in
+                var sync = SyncSession(
+                    replica: self, role: .dialler, batchSize: batchSize, progress: progress, logger: logger)
+                sync.acceptSnapshot = acceptSnapshot
+                return try await sync.run(&session)
+            }
         }
+        let first = try await session(acceptSnapshot)
+        guard first.snapshotBytesReceived > 0 else { return first }
+        // A file snapshot is a copy the peer made (or reused: one made for another device minutes ago), so what
+        // the peer wrote after it — say, the selling rights it tops this device up with — comes by records, in a
+        // second session, before this sync reports.
+        let rest = try await session(false)
+        var total = first
+        total.batchesSent += rest.batchesSent
+        total.batchesReceived += rest.batchesReceived
+        total.rowsSent += rest.rowsSent
+        total.rowsReceived += rest.rowsReceived
+        total.changesSent += rest.changesSent
+        total.changesReceived += rest.changesReceived
+        total.changesApplied += rest.changesApplied
+        total.conflicts += rest.conflicts
+        total.bytesSent += rest.bytesSent
+        total.bytesReceived += rest.bytesReceived
+        total.duration += rest.duration
+        return total
     }
 }
 

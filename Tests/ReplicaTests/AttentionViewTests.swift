@@ -45,9 +45,12 @@ import Testing
         _ = try await hub.commands.requestReturn(
             order: returned.orderNumber, lines: [LineSpec(sku: "MUG", quantity: 1, unitPrice: "0")], reason: .damaged)
         try await laptop.replication.pull(from: hub)
-        // The one lamp, sold on both devices while apart; and yesterday, a fresh unpaid order (not yet due).
+        // The one lamp, sold on both devices while apart (the laptop, holding no rights to it, as a backorder); and yesterday, a fresh unpaid order (not yet due).
         _ = try await hub.commands.createOrder(customerEmail: "f@example.com", lines: line("LAMP", "20.00"))
-        let lamp = try await laptop.commands.createOrder(customerEmail: "h@example.com", lines: line("LAMP", "20.00"))
+        var backorder = NewOrderOptions()
+        backorder.backorder = true
+        let lamp = try await laptop.commands.createOrder(
+            customerEmail: "h@example.com", lines: line("LAMP", "20.00"), options: backorder)
         clock.withLock { $0 = realNow - day }
         _ = try await hub.commands.createOrder(customerEmail: "g@example.com", lines: line("MUG", "5.00"))
         // Both edit one order's notes: a conflict.

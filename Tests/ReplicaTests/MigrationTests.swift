@@ -23,7 +23,7 @@ import Testing
         }
         #expect(
             applied == [
-                "v1", "v10-attention-view", "v11-schema-3-messages", "v2-local-ordinal", "v3-staged-dots",
+                "v1", "v10-attention-view", "v11-schema-3", "v2-local-ordinal", "v3-staged-dots",
                 "v4-rederive-payments",
                 "v5-file-identity",
                 "v6-vouched-counters", "v7-site-keys", "v8-schema-2-settings",

@@ -5,8 +5,9 @@ import Testing
 
 @testable import Replica
 
-/// Two offline laptops both sell the last unit: after syncing, stock says so and every replica lists the same
-/// order — the later sale — as oversold; never a silent negative.
+/// Two offline laptops and the last unit: the one without selling rights refuses the sale; sold anyway as a
+/// backorder, after syncing stock says so and every replica lists the same order — the backorder — as oversold;
+/// never a silent negative.
 @Suite struct OversoldTests {
     @Test func twoOfflineSalesOfTheLastUnitFlagTheLaterOne() async throws {
         let directory = try TemporaryDirectory()
@@ -15,13 +16,23 @@ import Testing
         let one = try Replica.create(at: directory.path("one.sqlite"), name: "popup-1", now: { clock() })
         let two = try Replica.create(at: directory.path("two.sqlite"), name: "popup-2", now: { clock() })
         try await hub.commands.setStock(sku: "TEE-M", onHand: 1)
+        try await hub.commands.allot(sku: "TEE-M", units: 1, to: one.identity.siteID)
         try await one.replication.pull(from: hub)
         try await two.replication.pull(from: hub)
         let first = try await one.commands.createOrder(
             customerEmail: "ana@example.com", lines: [LineSpec(sku: "TEE-M", quantity: 1, unitPrice: "20.00")])
         clock.advance(by: 60_000)
+        // The other laptop holds no rights to the unit: refused, unless sold as a backorder.
+        await #expect(throws: DomainError.self) {
+            try await two.commands.createOrder(
+                customerEmail: "bo@example.com", lines: [LineSpec(sku: "TEE-M", quantity: 1, unitPrice: "20.00")])
+        }
+        var backorder = NewOrderOptions()
+        backorder.backorder = true
         let second = try await two.commands.createOrder(
-            customerEmail: "bo@example.com", lines: [LineSpec(sku: "TEE-M", quantity: 1, unitPrice: "20.00")])
+            customerEmail: "bo@example.com", lines: [LineSpec(sku: "TEE-M", quantity: 1, unitPrice: "20.00")],
+            options: backorder)
+        #expect(try await two.queries.order(second.orderID).order.tags.contains("backorder"))
         for replica in [one, two] { try await hub.replication.pull(from: replica) }
         for replica in [one, two] { try await replica.replication.pull(from: hub) }
 

@@ -11,7 +11,7 @@ struct Pair {
     let b: Replica
     let order: String
 
-    /// Creates A and B, stocks `TEE-M`/`CAP` on A, creates a paid order of 2 TEE-M + 1 CAP on A (total 50.00
+    /// Creates A and B, stocks `TEE-M`/`CAP` on A (10 each, B holding the rights to 5 of each), creates a paid order of 2 TEE-M + 1 CAP on A (total 50.00
     /// with 10.00 shipping), and syncs it to B. `prepare` runs on A before the sync.
     static func make(paid: Bool = true, prepare: (Replica, String) async throws -> Void = { _, _ in }) async throws
         -> Pair
@@ -22,6 +22,9 @@ struct Pair {
         let b = try Replica.create(at: directory.path("b.sqlite"), name: "laptop-b", now: { clock() })
         try await a.commands.setStock(sku: "TEE-M", onHand: 10)
         try await a.commands.setStock(sku: "CAP", onHand: 10)
+        // A is the stock authority (it counted first); B may sell half of each.
+        try await a.commands.allot(sku: "TEE-M", units: 5, to: b.identity.siteID)
+        try await a.commands.allot(sku: "CAP", units: 5, to: b.identity.siteID)
         var options = NewOrderOptions()
         options.shipping = "10.00"
         options.address = "1 Harbour St, Leith"

@@ -33,6 +33,7 @@ import Testing
         func notePeer(site: String, name: String, key: [UInt8]) async throws {
             try await base.notePeer(site: site, name: name, key: key)
         }
+        func prepareSession(peer: String) async { await base.prepareSession(peer: peer) }
         func bootstrappingFrom() async throws -> String? { try await base.bootstrappingFrom() }
         func streamRequest(from peer: String) async throws -> StreamRequest {
             var request = try await base.streamRequest(from: peer)

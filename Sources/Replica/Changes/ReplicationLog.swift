@@ -93,6 +93,11 @@ extension ReplicationLog {
     /// `reidentify` keeps its key).
     ///
     /// - Throws: `ReplicaError(.siteConflict)` when `site` is bound to another key.
+    public func prepareSession(peer: String) async {
+        // A replica still loading its first stream writes nothing; any other failure only means no top-up now.
+        _ = try? await replica.commands.topUp(peer: peer)
+    }
+
     public func notePeer(site: String, name: String, key: [UInt8]) async throws {
         // Every session notes its peer; after the first, this instance answers from memory.
         if let noted = replica.notedPeers.withLock({ $0[site] }), noted.name == name, noted.key == key { return }

@@ -23,6 +23,11 @@ public protocol ReplicationStore: Sendable {
     /// - Throws: `ReplicaError(.siteConflict)` when `site` is bound to another key.
     func notePeer(site: String, name: String, key: [UInt8]) async throws
 
+    /// Called when a session with `peer` begins, before this replica's stream is read: what it writes now reaches
+    /// the peer in this very session. A replica that is the stock authority tops the peer's selling rights up
+    /// here (`OrderCommands.topUp(peer:)`). Best effort: a failure here does not fail the session.
+    func prepareSession(peer: String) async
+
     /// The site this replica is loading its first record stream from, if it is; it then serves no stream.
     func bootstrappingFrom() async throws -> String?
 

@@ -83,9 +83,10 @@ enum Migrations {
             try db.execute(sql: attentionView)
             try db.execute(sql: "UPDATE orders SET status = NULL")
         }
-        migrator.registerMigration("v11-schema-3-messages") { db in
+        migrator.registerMigration("v11-schema-3") { db in
             // Replicated schema 3: what the sending device recorded about each customer message (Entity.messages,
-            // wire code 11). The outbox (derived, like attention_items: every device derives the same rows from
+            // wire code 11); stock movements and selling rights (12, 13), with the views `stock_levels` (now with
+            // counts, moves and adjustments) and `stock_rights`. The outbox (derived, like attention_items: every device derives the same rows from
             // the same facts) and this device's own settings (mail command, spool: never synced). The view
             // `attention` also lists failing messages of orders at rest. Every order is derived again at the
             // next open to fill the outbox.
@@ -120,6 +121,38 @@ enum Migrations {
                         key TEXT PRIMARY KEY,
                         value TEXT NOT NULL
                     ) WITHOUT ROWID;
+                    CREATE TABLE stock_movements (
+                        lseq INTEGER PRIMARY KEY,
+                        id TEXT NOT NULL UNIQUE,
+                        sku TEXT,
+                        location TEXT,
+                        kind TEXT,
+                        quantity INTEGER,
+                        reason TEXT,
+                        note TEXT,
+                        site TEXT,
+                        at INTEGER,
+                        seen_moves INTEGER,
+                        seen_shipped INTEGER,
+                        seen_restocked INTEGER,
+                        dots BLOB NOT NULL
+                    );
+                    CREATE INDEX stock_movements_sku ON stock_movements(sku, location);
+                    CREATE TABLE stock_ledger (
+                        lseq INTEGER PRIMARY KEY,
+                        id TEXT NOT NULL UNIQUE,
+                        sku TEXT,
+                        location TEXT,
+                        site TEXT,
+                        target TEXT,
+                        minted INTEGER,
+                        used INTEGER,
+                        given INTEGER,
+                        dots BLOB NOT NULL
+                    );
+                    CREATE INDEX stock_ledger_sku ON stock_ledger(sku, location);
+                    DROP VIEW stock_levels;
+                    \(stockViews)
                     DROP VIEW attention;
                     UPDATE replica_info SET schema_version = 3 WHERE schema_version = 2;
                     UPDATE orders SET status = NULL;
@@ -194,6 +227,64 @@ enum Migrations {
         )
         SELECT i.order_id, o.number AS order_number, c.email AS customer_email, i.kind, i.since, i.why
         FROM item i JOIN orders o ON o.id = i.order_id LEFT JOIN customers c ON c.id = o.customer_id;
+        """
+
+    /// `stock_levels` as of schema 3 (counts, moves and adjustments; a later count stands, changes its device had
+    /// not seen apply on top) and `stock_rights` (each device's selling rights; the authority's are what the
+    /// others' leave of the units available), as first shipped (v11).
+    static let stockViews = """
+        CREATE VIEW stock_levels AS
+        WITH moved(sku, location, moves) AS (
+            SELECT sku, location, SUM(CASE WHEN kind = 'count' THEN 0 ELSE quantity END)
+            FROM stock_movements GROUP BY sku, location
+            UNION ALL
+            SELECT sku, location, SUM(on_hand) FROM stock GROUP BY sku, location
+        ), keyed AS (
+            SELECT sku, location, SUM(moves) AS moves FROM moved GROUP BY sku, location
+        ), counted AS (
+            SELECT sku, location, quantity, seen_moves, seen_shipped, seen_restocked,
+                   ROW_NUMBER() OVER (PARTITION BY sku, location ORDER BY at DESC, id DESC) AS rank
+            FROM stock_movements WHERE kind = 'count'
+        ), sold AS (
+            SELECT l.sku, o.location, SUM(l.shipped) AS shipped, SUM(l.restocked) AS restocked,
+                   SUM(l.reserved) AS reserved
+            FROM order_lines l JOIN orders o ON o.id = l.order_id GROUP BY l.sku, o.location
+        ), levels AS (
+            SELECT k.sku, k.location,
+                   CASE WHEN c.quantity IS NULL
+                        THEN k.moves - COALESCE(m.shipped, 0) + COALESCE(m.restocked, 0)
+                        ELSE c.quantity + (k.moves - c.seen_moves) - (COALESCE(m.shipped, 0) - c.seen_shipped)
+                             + (COALESCE(m.restocked, 0) - c.seen_restocked)
+                   END AS on_hand,
+                   COALESCE(m.reserved, 0) AS reserved
+            FROM keyed k
+            LEFT JOIN counted c ON c.sku = k.sku AND c.location = k.location AND c.rank = 1
+            LEFT JOIN sold m ON m.sku = k.sku AND m.location = k.location
+        )
+        SELECT sku, location, on_hand, reserved, on_hand - reserved AS available FROM levels;
+        CREATE VIEW stock_rights AS
+        WITH authority(site) AS (
+            SELECT COALESCE(
+                (SELECT value FROM settings WHERE id = 'stock.authority' AND value IS NOT NULL),
+                (SELECT site FROM stock_movements WHERE kind IN ('receive', 'count') ORDER BY at, id LIMIT 1),
+                (SELECT MIN(site) FROM stock))
+        ), entries(sku, location, site, amount) AS (
+            SELECT sku, location, site, COALESCE(minted, 0) - COALESCE(used, 0) FROM stock_ledger WHERE target = site
+            UNION ALL
+            SELECT sku, location, site, -COALESCE(given, 0) FROM stock_ledger WHERE target != site
+            UNION ALL
+            SELECT sku, location, target, COALESCE(given, 0) FROM stock_ledger WHERE target != site
+        ), ledgers AS (
+            SELECT sku, location, site, SUM(amount) AS rights FROM entries
+            WHERE site IS NOT (SELECT site FROM authority) GROUP BY sku, location, site
+        )
+        SELECT sku, location, site, rights, 0 AS authority FROM ledgers
+        UNION ALL
+        SELECT l.sku, l.location, a.site,
+               l.available - COALESCE((SELECT SUM(rights) FROM ledgers g
+                                       WHERE g.sku = l.sku AND g.location = l.location), 0),
+               1
+        FROM stock_levels l, authority a WHERE a.site IS NOT NULL;
         """
 
     /// `customer_segments`, as first shipped (v9).

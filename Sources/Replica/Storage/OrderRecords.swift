@@ -123,7 +123,7 @@ enum OrderRecords {
                     sentAt: fact.integer("sent_at"), attempts: fact.integer("attempts") ?? 0,
                     lastError: fact.text("last_error"), failedAt: fact.integer("failed_at"),
                     retryAt: fact.integer("retry_at")))
-        case .customers, .orders, .stock, .settings:
+        case .customers, .orders, .stock, .settings, .stockMovements, .stockRights:
             break
         }
     }

@@ -48,6 +48,8 @@ struct OrderCommand: AsyncParsableCommand {
         @Option(help: "Shipping address.") var address: String?
         @Option(help: "Phone.") var phone: String?
         @Option(help: "A tag, repeatable.") var tag: [String] = []
+        @Flag(help: "Sell even without selling rights for the units (tagged backorder; filled when stock comes).")
+        var backorder = false
 
         func run() async throws {
             try await OrderCommand.report(global) { replica in
@@ -72,6 +74,7 @@ struct OrderCommand: AsyncParsableCommand {
                 options.address = address
                 options.phone = phone
                 options.tags = Set(tag)
+                options.backorder = backorder
                 return try await replica.commands.createOrder(
                     customerEmail: customer, lines: try OrderCommand.lines(line, price: true), options: options)
             }

@@ -16,7 +16,9 @@ struct Serve: AsyncParsableCommand {
 
             On the device that messages.sender names, it also sends customer messages as they fall due (every \
             2 s; see `outpost messages`). When nobody is named and this device has a mail command or spool \
-            (messages.command, messages.spool), it names itself.
+            (messages.command, messages.spool), it names itself. It also names itself the stock authority \
+            (stock.authority) when none is named: it holds the selling rights no other device holds and tops \
+            each device up as it syncs (`outpost stock`).
 
             Example: outpost serve --listen 0.0.0.0:7400
             """)
@@ -51,6 +53,11 @@ struct Serve: AsyncParsableCommand {
             if try await sender.claimIfUnclaimed() {
                 FileHandle.standardError.write(
                     Data("this device now sends customer messages (messages.sender = \(replica.identity.name))\n".utf8))
+            }
+            // The device that serves its peers is the stock authority unless one is named: it holds the selling
+            // rights no other device holds and tops devices up as they sync.
+            if try await replica.queries.settings().value("stock.authority").isEmpty {
+                try await replica.commands.setSetting("stock.authority", to: replica.identity.siteID)
             }
             let sending = Task {
                 await sender.sendContinuously { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
