@@ -79,10 +79,16 @@ struct Demo: AsyncParsableCommand {
             laptopIdentities: laptopIdentities)
 
         print("Outpost demo — replicas in \(directory.path); the hub listens on 127.0.0.1:\(server.port)\n")
-        print("1. Morning: the hub counts stock; both laptops sync with it.")
-        try await hub.commands.setStock(sku: "TEE-M", onHand: 5)
-        try await hub.commands.setStock(sku: "MUG", onHand: 3)
+        print("1. Morning: the hub counts stock; both laptops sync with it, and it tops each up with selling rights.")
+        _ = try await hub.commands.count(sku: "TEE-M", units: 5)
+        _ = try await hub.commands.count(sku: "MUG", units: 3)
         try await story.syncAll()
+        for laptop in [one, two] {
+            let rights = try await laptop.queries.stockHoldings().filter { $0.site == laptop.identity.siteID }
+            print(
+                "   \(laptop.identity.name) may sell "
+                    + rights.map { "\($0.rights) × \($0.sku)" }.joined(separator: ", ") + " offline")
+        }
 
         print("2. Offline: each laptop sells.")
         var options = NewOrderOptions()
@@ -100,6 +106,12 @@ struct Demo: AsyncParsableCommand {
             ])
         try await two.commands.pay(order: bo.orderNumber, amount: "31.90", method: .card, provisional: true)
         print("   popup-2 sold \(bo.orderNumber) to bo@example.com: MUG + TEE-M, card taken offline (provisional)")
+        do {
+            _ = try await two.commands.createOrder(
+                customerEmail: "cy@example.com", lines: [LineSpec(sku: "TEE-M", quantity: 2, unitPrice: "19.90")])
+        } catch let error as DomainError {
+            print("   popup-2 refuses a sale of 2 more TEE-M: \(error.message); the others hold the rest")
+        }
         try await story.syncAll()
 
         print("3. Offline again, the laptops disagree:")

@@ -66,7 +66,7 @@ struct AttentionCommand: AsyncParsableCommand {
         case .refundDue: "outpost order refund \(order) --amount …"
         case .overRefunded: "settle with the customer"
         case .overFulfilled: "ask for the extra units back: outpost order return \(order) …"
-        case .oversold: "outpost stock add SKU N (if found), or edit or cancel \(order)"
+        case .oversold: "outpost stock receive SKU N (if found), or edit or cancel \(order)"
         case .highValue: "outpost order show \(order)"
         case .conflict: "outpost conflicts --order \(order)"
         case .importReview: "outpost order show \(order), record what happened, then order edit \(order) --tag …"
