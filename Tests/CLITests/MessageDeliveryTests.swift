@@ -26,11 +26,7 @@ import Testing
             process.standardOutput = out
             process.standardError = FileHandle.nullDevice
             try process.run()
-            var line = Data()
-            while let byte = try out.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data([10]) {
-                line += byte
-            }
-            let text = String(decoding: line, as: UTF8.self)
+            let text = try Outpost.firstLine(of: out)
             guard text.hasPrefix("listening on "), let port = Int(text.dropFirst("listening on ".count)) else {
                 process.terminate()
                 throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "smtp sink said: \(text)"])

@@ -48,6 +48,16 @@ struct Outpost {
         try run(Array(line.split(separator: " ").map(String.init).dropFirst()))
     }
 
+    /// The first line a process writes to `pipe` (without its newline), read a byte at a time so that nothing
+    /// after it is consumed.
+    static func firstLine(of pipe: Pipe) throws -> String {
+        var line = Data()
+        while let byte = try pipe.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data([10]) {
+            line += byte
+        }
+        return String(decoding: line, as: UTF8.self)
+    }
+
     /// Starts `outpost serve --listen 127.0.0.1:0` and returns the process and its port.
     func serve() throws -> (Process, Int) {
         let process = Process()
@@ -57,11 +67,7 @@ struct Outpost {
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
         try process.run()
-        var line = Data()
-        while let byte = try out.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data([10]) {
-            line += byte
-        }
-        let text = String(decoding: line, as: UTF8.self)
+        let text = try Self.firstLine(of: out)
         guard text.hasPrefix("listening on "), let port = text.split(separator: ":").last.flatMap({ Int($0) }) else {
             process.terminate()
             throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "serve said: \(text)"])

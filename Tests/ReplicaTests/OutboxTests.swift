@@ -16,6 +16,16 @@ import Testing
             })
     }
 
+    /// An order paid, shipped and delivered on `replica`.
+    static func deliverAnOrder(_ replica: Replica) async throws {
+        let order = try await replica.commands.createOrder(
+            customerEmail: "a@example.com", lines: [LineSpec(sku: "MUG", quantity: 1, unitPrice: "5.00")])
+        try await replica.commands.pay(order: order.orderNumber, amount: "5.00")
+        _ = try await replica.commands.pack(order: order.orderNumber)
+        _ = try await replica.commands.ship(order: order.orderNumber, carrier: "dhl", tracking: "T1")
+        _ = try await replica.commands.deliver(order: order.orderNumber)
+    }
+
     @Test func twoDevicesThatSeeATriggerListOneMessage() async throws {
         let pair = try await Pair.make()
         // B ships, A records a refund: each device makes a fact, both derive every message.
@@ -75,12 +85,7 @@ import Testing
         let start = Int64(Date().timeIntervalSince1970 * 1000)
         let clock = Mutex(start)
         let hub = try Replica.create(at: directory.path("hub.sqlite"), name: "hub", now: { clock.withLock { $0 } })
-        let order = try await hub.commands.createOrder(
-            customerEmail: "a@example.com", lines: [LineSpec(sku: "MUG", quantity: 1, unitPrice: "5.00")])
-        try await hub.commands.pay(order: order.orderNumber, amount: "5.00")
-        _ = try await hub.commands.pack(order: order.orderNumber)
-        _ = try await hub.commands.ship(order: order.orderNumber, carrier: "dhl", tracking: "T1")
-        _ = try await hub.commands.deliver(order: order.orderNumber)
+        try await Self.deliverAnOrder(hub)
         let review = try #require(try await hub.queries.messages().first { $0.kind == .reviewRequest })
         #expect(review.state == .scheduled)
         #expect(review.dueAt - review.at == 7 * day)
@@ -98,12 +103,7 @@ import Testing
         let directory = try TemporaryDirectory()
         let path = directory.path("hub.sqlite")
         let hub = try Replica.create(at: path, name: "hub")
-        let order = try await hub.commands.createOrder(
-            customerEmail: "a@example.com", lines: [LineSpec(sku: "MUG", quantity: 1, unitPrice: "5.00")])
-        try await hub.commands.pay(order: order.orderNumber, amount: "5.00")
-        _ = try await hub.commands.pack(order: order.orderNumber)
-        _ = try await hub.commands.ship(order: order.orderNumber, carrier: "dhl", tracking: "T1")
-        _ = try await hub.commands.deliver(order: order.orderNumber)
+        try await Self.deliverAnOrder(hub)
         let delivered = try #require(try await hub.queries.messages().first { $0.kind == .delivered })
         try await hub.commands.recordMessageFailure(delivered, error: "mailbox unavailable")
         let listed = try await AttentionViewTests.listed(hub)

@@ -26,7 +26,7 @@ struct StockCommand: AsyncParsableCommand {
             """,
         subcommands: [
             Receive.self, Count.self, Move.self, Adjust.self, Allot.self, Release.self, Policy.self, Show.self,
-            Set.self, Add.self,
+            Add.self,
         ])
 
     struct Receive: AsyncParsableCommand {
@@ -51,7 +51,7 @@ struct StockCommand: AsyncParsableCommand {
 
     struct Count: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "A recount: on hand is this many as of now (on the stock authority).",
+            abstract: "A recount: on hand is this many as of now (on the stock authority; also `stock set`).",
             discussion: """
                 Sales, receipts and shipments this device had not yet heard of when it counted apply on top of \
                 the count. Counts are made on the stock authority only, so two counts never race; on another \
@@ -59,7 +59,8 @@ struct StockCommand: AsyncParsableCommand {
                 leaves their sales uncovered: the orders are listed `oversold`.
 
                 Example: outpost stock count TEE-M 11
-                """)
+                """,
+            aliases: ["set"])
         @OptionGroup var global: GlobalOptions
         @Argument var sku: String
         @Argument(parsing: .allUnrecognized) var quantity: [String] = []
@@ -203,24 +204,6 @@ struct StockCommand: AsyncParsableCommand {
             try await guarded {
                 try await StockCommand.show(
                     try global.replica(), sku: sku, location: location, byDevice: byDevice, global: global)
-            }
-        }
-    }
-
-    struct Set: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Same as `stock count` (kept for scripts).", discussion: "Example: outpost stock set TEE-M 12")
-        @OptionGroup var global: GlobalOptions
-        @Argument var sku: String
-        @Argument(parsing: .allUnrecognized) var quantity: [String] = []
-        @Option var location = "main"
-
-        func run() async throws {
-            try await guarded {
-                let onHand = try StockCommand.units(quantity, "give the counted number of units", example: "12")
-                let replica = try global.replica()
-                let change = try await replica.commands.count(sku: sku, units: onHand, location: location)
-                try await StockCommand.report(replica, change, global: global)
             }
         }
     }
