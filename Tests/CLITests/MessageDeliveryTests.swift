@@ -62,15 +62,15 @@ import Testing
             }
         }
 
-        /// Waits until `condition` holds for what arrived (at most `seconds`).
+        /// Waits until `condition` holds for what arrived (at most `seconds`), without holding a thread.
         func wait(
             seconds: Double = 30, until condition: ([(headers: [String: String], body: String)]) -> Bool
-        ) throws -> [(headers: [String: String], body: String)] {
+        ) async throws -> [(headers: [String: String], body: String)] {
             let start = Date()
             while true {
                 let arrived = try messages()
                 if condition(arrived) || Date().timeIntervalSince(start) > seconds { return arrived }
-                usleep(200_000)
+                try await Task.sleep(for: .milliseconds(200))
             }
         }
     }
@@ -96,7 +96,7 @@ import Testing
         return path
     }
 
-    @Test func factsFromLaptopsAreMailedOnceByTheHub() throws {
+    @Test func factsFromLaptopsAreMailedOnceByTheHub() async throws {
         let scratch = try Scratch()
         let sink = try Sink(directory: scratch.url.appendingPathComponent("inbox"))
         let rc = try Self.msmtpConfig(scratch.url, port: sink.port)
@@ -143,9 +143,9 @@ import Testing
             ("order_confirmation", ana), ("payment_received", ana), ("order_confirmation", bob),
             ("payment_received", bob), ("shipped", bob),
         ]
-        var arrived = try sink.wait { messages in expected.allSatisfy { Self.count(messages, $0.0, $0.1) >= 1 } }
+        var arrived = try await sink.wait { messages in expected.allSatisfy { Self.count(messages, $0.0, $0.1) >= 1 } }
         // A little longer: anything sent twice would show now.
-        usleep(3_000_000)
+        try await Task.sleep(for: .seconds(3))
         arrived = try sink.messages()
         for (kind, order) in expected {
             #expect(Self.count(arrived, kind, order) == 1, "\(kind) for \(order) arrived once")
@@ -181,12 +181,12 @@ import Testing
         #expect(try one("sync", "hub").status == 0)
         let held = try hub("messages", "list", "--held", "--json").array
         #expect(held.map { $0["kind"] as? String } == ["shipped"])
-        usleep(4_000_000)  // two sending passes of `serve`
+        try await Task.sleep(for: .seconds(4))  // two sending passes of `serve`
         #expect(Self.count(try sink.messages(), "shipped", ana) == 0, "held while the name is in conflict")
         // Settled on the hub: the message goes out once, to the settled name.
         #expect(try hub("customer", "edit", "ana@example.com", "--name", "Ana Lima").status == 0)
-        arrived = try sink.wait { Self.count($0, "shipped", ana) >= 1 }
-        usleep(3_000_000)
+        arrived = try await sink.wait { Self.count($0, "shipped", ana) >= 1 }
+        try await Task.sleep(for: .seconds(3))
         arrived = try sink.messages()
         #expect(Self.count(arrived, "shipped", ana) == 1)
         #expect(
@@ -200,7 +200,7 @@ import Testing
         #expect(try hub("config", "set", "messages.command", "msmtp -C \(rc) -t && kill -9 $PPID").status == 0)
         let killed = try hub("messages", "send")
         #expect(killed.status != 0 && killed.status != 75, "the pass died: \(killed.status)")
-        arrived = try sink.wait { Self.count($0, "refund_issued", bob) >= 1 }
+        arrived = try await sink.wait { Self.count($0, "refund_issued", bob) >= 1 }
         #expect(Self.count(arrived, "refund_issued", bob) == 1)
         #expect(
             try hub("messages", "list", "--pending", "--json").array.map { $0["kind"] as? String } == ["refund_issued"])
@@ -210,13 +210,13 @@ import Testing
         #expect((again.object["sent"] as? [Any])?.count == 1)
         let third = try hub("messages", "send", "--json")
         #expect(third.status == 0 && (third.object["sent"] as? [Any])?.isEmpty == true, "nothing left to send")
-        arrived = try sink.wait { Self.count($0, "refund_issued", bob) >= 2 }
+        arrived = try await sink.wait { Self.count($0, "refund_issued", bob) >= 2 }
         let refunds = arrived.filter { $0.headers["x-outpost-message"] == "refund_issued" }
         #expect(refunds.count == 2, "sent at most once more")
         #expect(Set(refunds.compactMap { $0.headers["message-id"] }).count == 1, "with the same Message-ID")
     }
 
-    @Test func aFailingDeliveryIsRetriedAndListedForAttention() throws {
+    @Test func aFailingDeliveryIsRetriedAndListedForAttention() async throws {
         let scratch = try Scratch()
         let sink = try Sink(directory: scratch.url.appendingPathComponent("inbox"))
         let hub = Outpost(directory: scratch.url, name: "hub")
@@ -242,7 +242,7 @@ import Testing
         let rc = try Self.msmtpConfig(scratch.url, port: sink.port)
         #expect(try hub("config", "set", "messages.command", "msmtp -C \(rc) -t").status == 0)
         #expect(try hub("messages", "send", "--retry-now").status == 0)
-        let arrived = try sink.wait { Self.count($0, "order_confirmation", number) >= 1 }
+        let arrived = try await sink.wait { Self.count($0, "order_confirmation", number) >= 1 }
         #expect(Self.count(arrived, "order_confirmation", number) == 1)
         #expect(try hub("attention", "--kind", "message_failed", "--json").array.isEmpty)
         #expect(try hub("messages", "list", "--sent", "--json").array.count == 1)
