@@ -27,7 +27,9 @@ extension OrderCommands {
                 try context.insert(.settings, id: key, ["key": .text(key), "value": FieldValue(stored)])
             }
             // Thresholds may have moved: every order's attention schedule and outbox follow.
-            if Settings.reschedules(key) { try OrderRecords.refreshSchedules(context.db) }
+            if Settings.reschedules(key) {
+                try OrderRecords.refreshSchedules(context.db, now: context.wallMilliseconds)
+            }
         }
     }
 }

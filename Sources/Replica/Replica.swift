@@ -219,7 +219,9 @@ public final class Replica: Sendable {
                     && Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM orders WHERE status IS NULL)") == true
             }
             if try pool.read(underived) {
-                try pool.write { db in if try underived(db) { _ = try OrderRecords.refreshUnderived(db) } }
+                try pool.write { db in
+                    if try underived(db) { _ = try OrderRecords.refreshUnderived(db, now: now()) }
+                }
             }
             try noteFileIdentity(pool, path: path)
         }

@@ -89,13 +89,17 @@ import Testing
         let review = try #require(try await hub.queries.messages().first { $0.kind == .reviewRequest })
         #expect(review.state == .scheduled)
         #expect(review.dueAt - review.at == 7 * day)
-        // Six days on, a new review delay of five days: due now.
+        // Four days on, nothing sent: the others are past messages.expire_hours (72), expired, not sent late.
+        clock.withLock { $0 = start + 4 * day }
+        let later = try await hub.queries.messages()
+        #expect(Set(later.filter { $0.kind != .reviewRequest }.map(\.state)) == [.expired])
+        #expect(later.first { $0.kind == .reviewRequest }?.state == .scheduled)
+        // Six days on, a new review delay of five days: due now; the expired ones are no longer kept.
         clock.withLock { $0 = start + 6 * day }
         try await hub.commands.setSetting("messages.review_days", to: "5")
         let moved = try await hub.queries.messages()
-        #expect(moved.first { $0.kind == .reviewRequest }?.state == .pending)
-        // The others, due six days ago, are past messages.expire_hours (72): dropped, not sent late.
-        #expect(Set(moved.filter { $0.kind != .reviewRequest }.map(\.state)) == [.expired])
+        #expect(moved.map(\.kind) == [.reviewRequest])
+        #expect(moved.first?.state == .pending)
         #expect(try await hub.queries.messages(.sendable(retryNow: false)).map(\.kind) == [.reviewRequest])
     }
 

@@ -182,14 +182,14 @@ extension ReplicationLog {
             // First the order_id indexes the derivation scans by; the rest after it, so that writing the derived
             // columns (status is indexed) maintains no index.
             try Schema.createSecondaryIndexes(db) { $0.hasSuffix("_order") }
-            summary.ordersTouched += try OrderRecords.refreshUnderived(db)
+            summary.ordersTouched += try OrderRecords.refreshUnderived(db, now: context.wallMilliseconds)
             try Schema.createSecondaryIndexes(db)
             try db.execute(sql: "UPDATE replica_info SET state = 'ready', bootstrap_peer = NULL")
         }
         if context.settingsChanged {
-            try OrderRecords.refreshSchedules(db)
+            try OrderRecords.refreshSchedules(db, now: context.wallMilliseconds)
         }
-        let schedules = OrderRecords.Schedules(try OrderQueries.settings(db))
+        let schedules = try context.dueSchedules()
         for id in context.touchedOrders.sorted() { try OrderRecords.refresh(db, id: id, schedules: schedules) }
         summary.ordersTouched += context.touchedOrders.count
         try context.finish()

@@ -131,7 +131,7 @@ enum OrderRecords {
     /// Recomputes the derived columns of every order whose `status` is NULL (rows loaded without them) a page
     /// of orders at a time: each page's facts are read with one range scan per fact table (order_id index)
     /// instead of one query per order and table. Returns how many orders it derived.
-    static func refreshUnderived(_ db: Database, pageSize: Int = 2_000) throws -> Int {
+    static func refreshUnderived(_ db: Database, now: Int64, pageSize: Int = 2_000) throws -> Int {
         let page = try db.cachedStatement(
             sql: orderSQL + " WHERE +status IS NULL AND id > ? ORDER BY id LIMIT \(pageSize)")
         // By rowid: one b-tree descent per update instead of two (the id index, then the table).
@@ -158,7 +158,7 @@ enum OrderRecords {
                     if entity == .orderLines { lineLseqs[fact.id] = fact.lseq }
                 }
             }
-            let schedules = Schedules(try OrderQueries.settings(db))
+            let schedules = Schedules(try OrderQueries.settings(db), now: now)
             for (order, row) in zip(orders, rows) {
                 let progress = order.progress
                 try updateOrder.execute(arguments: arguments(orderDerived(progress), FieldRow(row, .orders).lseq))
@@ -206,7 +206,7 @@ enum OrderRecords {
     /// Recomputes and stores the derived columns of order `id` and its lines. Derived columns are not
     /// replicated, so writing them does not move the row in the change order.
     @discardableResult
-    static func refresh(_ db: Database, id: String, schedules: Schedules? = nil) throws -> OrderProgress? {
+    static func refresh(_ db: Database, id: String, schedules: Schedules) throws -> OrderProgress? {
         guard let order = try load(db, id: id) else { return nil }
         let progress = order.progress
         let derived = orderDerived(progress)
@@ -214,7 +214,7 @@ enum OrderRecords {
         for line in progress.lines {
             try db.cachedStatement(sql: lineRefreshSQL).execute(arguments: arguments(lineDerived(line), line.lineID))
         }
-        try storeSchedules(db, order, try schedules ?? Schedules(OrderQueries.settings(db)))
+        try storeSchedules(db, order, schedules)
         return progress
     }
 
@@ -222,24 +222,33 @@ enum OrderRecords {
     /// new order, with nothing stored yet.
     static func storeSchedules(_ db: Database, _ order: Order, _ schedules: Schedules, fresh: Bool = false) throws {
         try storeAttention(db, order, schedules.attention, fresh: fresh)
-        try storeOutbox(db, order, reviewDelay: schedules.reviewDelay, fresh: fresh)
+        try storeOutbox(db, order, schedules, fresh: fresh)
     }
 
-    /// What the shared settings say about when things fall due: read once per transaction.
+    /// What the shared settings say about when things fall due, read once per transaction, and the writer's
+    /// clock.
     struct Schedules {
         let attention: AttentionThresholds
         let reviewDelay: Int64
+        let messageExpiry: Int64
+        /// The wall clock of the transaction (Unix milliseconds).
+        let now: Int64
 
-        init(_ settings: Settings) {
+        init(_ settings: Settings, now: Int64) {
             attention = settings.attention
             reviewDelay = settings.reviewDelay
+            messageExpiry = settings.messageExpiry
+            self.now = now
         }
     }
 
     /// Stores the messages `order`'s facts call for (`Order.messageTriggers`) in the outbox, with when each was
     /// sent as the sender recorded it. Recorded messages whose trigger is gone (an order delivered, then
     /// returned, before its review request went out) stay listed while they were sent or tried.
-    static func storeOutbox(_ db: Database, _ order: Order, reviewDelay: Int64, fresh: Bool = false) throws {
+    ///
+    /// A message nobody sent or tried whose time is past `messages.expire_hours` is not stored: time only moves on,
+    /// so it could never be sent (a hub's years of history would otherwise keep rows no one will use).
+    static func storeOutbox(_ db: Database, _ order: Order, _ schedules: Schedules, fresh: Bool = false) throws {
         if !fresh {
             try db.cachedStatement(sql: "DELETE FROM message_outbox WHERE order_id = ?").execute(arguments: [order.id])
         }
@@ -249,8 +258,9 @@ enum OrderRecords {
         )
         let recorded = Dictionary(order.messages.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         var stored: Set<String> = []
-        for trigger in order.messageTriggers(reviewDelay: reviewDelay) {
+        for trigger in order.messageTriggers(reviewDelay: schedules.reviewDelay) {
             stored.insert(trigger.id)
+            if recorded[trigger.id] == nil, trigger.dueAt &+ schedules.messageExpiry < schedules.now { continue }
             try insert.execute(arguments: [
                 trigger.id, order.id, trigger.kind.rawValue, trigger.trigger, trigger.at, trigger.dueAt,
                 recorded[trigger.id]?.sentAt,
@@ -286,8 +296,8 @@ enum OrderRecords {
     /// at rest, those holding a schedule, and those with a review request not yet sent (its delay is a setting).
     /// An order at rest (delivered, cancelled, refunded or returned, no overlay) has no reason that a threshold
     /// decides, so a hub's history is not read again for a changed setting.
-    static func refreshSchedules(_ db: Database) throws {
-        let schedules = Schedules(try OrderQueries.settings(db))
+    static func refreshSchedules(_ db: Database, now: Int64) throws {
+        let schedules = Schedules(try OrderQueries.settings(db), now: now)
         for id in try String.fetchAll(
             db,
             sql: """

@@ -36,7 +36,7 @@ final class WriteContext {
     /// per transaction.
     func dueSchedules() throws -> OrderRecords.Schedules {
         if let schedules { return schedules }
-        let read = OrderRecords.Schedules(try OrderQueries.settings(db))
+        let read = OrderRecords.Schedules(try OrderQueries.settings(db), now: wallMilliseconds)
         schedules = read
         return read
     }
