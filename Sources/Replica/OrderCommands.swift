@@ -130,9 +130,6 @@ extension OrderCommands {
         }
         return try await write { context in
             let db = context.db
-            if !options.backorder {
-                try StockLevels.requireAvailable(db, lines.map { ($0.sku, $0.quantity) }, location: options.location)
-            }
             let customerID = Identifiers.customerID(email: customerEmail)
             if try RowStore.load(db, .customers, id: customerID) == nil {
                 let customer = Customer(email: customerEmail, createdAt: context.eventTime)

@@ -34,21 +34,20 @@ enum StockLedger {
     /// The figures of `key`, or nil when the SKU is not tracked there (nothing was ever received or counted).
     static func figures(_ db: Database, _ key: StockKey) throws -> Figures? {
         let arguments: StatementArguments = [key.sku, key.location]
-        let moved = try Row.fetchOne(
-            db.cachedStatement(
-                sql: """
-                    SELECT COUNT(*) AS n, COALESCE(SUM(CASE WHEN kind = 'count' THEN 0 ELSE quantity END), 0) AS moves
-                    FROM stock_movements WHERE sku = ? AND location = ?
-                    """), arguments: arguments)
-        let legacy = try Row.fetchOne(
-            db.cachedStatement(
-                sql:
-                    "SELECT COUNT(*) AS n, COALESCE(SUM(on_hand), 0) AS moves FROM stock WHERE sku = ? AND location = ?"
-            ),
-            arguments: arguments)
-        let movements: Int64 = moved?["n"] ?? 0
-        let contributions: Int64 = legacy?["n"] ?? 0
-        guard movements + contributions > 0 else { return nil }
+        // One statement for the common case: an untracked SKU is two index probes.
+        guard
+            let moved = try Row.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT (SELECT COUNT(*) FROM stock_movements WHERE sku = ?1 AND location = ?2)
+                                 + (SELECT COUNT(*) FROM stock WHERE sku = ?1 AND location = ?2) AS n,
+                               (SELECT COALESCE(SUM(CASE WHEN kind = 'count' THEN 0 ELSE quantity END), 0)
+                                FROM stock_movements WHERE sku = ?1 AND location = ?2)
+                                 + (SELECT COALESCE(SUM(on_hand), 0) FROM stock WHERE sku = ?1 AND location = ?2)
+                                 AS moves
+                        """), arguments: arguments),
+            (moved["n"] as Int64? ?? 0) > 0
+        else { return nil }
         let sold = try Row.fetchOne(
             db.cachedStatement(
                 sql: """
@@ -62,13 +61,12 @@ enum StockLedger {
                     SELECT quantity, seen_moves, seen_shipped, seen_restocked FROM stock_movements
                     WHERE sku = ? AND location = ? AND kind = 'count' ORDER BY at DESC, id DESC LIMIT 1
                     """), arguments: arguments)
-        let movedUnits: Int64 = moved?["moves"] ?? 0
-        let legacyUnits: Int64 = legacy?["moves"] ?? 0
+        let movedUnits: Int64 = moved["moves"] ?? 0
         let shipped: Int64 = sold?["shipped"] ?? 0
         let restocked: Int64 = sold?["restocked"] ?? 0
         let reserved: Int64 = sold?["reserved"] ?? 0
         var figures = Figures(
-            moves: movedUnits &+ legacyUnits, shipped: shipped, restocked: restocked, reserved: reserved, count: nil)
+            moves: movedUnits, shipped: shipped, restocked: restocked, reserved: reserved, count: nil)
         if let count {
             let quantity: Int64 = count["quantity"] ?? 0
             let seenMoves: Int64 = count["seen_moves"] ?? 0
@@ -172,6 +170,15 @@ enum StockLedger {
         _ context: WriteContext, _ key: StockKey, site: String, by delta: Int64, physical: Bool = false
     ) throws -> Int64 {
         guard delta != 0, let figures = try figures(context.db, key) else { return 0 }
+        // A sale never takes units that are not there, whoever holds the rights.
+        if delta < 0, !physical, figures.available < 0 {
+            throw DomainError(
+                .insufficientStock,
+                "only \(max(0, figures.available &- delta)) unit(s) of \(key.sku) are available at \(key.location); \(-delta) wanted",
+                hint:
+                    "receive stock with `outpost stock receive \(key.sku) N`, sell fewer, or sell it as a backorder (--backorder)"
+            )
+        }
         let authority = try authority(context.db)
         let rights = try rights(context.db, key)
         // The figures already include this change when it is a sale (the order's lines are written first).
