@@ -117,6 +117,9 @@ import Testing
         let main = try hub("stock", "show", "--location", "main", "--json").array.first
         let popup = try hub("stock", "show", "--location", "popup", "--json").array.first
         #expect(main?["on_hand"] as? Int == 3 && popup?["on_hand"] as? Int == 2)
+        #expect(try hub("stock", "policy", "TEE-M").status == 64, "a policy needs --target N or --even")
+        #expect(try hub("stock", "policy", "TEE-M", "--target", "2").status == 0)
+        #expect(try hub("config", "get", "stock.target.TEE-M").stdout == "2\n")
         let bad = try hub("stock", "adjust", "TEE-M", "-1", "--reason", "stolen-by-aliens")
         #expect(bad.status == 64 && bad.stderr.contains("damaged, lost, found, other"))
     }

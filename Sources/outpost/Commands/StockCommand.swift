@@ -181,7 +181,7 @@ struct StockCommand: AsyncParsableCommand {
         func run() async throws {
             try await guarded {
                 try LineSpec.checkSKU(sku)
-                guard (target == nil) != even else {
+                guard (target != nil) != even else {
                     throw CLIError(
                         64, "give either --target N or --even", hint: "e.g. outpost stock policy \(sku) --target 5")
                 }
