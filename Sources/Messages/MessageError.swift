@@ -11,6 +11,8 @@ extension Failure<MessageFailures>.Code {
     public static var notSender: Self { Self("not_sender", exitStatus: .configuration) }
     /// Neither a mail command nor a spool directory is set on this device.
     public static var noDelivery: Self { Self("no_delivery", exitStatus: .configuration) }
+    /// The lock that keeps sending passes apart cannot be taken (its file cannot be opened).
+    public static var cannotLock: Self { Self("cannot_lock", exitStatus: .ioError) }
     /// A template does not parse.
     public static var badTemplate: Self { Self("bad_template", exitStatus: .dataError) }
 }

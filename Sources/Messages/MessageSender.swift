@@ -121,7 +121,9 @@ private struct PassLock {
     init(path: String) throws {
         descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
-            throw MessageError(.noDelivery, "cannot open \(path): \(String(cString: strerror(errno)))")
+            throw MessageError(
+                .cannotLock, "cannot open the sending lock \(path): \(String(cString: strerror(errno)))",
+                hint: "check that the replica's directory is writable")
         }
         while flock(descriptor, LOCK_EX) != 0 && errno == EINTR {}
     }

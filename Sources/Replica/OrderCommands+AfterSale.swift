@@ -113,8 +113,7 @@ extension OrderCommands {
     {
         try await orderCommand(reference) { context, order in
             let plan = try order.planExchange(returning: returning, sending: sending)
-            try StockLevels.requireAvailable(
-                context.db, plan.sending.map { ($0.sku, $0.quantity) }, location: order.location)
+            // The new lines take stock and selling rights like a sale (`settleRights`, after the write).
             let returnID = try Self.insertReturn(
                 context, order, plan.returning, reason: reason, note: "exchange", receive: false, restock: false)
             let exchangeID = Self.newID(context)

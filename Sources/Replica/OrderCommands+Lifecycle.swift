@@ -254,11 +254,7 @@ extension OrderCommands {
                 throw DomainError(
                     .invalidInput, "nothing to change", hint: "pass --phone, --address, --note, --tag or --line")
             }
-            let increases = changes.compactMap { change -> (String, Int64)? in
-                guard let line = order.line(change.lineID), change.quantity > line.quantity else { return nil }
-                return (line.sku, change.quantity - line.quantity)
-            }
-            try StockLevels.requireAvailable(context.db, increases, location: order.location)
+            // A larger quantity takes stock and selling rights like a sale (`settleRights`, after the write).
             if !values.isEmpty { try context.update(.orders, id: order.id, values) }
             for change in changes {
                 try context.update(.orderLines, id: change.lineID, ["quantity": .integer(change.quantity)])

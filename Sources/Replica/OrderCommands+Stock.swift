@@ -247,11 +247,18 @@ extension OrderCommands {
     }
 
     /// `stock add`: goods received (`quantity` > 0) or an adjustment for units gone (`quantity` < 0).
-    public func addStock(sku: String, location: String = "main", quantity: Int64) async throws {
-        if quantity >= 0 {
-            _ = try await receive(sku: sku, units: quantity, location: location)
-        } else {
-            _ = try await adjust(sku: sku, by: quantity, reason: .other, location: location)
-        }
+    @discardableResult
+    public func addStock(sku: String, location: String = "main", quantity: Int64) async throws -> StockChange {
+        if quantity >= 0 { return try await receive(sku: sku, units: quantity, location: location) }
+        return try await adjust(sku: sku, by: quantity, reason: .other, location: location)
+    }
+
+    /// Names this device the stock authority when no device is named (`stock.authority`): what the device that
+    /// serves its peers does (`outpost serve`). Returns whether it did.
+    @discardableResult
+    public func claimStockAuthority() async throws -> Bool {
+        guard try await replica.queries.settings().value("stock.authority").isEmpty else { return false }
+        try await setSetting("stock.authority", to: identity.siteID)
+        return true
     }
 }

@@ -30,14 +30,6 @@ enum StockLevels {
         StockLevel(sku: row["sku"], location: row["location"], onHand: row["on_hand"], reserved: row["reserved"])
     }
 
-    /// The level of `sku` at `location`, or nil when the SKU is not tracked there (nothing was ever received,
-    /// counted or adjusted).
-    static func level(_ db: Database, sku: String, location: String) throws -> StockLevel? {
-        try StockLedger.figures(db, StockKey(sku: sku, location: location)).map {
-            StockLevel(sku: sku, location: location, onHand: $0.onHand, reserved: $0.reserved)
-        }
-    }
-
     /// For each level whose reservations exceed what is on hand, the newest orders holding reservations of it,
     /// until they account for the shortfall: order id → (SKU, location, units short). Newest first because
     /// the later sale is the one the stock could not cover; every replica with the same facts picks the same.
@@ -70,24 +62,6 @@ enum StockLevels {
             ).map(make)
         }
         return try Row.fetchAll(db.cachedStatement(sql: select + " ORDER BY sku, location")).map(make)
-    }
-
-    /// Refuses when any tracked SKU lacks `quantity` available units at `location`. Untracked SKUs (never
-    /// counted) are not limited: a shop may sell services or items it does not count.
-    static func requireAvailable(_ db: Database, _ wanted: [(sku: String, quantity: Int64)], location: String) throws {
-        var totals: [String: Int64] = [:]
-        for item in wanted { totals[item.sku, default: 0] += item.quantity }
-        for (sku, quantity) in totals.sorted(by: { $0.key < $1.key }) {
-            guard let level = try level(db, sku: sku, location: location) else { continue }
-            if level.available < quantity {
-                throw DomainError(
-                    .insufficientStock,
-                    "only \(max(0, level.available)) unit(s) of \(sku) are available at \(location); \(quantity) wanted",
-                    hint:
-                        "receive stock with `outpost stock receive \(sku) N`, sell fewer, or sell it as a backorder (--backorder)"
-                )
-            }
-        }
     }
 }
 

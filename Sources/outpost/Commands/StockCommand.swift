@@ -40,11 +40,8 @@ struct StockCommand: AsyncParsableCommand {
         @Option(help: "A note (supplier, delivery number).") var note: String?
 
         func run() async throws {
-            try await guarded {
-                let units = try StockCommand.units(quantity, "give the number of units received", example: "12")
-                let replica = try global.replica()
-                let change = try await replica.commands.receive(sku: sku, units: units, location: location, note: note)
-                try await StockCommand.report(replica, change, global: global)
+            try await StockCommand.record(global, quantity, "give the number of units received", example: "12") {
+                try await $0.commands.receive(sku: sku, units: $1, location: location, note: note)
             }
         }
     }
@@ -68,11 +65,8 @@ struct StockCommand: AsyncParsableCommand {
         @Option var note: String?
 
         func run() async throws {
-            try await guarded {
-                let units = try StockCommand.units(quantity, "give the counted number of units", example: "12")
-                let replica = try global.replica()
-                let change = try await replica.commands.count(sku: sku, units: units, location: location, note: note)
-                try await StockCommand.report(replica, change, global: global)
+            try await StockCommand.record(global, quantity, "give the counted number of units", example: "12") {
+                try await $0.commands.count(sku: sku, units: $1, location: location, note: note)
             }
         }
     }
@@ -88,11 +82,8 @@ struct StockCommand: AsyncParsableCommand {
         @Option var to: String
 
         func run() async throws {
-            try await guarded {
-                let units = try StockCommand.units(quantity, "give the number of units moved", example: "4")
-                let replica = try global.replica()
-                let change = try await replica.commands.move(sku: sku, units: units, from: from, to: to)
-                try await StockCommand.report(replica, change, global: global)
+            try await StockCommand.record(global, quantity, "give the number of units moved", example: "4") {
+                try await $0.commands.move(sku: sku, units: $1, from: from, to: to)
             }
         }
     }
@@ -109,13 +100,9 @@ struct StockCommand: AsyncParsableCommand {
         @Option var note: String?
 
         func run() async throws {
-            try await guarded {
-                let delta = try StockCommand.units(quantity, "give +N or -N units", example: "-1")
+            try await StockCommand.record(global, quantity, "give +N or -N units", example: "-1") {
                 let why = try choice(StockAdjustReason.self, reason, "a reason")
-                let replica = try global.replica()
-                let change = try await replica.commands.adjust(
-                    sku: sku, by: delta, reason: why, location: location, note: note)
-                try await StockCommand.report(replica, change, global: global)
+                return try await $0.commands.adjust(sku: sku, by: $1, reason: why, location: location, note: note)
             }
         }
     }
@@ -217,16 +204,21 @@ struct StockCommand: AsyncParsableCommand {
         @Option var location = "main"
 
         func run() async throws {
-            try await guarded {
-                let amount = try StockCommand.units(
-                    quantity, "give one whole number of units to add (negative to remove)", example: "5")
-                let replica = try global.replica()
-                let change =
-                    amount >= 0
-                    ? try await replica.commands.receive(sku: sku, units: amount, location: location)
-                    : try await replica.commands.adjust(sku: sku, by: amount, reason: .other, location: location)
-                try await StockCommand.report(replica, change, global: global)
-            }
+            try await StockCommand.record(
+                global, quantity, "give one whole number of units to add (negative to remove)", example: "5"
+            ) { try await $0.commands.addStock(sku: sku, location: location, quantity: $1) }
+        }
+    }
+
+    /// A stock movement command: reads the units, runs `body` on the replica, shows the level it left.
+    static func record(
+        _ global: GlobalOptions, _ quantity: [String], _ what: String, example: String,
+        _ body: (Replica, Int64) async throws -> StockChange
+    ) async throws {
+        try await guarded {
+            let units = try units(quantity, what, example: example)
+            let replica = try global.replica()
+            try await report(replica, try await body(replica, units), global: global)
         }
     }
 

@@ -54,11 +54,8 @@ struct Serve: AsyncParsableCommand {
                 FileHandle.standardError.write(
                     Data("this device now sends customer messages (messages.sender = \(replica.identity.name))\n".utf8))
             }
-            // The device that serves its peers is the stock authority unless one is named: it holds the selling
-            // rights no other device holds and tops devices up as they sync.
-            if try await replica.queries.settings().value("stock.authority").isEmpty {
-                try await replica.commands.setSetting("stock.authority", to: replica.identity.siteID)
-            }
+            // The device that serves its peers is the stock authority unless one is named.
+            try await replica.commands.claimStockAuthority()
             let sending = Task {
                 await sender.sendContinuously { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
             }
