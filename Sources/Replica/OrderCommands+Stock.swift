@@ -14,6 +14,7 @@ extension OrderCommands {
     // MARK: Stock movements
 
     /// Goods in: `units` more of `sku` on hand at `location`; this device gains the right to sell them.
+    @discardableResult
     public func receive(sku: String, units: Int64, location: String = "main", note: String? = nil) async throws
         -> StockChange
     {
@@ -31,6 +32,7 @@ extension OrderCommands {
     /// top).
     ///
     /// - Throws: `DomainError(.wrongDevice)` on another device (use `adjust` there).
+    @discardableResult
     public func count(sku: String, units: Int64, location: String = "main", note: String? = nil) async throws
         -> StockChange
     {
@@ -59,6 +61,7 @@ extension OrderCommands {
     }
 
     /// A correction of `delta` units (negative: gone) with a reason.
+    @discardableResult
     public func adjust(
         sku: String, by delta: Int64, reason: StockAdjustReason, location: String = "main", note: String? = nil
     ) async throws -> StockChange {
@@ -75,6 +78,7 @@ extension OrderCommands {
 
     /// Moves `units` from one location to another: gone at `from` (this device's rights there pay for them),
     /// on hand at `to` (this device may sell them there).
+    @discardableResult
     public func move(sku: String, units: Int64, from: String, to: String) async throws -> StockChange {
         try Self.checkUnits(sku: sku, units, "units moved")
         guard from != to else {

@@ -20,7 +20,7 @@ public struct ReplicaIdentity: Hashable, Sendable {
 ///
 /// ```swift
 /// let replica = try Replica.create(at: "/tmp/shop.sqlite", name: "popup-1")
-/// try await replica.commands.setStock(sku: "TEE-M", onHand: 10)
+/// try await replica.commands.receive(sku: "TEE-M", units: 10)
 /// let order = try await replica.commands.createOrder(
 ///     customerEmail: "ana@example.com", lines: [LineSpec(sku: "TEE-M", quantity: 2, unitPrice: "19.90")])
 /// try await replica.commands.pay(order: order.orderNumber, amount: "39.80")
