@@ -40,6 +40,8 @@ public final class Replica: Sendable {
     public let now: @Sendable () -> Int64
     let random: @Sendable () -> UInt64
     private let observers = Mutex<[UUID: AsyncStream<Set<String>>.Continuation]>([:])
+    /// Observers of every commit of replicated records (`commits()`).
+    private let commitObservers = Mutex<[UUID: AsyncStream<Int64>.Continuation]>([:])
     /// The change sequence up to which the watcher has looked for other connections' commits.
     private let notified = Mutex<Int64>(0)
     /// Change sequences this instance's own transactions wrote (already reported), until the watcher passes them.
@@ -344,8 +346,15 @@ public final class Replica: Sendable {
     /// sequence before it to the one it committed: the watcher of other connections' commits skips records in
     /// it, which this report already covers.
     func notify(_ orders: Set<String>, wrote lseqs: ClosedRange<Int64>) {
-        if lseqs.upperBound > lseqs.lowerBound { own.withLock { $0.append(lseqs) } }
+        if lseqs.upperBound > lseqs.lowerBound {
+            own.withLock { $0.append(lseqs) }
+            yieldCommit(lseqs.upperBound)
+        }
         yield(orders)
+    }
+
+    private func yieldCommit(_ lseq: Int64) {
+        for continuation in commitObservers.withLock({ Array($0.values) }) { continuation.yield(lseq) }
     }
 
     private func yield(_ orders: Set<String>) {
@@ -378,6 +387,12 @@ public final class Replica: Sendable {
             return ranges
         }
         notified.withLock { $0 = max($0, current) }
+        // Commits of this instance were signalled when they were made; anything else in (since, current] is news.
+        var reached = since
+        for range in mine.sorted(by: { $0.lowerBound < $1.lowerBound }) where range.lowerBound <= reached {
+            reached = max(reached, range.upperBound)
+        }
+        if reached < current { yieldCommit(current) }
         yield(
             Set(changed.filter { _, lseq in !mine.contains { $0.lowerBound < lseq && lseq <= $0.upperBound } }.map(\.0))
         )
@@ -400,7 +415,7 @@ public final class Replica: Sendable {
                 $0.removeValue(forKey: key)
                 return $0.isEmpty
             }
-            if none {
+            if none && self.commitObservers.withLock({ $0.isEmpty }) {
                 self.watcher.withLock {
                     $0?.cancel()
                     $0 = nil
@@ -411,8 +426,42 @@ public final class Replica: Sendable {
             $0[key] = continuation
             return $0.count == 1
         }
-        if first { startWatching() }
+        if first && commitObservers.withLock({ $0.isEmpty }) { startWatching() }
         return stream
+    }
+
+    /// The change sequence after each commit that changed replicated records: this instance's commands and
+    /// merges at once, commits of other processes or instances on the same file within a few tens of
+    /// milliseconds. What a live sync session waits on (`ReplicationStore.commits()`). Values may coalesce if
+    /// the consumer is slow; each is the newest change sequence known.
+    public func commits() -> AsyncStream<Int64> {
+        let key = UUID()
+        let (stream, continuation) = AsyncStream<Int64>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        continuation.onTermination = { [weak self] _ in
+            guard let self else { return }
+            let none = self.commitObservers.withLock {
+                $0.removeValue(forKey: key)
+                return $0.isEmpty
+            }
+            if none && self.observers.withLock({ $0.isEmpty }) {
+                self.watcher.withLock {
+                    $0?.cancel()
+                    $0 = nil
+                }
+            }
+        }
+        let first = commitObservers.withLock {
+            $0[key] = continuation
+            return $0.count == 1
+        }
+        if first && observers.withLock({ $0.isEmpty }) { startWatching() }
+        return stream
+    }
+
+    /// How often the watcher looks: every 25 ms while a live session waits on `commits()`, ten times a second
+    /// for `changedOrders()` alone.
+    private var watchInterval: Duration {
+        commitObservers.withLock { $0.isEmpty } ? .milliseconds(100) : .milliseconds(25)
     }
 
     /// While anyone observes, looks ten times a second for commits of other connections (SQLite tells readers
@@ -422,7 +471,8 @@ public final class Replica: Sendable {
         if let current = try? pool.read(Self.changeSequence) { notified.withLock { $0 = max($0, current) } }
         let task = Task.detached { [weak self] in
             while !Task.isCancelled {
-                try? await Task.sleep(for: .milliseconds(100))
+                guard let interval = self?.watchInterval else { return }
+                try? await Task.sleep(for: interval)
                 guard let self else { return }
                 try? await self.reportOtherChanges()
             }

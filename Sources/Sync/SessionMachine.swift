@@ -65,6 +65,8 @@ struct SessionMachine: Sendable {
     let asksSnapshot: Bool
     /// The kept part of a cut copy this side's `HELLO` asked to continue.
     let snapshotResume: SnapshotResume?
+    /// The optional features the peer's `HELLO` listed (protocol/SPEC.md §7).
+    private(set) var peerFeatures: [String] = []
     private(set) var receiving = Receiving.awaitingHello
     private(set) var sending = Sending.idle
 
@@ -93,6 +95,7 @@ struct SessionMachine: Sendable {
                     .schemaMismatch, "the peer speaks schema \(hello.schema); this replica speaks \(schema)")
             }
             let request = try hello.request()
+            peerFeatures = hello.features ?? []
             receiving = .awaitingStream(announced: false)
             sending = .streaming(acknowledged: 0)
             return .serve(request)

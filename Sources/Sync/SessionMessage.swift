@@ -23,7 +23,7 @@ enum SessionMessage: Equatable, Sendable {
         /// Present (true) only when the sender is empty and asks for a snapshot.
         var snapshot: Bool?
         /// Optional protocol features the sender understands (protocol/SPEC.md §7): a peer sends a verb beyond
-        /// version 1 only when the other side listed its feature. Version 1 defines none, so this side lists none.
+        /// version 1 only when the other side listed its feature. `live` (§15): stay open after the exchange.
         var features: [String]?
         /// With `snapshot`: the kept part of a cut copy to continue (`{"id", "offset"}`).
         var resumeSnapshot: ResumeSnapshot?
@@ -44,8 +44,9 @@ enum SessionMessage: Equatable, Sendable {
             var snapshot: Int64
         }
 
-        init(schema: Int, request: StreamRequest) {
+        init(schema: Int, request: StreamRequest, features: [String] = []) {
             self.schema = schema
+            self.features = features.isEmpty ? nil : features
             vector = request.vector
             cursor = request.cursor
             resume = request.resume.map {

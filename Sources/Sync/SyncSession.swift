@@ -20,6 +20,11 @@ struct SyncSession {
     let logger: Logger
     /// Whether this side, when empty, asks for a file snapshot instead of a record stream.
     var acceptSnapshot = true
+    /// Set when this side offers to stay open as a live session after the exchange (protocol/SPEC.md §15).
+    var live: LiveOptions?
+
+    /// The feature a `HELLO` lists to offer a live session.
+    static let liveFeature = "live"
 
     /// The hello each side puts in its handshake message.
     static func hello(_ replica: any ReplicationStore) -> [UInt8] {
@@ -71,7 +76,14 @@ struct SyncSession {
         var machine = SessionMachine(
             schema: replica.schemaVersion, peer: peerSite, asksSnapshot: request.snapshot,
             snapshotResume: request.snapshotResume)
-        try await session.send(SessionMessage.hello(.init(schema: replica.schemaVersion, request: request)).record())
+        try await session.send(
+            SessionMessage.hello(
+                .init(
+                    schema: replica.schemaVersion, request: request,
+                    features: live == nil ? [] : [Self.liveFeature])
+            ).record())
+        // What the peer holds, for a live phase: what its HELLO said, joined with what it sent.
+        var peerVector: [String: UInt64] = [:]
         logger.debug("sync session started", metadata: ["peer": "\(peerName)", "resume": "\(request.resume != nil)"])
 
         var sending: Task<SyncSummary, any Error>?
@@ -101,6 +113,7 @@ struct SyncSession {
                 }
                 switch action {
                 case .serve(let theirRequest):
+                    peerVector = theirRequest.vector
                     // The peer's own counter checks what this replica claims of its writes, before this side's
                     // stream (whose end carries the claim) is read.
                     if let counter = theirRequest.vector[peerSite] {
@@ -181,6 +194,7 @@ struct SyncSession {
                     summary.changesReceived += batch.fieldCount
                     progress?(SyncProgress(direction: .receiving, done: summary.rowsReceived, total: receivingTotal))
                 case .complete(let end, let lastBatch):
+                    peerVector.merge(end.vector, uniquingKeysWith: max)
                     try await staging?.value
                     staging = nil
                     let merged = try await replica.completeStream(from: peerSite, end: end, lastBatch: held)
@@ -239,6 +253,7 @@ struct SyncSession {
             summary.rowsSent = sent.rowsSent
             summary.changesSent = sent.changesSent
             summary.snapshotBytesSent = sent.snapshotBytesSent
+            summary.snapshotLseq = sent.snapshotLseq
             if sent.snapshotBytesSent > 0, let snapshots = replica.snapshots {
                 try await snapshots.markSnapshotInstalled(by: peerSite, snapshotLseq: sent.snapshotLseq)
             } else if sent.snapshotLseq > 0 {
@@ -246,6 +261,25 @@ struct SyncSession {
                 // up to the stream's snapshot — those it was sent and those its vector already covered.
                 try await replica.markDelivered(to: peerSite, snapshotLseq: sent.snapshotLseq)
             }
+        }
+        // Live when both sides offered it and both exchanged record streams (a replica that took or sent a file
+        // snapshot, or is loading its first stream, ends the session as usual).
+        if let live, machine.peerFeatures.contains(Self.liveFeature), bootstrapping == nil,
+            summary.snapshotBytesReceived == 0, summary.snapshotBytesSent == 0, sending != nil
+        {
+            summary.bytesSent = session.counters.bytesSent
+            summary.bytesReceived = session.counters.bytesReceived
+            summary.duration = clock.now - start
+            live.report(.synced(summary))
+            try await live.feed.start()
+            let link = LiveLink(
+                store: replica, options: live, role: role, peerSite: peerSite, peerName: peerName, logger: logger,
+                peerVector: peerVector, cursor: summary.snapshotLseq)
+            summary.liveEnding = try await link.run(&session)
+            summary.bytesSent = session.counters.bytesSent
+            summary.bytesReceived = session.counters.bytesReceived
+            summary.duration = clock.now - start
+            return summary
         }
         switch role {
         case .dialler: try await session.goodbye()

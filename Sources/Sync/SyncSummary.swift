@@ -32,6 +32,10 @@ public struct SyncSummary: Hashable, Sendable {
     /// Set when this replica's vector claimed more of the peer's writes than the peer made (a poisoned
     /// vector), and was lowered so that the peer sent them again.
     public var claimRepair: ClaimRepair?
+    /// How the live phase ended, when the session went live (protocol/SPEC.md §15).
+    var liveEnding: LiveLink.Ending?
+    /// Whether the session stayed open as a live session after its exchange.
+    public var wentLive: Bool { liveEnding != nil }
 
     public init() {}
 }

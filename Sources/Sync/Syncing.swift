@@ -33,15 +33,9 @@ extension ReplicationStore {
         logger: Logger = Logger(label: "outpost.sync")
     ) async throws -> SyncSummary {
         let session = { (acceptSnapshot: Bool) async throws -> SyncSummary in
-            try await SecureLine.dial(
-                host: host, port: port, identity: identity.keyPair, listenerKey: peerKey,
-                networkID: identity.networkID, hello: SyncSession.hello(self), settings: settings
-            ) { session in
-                var sync = SyncSession(
-                    replica: self, role: .dialler, batchSize: batchSize, progress: progress, logger: logger)
-                sync.acceptSnapshot = acceptSnapshot
-                return try await sync.run(&session)
-            }
+            try await self.session(
+                host: host, port: port, peerKey: peerKey, identity: identity, batchSize: batchSize,
+                settings: settings, acceptSnapshot: acceptSnapshot, progress: progress, logger: logger, live: nil)
         }
         let first = try await session(acceptSnapshot)
         guard first.snapshotBytesReceived > 0 else { return first }
@@ -65,6 +59,26 @@ extension ReplicationStore {
     }
 }
 
+extension ReplicationStore {
+    /// One session with the listener at `host:port`; with `live`, offered as a live session (protocol/SPEC.md
+    /// §15), which stays open until the line ends when the peer accepts.
+    func session(
+        host: String, port: Int, peerKey: [UInt8], identity: SyncIdentity, batchSize: Int, settings: LineSettings,
+        acceptSnapshot: Bool, progress: (@Sendable (SyncProgress) -> Void)?, logger: Logger, live: LiveOptions?
+    ) async throws -> SyncSummary {
+        try await SecureLine.dial(
+            host: host, port: port, identity: identity.keyPair, listenerKey: peerKey,
+            networkID: identity.networkID, hello: SyncSession.hello(self), settings: settings
+        ) { session in
+            var sync = SyncSession(
+                replica: self, role: .dialler, batchSize: batchSize, progress: progress, logger: logger)
+            sync.acceptSnapshot = acceptSnapshot
+            sync.live = live
+            return try await sync.run(&session)
+        }
+    }
+}
+
 /// A replica that listens: a hub, or a peer that others sync with. Serves many sessions at once; each session
 /// stages in its own tables and merges in one short transaction, so sessions and local writers do not block
 /// each other for long.
@@ -73,23 +87,32 @@ public final class SyncServer: Sendable {
     private let replica: any ReplicationStore
     private let batchSize: Int
     private let logger: Logger
+    /// What this replica changed lately, shared by its live sessions; nil when it offers none.
+    private let feed: LiveFeed?
+    private let live: LiveSettings?
 
     /// The bound port (useful after binding port 0).
     public var port: Int { listener.port }
     public var host: String { listener.host }
 
-    private init(listener: LineListener, replica: any ReplicationStore, batchSize: Int, logger: Logger) {
+    private init(
+        listener: LineListener, replica: any ReplicationStore, batchSize: Int, logger: Logger, live: LiveSettings?
+    ) {
         self.listener = listener
         self.replica = replica
         self.batchSize = batchSize
         self.logger = logger
+        self.live = live
+        self.feed = live.map { LiveFeed(store: replica, capacity: $0.feedCapacity) }
     }
 
     /// Binds `host:port`. `trusts` is asked, for each dialler's static key, whether to answer (read the trust
-    /// store there so that peers added later are accepted without a restart).
+    /// store there so that peers added later are accepted without a restart). With `live` settings (the default), a
+    /// dialler that offers a live session keeps it open after its exchange, and every change this replica
+    /// commits or merges is pushed to every live peer that lacks it (protocol/SPEC.md §15).
     public static func bind(
         replica: any ReplicationStore, identity: SyncIdentity, host: String = "127.0.0.1", port: Int = 0,
-        batchSize: Int = 500,
+        batchSize: Int = 500, live: LiveSettings? = LiveSettings(),
         settings: LineSettings = LineSettings(), logger: Logger = Logger(label: "outpost.server"),
         trusts: @escaping @Sendable ([UInt8]) -> Bool
     ) async throws -> SyncServer {
@@ -97,18 +120,33 @@ public final class SyncServer: Sendable {
             host: host, port: port, identity: identity.keyPair, networkID: identity.networkID,
             hello: SyncSession.hello(replica),
             settings: settings, acceptsHello: { (try? SyncSession.peer(from: $0)) != nil }, trusts: trusts)
-        return SyncServer(listener: listener, replica: replica, batchSize: batchSize, logger: logger)
+        return SyncServer(listener: listener, replica: replica, batchSize: batchSize, logger: logger, live: live)
     }
 
-    /// Serves sessions until `shutdown()`; `onSession` hears about each finished session.
-    public func run(onSession: (@Sendable (Result<SyncSummary, any Error>) -> Void)? = nil) async throws {
+    /// Serves sessions until `shutdown()`; `onSession` hears about each finished session (a live session's
+    /// exchange, when it goes live), `onLive` about each delta of a live session.
+    public func run(
+        onSession: (@Sendable (Result<SyncSummary, any Error>) -> Void)? = nil,
+        onLive: (@Sendable (LiveExchange) -> Void)? = nil
+    ) async throws {
         let (replica, batchSize, logger) = (self.replica, self.batchSize, self.logger)
+        let settings = self.live ?? LiveSettings()
+        let live = feed.map { feed in
+            LiveOptions(feed: feed, settings: settings) { event in
+                switch event {
+                case .synced(let summary): onSession?(.success(summary))
+                case .live(let exchange): onLive?(exchange)
+                case .linkDown: break
+                }
+            }
+        }
         try await listener.run { session in
             do {
-                let summary = try await SyncSession(
-                    replica: replica, role: .listener, batchSize: batchSize, progress: nil, logger: logger
-                ).run(&session)
-                onSession?(.success(summary))
+                var sync = SyncSession(
+                    replica: replica, role: .listener, batchSize: batchSize, progress: nil, logger: logger)
+                sync.live = live
+                let summary = try await sync.run(&session)
+                if !summary.wentLive { onSession?(.success(summary)) }
             } catch {
                 logger.notice("sync session failed", metadata: ["error": "\(error)"])
                 onSession?(.failure(error))
@@ -120,5 +158,6 @@ public final class SyncServer: Sendable {
     /// Stops accepting sessions; sessions in flight finish (or are cut, leaving their batches staged).
     public func shutdown() async {
         await listener.close()
+        feed?.stop()
     }
 }

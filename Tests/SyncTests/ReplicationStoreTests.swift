@@ -57,6 +57,13 @@ import Testing
         func markDelivered(to peer: String, snapshotLseq: Int64) async throws {
             try await base.markDelivered(to: peer, snapshotLseq: snapshotLseq)
         }
+        func commits() -> AsyncStream<Int64> { base.commits() }
+        func recentChanges(after lseq: Int64, limit: Int) async throws -> RecentChanges {
+            try await base.recentChanges(after: lseq, limit: limit)
+        }
+        func mergeLive(_ delta: LiveDelta, from peer: String) async throws -> MergeSummary {
+            try await base.mergeLive(delta, from: peer)
+        }
     }
 
     @Test func aStoreWithoutSnapshotsServesAndBootstrapsByRecords() async throws {

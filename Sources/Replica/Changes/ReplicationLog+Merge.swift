@@ -10,8 +10,17 @@ extension ReplicationLog {
         _ incoming: RowState, context: WriteContext, ourVector: VersionVector, theirVector: VersionVector,
         summary: inout MergeSummary
     ) throws {
+        try merge(
+            incoming, local: try RowStore.load(context.db, incoming.entity, id: incoming.id), context: context,
+            ourVector: ourVector, theirVector: theirVector, summary: &summary)
+    }
+
+    /// Merges one record whose stored state (`local`, nil when absent) the caller already loaded.
+    static func merge(
+        _ incoming: RowState, local: (state: RowState, lseq: Int64)?, context: WriteContext, ourVector: VersionVector,
+        theirVector: VersionVector, summary: inout MergeSummary
+    ) throws {
         let entity = incoming.entity
-        let local = try RowStore.load(context.db, entity, id: incoming.id)
         let current =
             local?.state
             ?? RowState(entity: entity, id: incoming.id, fields: Array(repeating: .empty, count: entity.fields.count))

@@ -66,6 +66,22 @@ public protocol ReplicationStore: Sendable {
     /// Records that `peer` merged this replica's stream up to this replica's `snapshotLseq`.
     func markDelivered(to peer: String, snapshotLseq: Int64) async throws
 
+    /// The change sequence after every commit that changed replicated records — local commands, merges, and
+    /// other processes' commits on the same store — for live sessions to wait on. Values may coalesce.
+    func commits() -> AsyncStream<Int64>
+
+    /// The records changed after this store's change sequence `lseq`, read in one transaction with the vector and
+    /// change sequence of that read; at most `limit` (past it, `complete` is false and no record is returned:
+    /// the reader fell behind and streams in batches instead).
+    func recentChanges(after lseq: Int64, limit: Int) async throws -> RecentChanges
+
+    /// Merges a live delta from `peer` in one transaction, with the rules of a complete stream
+    /// (`completeStream`): every dot covered by the delta's vector, the vector joined, the delta's change
+    /// sequence stored as the cursor for `peer`. A record's fields left out are ones this store holds at least
+    /// as new.
+    @discardableResult
+    func mergeLive(_ delta: LiveDelta, from peer: String) async throws -> MergeSummary
+
     /// File snapshots, when this store can send and take a page-level copy of itself; nil when it cannot
     /// (then an empty peer gets a record stream).
     var snapshots: (any SnapshotStore)? { get }

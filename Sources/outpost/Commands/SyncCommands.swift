@@ -100,10 +100,16 @@ struct SyncCommand: AsyncParsableCommand {
     var noSnapshot = false
     @Flag(
         help:
-            "Keep syncing until SIGINT or SIGTERM: after each local change (here or in another process) and every --interval seconds; a dropped link is retried with backoff."
+            "Stay in step until SIGINT or SIGTERM: one live session that pushes each local change (here or in another process) as it happens and receives the peer's as they happen; a dropped link is retried with backoff."
     )
     var watch = false
-    @Option(help: "With --watch: seconds between syncs when nothing changes here.") var interval: Double = 2
+    @Option(
+        help:
+            "With --watch, for a peer without live sessions (or with --no-live): seconds between syncs when nothing changes here."
+    )
+    var interval: Double = 2
+    @Flag(help: "With --watch: a session after each local change and every --interval seconds, not a live session.")
+    var noLive = false
     @Flag(help: "With --watch: print only failures.") var quiet = false
 
     func run() async throws {
@@ -116,8 +122,8 @@ struct SyncCommand: AsyncParsableCommand {
             let address = try TrustStore.address(of: target)
             if watch {
                 return try await Self.watch(
-                    replica, target.name, address, target.publicKey, identity, interval: interval, quiet: quiet,
-                    json: global.json)
+                    replica, target.name, address, target.publicKey, identity, interval: interval, live: !noLive,
+                    quiet: quiet, json: global.json)
             }
             let bar = ProgressBar(enabled: !global.json && isatty(STDERR_FILENO) != 0)
             let summary = try await replica.replication.sync(
@@ -173,7 +179,7 @@ struct SyncCommand: AsyncParsableCommand {
     /// `--watch`: sessions until a signal, one line per session that moved anything (JSON lines with `--json`).
     static func watch(
         _ replica: Replica, _ name: String, _ address: PeerAddress, _ key: [UInt8], _ identity: SyncIdentity,
-        interval: Double, quiet: Bool, json: Bool
+        interval: Double, live: Bool, quiet: Bool, json: Bool
     ) async throws {
         guard interval >= 0.1, interval <= 86_400 else {
             throw CLIError(64, "--interval is from 0.1 to 86400 seconds, not \(interval)", hint: "e.g. --interval 2")
@@ -181,7 +187,8 @@ struct SyncCommand: AsyncParsableCommand {
         let watching = Task {
             try await replica.replication.syncContinuously(
                 host: address.host, port: address.port, peerKey: key, identity: identity,
-                interval: .milliseconds(Int64(interval * 1000)), localChanges: replica.changedOrders()
+                interval: .milliseconds(Int64(interval * 1000)), live: live ? LiveSettings() : nil,
+                localChanges: replica.changedOrders()
             ) { event in
                 let now = UTCTime.rfc3339(Int64(Date().timeIntervalSince1970 * 1000))
                 switch event {
@@ -197,6 +204,20 @@ struct SyncCommand: AsyncParsableCommand {
                         print(
                             "\(now)  \(name): sent \(summary.changesSent), received \(summary.changesReceived) field changes"
                                 + (summary.conflicts > 0 ? ", \(summary.conflicts) new conflicts" : ""))
+                    }
+                case .live(let change):
+                    guard !quiet else { return }
+                    let verb = change.direction == .sent ? "sent" : "received"
+                    if json {
+                        printJSON([
+                            "at": now, "peer": name, "live": verb, "records": change.rows,
+                            "field_changes": change.fields,
+                            "applied_changes": change.changed, "conflicts": change.conflicts, "bytes": change.bytes,
+                        ])
+                    } else {
+                        print(
+                            "\(now)  \(name): live, \(verb) \(change.rows) record\(change.rows == 1 ? "" : "s") (\(change.fields) field changes, \(change.bytes) bytes)"
+                                + (change.conflicts > 0 ? ", \(change.conflicts) new conflicts" : ""))
                     }
                 case .linkDown(let error, let retryIn):
                     FileHandle.standardError.write(
