@@ -13,6 +13,7 @@ struct Bench {
         let arguments = CommandLine.arguments.dropFirst()
         if arguments.first == "receive" { return try await receive(Array(arguments.dropFirst())) }
         if arguments.first == "hub" { return try await serveHub(Array(arguments.dropFirst())) }
+        if arguments.first == "fanin-hub" { return try await serveFanInHub(Array(arguments.dropFirst())) }
         let quick = arguments.contains("--quick")
         let out =
             arguments.firstIndex(of: "--out").flatMap {
@@ -24,7 +25,7 @@ struct Bench {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         var bench = Bench(directory: directory, quick: quick)
-        // `--only write|line|handshake|sync|import|delta` runs one group (for working on it; a full result needs all).
+        // `--only write|line|handshake|sync|import|live|delta` runs one group (for working on it; a full result needs all).
         let only = arguments.firstIndex(of: "--only").flatMap {
             arguments.index(after: $0) < arguments.endIndex ? arguments[arguments.index(after: $0)] : nil
         }
@@ -35,6 +36,10 @@ struct Bench {
         if wanted("handshake") { figures.append(try bench.handshake()) }
         if wanted("sync") { figures += try await bench.syncFigures() }
         if wanted("import") { figures += try await bench.importFigures() }
+        if wanted("live") {
+            figures += try await bench.liveDelta()
+            figures += try await bench.hubFanIn()
+        }
         if only == "delta" {
             // The delta figures alone against a 10k-order hub (for working on latency; not a result).
             let hub = try await Served(path: bench.path("hub"), orders: 10_000)

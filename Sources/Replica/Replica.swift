@@ -367,9 +367,23 @@ public final class Replica: Sendable {
     /// instance wrote.
     func reportOtherChanges() async throws {
         let since = notified.withLock { $0 }
-        let (current, changed) = try await pool.read { db -> (Int64, [(String, Int64)]) in
-            let current = try Self.changeSequence(db)
-            guard current > since else { return (current, []) }
+        let current = try await pool.read(Self.changeSequence)
+        guard current > since else { return }
+        let mine = own.withLock { ranges in
+            defer { ranges.removeAll { $0.upperBound <= current } }
+            return ranges
+        }
+        notified.withLock { $0 = max($0, current) }
+        // Commits of this instance were reported when they were made: when they account for everything in
+        // (since, current], there is nothing to look up.
+        var reached = since
+        for range in mine.sorted(by: { $0.lowerBound < $1.lowerBound }) where range.lowerBound <= reached {
+            reached = max(reached, range.upperBound)
+        }
+        guard reached < current else { return }
+        yieldCommit(current)
+        guard !observers.withLock({ $0.isEmpty }) else { return }
+        let changed = try await pool.read { db -> [(String, Int64)] in
             var changed = try Row.fetchAll(db, sql: "SELECT id, lseq FROM orders WHERE lseq > ?", arguments: [since])
                 .map { ($0["id"] as String, $0["lseq"] as Int64) }
             for entity in Entity.allCases where entity.belongsToOrder {
@@ -379,20 +393,8 @@ public final class Replica: Sendable {
                     arguments: [since]
                 ).map { ($0["order_id"] as String, $0["lseq"] as Int64) }
             }
-            return (current, changed)
+            return changed
         }
-        guard current > since else { return }
-        let mine = own.withLock { ranges in
-            defer { ranges.removeAll { $0.upperBound <= current } }
-            return ranges
-        }
-        notified.withLock { $0 = max($0, current) }
-        // Commits of this instance were signalled when they were made; anything else in (since, current] is news.
-        var reached = since
-        for range in mine.sorted(by: { $0.lowerBound < $1.lowerBound }) where range.lowerBound <= reached {
-            reached = max(reached, range.upperBound)
-        }
-        if reached < current { yieldCommit(current) }
         yield(
             Set(changed.filter { _, lseq in !mine.contains { $0.lowerBound < lseq && lseq <= $0.upperBound } }.map(\.0))
         )

@@ -15,7 +15,8 @@ import Replica
 ///                                                 takes the next row ordinal while the table holds < 65,536;
 ///                                                 n > 0: the row with ordinal n − 1
 ///     varint fields, per field: varint index, varint siblings, per sibling:
-///         varint site, varint counter, zigzag-varint (time − previous time in this direction), value
+///         varint site, varint (vector[site] − counter), zigzag-varint (time − previous time in this direction),
+///         value                                   vector: as updated by this delta (it covers every dot)
 /// value = 0x00 (null) | 0x01 zigzag-varint (integer) | 0x02 varint length + UTF-8 (text)
 /// ```
 ///
@@ -100,8 +101,12 @@ struct LiveCodec {
                     guard Int(sibling.dot.site) < delta.sites.count,
                         let site = siteIndex[delta.sites[Int(sibling.dot.site)]]
                     else { throw SyncError(.protocolViolation, "a live delta names a site it does not list") }
+                    let name = delta.sites[Int(sibling.dot.site)]
+                    guard let covered = vector[name], covered >= sibling.dot.counter else {
+                        throw SyncError(.protocolViolation, "a live delta holds a write its vector does not cover")
+                    }
                     RowCodec.appendVarint(UInt64(site), to: &out)
-                    RowCodec.appendVarint(sibling.dot.counter, to: &out)
+                    RowCodec.appendVarint(covered - sibling.dot.counter, to: &out)
                     let step = Int64(bitPattern: sibling.time.rawValue &- time)
                     RowCodec.appendVarint(UInt64(bitPattern: (step << 1) ^ (step >> 63)), to: &out)
                     time = sibling.time.rawValue
@@ -177,7 +182,11 @@ struct LiveCodec {
                 var siblings: [Sibling] = []
                 for _ in 0..<siblingCount {
                     let site = try reader.index(below: sites.count, "dot site")
-                    let counter = try reader.varint()
+                    let behind = try reader.varint()
+                    guard let covered = vector[sites[site]], behind < covered else {
+                        throw reader.violation("a dot its vector does not cover")
+                    }
+                    let counter = covered - behind
                     let raw = try reader.varint()
                     time = time &+ UInt64(bitPattern: Int64(bitPattern: raw >> 1) ^ -Int64(bitPattern: raw & 1))
                     siblings.append(

@@ -20,11 +20,14 @@ public struct LiveExchange: Hashable, Sendable {
     public var conflicts: Int
     /// The `LIVE` record's body in bytes.
     public var bytes: Int
+    /// Bytes on this session's line so far, both ways, frames included (after this delta went or came).
+    public var lineBytes: Int = 0
 
     public init(
         direction: Direction, peerName: String, peerSite: String, rows: Int, fields: Int, changed: Int = 0,
-        conflicts: Int = 0, bytes: Int
+        conflicts: Int = 0, bytes: Int, lineBytes: Int = 0
     ) {
+        self.lineBytes = lineBytes
         self.direction = direction
         self.peerName = peerName
         self.peerSite = peerSite
@@ -44,11 +47,17 @@ public struct LiveSettings: Hashable, Sendable {
     public var rowLimit = 2000
     /// Changed records the shared window of recent changes keeps (a session behind it reads the store).
     public var feedCapacity = 8192
+    /// The shortest time between two deltas to one peer: a change after a quiet spell goes at once; changes
+    /// that follow each other closer than this gather into one delta (one merge transaction at the peer).
+    public var gap: Duration = .milliseconds(20)
 
-    public init(window: Int = 32, rowLimit: Int = 2000, feedCapacity: Int = 8192) {
+    public init(
+        window: Int = 32, rowLimit: Int = 2000, feedCapacity: Int = 8192, gap: Duration = .milliseconds(20)
+    ) {
         self.window = max(1, window)
         self.rowLimit = max(1, rowLimit)
         self.feedCapacity = max(1, feedCapacity)
+        self.gap = max(.zero, gap)
     }
 }
 
@@ -92,8 +101,9 @@ struct LiveLink {
         /// The change sequences of the deltas sent and not yet acknowledged, oldest first.
         var unacknowledged: [Int64] = []
         var delivered: Int64 = 0
-        var acknowledgedAll = 0
         var received = 0
+        /// Received deltas already acknowledged.
+        var acknowledged = 0
         var ackScheduled = false
         var resync = false
     }
@@ -109,7 +119,8 @@ struct LiveLink {
         let shared = Box(Shared(peerVector: peerVector))
         let (acks, ackSignal) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         let sender = session.sender
-        let sending = Task { try await send(shared: shared, sender: sender, acks: acks) }
+        let counters = session.counters
+        let sending = Task { try await send(shared: shared, sender: sender, counters: counters, acks: acks) }
         defer {
             sending.cancel()
             ackSignal.finish()
@@ -159,9 +170,10 @@ struct LiveLink {
                         try? await Task.sleep(for: Self.ackDelay)
                         let count = shared.withLock { state -> Int in
                             state.ackScheduled = false
-                            return state.received
+                            defer { state.acknowledged = state.received }
+                            return state.received - state.acknowledged
                         }
-                        try? await sender.send(Record(verb: "LACK", json: "{\"n\":\(count)}"))
+                        try? await sender.send(Record(verb: "LACK", json: count == 1 ? "{}" : "{\"n\":\(count)}"))
                     }
                 }
                 options.report(
@@ -169,22 +181,19 @@ struct LiveLink {
                         LiveExchange(
                             direction: .received, peerName: peerName, peerSite: peerSite, rows: delta.rows.count,
                             fields: delta.rows.reduce(0) { $0 + $1.fields.count }, changed: merged.fieldsChanged,
-                            conflicts: merged.conflictsDetected, bytes: record.body.count)))
+                            conflicts: merged.conflictsDetected, bytes: record.body.count,
+                            lineBytes: session.counters.bytesSent + session.counters.bytesReceived)))
             case "LACK":
-                guard let count = Self.integer(record.json, "n") else {
-                    throw SyncError(.protocolViolation, "LACK is malformed: it lacks \"n\"")
-                }
+                // `n` more deltas merged (absent: one).
+                let newly = Self.integer(record.json, "n") ?? 1
                 try shared.withLock { state in
-                    let newly = count - state.acknowledgedAll
-                    guard newly >= 0, newly <= state.unacknowledged.count else {
+                    guard newly >= 1, newly <= state.unacknowledged.count else {
                         throw SyncError(
                             .protocolViolation,
-                            "LACK of \(count) deltas when \(state.acknowledgedAll + state.unacknowledged.count) were sent"
-                        )
+                            "LACK of \(newly) deltas when \(state.unacknowledged.count) await acknowledgement")
                     }
-                    if newly > 0 { state.delivered = max(state.delivered, state.unacknowledged[newly - 1]) }
+                    state.delivered = max(state.delivered, state.unacknowledged[newly - 1])
                     state.unacknowledged.removeFirst(newly)
-                    state.acknowledgedAll = count
                 }
                 ackSignal.yield()
             case "RESYNC":
@@ -200,16 +209,23 @@ struct LiveLink {
     }
 
     /// The sending half: waits for the feed, sends what the peer lacks, keeps the line alive.
-    private func send(shared: Box, sender: LineSender, acks: AsyncStream<Void>) async throws {
+    private func send(shared: Box, sender: LineSender, counters: LineCounters, acks: AsyncStream<Void>) async throws {
         var encoder = LiveCodec()
         var cursor = self.cursor
         var markedAt = ContinuousClock.now
         var acks = acks.makeAsyncIterator()
         let feed = options.feed
         var lastSend = ContinuousClock.now
+        var lastDelta = ContinuousClock.now - options.settings.gap
         while !Task.isCancelled {
             await feed.wait(after: cursor, timeout: Self.keepAlive)
             if Task.isCancelled { return }
+            // Changes close behind the last delta gather for the rest of the gap.
+            let quietFor = ContinuousClock.now - lastDelta
+            if quietFor < options.settings.gap {
+                try? await Task.sleep(for: options.settings.gap - quietFor)
+                if Task.isCancelled { return }
+            }
             while shared.withLock({ $0.unacknowledged.count >= options.settings.window }) {
                 guard await acks.next() != nil else { return }
             }
@@ -251,12 +267,14 @@ struct LiveLink {
                 }
                 try await sender.send(Record(verb: "LIVE", json: "{}", body: body))
                 lastSend = .now
+                lastDelta = lastSend
                 cursor = delta.end.snapshotLseq
                 options.report(
                     .live(
                         LiveExchange(
                             direction: .sent, peerName: peerName, peerSite: peerSite, rows: delta.rows.count,
-                            fields: delta.rows.reduce(0) { $0 + $1.fields.count }, bytes: body.count)))
+                            fields: delta.rows.reduce(0) { $0 + $1.fields.count }, bytes: body.count,
+                            lineBytes: counters.bytesSent + counters.bytesReceived)))
             }
             if ContinuousClock.now - markedAt >= .seconds(5) {
                 markedAt = .now
