@@ -12,16 +12,42 @@ extension Bench {
         private let events = Mutex<[(ContinuousClock.Instant, LiveExchange)]>([])
         private let read = Mutex(0)
         private let live = Mutex(false)
+        private let failure = Mutex<String?>(nil)
 
         func note(_ event: WatchEvent) {
             switch event {
             case .synced: live.withLock { $0 = true }
             case .live(let change): events.withLock { $0.append((.now, change)) }
-            case .linkDown: live.withLock { $0 = false }
+            case .linkDown(let error, _):
+                live.withLock { $0 = false }
+                failure.withLock { $0 = "\(error)" }
             }
         }
 
         var isLive: Bool { live.withLock { $0 } }
+        /// The last failure the watcher reported.
+        var lastFailure: String? { failure.withLock { $0 } }
+
+        /// Waits until every mailbox's terminal is live; throws, saying why, after `timeout`.
+        static func waitUntilLive(_ mailboxes: [Mailbox], watchers: [Task<Void, any Error>], timeout: Duration)
+            async throws
+        {
+            let deadline = ContinuousClock.now + timeout
+            while !mailboxes.allSatisfy(\.isLive) {
+                guard ContinuousClock.now < deadline else {
+                    let stuck = mailboxes.indices.filter { !mailboxes[$0].isLive }
+                    var reasons: [String] = []
+                    for index in stuck.prefix(3) {
+                        let ended = watchers[index].isCancelled ? "cancelled" : ""
+                        reasons.append(
+                            "terminal \(index): \(mailboxes[index].lastFailure ?? "no failure reported") \(ended)")
+                    }
+                    throw ReplicaError(
+                        .corrupt, "\(stuck.count) terminals never went live: " + reasons.joined(separator: "; "))
+                }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
 
         /// The next exchange in `direction` (others are skipped), or nil after `timeout`. Each event carries the
         /// time it happened, so the polling here does not move the figures.
@@ -92,7 +118,7 @@ extension Bench {
                 mailbox: received),
         ]
         defer { for watcher in watchers { watcher.cancel() } }
-        while !(sent.isLive && received.isLive) { try await Task.sleep(for: .milliseconds(10)) }
+        try await Mailbox.waitUntilLive([sent, received], watchers: watchers, timeout: .seconds(30))
         let order = ids[0]
         var latencies: [Double] = []
         var lineA: [Int] = []
@@ -110,8 +136,9 @@ extension Bench {
             if round > 0 { latencies.append(Self.milliseconds(arrived - committed)) }
             lineA.append(out.lineBytes)
             lineB.append(into.lineBytes)
-            // Acknowledgements go out within 20 ms: the next round starts after them.
-            try await Task.sleep(for: .milliseconds(40))
+            // A change a tenth of a second: after its acknowledgement (20 ms) and the link's gap (50 ms), so each
+            // round is one change on a quiet link, as a terminal's changes are.
+            try await Task.sleep(for: .milliseconds(100))
         }
         // Bytes of round r on each line: from its delta to the next round's (the delta, then its LACK).
         var bytes: [Double] = []
@@ -120,9 +147,6 @@ extension Bench {
         }
         let sorted = latencies.sorted()
         let p99 = sorted[min(sorted.count - 1, Int(Double(sorted.count) * 0.99))]
-        print(
-            "live delta: first change \(lineA[1] - lineA[0] + lineB[1] - lineB[0]) B on the wire (tables and row named), then \(Int(bytes.sorted()[bytes.count / 2])) B"
-        )
         return [
             Figure(key: "live_delta_ms", unit: "ms", target: "< 5", runs: latencies, passes: { $0 < 5 }),
             Figure(key: "live_delta_p99_ms", unit: "ms", target: "< 20", runs: [p99], passes: { $0 < 20 }),
@@ -137,24 +161,30 @@ extension Bench {
 
 extension Bench {
     /// Terminals held by one hub, each changing one field a second on live sessions: for each count, the p99 of
-    /// commit → merged on an observing terminal, and the hub's peak RSS. The hub runs in a child process (its RSS
-    /// is its own); the terminals run in this process, each with its own replica file, key and session, on one
-    /// shared set of event-loop threads.
+    /// commit → merged on an observing terminal, and the hub's peak RSS. The hub is a replica file served by
+    /// `SyncServer` in a child process (its RSS and CPU are its own); the terminals run in this process, each
+    /// with its own in-memory replica (`MemoryStore`: site id, records, vector, the same merge rule), its own
+    /// key and its own TCP session, on one shared set of event-loop threads.
     mutating func hubFanIn() async throws -> [Figure] {
-        let levels = quick ? [10, 25] : [25, 50, 100, 200]
+        let levels =
+            ProcessInfo.processInfo.environment["OUTPOST_FANIN"].map { [Int($0) ?? 10] }
+            ?? (quick ? [10, 25, 50] : [25, 50, 100, 200, 400, 1000])
         let seconds = quick ? 6 : 12
         var held = 0
         var heldP99 = Double.nan
         var heldRSS = Double.nan
         var perTerminalKB = Double.nan
+        var previous: (count: Int, rss: Double)?
         for count in levels {
             let (p99, rss, samples) = try await fanIn(terminals: count, seconds: seconds)
-            print(
+            Self.progress(
                 "fan-in: \(count) terminals, \(samples) changes observed, p99 \(String(format: "%.1f", p99)) ms, hub peak RSS \(String(format: "%.1f", rss)) MB"
             )
             guard p99 < 100 else { break }
             (held, heldP99, heldRSS) = (count, p99, rss)
-            perTerminalKB = rss * 1024 / Double(count)
+            // What one more terminal costs the hub: the growth of its peak RSS from the level before.
+            if let previous { perTerminalKB = (rss - previous.rss) * 1024 / Double(count - previous.count) }
+            previous = (count, rss)
         }
         return [
             Figure(key: "hub_terminals", unit: "", target: "1000", runs: [Double(held)], passes: { $0 >= 1000 }),
@@ -183,31 +213,35 @@ extension Bench {
         }
         let (hubKey, network) = (Self.unhex(parts[1]), Self.unhex(parts[2]))
 
-        var replicas: [Replica] = []
+        var terminals: [MemoryStore] = []
         var identities: [SyncIdentity] = []
         for index in 0..<count {
-            let replica = try Replica.create(at: path("fanin-t\(index)"), name: "t\(index)")
+            let terminal = MemoryStore(name: "t\(index)")
             let identity = SyncIdentity(keyPair: KeyPair.generate(), networkID: network)
-            _ = try await replica.replication.sync(host: "127.0.0.1", port: port, peerKey: hubKey, identity: identity)
-            replicas.append(replica)
+            _ = try await terminal.sync(host: "127.0.0.1", port: port, peerKey: hubKey, identity: identity)
+            terminals.append(terminal)
             identities.append(identity)
         }
-        let orders = try await replicas[0].queries.orders(matching: OrderFilter(limit: count)).map(\.id).sorted()
+        let orders = terminals[0].orderIDs()
         guard orders.count == count else { throw ReplicaError(.corrupt, "the fan-in hub holds \(orders.count) orders") }
         let mailboxes = (0..<count).map { _ in Mailbox() }
         var watchers: [Task<Void, any Error>] = []
         for index in 0..<count {
+            let (terminal, identity, mailbox) = (terminals[index], identities[index], mailboxes[index])
             watchers.append(
-                Self.watch(
-                    replicas[index], port: port, hubKey: hubKey, identity: identities[index],
-                    mailbox: mailboxes[index]))
+                Task {
+                    try await terminal.syncContinuously(
+                        host: "127.0.0.1", port: port, peerKey: hubKey, identity: identity, interval: .seconds(3600),
+                        localChanges: terminal.changedOrders()
+                    ) { mailbox.note($0) }
+                })
         }
         defer { for watcher in watchers { watcher.cancel() } }
-        while !mailboxes.allSatisfy(\.isLive) { try await Task.sleep(for: .milliseconds(20)) }
+        try await Mailbox.waitUntilLive(mailboxes, watchers: watchers, timeout: .seconds(120))
 
         // Terminal 0 observes: every order another terminal changes is timed from its commit to its merge here.
         let timings = Timings()
-        let observed = replicas[0].changedOrders()
+        let observed = terminals[0].changedOrders()
         let observing = Task {
             for await changed in observed {
                 let now = ContinuousClock.now
@@ -218,14 +252,16 @@ extension Bench {
         }
         defer { observing.cancel() }
         let start = ContinuousClock.now + .milliseconds(200)
-        let replicasCopy = replicas
+        let (hubCPUBefore, ownCPUBefore) = (Self.cpuSeconds(of: child.processIdentifier), Clock.processCPU())
+        let measuring = ContinuousClock.now
+        let terminalsCopy = terminals
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 1..<count {
                 group.addTask {
                     let offset = Duration.milliseconds(1000 * index / count)
                     for tick in 0..<seconds {
                         try await Task.sleep(until: start + offset + .seconds(tick))
-                        try await replicasCopy[index].commands.edit(order: orders[index], notes: "tick \(tick)")
+                        terminalsCopy[index].edit(order: orders[index], notes: "tick \(tick)")
                         let committed = ContinuousClock.now
                         timings.pending.withLock { $0[orders[index]] = committed }
                     }
@@ -234,6 +270,12 @@ extension Bench {
             try await group.waitForAll()
         }
         try await Task.sleep(for: .seconds(1))
+        let wall = Self.milliseconds(ContinuousClock.now - measuring) / 1000
+        Self.progress(
+            String(
+                format: "fan-in: %d terminals: the hub used %.0f%% of a core, the terminals' process %.0f%%", count,
+                (Self.cpuSeconds(of: child.processIdentifier) - hubCPUBefore) / wall * 100,
+                (Clock.processCPU() - ownCPUBefore) / wall * 100))
         let rss = Self.peakRSS(of: child.processIdentifier)
         let sorted = timings.latencies.withLock { $0 }.sorted()
         let missed = timings.pending.withLock { $0.count }
@@ -247,6 +289,19 @@ extension Bench {
     final class Timings: Sendable {
         let pending = Mutex<[String: ContinuousClock.Instant]>([:])
         let latencies = Mutex<[Double]>([])
+    }
+
+    /// A progress line on stderr (shown at once, unlike buffered stdout).
+    static func progress(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+
+    /// CPU seconds process `pid` has used (user and system; /proc/PID/stat, in clock ticks of 1/100 s).
+    static func cpuSeconds(of pid: Int32) -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return .nan }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return .nan }
+        return (user + system) / 100
     }
 
     /// The peak RSS of process `pid` in MB.

@@ -21,7 +21,12 @@ struct Figure: Sendable {
     var verdict: String { passes.map { $0(median) ? "pass" : "FAIL" } ?? "report" }
 
     var json: [String: Any] {
-        ["median": median, "min": min, "max": max, "unit": unit, "target": target, "runs": runs]
+        // JSON has no NaN: a figure that could not be measured is null.
+        func number(_ value: Double) -> Any { value.isNaN ? NSNull() : value }
+        return [
+            "median": number(median), "min": number(min), "max": number(max), "unit": unit, "target": target,
+            "runs": runs.map(number),
+        ]
     }
 }
 

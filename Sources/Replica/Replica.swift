@@ -11,6 +11,13 @@ public struct ReplicaIdentity: Hashable, Sendable {
     public var name: String
     /// The prefix of order numbers this device issues (e.g. `K3QZ` → `K3QZ-1`).
     public var numberPrefix: String
+
+    /// An identity for a store other than a replica file (which makes its own when created).
+    public init(siteID: String, name: String, numberPrefix: String) {
+        self.siteID = siteID
+        self.name = name
+        self.numberPrefix = numberPrefix
+    }
 }
 
 /// A local replica of orders in one SQLite file (WAL mode).

@@ -49,10 +49,10 @@ public struct LiveSettings: Hashable, Sendable {
     public var feedCapacity = 8192
     /// The shortest time between two deltas to one peer: a change after a quiet spell goes at once; changes
     /// that follow each other closer than this gather into one delta (one merge transaction at the peer).
-    public var gap: Duration = .milliseconds(20)
+    public var gap: Duration = .milliseconds(50)
 
     public init(
-        window: Int = 32, rowLimit: Int = 2000, feedCapacity: Int = 8192, gap: Duration = .milliseconds(20)
+        window: Int = 32, rowLimit: Int = 2000, feedCapacity: Int = 8192, gap: Duration = .milliseconds(50)
     ) {
         self.window = max(1, window)
         self.rowLimit = max(1, rowLimit)

@@ -72,3 +72,65 @@ import Testing
         #expect(again.object["customer_id"] as? String == ours)
     }
 }
+
+/// The same third party receives live deltas (SPEC §15): it offers a live session to `outpost serve`, and an
+/// edit made by another `outpost` process on the hub's file reaches it as a `LIVE` record it decodes alone.
+@Suite struct InteropLiveTests {
+    @Test func aPythonPeerDecodesALiveDeltaFromTheHub() async throws {
+        let python = try InteropOrderTests.python()
+        let peer = Outpost.root.appendingPathComponent("tools/interop/noise_peer.py").path
+        let scratch = try Scratch()
+        let hub = Outpost(directory: scratch.url, name: "hub")
+        try hub("init", "--name", "hub")
+        let created = try hub(
+            "order", "create", "--customer", "ana@example.com", "--line", "TEE-M:1:5", "--backorder", "--json")
+        let number = try #require(created.object["number"] as? String)
+        let orderID = try #require(hub("order", "show", number, "--json").object["id"] as? String)
+        let keys = try InteropOrderTests.run(python, [peer, "keygen"]).json as? [String: String]
+        let (privateKey, publicKey) = (try #require(keys?["private"]), try #require(keys?["public"]))
+        try hub("peer", "add", "python-screen", publicKey)
+        let whoami = try hub("whoami", "--json").object
+        let listenerKey = try #require(whoami["public_key"] as? String)
+        let network = try #require(whoami["network_id"] as? String)
+        let (server, port) = try hub.serve()
+        defer { server.terminate() }
+
+        let ready = scratch.url.appendingPathComponent("python-live").path
+        let screen = Process()
+        screen.executableURL = URL(fileURLWithPath: python)
+        screen.arguments = [
+            peer, "live", "127.0.0.1", "\(port)", "--key", privateKey, "--listener", listenerKey, "--network", network,
+            "--ready", ready,
+        ]
+        let output = Pipe()
+        let errors = Pipe()
+        screen.standardOutput = output
+        screen.standardError = errors
+        try screen.run()
+        defer { if screen.isRunning { screen.terminate() } }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !FileManager.default.fileExists(atPath: ready), screen.isRunning, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(FileManager.default.fileExists(atPath: ready), "the Python peer never went live")
+
+        // Another process writes on the hub's file; `serve` notices the commit and pushes it.
+        try hub("order", "edit", number, "--note", "gift wrap, please")
+        while screen.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(!screen.isRunning, "no live delta reached the Python peer")
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(screen.terminationStatus == 0, "\(stderr)")
+        let line = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let delta = try #require(
+            try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "the peer printed \(line)")
+        let rows = try #require(delta["rows"] as? [[String: Any]])
+        let order = try #require(rows.first { $0["id"] as? String == orderID }, "rows: \(rows)")
+        #expect(order["entity"] as? Int == 1)
+        let values = (order["fields"] as? [String: [[String: Any]]])?.values.flatMap { $0 }.compactMap {
+            $0["value"] as? String
+        }
+        #expect(values?.contains("gift wrap, please") == true, "fields: \(order)")
+        let vector = try #require(delta["vector"] as? [String: Int])
+        #expect(vector[try #require(whoami["site_id"] as? String)] ?? 0 > 0)
+    }
+}

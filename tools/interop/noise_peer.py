@@ -15,6 +15,10 @@ prologue, the dialler's confirmation PING, and `VERB <json>\\n[body]` records. U
     noise_peer.py create-order HOST PORT --key PRIV_HEX --listener opk_… --network onet_… --email E --line SKU:QTY:MINOR…
         runs one sync session (SPEC part B) with an `outpost serve`: takes its stream (ACK, DONE) and pushes one new
         transaction creating the customer, the order and its lines (SPEC §11, §14); prints the order number
+    noise_peer.py live HOST PORT --key PRIV_HEX --listener opk_… --network onet_… --ready FILE [--count N]
+        offers a live session (SPEC §15): takes the hub's stream, sends an empty one, writes FILE once live, then
+        decodes each LIVE delta against the session's tables, prints it as a JSON line and acknowledges it
+        (LACK); says BYE after N deltas (default 1)
 """
 import argparse
 import base64
@@ -330,6 +334,134 @@ def create_order(args):
     return 0
 
 
+# --- SPEC §15: live deltas ---
+
+class Reader:
+    def __init__(self, data):
+        self.data, self.offset = data, 0
+
+    def varint(self):
+        result, shift = 0, 0
+        while True:
+            byte = self.data[self.offset]
+            self.offset += 1
+            result |= (byte & 0x7F) << shift
+            if byte < 0x80:
+                return result
+            shift += 7
+
+    def take(self, count):
+        chunk = self.data[self.offset:self.offset + count]
+        if len(chunk) != count:
+            raise ValueError("cut short")
+        self.offset += count
+        return chunk
+
+    def value(self):
+        tag = self.take(1)[0]
+        if tag == 0:
+            return None
+        if tag == 1:
+            raw = self.varint()
+            return (raw >> 1) ^ -(raw & 1)
+        if tag == 2:
+            return self.take(self.varint()).decode()
+        raise ValueError(f"value tag {tag}")
+
+
+class LiveTables:
+    """One direction's tables (SPEC §15): all start empty when the live phase begins."""
+
+    def __init__(self):
+        self.sites, self.vector, self.rows, self.snapshot, self.time = [], {}, [], 0, 0
+
+    def decode(self, body):
+        reader = Reader(body)
+        for _ in range(reader.varint()):
+            self.sites.append(reader.take(16).hex())
+        for _ in range(reader.varint()):
+            site = self.sites[reader.varint()]
+            self.vector[site] = reader.varint()
+        self.snapshot += reader.varint()
+        rows = []
+        for _ in range(reader.varint()):
+            ref = reader.varint()
+            if ref == 0:
+                entity = reader.take(1)[0]
+                ident = reader.take(reader.varint()).decode()
+                if len(self.rows) < 65536:
+                    self.rows.append((entity, ident))
+            else:
+                entity, ident = self.rows[ref - 1]
+            fields = {}
+            for _ in range(reader.varint()):
+                index = reader.varint()
+                siblings = []
+                for _ in range(reader.varint()):
+                    site = self.sites[reader.varint()]
+                    counter = self.vector[site] - reader.varint()
+                    raw = reader.varint()
+                    self.time += (raw >> 1) ^ -(raw & 1)
+                    siblings.append({"site": site, "counter": counter, "time": self.time, "value": reader.value()})
+                fields[str(index)] = siblings
+            rows.append({"entity": entity, "id": ident, "fields": fields})
+        if reader.offset != len(body):
+            raise ValueError("trailing bytes")
+        return {"rows": rows, "vector": dict(self.vector), "snapshot": self.snapshot}
+
+
+def live(args):
+    site = os.urandom(16).hex()
+    sock = socket.create_connection((args.host, args.port), timeout=60)
+    listener = b64url(args.listener, "opk_").hex()
+    network = b64url(args.network, "onet_").hex()
+    noise = connection(args.key, network, True, listener)
+    write_frame(sock, noise.write_message(json.dumps({"site": site, "name": "python-screen"}).encode()))
+    noise.read_message(read_frame(sock))
+    line = Records(sock, noise)
+    line.send("PING", {"n": 0})
+    line.send("HELLO", {"schema": SCHEMA, "vector": {}, "cursor": 0, "features": ["live"]})
+    sent_done = got_done = False
+    while not (sent_done and got_done):
+        verb, obj, _ = line.receive()
+        if verb == "HELLO":
+            if "live" not in obj.get("features", []):
+                print("the peer offers no live session", file=sys.stderr)
+                return 1
+            line.send("END", {"vector": {}, "snapshot": 0})
+        elif verb == "CHANGES":
+            line.send("ACK", {"batch": obj["batch"]})
+        elif verb == "END":
+            line.send("DONE", {"rows": 0, "changed": 0, "conflicts": 0})
+            sent_done = True
+        elif verb == "DONE":
+            got_done = True
+        elif verb == "ERROR":
+            print(f"the peer refused: {obj}", file=sys.stderr)
+            return 1
+    with open(args.ready, "w") as ready:
+        ready.write("live\n")
+    tables = LiveTables()
+    received = 0
+    while received < args.count:
+        verb, obj, body = line.receive()
+        if verb == "LIVE":
+            print(json.dumps(tables.decode(body)), flush=True)
+            line.send("LACK", {})
+            received += 1
+        elif verb == "PING":
+            line.send("PONG", obj)  # SPEC §4.1: a live line idle for a while is kept open with PING
+        elif verb == "ERROR":
+            print(f"the peer failed: {obj}", file=sys.stderr)
+            return 1
+        elif verb not in ("PONG", "LACK"):
+            print(f"unexpected {verb} in a live session", file=sys.stderr)
+            return 1
+    line.send("BYE")
+    sock.close()
+    return 0
+
+
 def main():
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="mode", required=True)
@@ -355,8 +487,17 @@ def main():
     c.add_argument("--email", required=True)
     c.add_argument("--line", action="append", required=True)
     c.add_argument("--claim", action="append", help="SITE=COUNTER: a forged end-vector entry (tests)")
+    lv = sub.add_parser("live")
+    lv.add_argument("host")
+    lv.add_argument("port", type=int)
+    lv.add_argument("--key", required=True)
+    lv.add_argument("--listener", required=True)
+    lv.add_argument("--network", required=True)
+    lv.add_argument("--ready", required=True)
+    lv.add_argument("--count", type=int, default=1)
     args = parser.parse_args()
-    modes = {"dial": dial, "listen": listen, "vectors": vectors, "keygen": keygen, "create-order": create_order}
+    modes = {"dial": dial, "listen": listen, "vectors": vectors, "keygen": keygen, "create-order": create_order,
+             "live": live}
     return modes[args.mode](args)
 
 
