@@ -55,6 +55,8 @@ public final class Replica: Sendable {
     private let own = Mutex<[ClosedRange<Int64>]>([])
     /// Watches for other connections' commits while anyone observes.
     private let watcher = Mutex<Task<Void, Never>?>(nil)
+    /// Site ordinals of this file, by site id, as committed (a live merge looks each of its vector's sites up).
+    let siteOrdinals = Mutex<[String: UInt32]>([:])
     /// Peer names and keys this instance has already stored (`notePeer`).
     let notedPeers = Mutex<[String: (name: String, key: [UInt8])]>([:])
     /// This instance's claim on the file (nil on read-only media): a snapshot is installed only alone.

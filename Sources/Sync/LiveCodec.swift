@@ -52,7 +52,8 @@ struct LiveCodec {
             sites.append(site)
             newSites.append(site)
         }
-        for site in delta.end.vector.keys.sorted() { announce(site) }
+        // Only new sites are sorted (a hub's vector names every terminal; a delta adds one at most).
+        for site in delta.end.vector.keys.filter({ siteIndex[$0] == nil }).sorted() { announce(site) }
         for row in delta.rows {
             for field in row.fields {
                 for sibling in field.state.siblings where Int(sibling.dot.site) < delta.sites.count {

@@ -69,18 +69,38 @@ extension ReplicationLog {
     @discardableResult
     public func mergeLive(_ delta: LiveDelta, from peer: String) async throws -> MergeSummary {
         let wall = now()
-        let (summary, touched, lseqs) = try await pool.write { db in
+        let known = replica.siteOrdinals.withLock { $0 }
+        let (summary, touched, lseqs, sites) = try await pool.write { db in
             let before = try Replica.changeSequence(db)
-            let (summary, touched) = try Self.mergeLive(db, delta, from: peer, wall: wall)
-            return (summary, touched, before...(try Replica.changeSequence(db)))
+            var sites = SiteOrdinals(known: known)
+            let (summary, touched) = try Self.mergeLive(db, delta, from: peer, wall: wall, sites: &sites)
+            return (summary, touched, before...(try Replica.changeSequence(db)), sites.learnt)
         }
+        // Remembered only once committed: a rolled-back registration must not be reused.
+        if !sites.isEmpty { replica.siteOrdinals.withLock { $0.merge(sites) { $1 } } }
         notify(touched, wrote: lseqs)
         return summary
     }
 
-    static func mergeLive(_ db: Database, _ delta: LiveDelta, from peer: String, wall: Int64) throws -> (
-        MergeSummary, Set<String>
-    ) {
+    /// Site ordinals looked up through a cache of committed ones; what the transaction looked up or registered is
+    /// `learnt`.
+    struct SiteOrdinals {
+        let known: [String: UInt32]
+        var learnt: [String: UInt32] = [:]
+
+        mutating func ordinals(_ db: Database, _ ids: [String]) throws -> [UInt32] {
+            try ids.map { id in
+                if let ordinal = known[id] ?? learnt[id] { return ordinal }
+                let ordinal = try ReplicationLog.registerSites(db, [id])[0]
+                learnt[id] = ordinal
+                return ordinal
+            }
+        }
+    }
+
+    static func mergeLive(
+        _ db: Database, _ delta: LiveDelta, from peer: String, wall: Int64, sites: inout SiteOrdinals
+    ) throws -> (MergeSummary, Set<String>) {
         if let bootstrapping = try bootstrapPeer(db) {
             throw ReplicaError(
                 .unavailable, "this replica is bootstrapping from site \(bootstrapping)",
@@ -94,13 +114,13 @@ extension ReplicationLog {
         }
         let context = try WriteContext(db, wallMilliseconds: wall, local: false)
         let ours = try versionVector(db)
-        let endSites = delta.end.vector.keys.sorted()
-        let endOrdinals = try registerSites(db, endSites)
+        let endSites = Array(delta.end.vector.keys)
+        let endOrdinals = try sites.ordinals(db, endSites)
         var theirs = VersionVector()
         for (index, site) in endSites.enumerated() {
             theirs.add(Dot(site: endOrdinals[index], counter: delta.end.vector[site] ?? 0))
         }
-        let ordinals = try registerSites(db, delta.sites)
+        let ordinals = try sites.ordinals(db, delta.sites)
         let ownOrdinal = try localOrdinal(db)
         var incoming: [(RowDelta, [FieldState])] = []
         var highestOwn: UInt64 = 0
@@ -141,7 +161,8 @@ extension ReplicationLog {
                 state, local: local, context: context, ourVector: ours, theirVector: theirs, summary: &summary)
             summary.fieldsReceived += fields.count - row.entity.fields.count
         }
-        try storeVector(db, ours.joined(with: theirs))
+        // Only the entries that rose: a hub's vector names every terminal, a delta moves one or two.
+        try storeVector(db, VersionVector(theirs.counters.filter { $0.value > ours[$0.key] }))
         try db.execute(
             sql: "INSERT OR REPLACE INTO sync_cursors (peer_site, lseq, synced_at, peer_counter) VALUES (?, ?, ?, ?)",
             arguments: [peer, delta.end.snapshotLseq, wall, Int64(delta.end.vector[peer] ?? 0)])

@@ -43,6 +43,7 @@ public struct ReplicationLog: ReplicationStore, SnapshotStore {
         let summary = try await installSnapshot(from: received.path, peer: peer, snapshotLseq: received.snapshotLseq)
         // The file is new: the peers noted in the old one (names, key bindings) are noted again.
         replica.notedPeers.withLock { $0.removeAll() }
+        replica.siteOrdinals.withLock { $0.removeAll() }
         return summary
     }
 
