@@ -176,7 +176,15 @@ extension Bench {
         var perTerminalKB = Double.nan
         var previous: (count: Int, rss: Double)?
         for count in levels {
-            let (p99, rss, samples) = try await fanIn(terminals: count, seconds: seconds)
+            let p99: Double
+            let rss: Double
+            let samples: Int
+            do {
+                (p99, rss, samples) = try await fanIn(terminals: count, seconds: seconds)
+            } catch {
+                Self.progress("fan-in: \(count) terminals failed: \(error)")
+                break
+            }
             Self.progress(
                 "fan-in: \(count) terminals, \(samples) changes observed, p99 \(String(format: "%.1f", p99)) ms, hub peak RSS \(String(format: "%.1f", rss)) MB"
             )

@@ -35,6 +35,9 @@ final class LiveFeed: Sendable {
     func start() async throws {
         if reader.withLock({ $0 != nil }) { return }
         let first = try await store.recentChanges(after: Int64.max - 1, limit: 0)
+        // Subscribed outside the lock: a store may read to set its watcher up, and nothing may wait on I/O
+        // while holding a lock other sessions' tasks spin on.
+        let commits = store.commits()
         let started = reader.withLock { task -> Bool in
             guard task == nil else { return false }
             window.withLock {
@@ -42,7 +45,6 @@ final class LiveFeed: Sendable {
                 $0.latest = first.snapshotLseq
                 $0.vector = first.vector
             }
-            let commits = store.commits()
             task = Task { [weak self] in
                 for await _ in commits {
                     guard let self else { return }
@@ -174,11 +176,10 @@ final class LiveFeed: Sendable {
         peerVector: [String: UInt64], sender: String, limit: Int
     ) -> Pending {
         let known = sites.map { peerVector[$0] ?? 0 }
-        var seen = Set<String>()
+        var seen = Set<RecordKey>()
         var rows: [RowDelta] = []
         for record in records.reversed() {
-            let key = "\(record.row.entity.code):\(record.row.id)"
-            guard seen.insert(key).inserted else { continue }
+            guard seen.insert(RecordKey(entity: record.row.entity.code, id: record.row.id)).inserted else { continue }
             var fields: [FieldChange] = []
             for (index, field) in record.row.fields.enumerated()
             where field.siblings.contains(where: { $0.dot.counter > known[Int($0.dot.site)] }) {
@@ -193,6 +194,11 @@ final class LiveFeed: Sendable {
             LiveDelta(
                 sites: sites, rows: rows.reversed(),
                 end: StreamEnd(sender: sender, vector: vector, snapshotLseq: latest)))
+    }
+
+    private struct RecordKey: Hashable {
+        var entity: UInt8
+        var id: String
     }
 
     /// What a session's sender has to do.
