@@ -478,12 +478,10 @@ public final class Replica: Sendable {
     /// While anyone observes, looks ten times a second for commits of other connections (SQLite tells readers
     /// nothing; a read of one row is cheap) and reports the orders they changed.
     private func startWatching() {
+        // Changes committed before the first observer are not news (read now, so that a commit right after
+        // subscribing is reported).
+        if let current = try? pool.read(Self.changeSequence) { notified.withLock { $0 = max($0, current) } }
         let task = Task.detached { [weak self] in
-            // Changes committed before the first observer are not news. (Read here, not by the caller: a
-            // blocking read on a cooperative thread can starve the tasks that would free a connection.)
-            if let current = try? await self?.pool.read(Self.changeSequence) {
-                self?.notified.withLock { $0 = max($0, current) }
-            }
             while !Task.isCancelled {
                 guard let interval = self?.watchInterval else { return }
                 try? await Task.sleep(for: interval)

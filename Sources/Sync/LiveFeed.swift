@@ -111,6 +111,9 @@ final class LiveFeed: Sendable {
         releaseWaiters(all: false)
     }
 
+    /// Whether the feed has stopped (its replica's server shut down): senders end.
+    var isStopped: Bool { reader.withLock { $0 == nil } }
+
     /// Waits until the window holds changes after `lseq` (or `timeout` passes, or the feed stops).
     func wait(after lseq: Int64, timeout: Duration) async {
         if window.withLock({ $0.latest > lseq }) { return }

@@ -219,7 +219,7 @@ struct LiveLink {
         var lastDelta = ContinuousClock.now - options.settings.gap
         while !Task.isCancelled {
             await feed.wait(after: cursor, timeout: Self.keepAlive)
-            if Task.isCancelled { return }
+            if Task.isCancelled || feed.isStopped { return }
             // Changes close behind the last delta gather for the rest of the gap.
             let quietFor = ContinuousClock.now - lastDelta
             if quietFor < options.settings.gap {
