@@ -25,7 +25,10 @@ final class BlockingProducer<Item: Sendable>: @unchecked Sendable {
         items = stream
         credits = window
         continuation.onTermination = { [weak self] _ in self?.stop() }
-        DispatchQueue.global().async { [self] in
+        // A queue of its own, not a global one: the work blocks (on SQLite, on credits), and blocked workers on the
+        // global queues can starve the threads async tasks run on. A serial queue of its own gets a thread of
+        // its own when it needs one.
+        DispatchQueue(label: "outpost.stream-producer").async { [self] in
             do {
                 try work { item, paced in
                     if paced { try takeCredit() }

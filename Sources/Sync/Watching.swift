@@ -34,13 +34,15 @@ extension ReplicationStore {
     /// ```
     ///
     /// - Parameters:
+    ///   - batchSize: records per batch of a session's exchange (smaller batches make progress on a link that
+    ///     drops every few kilobytes: each acknowledged batch stays staged).
     ///   - localChanges: the replica's `changedOrders()` (or any signal of local commits).
     ///   - report: hears about every session, every live delta and every failed attempt.
     /// - Throws: the first failure retrying cannot fix (the peer rejects this device, another schema, a site
     ///   conflict, a protocol violation).
     public func syncContinuously(
         host: String, port: Int, peerKey: [UInt8], identity: SyncIdentity, interval: Duration = .seconds(2),
-        live: LiveSettings? = LiveSettings(), settings: LineSettings = LineSettings(),
+        live: LiveSettings? = LiveSettings(), batchSize: Int = 500, settings: LineSettings = LineSettings(),
         localChanges: AsyncStream<Set<String>>, report: @escaping @Sendable (WatchEvent) -> Void
     ) async throws {
         let dirty = Mutex(true)
@@ -72,7 +74,7 @@ extension ReplicationStore {
             wentLive.withLock { $0 = false }
             do {
                 let summary = try await session(
-                    host: host, port: port, peerKey: peerKey, identity: identity, batchSize: 500,
+                    host: host, port: port, peerKey: peerKey, identity: identity, batchSize: batchSize,
                     settings: settings, acceptSnapshot: true, progress: nil, logger: logger, live: options)
                 last = clock.now
                 switch summary.liveEnding {

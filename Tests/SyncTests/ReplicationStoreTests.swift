@@ -10,59 +10,33 @@ import Testing
 @Suite struct ReplicationStoreTests {
     /// Delegates every requirement to a replica's replication role, except what a test changes: whether it offers
     /// file snapshots, and what its HELLO says about taking one. Counts the streams it produced.
-    final class WrappedStore: ReplicationStore, @unchecked Sendable {
-        let replica: Replica
+    final class WrappedStore: ForwardingStore, @unchecked Sendable {
         /// Whether it can send and take file snapshots (a server-database store cannot).
         let offersSnapshots: Bool
         /// What its HELLO says about taking a snapshot: as the replica decides (nil), never, or always.
         let asksForSnapshot: Bool?
-        var base: ReplicationLog { replica.replication }
         private let lock = NSLock()
         private var produced = 0
         var streamsProduced: Int { lock.withLock { produced } }
 
         init(_ replica: Replica, offersSnapshots: Bool, asksForSnapshot: Bool?) {
-            self.replica = replica
             self.offersSnapshots = offersSnapshots
             self.asksForSnapshot = asksForSnapshot
+            super.init(replica)
         }
 
-        var identity: ReplicaIdentity { base.identity }
-        var schemaVersion: Int { base.schemaVersion }
-        var snapshots: (any SnapshotStore)? { offersSnapshots ? base : nil }
-        func notePeer(site: String, name: String, key: [UInt8]) async throws {
-            try await base.notePeer(site: site, name: name, key: key)
-        }
-        func prepareSession(peer: String) async { await base.prepareSession(peer: peer) }
-        func bootstrappingFrom() async throws -> String? { try await base.bootstrappingFrom() }
-        func streamRequest(from peer: String) async throws -> StreamRequest {
+        override var snapshots: (any SnapshotStore)? { offersSnapshots ? base : nil }
+        override func streamRequest(from peer: String) async throws -> StreamRequest {
             var request = try await base.streamRequest(from: peer)
             if let asksForSnapshot { request.snapshot = asksForSnapshot }
             return request
         }
-        func withChanges(
+        override func withChanges(
             for request: StreamRequest, batchSize: Int, estimate: ((Int) throws -> Void)?,
             _ emit: (ChangeBatch) throws -> Void
         ) throws -> StreamEnd {
             lock.withLock { produced += 1 }
             return try base.withChanges(for: request, batchSize: batchSize, estimate: estimate, emit)
-        }
-        func stage(_ batch: ChangeBatch, from peer: String) async throws { try await base.stage(batch, from: peer) }
-        func reconcileClaim(peer: String, peerCounter: UInt64) async throws -> ClaimRepair? {
-            try await base.reconcileClaim(peer: peer, peerCounter: peerCounter)
-        }
-        func completeStream(from peer: String, end: StreamEnd, lastBatch: ChangeBatch?) async throws -> MergeSummary {
-            try await base.completeStream(from: peer, end: end, lastBatch: lastBatch)
-        }
-        func markDelivered(to peer: String, snapshotLseq: Int64) async throws {
-            try await base.markDelivered(to: peer, snapshotLseq: snapshotLseq)
-        }
-        func commits() -> AsyncStream<Int64> { base.commits() }
-        func recentChanges(after lseq: Int64, limit: Int) async throws -> RecentChanges {
-            try await base.recentChanges(after: lseq, limit: limit)
-        }
-        func mergeLive(_ delta: LiveDelta, from peer: String) async throws -> MergeSummary {
-            try await base.mergeLive(delta, from: peer)
         }
     }
 

@@ -274,6 +274,41 @@ def number_prefix(site):
     return "".join(alphabet[(bits >> (5 * k)) & 31] for k in range(4))
 
 
+def open_line(args, site, name, timeout):
+    """Dials `outpost serve` as `site` (SPEC §2, §10): the handshake with the sync hello, then the confirmation PING."""
+    sock = socket.create_connection((args.host, args.port), timeout=timeout)
+    listener = b64url(args.listener, "opk_").hex()
+    network = b64url(args.network, "onet_").hex()
+    noise = connection(args.key, network, True, listener)
+    write_frame(sock, noise.write_message(json.dumps({"site": site, "name": name}).encode()))
+    noise.read_message(read_frame(sock))
+    line = Records(sock, noise)
+    line.send("PING", {"n": 0})
+    return sock, line
+
+
+def exchange(line, on_hello):
+    """A session's exchange (SPEC §10): on the peer's HELLO `on_hello` sends this side's stream (False: give up);
+    the peer's stream is acknowledged and merged (here: taken and dropped). Returns once both DONEs are out."""
+    sent_done = got_done = False
+    while not (sent_done and got_done):
+        verb, obj, _ = line.receive()
+        if verb == "HELLO":
+            if not on_hello(obj):
+                return False
+        elif verb == "CHANGES":
+            line.send("ACK", {"batch": obj["batch"]})
+        elif verb == "END":
+            line.send("DONE", {"rows": 0, "changed": 0, "conflicts": 0})
+            sent_done = True
+        elif verb == "DONE":
+            got_done = True
+        elif verb == "ERROR":
+            print(f"the peer refused: {obj}", file=sys.stderr)
+            return False
+    return True
+
+
 def create_order(args):
     site = os.urandom(16).hex()
     now = int(time.time() * 1000)
@@ -293,41 +328,25 @@ def create_order(args):
     body = batch_body(site, records, 1, hybrid)
     lseq = len(records)
 
-    sock = socket.create_connection((args.host, args.port), timeout=20)
-    listener = b64url(args.listener, "opk_").hex()
-    network = b64url(args.network, "onet_").hex()
-    noise = connection(args.key, network, True, listener)
-    write_frame(sock, noise.write_message(json.dumps({"site": site, "name": "python-till"}).encode()))
-    noise.read_message(read_frame(sock))
-    records_line = Records(sock, noise)
-    records_line.send("PING", {"n": 0})
+    sock, records_line = open_line(args, site, "python-till", timeout=20)
     # The replicated schema's version, from protocol/schema.json (SPEC §13).
     records_line.send("HELLO", {"schema": SCHEMA, "vector": {}, "cursor": 0})
-    sent_done = got_done = False
-    while not (sent_done and got_done):
-        verb, obj, _ = records_line.receive()
-        if verb == "HELLO":
-            if obj.get("schema") != SCHEMA:
-                print(f"schema {obj.get('schema')}", file=sys.stderr)
-                return 1
-            records_line.send("STREAM", {"total": len(records)})
-            records_line.send("CHANGES", {"batch": 1, "position": [2, lseq], "snapshot": lseq}, body)
-            vector = {site: 1}
-            # --claim SITE=COUNTER forges entries of other sites (a hostile peer, for tests).
-            for claim in args.claim or []:
-                other, counter = claim.split("=")
-                vector[other] = int(counter)
-            records_line.send("END", {"vector": vector, "snapshot": lseq})
-        elif verb == "CHANGES":
-            records_line.send("ACK", {"batch": obj["batch"]})
-        elif verb == "END":
-            records_line.send("DONE", {"rows": 0, "changed": 0, "conflicts": 0})
-            sent_done = True
-        elif verb == "DONE":
-            got_done = True
-        elif verb == "ERROR":
-            print(f"the peer refused: {obj}", file=sys.stderr)
-            return 1
+    def send_stream(hello):
+        if hello.get("schema") != SCHEMA:
+            print(f"schema {hello.get('schema')}", file=sys.stderr)
+            return False
+        records_line.send("STREAM", {"total": len(records)})
+        records_line.send("CHANGES", {"batch": 1, "position": [2, lseq], "snapshot": lseq}, body)
+        vector = {site: 1}
+        # --claim SITE=COUNTER forges entries of other sites (a hostile peer, for tests).
+        for claim in args.claim or []:
+            other, counter = claim.split("=")
+            vector[other] = int(counter)
+        records_line.send("END", {"vector": vector, "snapshot": lseq})
+        return True
+
+    if not exchange(records_line, send_stream):
+        return 1
     records_line.send("BYE")
     sock.close()
     print(json.dumps({"number": number, "order_id": order, "customer_id": customer, "site": site}))
@@ -412,33 +431,17 @@ class LiveTables:
 
 def live(args):
     site = os.urandom(16).hex()
-    sock = socket.create_connection((args.host, args.port), timeout=60)
-    listener = b64url(args.listener, "opk_").hex()
-    network = b64url(args.network, "onet_").hex()
-    noise = connection(args.key, network, True, listener)
-    write_frame(sock, noise.write_message(json.dumps({"site": site, "name": "python-screen"}).encode()))
-    noise.read_message(read_frame(sock))
-    line = Records(sock, noise)
-    line.send("PING", {"n": 0})
+    sock, line = open_line(args, site, "python-screen", timeout=60)
     line.send("HELLO", {"schema": SCHEMA, "vector": {}, "cursor": 0, "features": ["live"]})
-    sent_done = got_done = False
-    while not (sent_done and got_done):
-        verb, obj, _ = line.receive()
-        if verb == "HELLO":
-            if "live" not in obj.get("features", []):
-                print("the peer offers no live session", file=sys.stderr)
-                return 1
-            line.send("END", {"vector": {}, "snapshot": 0})
-        elif verb == "CHANGES":
-            line.send("ACK", {"batch": obj["batch"]})
-        elif verb == "END":
-            line.send("DONE", {"rows": 0, "changed": 0, "conflicts": 0})
-            sent_done = True
-        elif verb == "DONE":
-            got_done = True
-        elif verb == "ERROR":
-            print(f"the peer refused: {obj}", file=sys.stderr)
-            return 1
+    def send_nothing(hello):
+        if "live" not in hello.get("features", []):
+            print("the peer offers no live session", file=sys.stderr)
+            return False
+        line.send("END", {"vector": {}, "snapshot": 0})
+        return True
+
+    if not exchange(line, send_nothing):
+        return 1
     with open(args.ready, "w") as ready:
         ready.write("live\n")
     tables = LiveTables()

@@ -186,6 +186,15 @@ extension ReplicationLog {
             try Schema.createSecondaryIndexes(db)
             try db.execute(sql: "UPDATE replica_info SET state = 'ready', bootstrap_peer = NULL")
         }
+        return try finishMerge(db, context: context, summary: summary)
+    }
+
+    /// The end of every merge transaction: derived views of the orders it touched (and every order's schedules
+    /// when a setting changed), then the clock.
+    static func finishMerge(_ db: Database, context: WriteContext, summary: MergeSummary) throws -> (
+        MergeSummary, Set<String>
+    ) {
+        var summary = summary
         if context.settingsChanged {
             try OrderRecords.refreshSchedules(db, now: context.wallMilliseconds)
         }

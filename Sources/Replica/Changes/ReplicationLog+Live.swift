@@ -166,14 +166,7 @@ extension ReplicationLog {
         try db.execute(
             sql: "INSERT OR REPLACE INTO sync_cursors (peer_site, lseq, synced_at, peer_counter) VALUES (?, ?, ?, ?)",
             arguments: [peer, delta.end.snapshotLseq, wall, Int64(delta.end.vector[peer] ?? 0)])
-        if context.settingsChanged {
-            try OrderRecords.refreshSchedules(db, now: context.wallMilliseconds)
-        }
-        let schedules = try context.dueSchedules()
-        for id in context.touchedOrders.sorted() { try OrderRecords.refresh(db, id: id, schedules: schedules) }
-        summary.ordersTouched += context.touchedOrders.count
-        try context.finish()
-        return (summary, context.touchedOrders)
+        return try finishMerge(db, context: context, summary: summary)
     }
 
     /// Signals every commit that changed replicated records: this instance's commands and merges at once, other
