@@ -42,8 +42,12 @@ struct LiveCodec {
 
     // MARK: Encoding
 
-    /// The body for `delta`; advances this direction's tables.
-    mutating func encode(_ delta: LiveDelta) throws -> [UInt8] {
+    /// The change sequence of the last delta this direction encoded or decoded.
+    var lastSnapshot: Int64 { snapshotLseq }
+
+    /// The body for `delta`; advances this direction's tables. `rose`, when given, names every vector entry that
+    /// may have risen since the previous delta (the others are not compared).
+    mutating func encode(_ delta: LiveDelta, rose: Set<String>? = nil) throws -> [UInt8] {
         // Sites named by the vector or a dot, not yet in the table.
         var newSites: [String] = []
         func announce(_ site: String) {
@@ -53,7 +57,10 @@ struct LiveCodec {
             newSites.append(site)
         }
         // Only new sites are sorted (a hub's vector names every terminal; a delta adds one at most).
-        for site in delta.end.vector.keys.filter({ siteIndex[$0] == nil }).sorted() { announce(site) }
+        let candidates = rose.map { Array($0) } ?? Array(delta.end.vector.keys)
+        for site in candidates.filter({ siteIndex[$0] == nil && delta.end.vector[$0] != nil }).sorted() {
+            announce(site)
+        }
         for row in delta.rows {
             for field in row.fields {
                 for sibling in field.state.siblings where Int(sibling.dot.site) < delta.sites.count {
@@ -65,7 +72,10 @@ struct LiveCodec {
         RowCodec.appendVarint(UInt64(newSites.count), to: &out)
         for site in newSites { out += try BatchCodec.siteBytes(site) }
 
-        let risen = delta.end.vector.filter { $0.value > vector[$0.key] ?? 0 }.sorted { $0.key < $1.key }
+        let risen = candidates.compactMap { site -> (String, UInt64)? in
+            guard let counter = delta.end.vector[site], counter > vector[site] ?? 0 else { return nil }
+            return (site, counter)
+        }.sorted { $0.0 < $1.0 }
         RowCodec.appendVarint(UInt64(risen.count), to: &out)
         for (site, counter) in risen {
             RowCodec.appendVarint(UInt64(siteIndex[site] ?? 0), to: &out)

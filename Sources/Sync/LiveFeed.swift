@@ -16,6 +16,11 @@ final class LiveFeed: Sendable {
         var floor: Int64 = 0
         var latest: Int64 = 0
         var vector: [String: UInt64] = [:]
+        /// Per refresh, oldest first: its change sequence and the vector entries that rose in it, so that a
+        /// sender names the entries that rose since its last delta without scanning the whole vector.
+        var rises: [(latest: Int64, sites: [String])] = []
+        /// `rises` covers every refresh after this change sequence.
+        var risesFloor: Int64 = 0
     }
 
     let store: any ReplicationStore
@@ -44,6 +49,7 @@ final class LiveFeed: Sendable {
                 $0.floor = first.snapshotLseq
                 $0.latest = first.snapshotLseq
                 $0.vector = first.vector
+                $0.risesFloor = first.snapshotLseq
             }
             task = Task { [weak self] in
                 for await _ in commits {
@@ -105,10 +111,30 @@ final class LiveFeed: Sendable {
                     window.records.removeFirst(excess)
                 }
             }
+            let rose = changes.vector.compactMap { site, counter in counter > window.vector[site] ?? 0 ? site : nil }
+            window.rises.append((changes.snapshotLseq, rose))
+            if window.rises.count > 4096 {
+                window.risesFloor = window.rises[1023].latest
+                window.rises.removeFirst(1024)
+            }
             window.latest = changes.snapshotLseq
             window.vector = changes.vector
         }
         releaseWaiters(all: false)
+    }
+
+    /// The vector entries that rose after change sequence `lseq` (nil when the feed's record of them does not reach
+    /// back that far: then the whole vector must be compared).
+    func rises(after lseq: Int64) -> Set<String>? {
+        window.withLock { window in
+            guard lseq >= window.risesFloor else { return nil }
+            var sites = Set<String>()
+            for rise in window.rises.reversed() {
+                guard rise.latest > lseq else { break }
+                sites.formUnion(rise.sites)
+            }
+            return sites
+        }
     }
 
     /// Whether the feed has stopped (its replica's server shut down): senders end.
@@ -155,7 +181,10 @@ final class LiveFeed: Sendable {
     /// What a peer whose vector is `peerVector` lacks of the records changed after `cursor`: the delta to send
     /// (nil when there is nothing), or `behind` when the window no longer reaches back to `cursor` or more than
     /// `limit` records would go.
-    func delta(after cursor: Int64, peerVector: [String: UInt64], sender: String, limit: Int) -> Pending {
+    func delta(
+        after cursor: Int64, peerVector: [String: UInt64], sentVector: [String: UInt64] = [:], sender: String,
+        limit: Int
+    ) -> Pending {
         window.withLock { window in
             guard cursor >= window.floor else { return .outOfWindow }
             guard window.latest > cursor else { return .nothing(latest: window.latest) }
@@ -167,25 +196,34 @@ final class LiveFeed: Sendable {
             }
             let delta = Self.filter(
                 window.records[first...], sites: window.sites, vector: window.vector, latest: window.latest,
-                peerVector: peerVector, sender: sender, limit: limit)
+                peerVector: peerVector, sentVector: sentVector, sender: sender, limit: limit)
             return delta
         }
     }
 
-    /// Keeps the newest copy of each record whose fields hold a dot `peerVector` does not cover, and of those
-    /// fields only.
+    /// Keeps the newest copy of each record whose fields hold a dot the peer does not hold — one that neither
+    /// `peerVector` (what the peer said it holds) nor `sentVector` (the vector of the last delta sent to it)
+    /// covers — and of those fields only. Only the sites the records' dots name are looked up: a hub's vectors
+    /// name every terminal.
     static func filter(
         _ records: ArraySlice<ChangedRecord>, sites: [String], vector: [String: UInt64], latest: Int64,
-        peerVector: [String: UInt64], sender: String, limit: Int
+        peerVector: [String: UInt64], sentVector: [String: UInt64] = [:], sender: String, limit: Int
     ) -> Pending {
-        let known = sites.map { peerVector[$0] ?? 0 }
+        var memo: [UInt32: UInt64] = [:]
+        func held(_ site: UInt32) -> UInt64 {
+            if let known = memo[site] { return known }
+            let id = sites[Int(site)]
+            let known = max(peerVector[id] ?? 0, sentVector[id] ?? 0)
+            memo[site] = known
+            return known
+        }
         var seen = Set<RecordKey>()
         var rows: [RowDelta] = []
         for record in records.reversed() {
             guard seen.insert(RecordKey(entity: record.row.entity.code, id: record.row.id)).inserted else { continue }
             var fields: [FieldChange] = []
             for (index, field) in record.row.fields.enumerated()
-            where field.siblings.contains(where: { $0.dot.counter > known[Int($0.dot.site)] }) {
+            where field.siblings.contains(where: { $0.dot.counter > held($0.dot.site) }) {
                 fields.append(FieldChange(index: index, state: field))
             }
             guard !fields.isEmpty else { continue }

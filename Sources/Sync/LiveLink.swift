@@ -98,6 +98,9 @@ struct LiveLink {
 
     struct Shared: Sendable {
         var peerVector: [String: UInt64]
+        /// The vector of the last delta sent (vectors only grow: it covers every earlier one); kept apart from
+        /// `peerVector` so that sending does not merge a whole vector per delta.
+        var sentVector: [String: UInt64] = [:]
         /// The change sequences of the deltas sent and not yet acknowledged, oldest first.
         var unacknowledged: [Int64] = []
         var delivered: Int64 = 0
@@ -217,6 +220,9 @@ struct LiveLink {
         let feed = options.feed
         var lastSend = ContinuousClock.now
         var lastDelta = ContinuousClock.now - options.settings.gap
+        // Whether the encoder's vector is the feed's at the encoder's last change sequence (not before the first
+        // delta, nor after one read from the store).
+        var vectorFromFeed = false
         while !Task.isCancelled {
             await feed.wait(after: cursor, timeout: Self.keepAlive)
             if Task.isCancelled || feed.isStopped { return }
@@ -229,18 +235,22 @@ struct LiveLink {
             while shared.withLock({ $0.unacknowledged.count >= options.settings.window }) {
                 guard await acks.next() != nil else { return }
             }
-            let peerVector = shared.withLock { $0.peerVector }
+            let (peerVector, sentVector) = shared.withLock { ($0.peerVector, $0.sentVector) }
+            var pendingFromStore = false
             var pending = feed.delta(
-                after: cursor, peerVector: peerVector, sender: store.identity.siteID, limit: options.settings.rowLimit)
+                after: cursor, peerVector: peerVector, sentVector: sentVector, sender: store.identity.siteID,
+                limit: options.settings.rowLimit)
             if case .outOfWindow = pending {
                 // The peer's cursor is older than what the feed holds (a session that began before the feed, or
                 // a peer slower than the window): read the store itself.
                 let changes = try await store.recentChanges(after: cursor, limit: options.settings.rowLimit * 4)
+                pendingFromStore = true
                 pending =
                     changes.complete
                     ? LiveFeed.filter(
                         changes.records[...], sites: changes.sites, vector: changes.vector,
-                        latest: changes.snapshotLseq, peerVector: peerVector, sender: store.identity.siteID,
+                        latest: changes.snapshotLseq, peerVector: peerVector, sentVector: sentVector,
+                        sender: store.identity.siteID,
                         limit: options.settings.rowLimit)
                     : .tooMany
             }
@@ -260,10 +270,14 @@ struct LiveLink {
                 }
                 return
             case .delta(let delta):
-                let body = try encoder.encode(delta)
+                // Only the entries that rose since the last delta are compared, when the last delta's vector was
+                // the feed's at its change sequence (the feed records each rise after it); otherwise all of them.
+                let rose = vectorFromFeed ? feed.rises(after: encoder.lastSnapshot) : nil
+                let body = try encoder.encode(delta, rose: pendingFromStore ? nil : rose)
+                vectorFromFeed = !pendingFromStore
                 shared.withLock {
                     $0.unacknowledged.append(delta.end.snapshotLseq)
-                    $0.peerVector.merge(delta.end.vector, uniquingKeysWith: max)
+                    $0.sentVector = delta.end.vector
                 }
                 try await sender.send(Record(verb: "LIVE", json: "{}", body: body))
                 lastSend = .now
