@@ -49,6 +49,8 @@ public final class Replica: Sendable {
     private let observers = Mutex<[UUID: AsyncStream<Set<String>>.Continuation]>([:])
     /// Observers of every commit of replicated records (`commits()`).
     private let commitObservers = Mutex<[UUID: AsyncStream<Int64>.Continuation]>([:])
+    /// Observers of either kind: the watcher of other connections' commits runs while there are any.
+    private let observerCount = Mutex(0)
     /// The change sequence up to which the watcher has looked for other connections' commits.
     private let notified = Mutex<Int64>(0)
     /// Change sequences this instance's own transactions wrote (already reported), until the watcher passes them.
@@ -421,23 +423,11 @@ public final class Replica: Sendable {
         let key = UUID()
         let (stream, continuation) = AsyncStream<Set<String>>.makeStream(bufferingPolicy: .bufferingNewest(64))
         continuation.onTermination = { [weak self] _ in
-            guard let self else { return }
-            let none = self.observers.withLock {
-                $0.removeValue(forKey: key)
-                return $0.isEmpty
-            }
-            if none && self.commitObservers.withLock({ $0.isEmpty }) {
-                self.watcher.withLock {
-                    $0?.cancel()
-                    $0 = nil
-                }
-            }
+            self?.observers.withLock { _ = $0.removeValue(forKey: key) }
+            self?.observerLeft()
         }
-        let first = observers.withLock {
-            $0[key] = continuation
-            return $0.count == 1
-        }
-        if first && commitObservers.withLock({ $0.isEmpty }) { startWatching() }
+        observers.withLock { $0[key] = continuation }
+        observerCame()
         return stream
     }
 
@@ -449,24 +439,35 @@ public final class Replica: Sendable {
         let key = UUID()
         let (stream, continuation) = AsyncStream<Int64>.makeStream(bufferingPolicy: .bufferingNewest(1))
         continuation.onTermination = { [weak self] _ in
-            guard let self else { return }
-            let none = self.commitObservers.withLock {
-                $0.removeValue(forKey: key)
-                return $0.isEmpty
-            }
-            if none && self.observers.withLock({ $0.isEmpty }) {
-                self.watcher.withLock {
-                    $0?.cancel()
-                    $0 = nil
-                }
-            }
+            self?.commitObservers.withLock { _ = $0.removeValue(forKey: key) }
+            self?.observerLeft()
         }
-        let first = commitObservers.withLock {
-            $0[key] = continuation
-            return $0.count == 1
-        }
-        if first && observers.withLock({ $0.isEmpty }) { startWatching() }
+        commitObservers.withLock { $0[key] = continuation }
+        observerCame()
         return stream
+    }
+
+    /// One more observer of either kind: the first starts the watcher of other connections' commits.
+    private func observerCame() {
+        let first = observerCount.withLock {
+            $0 += 1
+            return $0 == 1
+        }
+        if first { startWatching() }
+    }
+
+    /// One observer fewer: the last stops the watcher.
+    private func observerLeft() {
+        let none = observerCount.withLock {
+            $0 -= 1
+            return $0 == 0
+        }
+        if none {
+            watcher.withLock {
+                $0?.cancel()
+                $0 = nil
+            }
+        }
     }
 
     /// How often the watcher looks: every 25 ms while a live session waits on `commits()`, ten times a second

@@ -188,7 +188,7 @@ struct LiveLink {
                             lineBytes: session.counters.bytesSent + session.counters.bytesReceived)))
             case "LACK":
                 // `n` more deltas merged (absent: one).
-                let newly = Self.integer(record.json, "n") ?? 1
+                let newly = record.fields["n"].map { $0 as? Int ?? 0 } ?? 1
                 try shared.withLock { state in
                     guard newly >= 1, newly <= state.unacknowledged.count else {
                         throw SyncError(
@@ -307,12 +307,5 @@ struct LiveLink {
     private static func failure(of task: Task<Void, any Error>) async -> (any Error)? {
         guard case .failure(let error) = await task.result else { return nil }
         return error is CancellationError ? nil : error
-    }
-
-    static func integer(_ json: String, _ key: String) -> Int? {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
-            let number = object[key] as? NSNumber
-        else { return nil }
-        return number.intValue
     }
 }
