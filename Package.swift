@@ -35,6 +35,8 @@ let package = Package(
                 // BLAKE2b, for the digest of a file snapshot (resumed copies are checked whole).
                 "CSodium",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // SQLite's C API, for binding the values of the hottest statements straight onto GRDB's handles.
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

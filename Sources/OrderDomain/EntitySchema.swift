@@ -72,9 +72,12 @@ public enum Entity: String, Hashable, Sendable, CaseIterable {
 
     /// The entity with wire code `code`.
     public init?(code: UInt8) {
-        guard let entity = Entity.allCases.first(where: { $0.code == code }) else { return nil }
-        self = entity
+        guard Int(code) < Self.byCode.count else { return nil }
+        self = Self.byCode[Int(code)]
     }
+
+    /// The entities by wire code (the codes run from 0 without gaps; a test checks it).
+    private static let byCode: [Entity] = allCases.sorted { $0.code < $1.code }
 
     /// Whether records of this kind belong to an order (and carry `order_id`).
     public var belongsToOrder: Bool {
@@ -82,7 +85,19 @@ public enum Entity: String, Hashable, Sendable, CaseIterable {
     }
 
     /// The replicated fields, in field-index order.
-    public var fields: [FieldSpec] {
+    public var fields: [FieldSpec] { Self.fieldTable[Int(code)] }
+
+    /// Every entity's fields and their indexes by name, built once (each write looks them up per field).
+    private static let fieldTable: [[FieldSpec]] = {
+        var table = Array(repeating: [FieldSpec](), count: allCases.count)
+        for entity in allCases { table[Int(entity.code)] = entity.declaredFields }
+        return table
+    }()
+    private static let indexTable: [[String: Int]] = fieldTable.map { fields in
+        Dictionary(fields.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    private var declaredFields: [FieldSpec] {
         switch self {
         case .customers:
             [.init("email"), .init("name"), .init("phone"), .init("address"), .init("created_at", .integer, .earliest)]
@@ -166,7 +181,7 @@ public enum Entity: String, Hashable, Sendable, CaseIterable {
     }
 
     /// The index of the field named `name`.
-    public func fieldIndex(_ name: String) -> Int? { fields.firstIndex { $0.name == name } }
+    public func fieldIndex(_ name: String) -> Int? { Self.indexTable[Int(code)][name] }
 }
 
 extension Entity {

@@ -53,16 +53,23 @@ public enum Identifiers {
 
     /// Lower-case 8-4-4-4-12 hex.
     static func format(_ bytes: [UInt8]) -> String {
-        let hex = Array(Hex.encode(bytes).utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(36)
-        for (index, pair) in stride(from: 0, to: hex.count, by: 2).enumerated() {
-            if index == 4 || index == 6 || index == 8 || index == 10 { out.append(UInt8(ascii: "-")) }
-            out.append(hex[pair])
-            out.append(hex[pair + 1])
+        // Written straight into the string's storage: ids are made for every record a command writes.
+        String(unsafeUninitializedCapacity: 36) { out in
+            var position = 0
+            for (index, byte) in bytes.prefix(16).enumerated() {
+                if index == 4 || index == 6 || index == 8 || index == 10 {
+                    out[position] = UInt8(ascii: "-")
+                    position += 1
+                }
+                out[position] = hexDigits[Int(byte >> 4)]
+                out[position + 1] = hexDigits[Int(byte & 0x0F)]
+                position += 2
+            }
+            return position
         }
-        return String(decoding: out, as: UTF8.self)
     }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// 128-bit FNV-1a: not cryptographic; only needs to be deterministic and well spread.
     static func fnv1a128(_ input: [UInt8]) -> [UInt8] {

@@ -15,7 +15,15 @@ public enum InputRules {
     /// - Parameters:
     ///   - text: the text as given.
     ///   - field: the field's name for the message, e.g. `address`.
-    public static func checkText(_ text: String, field: String) throws(DomainError) {
+    public static func checkText(_ text: String, field: @autoclosure () -> String) throws(DomainError) {
+        // Every command checks every text it stores: the common case (short, printable ASCII or UTF-8 without
+        // C1 controls, whose lead byte would be 0xC2) is decided on the bytes alone.
+        if text.utf8.count <= maximumTextLength,
+            text.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x7F && $0 != 0xC2 })
+        {
+            return
+        }
+        let field = field()
         guard text.count <= maximumTextLength else {
             throw DomainError(
                 .invalidInput,

@@ -69,7 +69,7 @@ extension OrderCommands {
                 let customer = item.customer
                 if !customers.contains(customer.id) {
                     customers.insert(customer.id)
-                    if try RowStore.load(context.db, .customers, id: customer.id) == nil {
+                    if try !RowStore.exists(context.db, .customers, id: customer.id) {
                         try context.insert(.customers, id: customer.id, Self.customerValues(customer))
                         summary.customersCreated += 1
                         summary.records += 1

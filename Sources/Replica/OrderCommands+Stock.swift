@@ -204,7 +204,9 @@ extension OrderCommands {
         for line in after.lines {
             change[line.sku, default: 0] -= line.reserved + line.shipped - line.restocked
         }
-        for (sku, delta) in change.sorted(by: { $0.key < $1.key }) where delta < 0 {
+        let taken = change.filter { $0.value < 0 }
+        let tracked = try StockLedger.tracked(context.db, skus: Array(taken.keys), location: before.location)
+        for (sku, delta) in taken.sorted(by: { $0.key < $1.key }) where tracked.contains(sku) {
             try StockLedger.change(
                 context, StockKey(sku: sku, location: before.location), site: identity.siteID, by: delta)
         }

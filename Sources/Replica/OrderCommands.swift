@@ -66,7 +66,7 @@ extension OrderCommands {
         return try await write { context in
             let customer = Customer(
                 email: email, name: name, phone: phone, address: address, createdAt: context.eventTime)
-            if try RowStore.load(context.db, .customers, id: customer.id) != nil {
+            if try RowStore.exists(context.db, .customers, id: customer.id) {
                 throw DomainError(
                     .invalidInput, "a customer with e-mail \(email) already exists", hint: "use `customer edit`")
             }
@@ -88,7 +88,7 @@ extension OrderCommands {
                 throw DomainError(.invalidInput, "nothing to change", hint: "pass --name, --phone or --address")
             }
             let id = Identifiers.customerID(email: email)
-            guard try RowStore.load(context.db, .customers, id: id) != nil else {
+            guard try RowStore.exists(context.db, .customers, id: id) else {
                 throw DomainError(
                     .notFound, "no customer with e-mail \(email)",
                     hint: "add one with `customer add`, or check the address")
@@ -131,7 +131,7 @@ extension OrderCommands {
         return try await write { context in
             let db = context.db
             let customerID = Identifiers.customerID(email: customerEmail)
-            if try RowStore.load(db, .customers, id: customerID) == nil {
+            if try !RowStore.exists(db, .customers, id: customerID) {
                 let customer = Customer(email: customerEmail, createdAt: context.eventTime)
                 try context.insert(.customers, id: customerID, Self.customerValues(customer))
             }
@@ -164,7 +164,8 @@ extension OrderCommands {
             if !options.backorder {
                 var sold: [String: Int64] = [:]
                 for line in order.lines { sold[line.sku, default: 0] += line.quantity }
-                for (sku, units) in sold.sorted(by: { $0.key < $1.key }) {
+                let tracked = try StockLedger.tracked(db, skus: Array(sold.keys), location: order.location)
+                for (sku, units) in sold.sorted(by: { $0.key < $1.key }) where tracked.contains(sku) {
                     try StockLedger.change(
                         context, StockKey(sku: sku, location: order.location), site: self.identity.siteID, by: -units)
                 }

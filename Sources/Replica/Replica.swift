@@ -1,3 +1,4 @@
+import CSodium
 import Foundation
 import GRDB
 import OrderDomain
@@ -72,11 +73,9 @@ public final class Replica: Sendable {
         Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
     }
 
-    /// The default source of random bits for ids: the system's CSPRNG.
-    public static let systemRandom: @Sendable () -> UInt64 = {
-        var generator = SystemRandomNumberGenerator()
-        return generator.next()
-    }
+    /// The default source of random bits for ids: the system's CSPRNG, read 512 bytes at a time (a command
+    /// makes several ids; one `getrandom` call each would cost more than the id).
+    public static let systemRandom: @Sendable () -> UInt64 = { RandomBuffer.shared.withLock { $0.next() } }
 
     private init(
         path: String, pool: DatabasePool, identity: ReplicaIdentity, now: @escaping @Sendable () -> Int64,
@@ -332,8 +331,7 @@ public final class Replica: Sendable {
     func write<T: Sendable>(_ body: @escaping @Sendable (WriteContext) throws -> T) async throws -> T {
         let wall = now()
         let random = self.random
-        let (result, touched, lseqs) = try await pool.write { db -> (T, Set<String>, ClosedRange<Int64>) in
-            let before = try Self.changeSequence(db)
+        let work = { (db: Database) throws -> (T, Set<String>, ClosedRange<Int64>) in
             let context = try WriteContext(db, wallMilliseconds: wall, random: random)
             let result = try body(context)
             for id in context.touchedOrders.sorted() {
@@ -341,9 +339,10 @@ public final class Replica: Sendable {
             }
             try context.finish()
             return (
-                result, context.touchedOrders.union(context.refreshedOrders), before...(try Self.changeSequence(db))
+                result, context.touchedOrders.union(context.refreshedOrders), context.startLseq...context.currentLseq
             )
         }
+        let (result, touched, lseqs) = try await pool.write(work)
         notify(touched, wrote: lseqs)
         return result
     }
@@ -494,5 +493,31 @@ public final class Replica: Sendable {
             $0?.cancel()
             $0 = task
         }
+    }
+}
+
+/// Random words from the system's CSPRNG (libsodium's `randombytes_buf`, which reads `getrandom`), fetched in
+/// blocks of 512 bytes.
+struct RandomBuffer: ~Copyable {
+    static let shared = Mutex(RandomBuffer())
+    private static let ready: Bool = sodium_init() >= 0
+    private var words = [UInt64](repeating: 0, count: 64)
+    private var used = 64
+
+    mutating func next() -> UInt64 {
+        if used == words.count {
+            if Self.ready {
+                words.withUnsafeMutableBytes { buffer in
+                    if let base = buffer.baseAddress { randombytes_buf(base, buffer.count) }
+                }
+            } else {
+                // libsodium did not start (it cannot, on a Linux that runs Swift): the standard generator decides.
+                var generator = SystemRandomNumberGenerator()
+                for index in words.indices { words[index] = generator.next() }
+            }
+            used = 0
+        }
+        defer { used += 1 }
+        return words[used]
     }
 }

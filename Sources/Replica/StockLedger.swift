@@ -77,6 +77,21 @@ enum StockLedger {
         return figures
     }
 
+    /// The SKUs among `skus` that are tracked at `location` (something was received, counted or contributed
+    /// there): one query for all of an order's lines, so that selling untracked goods costs one probe per order.
+    static func tracked(_ db: Database, skus: [String], location: String) throws -> Set<String> {
+        guard !skus.isEmpty else { return [] }
+        let marks = (1...skus.count).map { "?\($0)" }.joined(separator: ", ")
+        var values = skus.map(\.databaseValue)
+        values.append(location.databaseValue)
+        let statement = try db.cachedStatement(
+            sql: """
+                SELECT sku FROM stock_movements WHERE sku IN (\(marks)) AND location = ?\(skus.count + 1)
+                UNION SELECT sku FROM stock WHERE sku IN (\(marks)) AND location = ?\(skus.count + 1)
+                """)
+        return Set(try String.fetchAll(statement, arguments: StatementArguments(values: values)))
+    }
+
     /// The rights state of `key`.
     static func rights(_ db: Database, _ key: StockKey) throws -> StockRights {
         var rights = StockRights()

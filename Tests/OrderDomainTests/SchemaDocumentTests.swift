@@ -32,4 +32,16 @@ import Testing
             #expect(fields.map { $0["mutable"] as? Bool } == entity.fields.map(\.mutable))
         }
     }
+
+    /// Wire codes run from 0 without gaps (`Entity(code:)` indexes a table by them), and each field's index is
+    /// its position.
+    @Test func codesAreDenseAndFieldIndexesArePositions() {
+        #expect(Entity.allCases.map { Int($0.code) }.sorted() == Array(0..<Entity.allCases.count))
+        for entity in Entity.allCases {
+            #expect(Entity(code: entity.code) == entity)
+            for (index, field) in entity.fields.enumerated() { #expect(entity.fieldIndex(field.name) == index) }
+            #expect(entity.fieldIndex("no_such_field") == nil)
+        }
+        #expect(Entity(code: UInt8(Entity.allCases.count)) == nil)
+    }
 }

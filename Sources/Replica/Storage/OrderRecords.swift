@@ -161,11 +161,11 @@ enum OrderRecords {
             let schedules = Schedules(try OrderQueries.settings(db), now: now)
             for (order, row) in zip(orders, rows) {
                 let progress = order.progress
-                try updateOrder.execute(arguments: arguments(orderDerived(progress), FieldRow(row, .orders).lseq))
+                try updateOrder.run(binding: values(orderDerived(progress), FieldRow(row, .orders).lseq))
                 try storeSchedules(db, order, schedules)
                 for line in progress.lines {
                     guard let lseq = lineLseqs[line.lineID] else { continue }
-                    try updateLine.execute(arguments: arguments(lineDerived(line), lseq))
+                    try updateLine.run(binding: values(lineDerived(line), lseq))
                 }
             }
             count += orders.count
@@ -210,9 +210,9 @@ enum OrderRecords {
         guard let order = try load(db, id: id) else { return nil }
         let progress = order.progress
         let derived = orderDerived(progress)
-        try db.cachedStatement(sql: orderRefreshSQL).execute(arguments: arguments(derived, id))
+        try db.cachedStatement(sql: orderRefreshSQL).run(binding: values(derived, id))
         for line in progress.lines {
-            try db.cachedStatement(sql: lineRefreshSQL).execute(arguments: arguments(lineDerived(line), line.lineID))
+            try db.cachedStatement(sql: lineRefreshSQL).run(binding: values(lineDerived(line), line.lineID))
         }
         try storeSchedules(db, order, schedules)
         return progress
@@ -261,9 +261,10 @@ enum OrderRecords {
         for trigger in order.messageTriggers(reviewDelay: schedules.reviewDelay) {
             stored.insert(trigger.id)
             if recorded[trigger.id] == nil, trigger.dueAt &+ schedules.messageExpiry < schedules.now { continue }
-            try insert.execute(arguments: [
-                trigger.id, order.id, trigger.kind.rawValue, trigger.trigger, trigger.at, trigger.dueAt,
-                recorded[trigger.id]?.sentAt,
+            try insert.run(binding: [
+                trigger.id.databaseValue, order.id.databaseValue, trigger.kind.rawValue.databaseValue,
+                trigger.trigger.databaseValue, trigger.at.databaseValue, trigger.dueAt.databaseValue,
+                recorded[trigger.id]?.sentAt.databaseValue ?? .null,
             ])
         }
         for message in order.messages where !stored.contains(message.id) {
@@ -286,8 +287,9 @@ enum OrderRecords {
         let insert = try db.cachedStatement(
             sql: "INSERT INTO attention_items (order_id, kind, since, due_at, why) VALUES (?, ?, ?, ?, ?)")
         for entry in order.attentionSchedule(thresholds: thresholds, conflicted: false) {
-            try insert.execute(arguments: [
-                order.id, entry.item.kind.rawValue, entry.item.since, entry.dueAt, entry.item.why,
+            try insert.run(binding: [
+                order.id.databaseValue, entry.item.kind.rawValue.databaseValue, entry.item.since.databaseValue,
+                entry.dueAt.databaseValue, entry.item.why.databaseValue,
             ])
         }
     }
@@ -312,12 +314,13 @@ enum OrderRecords {
         }
     }
 
-    private static func arguments(_ columns: [(String, DatabaseValue)], _ key: some DatabaseValueConvertible)
-        -> StatementArguments
+    /// The derived columns' values, then the row's key (the layout of `refreshSQL`).
+    private static func values(_ columns: [(String, DatabaseValue)], _ key: some DatabaseValueConvertible)
+        -> [DatabaseValue]
     {
-        var list = columns.map(\.1)
+        var list = columns.map { $0.1 }
         list.append(key.databaseValue)
-        return StatementArguments(list)
+        return list
     }
 }
 

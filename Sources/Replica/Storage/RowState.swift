@@ -60,15 +60,18 @@ enum RowStore {
     /// Statements built once per entity (building SQL text per row costs more than executing it).
     struct Statements: Sendable {
         var selectByID: String
+        var exists: String
         var update: String
         var insert: String
         var insertDerived: String
+        /// The derived columns `insertDerived` writes, in order.
+        var derivedNames: [String]
     }
 
     static let statements: [Entity: Statements] = Dictionary(
         uniqueKeysWithValues: Entity.allCases.map { entity in
             let names = entity.fields.map(\.name)
-            let derived = Schema.derivedColumns(entity).map(\.0)
+            let derived = Schema.derivedColumns(entity).map { $0.0 }
             let assignments = names.map { "\($0) = ?" }.joined(separator: ", ")
             func insert(_ extra: [String]) -> String {
                 let columns = (["lseq", "id"] + names + ["dots"] + extra).joined(separator: ", ")
@@ -79,13 +82,15 @@ enum RowStore {
                 entity,
                 Statements(
                     selectByID: selectSQL(entity, where: "WHERE id = ?"),
+                    exists: "SELECT EXISTS(SELECT 1 FROM \(entity.rawValue) WHERE id = ?)",
                     update: "UPDATE \(entity.rawValue) SET lseq = ?, id = ?, \(assignments), dots = ? WHERE lseq = ?",
-                    insert: insert([]), insertDerived: insert(derived))
+                    insert: insert([]), insertDerived: insert(derived), derivedNames: derived)
             )
         })
 
     static func sql(_ entity: Entity) -> Statements {
-        statements[entity] ?? Statements(selectByID: "", update: "", insert: "", insertDerived: "")
+        statements[entity]
+            ?? Statements(selectByID: "", exists: "", update: "", insert: "", insertDerived: "", derivedNames: [])
     }
 
     /// Loads the record `id`, with its current `lseq`, or nil when absent.
@@ -93,6 +98,11 @@ enum RowStore {
         let statement = try db.cachedStatement(sql: sql(entity).selectByID)
         guard let row = try Row.fetchOne(statement, arguments: [id]) else { return nil }
         return try decode(db, entity, row: row)
+    }
+
+    /// Whether the record `id` exists (an index probe; nothing decoded).
+    static func exists(_ db: Database, _ entity: Entity, id: String) throws -> Bool {
+        try Bool.fetchOne(db.cachedStatement(sql: sql(entity).exists), arguments: [id]) ?? false
     }
 
     /// Decodes a row selected with `selectSQL`.
@@ -150,7 +160,7 @@ enum RowStore {
                 multi.append((index, field))
             }
         }
-        // Plain `DatabaseValue`s: GRDB binds them as they are (an array of existentials costs a conversion each).
+        // Bound as they are (`run(binding:)`).
         var list: [DatabaseValue] = [lseq.databaseValue, state.id.databaseValue]
         list.reserveCapacity(state.fields.count + 4 + derived.count)
         for (field, spec) in zip(state.fields, entity.fields) {
@@ -162,14 +172,14 @@ enum RowStore {
             // Derived columns are refreshed separately after updates (OrderRecords.refresh).
             guard derived.isEmpty else { throw ReplicaError.corrupt("updates do not write derived columns") }
             list.append(previousLseq.databaseValue)
-            try db.cachedStatement(sql: sql(entity).update).execute(arguments: StatementArguments(list))
+            try db.cachedStatement(sql: sql(entity).update).run(binding: list)
         } else {
             let statements = sql(entity)
             let text = derived.isEmpty ? statements.insert : statements.insertDerived
-            guard derived.isEmpty || derived.map(\.0) == Schema.derivedColumns(entity).map(\.0) else {
+            guard derived.isEmpty || derived.elementsEqual(statements.derivedNames, by: { $0.0 == $1 }) else {
                 throw ReplicaError.corrupt("derived columns of \(entity.rawValue) written out of order")
             }
-            try db.cachedStatement(sql: text).execute(arguments: StatementArguments(list))
+            try db.cachedStatement(sql: text).run(binding: list)
         }
         if previousSiblingMask != 0 || !multi.isEmpty {
             try db.cachedStatement(sql: "DELETE FROM siblings WHERE entity = ? AND row_id = ?")
@@ -194,6 +204,15 @@ enum RowStore {
         var mask: UInt64 = 0
         for (index, field) in state.fields.enumerated() where field.siblings.count > 1 { mask |= 1 << UInt64(index) }
         return mask
+    }
+}
+
+extension StatementArguments {
+    /// Arguments from values already converted. GRDB's initializer for a sequence of one convertible type maps a
+    /// key path over it, unspecialised across the module boundary: for the few-column inserts of a command that
+    /// cost more than binding. The existential form maps with a plain closure.
+    init(values: [DatabaseValue]) {
+        self.init(values.map { $0 as (any DatabaseValueConvertible)? })
     }
 }
 

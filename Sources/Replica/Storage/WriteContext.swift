@@ -21,6 +21,8 @@ final class WriteContext {
     private var counter: Int64
     private var hybrid: HybridClock
     private var lseq: Int64
+    /// The change sequence when the transaction began.
+    let startLseq: Int64
     private var orderSequence: Int64
     private var allocated: (dot: Dot, time: HybridTime)?
     private var dirty = false
@@ -72,6 +74,7 @@ final class WriteContext {
         counter = row["counter"]
         hybrid = HybridClock(last: HybridTime(rawValue: UInt64(bitPattern: row["hlc"] as Int64)))
         lseq = row["lseq"]
+        startLseq = lseq
         orderSequence = row["order_sequence"]
     }
 
@@ -87,6 +90,9 @@ final class WriteContext {
 
     /// The time shown to people for this transaction's events (UTC milliseconds from the hybrid clock).
     var eventTime: Int64 { stamp.time.milliseconds }
+
+    /// The change sequence so far: `startLseq` plus every change this transaction made.
+    var currentLseq: Int64 { lseq }
 
     /// The next position in the local change order.
     func nextLseq() -> Int64 {
@@ -173,7 +179,7 @@ final class WriteContext {
     private static func checkText(_ values: [String: FieldValue]) throws {
         for (name, value) in values {
             if let text = value.text {
-                try InputRules.checkText(text, field: name.replacingOccurrences(of: "_", with: " "))
+                try InputRules.checkText(text, field: name.replacingOccurrences(of: "_", with: " "))  // label built on failure only
             }
         }
     }

@@ -1,0 +1,67 @@
+import GRDB
+import GRDBSQLite
+
+extension Statement {
+    /// Runs the statement with `values` bound through SQLite's C API on GRDB's statement handle, then executed
+    /// by GRDB as usual (its transaction bookkeeping and errors).
+    ///
+    /// For the statements every command and every merged row runs: building a `StatementArguments` from an
+    /// array costs GRDB a generic, unspecialised conversion per value (a key path, an existential box), more
+    /// than SQLite's own work for a small insert. Values are copied by SQLite (`SQLITE_TRANSIENT`).
+    ///
+    /// - Throws: `ReplicaError(.internalError)` when `values` does not match the statement's parameters;
+    ///   GRDB's `DatabaseError` for anything SQLite refuses.
+    func run(binding values: [DatabaseValue]) throws {
+        // Clears the bindings of any earlier use and marks the (empty) arguments as bound, so that `execute()`
+        // resets and steps without binding again.
+        setUncheckedArguments(StatementArguments())
+        let handle = sqliteStatement
+        guard values.count == Int(sqlite3_bind_parameter_count(handle)) else {
+            throw ReplicaError(
+                .internalError,
+                "\(values.count) values for the \(sqlite3_bind_parameter_count(handle)) parameters of \(sql)",
+                hint: "this is a bug in Outpost; nothing was written")
+        }
+        for (offset, value) in values.enumerated() {
+            let code = Self.bind(value, to: handle, at: CInt(offset + 1))
+            guard code == SQLITE_OK else {
+                throw DatabaseError(
+                    resultCode: ResultCode(rawValue: code),
+                    message: String(cString: sqlite3_errmsg(sqlite3_db_handle(handle))), sql: sql)
+            }
+        }
+        try execute()
+    }
+
+    /// SQLite copies the bytes before the call returns.
+    private static let transient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
+
+    private static func bind(_ value: DatabaseValue, to handle: OpaquePointer, at index: CInt) -> CInt {
+        switch value.storage {
+        case .null:
+            return sqlite3_bind_null(handle, index)
+        case .int64(let integer):
+            return sqlite3_bind_int64(handle, index, integer)
+        case .double(let double):
+            return sqlite3_bind_double(handle, index, double)
+        case .string(let string):
+            var text = string
+            return text.withUTF8 { bytes in
+                // An empty buffer may have no address, which SQLite would bind as NULL.
+                guard let base = bytes.baseAddress, !bytes.isEmpty else {
+                    return sqlite3_bind_text(handle, index, "", 0, transient)
+                }
+                return base.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
+                    sqlite3_bind_text(handle, index, $0, CInt(bytes.count), transient)
+                }
+            }
+        case .blob(let data):
+            return data.withUnsafeBytes { bytes in
+                guard let base = bytes.baseAddress, !bytes.isEmpty else {
+                    return sqlite3_bind_zeroblob(handle, index, 0)
+                }
+                return sqlite3_bind_blob(handle, index, base, CInt(bytes.count), transient)
+            }
+        }
+    }
+}
