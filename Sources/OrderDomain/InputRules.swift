@@ -47,9 +47,12 @@ public enum InputRules {
     /// length limits (64 characters before the `@`, 254 in all).
     public static func checkEmail(_ email: String) throws(DomainError) {
         let parts = email.split(separator: "@", omittingEmptySubsequences: false)
+        // Printable ASCII has neither white space nor control characters (decided on the bytes).
+        let printableASCII = email.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F }
         guard email.utf8.count <= 254, parts.count == 2, (1...64).contains(parts[0].utf8.count),
             parts[1].contains("."), !parts[1].hasPrefix("."), !parts[1].hasSuffix("."),
-            !email.contains(where: \.isWhitespace), !email.unicodeScalars.contains(where: isControl)
+            printableASCII
+                || (!email.contains(where: \.isWhitespace) && !email.unicodeScalars.contains(where: isControl))
         else {
             let shown = email.count > 80 ? "\(email.prefix(40))…" : email
             throw DomainError(

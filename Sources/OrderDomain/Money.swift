@@ -145,7 +145,13 @@ public struct Money: Hashable, Sendable, CustomStringConvertible {
 
 extension StringProtocol {
     func trimmingWhitespace() -> Substring {
+        // Most text starts and ends with a printable ASCII character: nothing to trim, no Unicode tables to ask.
         let scalars = Substring(self)
+        if let first = scalars.utf8.first, let last = scalars.utf8.last, (0x21..<0x7F).contains(first),
+            (0x21..<0x7F).contains(last)
+        {
+            return scalars
+        }
         let start = scalars.firstIndex { !$0.isWhitespace } ?? scalars.endIndex
         let end = scalars.lastIndex { !$0.isWhitespace }.map { scalars.index(after: $0) } ?? start
         return scalars[start..<Swift.max(start, end)]

@@ -278,6 +278,14 @@ public struct LineSpec: Hashable, Sendable {
     /// A SKU is 1–64 printable characters without `:`, `,`, `@`, white space (they delimit stored forms) or
     /// control characters.
     public static func checkSKU(_ sku: String) throws(DomainError) {
+        // Printable ASCII without the three separators is a SKU when 1–64 long (the common case, on the bytes).
+        if (1...64).contains(sku.utf8.count),
+            sku.utf8.allSatisfy({
+                $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ":") && $0 != UInt8(ascii: ",") && $0 != UInt8(ascii: "@")
+            })
+        {
+            return
+        }
         let forbidden: Set<Character> = [":", ",", "@"]
         guard !sku.isEmpty, sku.count <= 64,
             !sku.contains(where: { forbidden.contains($0) || $0.isWhitespace }),

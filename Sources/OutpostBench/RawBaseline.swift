@@ -34,46 +34,55 @@ struct RawBaseline {
         }
     }
 
-    /// One transaction per order: the customer when new, the order row, its lines.
-    func write(_ dataset: Dataset) throws {
+    /// One transaction per `perCommit` orders (the replica's basket): for each, the customer when new, the order
+    /// row, its lines.
+    func write(_ dataset: Dataset, perCommit: Int = 1) throws {
         var random = SeededRandom(state: 7)
         var sequence = 0
-        for planned in dataset.orders {
-            sequence += 1
-            let now = Int64(Date().timeIntervalSince1970 * 1000)
-            let orderID = Identifiers.uuidV7(milliseconds: now, using: &random)
-            let customerID = Identifiers.customerID(email: planned.email)
+        for start in stride(from: 0, to: dataset.orders.count, by: perCommit) {
             try pool.write { db in
-                if try Int.fetchOne(
-                    db.cachedStatement(sql: "SELECT 1 FROM customers WHERE id = ?"), arguments: [customerID]) == nil
-                {
-                    try db.cachedStatement(sql: "INSERT INTO customers VALUES (?, ?, NULL, NULL, NULL, ?)").execute(
-                        arguments: [customerID, planned.email, now])
-                }
-                var total: Int64 = 0
-                var lines: [(String, LineSpec, Int64)] = []
-                for spec in planned.lines {
-                    let price =
-                        (try? Money(parsing: spec.unitPrice ?? "0", currency: CurrencyCode.none).minorUnits) ?? 0
-                    total += price * spec.quantity
-                    lines.append((Identifiers.uuidV7(milliseconds: now, using: &random), spec, price))
-                }
-                try db.cachedStatement(
-                    sql:
-                        "INSERT INTO orders VALUES (?, ?, ?, ?, 'main', 'EUR', 0, 0, 0, NULL, ?, NULL, NULL, '1 High St', NULL, NULL, NULL, NULL, 'pending_payment', '', ?, 0, 0, ?, 0)"
-                ).execute(arguments: [
-                    orderID, "RAW-\(sequence)", customerID, planned.channel.rawValue, now, total, total,
-                ])
-                for (position, (id, spec, price)) in lines.enumerated() {
-                    try db.cachedStatement(
-                        sql: "INSERT INTO order_lines VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, 0, 0, 0, 0, 0, ?)"
-                    ).execute(
-                        arguments: [
-                            id, orderID, spec.sku, spec.sku, spec.quantity, price, position, spec.quantity,
-                            spec.quantity,
-                        ])
+                for planned in dataset.orders[start..<min(dataset.orders.count, start + perCommit)] {
+                    sequence += 1
+                    try insert(planned, sequence: sequence, random: &random, db)
                 }
             }
+        }
+    }
+
+    private func insert(_ planned: Dataset.PlannedOrder, sequence: Int, random: inout SeededRandom, _ db: Database)
+        throws
+    {
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let orderID = Identifiers.uuidV7(milliseconds: now, using: &random)
+        let customerID = Identifiers.customerID(email: planned.email)
+        if try Int.fetchOne(
+            db.cachedStatement(sql: "SELECT 1 FROM customers WHERE id = ?"), arguments: [customerID]) == nil
+        {
+            try db.cachedStatement(sql: "INSERT INTO customers VALUES (?, ?, NULL, NULL, NULL, ?)").execute(
+                arguments: [customerID, planned.email, now])
+        }
+        var total: Int64 = 0
+        var lines: [(String, LineSpec, Int64)] = []
+        for spec in planned.lines {
+            let price =
+                (try? Money(parsing: spec.unitPrice ?? "0", currency: CurrencyCode.none).minorUnits) ?? 0
+            total += price * spec.quantity
+            lines.append((Identifiers.uuidV7(milliseconds: now, using: &random), spec, price))
+        }
+        try db.cachedStatement(
+            sql:
+                "INSERT INTO orders VALUES (?, ?, ?, ?, 'main', 'EUR', 0, 0, 0, NULL, ?, NULL, NULL, '1 High St', NULL, NULL, NULL, NULL, 'pending_payment', '', ?, 0, 0, ?, 0)"
+        ).execute(arguments: [
+            orderID, "RAW-\(sequence)", customerID, planned.channel.rawValue, now, total, total,
+        ])
+        for (position, (id, spec, price)) in lines.enumerated() {
+            try db.cachedStatement(
+                sql: "INSERT INTO order_lines VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, 0, 0, 0, 0, 0, ?)"
+            ).execute(
+                arguments: [
+                    id, orderID, spec.sku, spec.sku, spec.quantity, price, position, spec.quantity,
+                    spec.quantity,
+                ])
         }
     }
 

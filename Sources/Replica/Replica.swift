@@ -329,6 +329,8 @@ public final class Replica: Sendable {
     /// Runs `body` as one write transaction: allocates at most one dot, refreshes the derived view of every
     /// order it touched, persists the clock, commits, then tells observers which orders changed.
     func write<T: Sendable>(_ body: @escaping @Sendable (WriteContext) throws -> T) async throws -> T {
+        // Inside `transaction`: the command joins it, on the thread that holds it.
+        if let basket = Basket.current, basket.replica === self, basket.isServing { return try basket.perform(body) }
         let wall = now()
         let random = self.random
         let work = { (db: Database) throws -> (T, Set<String>, ClosedRange<Int64>) in
