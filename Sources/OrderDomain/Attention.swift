@@ -89,11 +89,12 @@ extension Order {
 
     /// Every reason this order needs attention and from when, given its facts: what `attention(now:)` lists at a
     /// time is exactly the entries due by then (the replica keeps this schedule for the SQL view `attention`).
-    public func attentionSchedule(thresholds: AttentionThresholds = AttentionThresholds(), conflicted: Bool)
-        -> [ScheduledAttention]
-    {
-        let progress = self.progress
-        let timeless = Set(flags(now: .min))
+    /// `progress`: the order's progress when the caller has it already (`self.progress` otherwise).
+    public func attentionSchedule(
+        thresholds: AttentionThresholds = AttentionThresholds(), conflicted: Bool, progress known: OrderProgress? = nil
+    ) -> [ScheduledAttention] {
+        let progress = known ?? self.progress
+        let timeless = Set(flags(now: .min, progress: progress))
         let overlays = Set(progress.overlays)
         let open = cancelledAt == nil
         let unshipped = progress.lines.contains { $0.demand > $0.shipped }

@@ -76,6 +76,9 @@ public enum Entity: String, Hashable, Sendable, CaseIterable {
         self = Self.byCode[Int(code)]
     }
 
+    /// Hashed by wire code (a raw-value enum would hash its name's text; entities key the hottest tables).
+    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
+
     /// The entities by wire code (the codes run from 0 without gaps; a test checks it).
     private static let byCode: [Entity] = allCases.sorted { $0.code < $1.code }
 

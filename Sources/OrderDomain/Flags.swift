@@ -20,10 +20,11 @@ extension Order {
     /// How long before an authorization expires its order is flagged.
     public static let authorizationWarning: Int64 = 86_400_000
 
-    /// The flags of this order at `now` (Unix milliseconds, UTC).
-    public func flags(now: Int64) -> [AttentionFlag] {
+    /// The flags of this order at `now` (Unix milliseconds, UTC). `progress`: the order's progress when the
+    /// caller has it already (`self.progress` otherwise).
+    public func flags(now: Int64, progress known: OrderProgress? = nil) -> [AttentionFlag] {
         var flags = Set<AttentionFlag>()
-        let progress = self.progress
+        let progress = known ?? self.progress
         for parcel in fulfilments where parcel.shippedAt != nil && parcel.deliveredAt == nil {
             let latest = trackingEvents.filter { $0.fulfilmentID == parcel.id }.max { ($0.at, $0.id) < ($1.at, $1.id) }
             switch latest?.kind {

@@ -159,7 +159,8 @@ extension OrderCommands {
                     .orderLines, id: line.id, Self.lineValues(line, orderID: id),
                     derived: OrderRecords.lineDerived(lineProgress))
             }
-            try OrderRecords.storeSchedules(context.db, order, try context.dueSchedules(), fresh: true)
+            try OrderRecords.storeSchedules(
+                context.db, order, try context.dueSchedules(), fresh: true, progress: progress)
             // The units sold take this device's selling rights (a backorder takes none).
             if !options.backorder {
                 var sold: [String: Int64] = [:]

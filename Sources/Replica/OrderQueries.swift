@@ -152,8 +152,10 @@ extension OrderQueries {
                 db, sql: "SELECT at, event, detail FROM order_timeline WHERE order_id = ? ORDER BY at, event",
                 arguments: [order.id]
             ).map { TimelineEntry(at: $0["at"], event: $0["event"], detail: $0["detail"]) }
+            let progress = order.progress
             return OrderDetails(
-                order: order, progress: order.progress, flags: order.flags(now: now), customerEmail: email,
+                order: order, progress: progress, flags: order.flags(now: now, progress: progress),
+                customerEmail: email,
                 timeline: timeline, conflicts: try Self.conflicts(db, orderID: order.id))
         }
     }

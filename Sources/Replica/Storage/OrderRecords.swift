@@ -162,7 +162,7 @@ enum OrderRecords {
             for (order, row) in zip(orders, rows) {
                 let progress = order.progress
                 try updateOrder.run(binding: values(orderDerived(progress), FieldRow(row, .orders).lseq))
-                try storeSchedules(db, order, schedules)
+                try storeSchedules(db, order, schedules, progress: progress)
                 for line in progress.lines {
                     guard let lseq = lineLseqs[line.lineID] else { continue }
                     try updateLine.run(binding: values(lineDerived(line), lseq))
@@ -214,14 +214,16 @@ enum OrderRecords {
         for line in progress.lines {
             try db.cachedStatement(sql: lineRefreshSQL).run(binding: values(lineDerived(line), line.lineID))
         }
-        try storeSchedules(db, order, schedules)
+        try storeSchedules(db, order, schedules, progress: progress)
         return progress
     }
 
     /// Stores what is derived from `order`'s facts over time: its attention schedule and its outbox. `fresh`: a
     /// new order, with nothing stored yet.
-    static func storeSchedules(_ db: Database, _ order: Order, _ schedules: Schedules, fresh: Bool = false) throws {
-        try storeAttention(db, order, schedules.attention, fresh: fresh)
+    static func storeSchedules(
+        _ db: Database, _ order: Order, _ schedules: Schedules, fresh: Bool = false, progress: OrderProgress? = nil
+    ) throws {
+        try storeAttention(db, order, schedules.attention, fresh: fresh, progress: progress)
         try storeOutbox(db, order, schedules, fresh: fresh)
     }
 
@@ -279,14 +281,15 @@ enum OrderRecords {
     /// the entries due at SQLite's clock. Conflicts and oversold lines are the view's own (they depend on other
     /// records), so the schedule is stored without them.
     static func storeAttention(
-        _ db: Database, _ order: Order, _ thresholds: AttentionThresholds, fresh: Bool = false
+        _ db: Database, _ order: Order, _ thresholds: AttentionThresholds, fresh: Bool = false,
+        progress: OrderProgress? = nil
     ) throws {
         if !fresh {
             try db.cachedStatement(sql: "DELETE FROM attention_items WHERE order_id = ?").execute(arguments: [order.id])
         }
         let insert = try db.cachedStatement(
             sql: "INSERT INTO attention_items (order_id, kind, since, due_at, why) VALUES (?, ?, ?, ?, ?)")
-        for entry in order.attentionSchedule(thresholds: thresholds, conflicted: false) {
+        for entry in order.attentionSchedule(thresholds: thresholds, conflicted: false, progress: progress) {
             try insert.run(binding: [
                 order.id.databaseValue, entry.item.kind.rawValue.databaseValue, entry.item.since.databaseValue,
                 entry.dueAt.databaseValue, entry.item.why.databaseValue,
@@ -336,20 +339,15 @@ struct FieldRow {
         self.entity = entity
     }
 
-    /// Field name → column, per entity (the row's column 0 is `id`, so field i is column i + 1).
-    private static let columns: [Entity: [String: Int]] = Dictionary(
-        uniqueKeysWithValues: Entity.allCases.map { entity in
-            (entity, Dictionary(uniqueKeysWithValues: entity.fields.enumerated().map { ($1.name, $0 + 1) }))
-        })
-
-    var id: String { row["id"] }
-    var lseq: Int64 { row["lseq"] }
+    /// The row's column 0 is `id`, field i is column i + 1, and `lseq` follows the last field.
+    var id: String { row[0] }
+    var lseq: Int64 { row[entity.fields.count + 1] }
 
     func text(_ field: String) -> String? { column(field).flatMap { row[$0] } }
     func integer(_ field: String) -> Int64? { column(field).flatMap { row[$0] } }
 
     private func column(_ field: String) -> Int? {
-        let column = Self.columns[entity]?[field]
+        let column = entity.fieldIndex(field).map { $0 + 1 }
         assert(column != nil, "\(entity.rawValue) has no field \(field)")
         return column
     }

@@ -68,29 +68,25 @@ enum RowStore {
         var derivedNames: [String]
     }
 
-    static let statements: [Entity: Statements] = Dictionary(
-        uniqueKeysWithValues: Entity.allCases.map { entity in
-            let names = entity.fields.map(\.name)
-            let derived = Schema.derivedColumns(entity).map { $0.0 }
-            let assignments = names.map { "\($0) = ?" }.joined(separator: ", ")
-            func insert(_ extra: [String]) -> String {
-                let columns = (["lseq", "id"] + names + ["dots"] + extra).joined(separator: ", ")
-                return
-                    "INSERT INTO \(entity.rawValue) (\(columns)) VALUES (\(Array(repeating: "?", count: names.count + 3 + extra.count).joined(separator: ", ")))"
-            }
-            return (
-                entity,
-                Statements(
-                    selectByID: selectSQL(entity, where: "WHERE id = ?"),
-                    exists: "SELECT EXISTS(SELECT 1 FROM \(entity.rawValue) WHERE id = ?)",
-                    update: "UPDATE \(entity.rawValue) SET lseq = ?, id = ?, \(assignments), dots = ? WHERE lseq = ?",
-                    insert: insert([]), insertDerived: insert(derived), derivedNames: derived)
-            )
-        })
+    /// By entity code (`Entity(code:)` covers 0..<count).
+    static let statements: [Statements] = Entity.allCases.sorted { $0.code < $1.code }.map { entity in
+        let names = entity.fields.map(\.name)
+        let derived = Schema.derivedColumns(entity).map { $0.0 }
+        let assignments = names.map { "\($0) = ?" }.joined(separator: ", ")
+        func insert(_ extra: [String]) -> String {
+            let columns = (["lseq", "id"] + names + ["dots"] + extra).joined(separator: ", ")
+            return
+                "INSERT INTO \(entity.rawValue) (\(columns)) VALUES (\(Array(repeating: "?", count: names.count + 3 + extra.count).joined(separator: ", ")))"
+        }
+        return Statements(
+            selectByID: selectSQL(entity, where: "WHERE id = ?"),
+            exists: "SELECT EXISTS(SELECT 1 FROM \(entity.rawValue) WHERE id = ?)",
+            update: "UPDATE \(entity.rawValue) SET lseq = ?, id = ?, \(assignments), dots = ? WHERE lseq = ?",
+            insert: insert([]), insertDerived: insert(derived), derivedNames: derived)
+    }
 
     static func sql(_ entity: Entity) -> Statements {
-        statements[entity]
-            ?? Statements(selectByID: "", exists: "", update: "", insert: "", insertDerived: "", derivedNames: [])
+        statements[Int(entity.code)]
     }
 
     /// Loads the record `id`, with its current `lseq`, or nil when absent.
