@@ -80,7 +80,21 @@ extension Bench {
             ))
         figures.append(Figure(key: "merge_vs_raw_ratio", unit: "×", target: "report", runs: rawRatios))
         figures.append(Figure(key: "stream_bootstrap_100k_orders_s", unit: "s", target: "report", runs: streamSeconds))
-        figures.append(Figure(key: "stream_bootstrap_peak_rss_mb", unit: "MB", target: "report", runs: streamRSS))
+        if quick {
+            figures.append(Figure(key: "stream_bootstrap_peak_rss_mb", unit: "MB", target: "report", runs: streamRSS))
+        } else {
+            // The whole 1M-order hub as a record stream (what a terminal on a link that drops often loads), once:
+            // it takes a minute or two.
+            let result = try Self.runReceiver(hub, path: path("terminal"), stream: true)
+            figures.append(
+                Figure(
+                    key: "stream_bootstrap_1m_orders_s", unit: "s", target: "< 120", runs: [result.seconds],
+                    passes: { $0 < 120 }))
+            figures.append(
+                Figure(
+                    key: "stream_bootstrap_peak_rss_mb", unit: "MB", target: "< 64", runs: [result.rssMegabytes],
+                    passes: { $0 < 64 }))
+        }
         figures += try await delta(hub: hub.replica, server: hub.server, identity: hub.identity)
         await hub.server.shutdown()
         if !quick { await merging.server.shutdown() }

@@ -23,7 +23,8 @@ import Testing
         }
         #expect(
             applied == [
-                "v1", "v10-attention-view", "v11-schema-3", "v2-local-ordinal", "v3-staged-dots",
+                "v1", "v10-attention-view", "v11-schema-3", "v12-attention-without-rowid", "v2-local-ordinal",
+                "v3-staged-dots",
                 "v4-rederive-payments",
                 "v5-file-identity",
                 "v6-vouched-counters", "v7-site-keys", "v8-schema-2-settings",
@@ -67,6 +68,52 @@ import Testing
             }
         }
         #expect(try await schema(migrated) == schema(fresh))
+    }
+
+    /// v12 keys `attention_items` by order and position: a file of v11's layout keeps every row, in its order.
+    @Test func attentionItemsKeepTheirRowsWhenKeyedByPosition() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path("till.sqlite")
+        let replica = try Replica.create(at: path, name: "till")
+        for index in 0..<3 {
+            let order = try await replica.commands.createOrder(
+                customerEmail: "c\(index)@example.com", lines: [line("MUG", 1, "4.00"), line("TEE-M", 1, "20.00")])
+            if index > 0 {
+                // Two offline card payments: two entries of one kind for one order.
+                for _ in 0..<index {
+                    try await replica.commands.pay(order: order.orderID, amount: "1.00", provisional: true)
+                }
+            }
+        }
+        let items =
+            "SELECT order_id, position, kind, since, due_at, why FROM attention_items ORDER BY order_id, position"
+        let before = try await replica.pool.read { db in try Row.fetchAll(db, sql: items).map(\.description) }
+        #expect(before.count >= 5)
+        let listed = try await replica.queries.attention(asOf: Int64.max / 2)
+        // Back to v11's layout: a rowid table with an index by order.
+        try await replica.pool.write { db in
+            let view = try #require(
+                try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'view' AND name = 'attention'")
+            )
+            try db.execute(
+                sql: """
+                    DROP VIEW attention;
+                    CREATE TABLE kept AS SELECT order_id, kind, since, due_at, why FROM attention_items
+                        ORDER BY order_id, position;
+                    DROP TABLE attention_items;
+                    CREATE TABLE attention_items (order_id TEXT NOT NULL, kind TEXT NOT NULL, since INTEGER NOT NULL,
+                        due_at INTEGER NOT NULL, why TEXT NOT NULL);
+                    CREATE INDEX attention_items_order ON attention_items(order_id);
+                    INSERT INTO attention_items SELECT * FROM kept ORDER BY rowid;
+                    DROP TABLE kept;
+                    DELETE FROM grdb_migrations WHERE identifier = 'v12-attention-without-rowid';
+                    """)
+            try db.execute(sql: view)
+        }
+        let reopened = try Replica.open(at: path)
+        let after = try await reopened.pool.read { db in try Row.fetchAll(db, sql: items).map(\.description) }
+        #expect(after == before)
+        #expect(try await reopened.queries.attention(asOf: Int64.max / 2) == listed)
     }
 
     /// v2 gives a file created before it its local ordinal: 1, the site that created it.

@@ -168,6 +168,36 @@ enum Migrations {
                     of: failing,
                     with: failing + "    UNION SELECT order_id FROM attention_items WHERE kind = 'message_failed'\n"))
         }
+        migrator.registerMigration("v12-attention-without-rowid") { db in
+            // `attention_items` keyed by (order, position) without a rowid: one B-tree instead of a table and
+            // its order index, so that every command writes one page fewer. The rows are copied in their order;
+            // the view `attention` is dropped and made again from its own text (a table is renamed only while no
+            // view names a table that is missing).
+            guard
+                let view = try String.fetchOne(
+                    db, sql: "SELECT sql FROM sqlite_master WHERE type = 'view' AND name = 'attention'")
+            else { throw ReplicaError.corrupt("the view attention is missing") }
+            try db.execute(
+                sql: """
+                    DROP VIEW attention;
+                    CREATE TABLE attention_items_keyed (
+                        order_id TEXT NOT NULL,
+                        position INTEGER NOT NULL,
+                        kind TEXT NOT NULL,
+                        since INTEGER NOT NULL,
+                        due_at INTEGER NOT NULL,
+                        why TEXT NOT NULL,
+                        PRIMARY KEY (order_id, position)
+                    ) WITHOUT ROWID;
+                    INSERT INTO attention_items_keyed (order_id, position, kind, since, due_at, why)
+                        SELECT order_id, ROW_NUMBER() OVER (PARTITION BY order_id ORDER BY rowid) - 1, kind, since,
+                               due_at, why
+                        FROM attention_items;
+                    DROP TABLE attention_items;
+                    ALTER TABLE attention_items_keyed RENAME TO attention_items;
+                    """)
+            try db.execute(sql: view)
+        }
         return migrator
     }
 

@@ -288,11 +288,12 @@ enum OrderRecords {
             try db.cachedStatement(sql: "DELETE FROM attention_items WHERE order_id = ?").execute(arguments: [order.id])
         }
         let insert = try db.cachedStatement(
-            sql: "INSERT INTO attention_items (order_id, kind, since, due_at, why) VALUES (?, ?, ?, ?, ?)")
-        for entry in order.attentionSchedule(thresholds: thresholds, conflicted: false, progress: progress) {
+            sql: "INSERT INTO attention_items (order_id, position, kind, since, due_at, why) VALUES (?, ?, ?, ?, ?, ?)")
+        let schedule = order.attentionSchedule(thresholds: thresholds, conflicted: false, progress: progress)
+        for (position, entry) in schedule.enumerated() {
             try insert.run(binding: [
-                order.id.databaseValue, entry.item.kind.rawValue.databaseValue, entry.item.since.databaseValue,
-                entry.dueAt.databaseValue, entry.item.why.databaseValue,
+                order.id.databaseValue, position.databaseValue, entry.item.kind.rawValue.databaseValue,
+                entry.item.since.databaseValue, entry.dueAt.databaseValue, entry.item.why.databaseValue,
             ])
         }
     }
