@@ -81,15 +81,24 @@ enum StockLedger {
     /// there): one query for all of an order's lines, so that selling untracked goods costs one probe per order.
     static func tracked(_ db: Database, skus: [String], location: String) throws -> Set<String> {
         guard !skus.isEmpty else { return [] }
-        let marks = (1...skus.count).map { "?\($0)" }.joined(separator: ", ")
+        let statement = try db.cachedStatement(sql: trackedSQL(skus.count))
         var values = skus.map(\.databaseValue)
         values.append(location.databaseValue)
-        let statement = try db.cachedStatement(
-            sql: """
-                SELECT sku FROM stock_movements WHERE sku IN (\(marks)) AND location = ?\(skus.count + 1)
-                UNION SELECT sku FROM stock WHERE sku IN (\(marks)) AND location = ?\(skus.count + 1)
-                """)
-        return Set(try String.fetchAll(statement, arguments: StatementArguments(values: values)))
+        try statement.bind(values)
+        return Set(try String.fetchAll(statement))
+    }
+
+    /// The SQL of `tracked` for `count` SKUs, built once for the common counts.
+    private static func trackedSQL(_ count: Int) -> String {
+        count < trackedSQLs.count ? trackedSQLs[count] : makeTrackedSQL(count)
+    }
+    private static let trackedSQLs = (0..<17).map(makeTrackedSQL)
+    private static func makeTrackedSQL(_ count: Int) -> String {
+        let marks = (0..<count).map { "?\($0 + 1)" }.joined(separator: ", ")
+        return """
+            SELECT sku FROM stock_movements WHERE sku IN (\(marks)) AND location = ?\(count + 1)
+            UNION SELECT sku FROM stock WHERE sku IN (\(marks)) AND location = ?\(count + 1)
+            """
     }
 
     /// The rights state of `key`.

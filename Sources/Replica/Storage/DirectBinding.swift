@@ -12,8 +12,14 @@ extension Statement {
     /// - Throws: `ReplicaError(.internalError)` when `values` does not match the statement's parameters;
     ///   GRDB's `DatabaseError` for anything SQLite refuses.
     func run(binding values: [DatabaseValue]) throws {
-        // Clears the bindings of any earlier use and marks the (empty) arguments as bound, so that `execute()`
-        // resets and steps without binding again.
+        try bind(values)
+        try execute()
+    }
+
+    /// Binds `values` as `run(binding:)` does, for a query then fetched with no arguments (`fetchAll(statement)`).
+    func bind(_ values: [DatabaseValue]) throws {
+        // Clears the bindings of any earlier use and marks the (empty) arguments as bound, so that an execution
+        // or fetch without arguments resets and steps without binding again.
         setUncheckedArguments(StatementArguments())
         let handle = sqliteStatement
         guard values.count == Int(sqlite3_bind_parameter_count(handle)) else {
@@ -30,7 +36,6 @@ extension Statement {
                     message: String(cString: sqlite3_errmsg(sqlite3_db_handle(handle))), sql: sql)
             }
         }
-        try execute()
     }
 
     /// SQLite copies the bytes before the call returns.

@@ -203,15 +203,6 @@ enum RowStore {
     }
 }
 
-extension StatementArguments {
-    /// Arguments from values already converted. GRDB's initializer for a sequence of one convertible type maps a
-    /// key path over it, unspecialised across the module boundary: for the few-column inserts of a command that
-    /// cost more than binding. The existential form maps with a plain closure.
-    init(values: [DatabaseValue]) {
-        self.init(values.map { $0 as (any DatabaseValueConvertible)? })
-    }
-}
-
 extension DatabaseValue.Storage {
     var blobBytes: [UInt8] {
         if case .blob(let data) = self { return Array(data) }
