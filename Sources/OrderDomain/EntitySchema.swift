@@ -96,9 +96,7 @@ public enum Entity: String, Hashable, Sendable, CaseIterable {
         for entity in allCases { table[Int(entity.code)] = entity.declaredFields }
         return table
     }()
-    private static let indexTable: [[String: Int]] = fieldTable.map { fields in
-        Dictionary(fields.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
-    }
+    private static let nameTable: [[String]] = fieldTable.map { $0.map(\.name) }
 
     private var declaredFields: [FieldSpec] {
         switch self {
@@ -184,7 +182,10 @@ public enum Entity: String, Hashable, Sendable, CaseIterable {
     }
 
     /// The index of the field named `name`.
-    public func fieldIndex(_ name: String) -> Int? { Self.indexTable[Int(code)][name] }
+    public func fieldIndex(_ name: String) -> Int? {
+        // A scan: names are short (compared as a word or two, without hashing) and an entity has few fields.
+        Self.nameTable[Int(code)].firstIndex(of: name)
+    }
 }
 
 extension Entity {

@@ -47,11 +47,12 @@ public struct LineQuantity: Hashable, Sendable {
     /// Parses the stored form; malformed pairs are skipped (they cannot be produced by `encode`).
     public static func decode(_ text: String?) -> [LineQuantity] {
         guard let text, !text.isEmpty else { return [] }
-        return text.split(separator: ",").compactMap { pair in
-            guard let colon = pair.lastIndex(of: ":"), let quantity = Int64(pair[pair.index(after: colon)...]) else {
-                return nil
-            }
-            return LineQuantity(lineID: String(pair[..<colon]), quantity: quantity)
+        // On the bytes: ids and digits are ASCII (every derivation reads this, for every shipment and return).
+        return text.utf8.split(separator: UInt8(ascii: ",")).compactMap { pair in
+            guard let colon = pair.lastIndex(of: UInt8(ascii: ":")),
+                let quantity = Int64(Substring(pair[pair.index(after: colon)...]))
+            else { return nil }
+            return LineQuantity(lineID: String(Substring(pair[..<colon])), quantity: quantity)
         }
     }
 }

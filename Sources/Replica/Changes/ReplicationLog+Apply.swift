@@ -182,7 +182,8 @@ extension ReplicationLog {
             // First the order_id indexes the derivation scans by; the rest after it, so that writing the derived
             // columns (status is indexed) maintains no index.
             try Schema.createSecondaryIndexes(db) { $0.hasSuffix("_order") }
-            summary.ordersTouched += try OrderRecords.refreshUnderived(db, now: context.wallMilliseconds)
+            // A replica loads its first stream empty: it holds no schedules yet.
+            summary.ordersTouched += try OrderRecords.refreshUnderived(db, now: context.wallMilliseconds, fresh: true)
             try Schema.createSecondaryIndexes(db)
             try db.execute(sql: "UPDATE replica_info SET state = 'ready', bootstrap_peer = NULL")
         }

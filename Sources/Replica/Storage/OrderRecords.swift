@@ -130,8 +130,9 @@ enum OrderRecords {
 
     /// Recomputes the derived columns of every order whose `status` is NULL (rows loaded without them) a page
     /// of orders at a time: each page's facts are read with one range scan per fact table (order_id index)
-    /// instead of one query per order and table. Returns how many orders it derived.
-    static func refreshUnderived(_ db: Database, now: Int64, pageSize: Int = 2_000) throws -> Int {
+    /// instead of one query per order and table. `fresh`: no order has schedules stored yet (a replica loading
+    /// its first stream), so there are none to delete first. Returns how many orders it derived.
+    static func refreshUnderived(_ db: Database, now: Int64, fresh: Bool = false, pageSize: Int = 2_000) throws -> Int {
         let page = try db.cachedStatement(
             sql: orderSQL + " WHERE +status IS NULL AND id > ? ORDER BY id LIMIT \(pageSize)")
         // By rowid: one b-tree descent per update instead of two (the id index, then the table).
@@ -162,7 +163,7 @@ enum OrderRecords {
             for (order, row) in zip(orders, rows) {
                 let progress = order.progress
                 try updateOrder.run(binding: values(orderDerived(progress), FieldRow(row, .orders).lseq))
-                try storeSchedules(db, order, schedules, progress: progress)
+                try storeSchedules(db, order, schedules, fresh: fresh, progress: progress)
                 for line in progress.lines {
                     guard let lseq = lineLseqs[line.lineID] else { continue }
                     try updateLine.run(binding: values(lineDerived(line), lseq))
@@ -344,8 +345,14 @@ struct FieldRow {
     var id: String { row[0] }
     var lseq: Int64 { row[entity.fields.count + 1] }
 
-    func text(_ field: String) -> String? { column(field).flatMap { row[$0] } }
-    func integer(_ field: String) -> Int64? { column(field).flatMap { row[$0] } }
+    func text(_ field: String) -> String? {
+        guard let column = column(field) else { return nil }
+        return FieldValue(row[column] as DatabaseValue).text
+    }
+    func integer(_ field: String) -> Int64? {
+        guard let column = column(field) else { return nil }
+        return FieldValue(row[column] as DatabaseValue).integer
+    }
 
     private func column(_ field: String) -> Int? {
         let column = entity.fieldIndex(field).map { $0 + 1 }
