@@ -51,6 +51,21 @@ extension ReplicationLog {
                     "a \(row.entity.rawValue) record has \(row.fields.count) fields, expected \(row.entity.fields.count)"
                 )
             }
+            if let context, sameSnapshot {
+                // The common case of a first stream: one pass from the received fields to the row.
+                let lseq = context.nextLseq()
+                do {
+                    let loaded = try RowStore.insertLoaded(
+                        db, row.entity, id: row.id, fields: row.fields, ordinals: ordinals, lseq: lseq
+                    ) { dot, time in
+                        if dot.counter > highest[dot.site] ?? 0 { highest[dot.site] = dot.counter }
+                        context.observe(time)
+                    }
+                    if loaded { continue }
+                } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
+                    // Delivered twice: the general path below replaces the earlier copy.
+                }
+            }
             let fields = try Self.rename(row.fields, ordinals)
             for field in fields {
                 for sibling in field.siblings where sibling.dot.counter > highest[sibling.dot.site] ?? 0 {

@@ -195,6 +195,39 @@ enum RowStore {
         }
     }
 
+    /// Inserts a record loaded straight from a first stream when every field holds at most one sibling (nearly
+    /// every record): its dots renamed to this replica's site ordinals, its visible values and `dots` bound in
+    /// one pass, without building renamed field states (what `save` would take). `note` sees each dot and time.
+    ///
+    /// - Returns: false when the record has a field with several siblings (the caller takes the general path);
+    ///   otherwise inserted. Throws SQLite's constraint error when the id is already there.
+    static func insertLoaded(
+        _ db: Database, _ entity: Entity, id: String, fields: [FieldState], ordinals: [UInt32], lseq: Int64,
+        note: (Dot, HybridTime) -> Void
+    ) throws -> Bool {
+        var dots = RowDots()
+        var list: [DatabaseValue] = [lseq.databaseValue, id.databaseValue]
+        list.reserveCapacity(fields.count + 3)
+        for (index, field) in fields.enumerated() {
+            guard field.siblings.count <= 1 else { return false }
+            guard let only = field.siblings.first else {
+                list.append(.null)
+                continue
+            }
+            guard Int(only.dot.site) < ordinals.count else {
+                throw ReplicaError(
+                    .protocolViolation, "a dot names site \(only.dot.site) of a batch with \(ordinals.count) sites")
+            }
+            let dot = Dot(site: ordinals[Int(only.dot.site)], counter: only.dot.counter)
+            dots.assign(UInt64(1) << UInt64(index), to: dot, time: only.time)
+            note(dot, only.time)
+            list.append(only.value.databaseValue)
+        }
+        list.append(Data(dots.encoded()).databaseValue)
+        try db.cachedStatement(sql: sql(entity).insert).run(binding: list)
+        return true
+    }
+
     /// The sibling mask stored for a record (0 when it has no multi-sibling field).
     static func siblingMask(of state: RowState) -> UInt64 {
         var mask: UInt64 = 0
