@@ -13,7 +13,7 @@ import Testing
         let created = try await replica.commands.createOrder(customerEmail: "ana@example.com", lines: [line("MUG", 1)])
         try await replica.commands.pay(order: created.orderID, amount: "10.00")
         // Two notifications, or a failure after five seconds (never a hang).
-        let seen = try await withDeadline(5, "two change notifications") {
+        let seen = try await withDeadline(30, "two change notifications") {
             var seen: [Set<String>] = []
             for await changed in changes {
                 seen.append(changed)
@@ -60,7 +60,7 @@ import Testing
         let earlier = try await writer.commands.createOrder(customerEmail: "old@example.com", lines: [line("MUG", 1)])
         let changes = watching.changedOrders()
         let created = try await writer.commands.createOrder(customerEmail: "ana@example.com", lines: [line("MUG", 1)])
-        let first = try await withDeadline(5, "a report of the other instance's order") {
+        let first = try await withDeadline(30, "a report of the other instance's order") {
             for await changed in changes { return changed }
             return []
         }
@@ -69,20 +69,20 @@ import Testing
         let laptop = try Replica.create(at: directory.path("laptop.sqlite"), name: "laptop")
         let sold = try await laptop.commands.createOrder(customerEmail: "bo@example.com", lines: [line("MUG", 1)])
         try await writer.replication.pull(from: laptop)
-        let merged = try await withDeadline(5, "a report of the merged order") {
+        let merged = try await withDeadline(30, "a report of the merged order") {
             for await changed in changes { return changed }
             return []
         }
         #expect(merged == [sold.orderID])
         let own = try await watching.commands.pay(order: created.orderID, amount: "10.00")
-        let next = try await withDeadline(5, "a report of this instance's payment") {
+        let next = try await withDeadline(30, "a report of this instance's payment") {
             for await changed in changes { return changed }
             return []
         }
         #expect(next == [own.orderID])
         try await Task.sleep(for: .milliseconds(400))
         try await writer.commands.edit(order: sold.orderID, notes: "gift wrap")
-        let after = try await withDeadline(5, "the next change, not the payment again") {
+        let after = try await withDeadline(30, "the next change, not the payment again") {
             for await changed in changes { return changed }
             return []
         }
