@@ -36,8 +36,9 @@ public struct CommandResult: Hashable, Sendable {
 ///
 /// Each command is one write transaction: it loads the facts it needs, asks `OrderDomain` whether the command
 /// is allowed (a refusal is a `DomainError` and changes nothing), writes the accepted facts with one dot, and
-/// refreshes the derived view of every order it touched. Reads are `replica.queries`; what a sync session
-/// uses is `replica.replication`.
+/// refreshes the derived view of every order it touched. Inside `Replica.transaction` a command is a savepoint
+/// of the basket's transaction instead (it shares the basket's commit and dot; a refusal still changes nothing).
+/// Reads are `replica.queries`; what a sync session uses is `replica.replication`.
 public struct OrderCommands: Sendable {
     let replica: Replica
 

@@ -93,10 +93,14 @@ struct Demo: AsyncParsableCommand {
         print("2. Offline: each laptop sells.")
         var options = NewOrderOptions()
         options.address = "1 Harbour St, Leith"
-        let ana = try await one.commands.createOrder(
-            customerEmail: "ana@example.com", lines: [LineSpec(sku: "TEE-M", quantity: 2, unitPrice: "19.90")],
-            options: options)
-        try await one.commands.pay(order: ana.orderNumber, amount: "39.80", method: .cash)
+        // A till's sale and its payment: one basket, one commit.
+        let ana = try await one.transaction { [options] in
+            let sale = try await one.commands.createOrder(
+                customerEmail: "ana@example.com", lines: [LineSpec(sku: "TEE-M", quantity: 2, unitPrice: "19.90")],
+                options: options)
+            try await one.commands.pay(order: sale.orderNumber, amount: "39.80", method: .cash)
+            return sale
+        }
         print("   popup-1 sold \(ana.orderNumber) to ana@example.com: 2 × TEE-M, paid 39.80 EUR cash")
         let bo = try await two.commands.createOrder(
             customerEmail: "bo@example.com",
