@@ -94,11 +94,14 @@ enum StockLedger {
     }
     private static let trackedSQLs = (0..<17).map(makeTrackedSQL)
     private static func makeTrackedSQL(_ count: Int) -> String {
-        let marks = (0..<count).map { "?\($0 + 1)" }.joined(separator: ", ")
-        return """
-            SELECT sku FROM stock_movements WHERE sku IN (\(marks)) AND location = ?\(count + 1)
-            UNION SELECT sku FROM stock WHERE sku IN (\(marks)) AND location = ?\(count + 1)
+        // One probe pair per SKU joined by UNION ALL: an `IN (…)` list or a `UNION` would make SQLite build an
+        // ephemeral table for every execution, which costs more than the probes.
+        (0..<count).map { index in
             """
+            SELECT ?\(index + 1) WHERE EXISTS (SELECT 1 FROM stock_movements WHERE sku = ?\(index + 1) AND location = ?\(count + 1))
+                OR EXISTS (SELECT 1 FROM stock WHERE sku = ?\(index + 1) AND location = ?\(count + 1))
+            """
+        }.joined(separator: "\nUNION ALL\n")
     }
 
     /// The rights state of `key`.
