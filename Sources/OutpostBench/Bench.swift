@@ -94,46 +94,37 @@ struct Bench {
     /// Orders written through the replica ÷ the same rows into plain SQLite, alternating, same run.
     mutating func writeOverhead() async throws -> [Figure] {
         let dataset = Dataset(count: quick ? 1_000 : 5_000, seed: 1)
-        var ratios: [Double] = []
-        var perOrder: [Double] = []
-        for _ in 0..<(quick ? 3 : 5) {
-            let replica = try Replica.create(at: path("write"), name: "bench")
+        /// The dataset through the replica's commands, `perCommit` orders per commit (a basket of them through
+        /// `Replica.transaction` when more than one), then into plain SQLite with as many per transaction.
+        func measure(perCommit: Int) async throws -> (ratio: Double, microseconds: Double) {
+            let replica = try Replica.create(at: path(perCommit == 1 ? "write" : "basket"), name: "bench")
             let replicaTime = try await Clock.seconds {
-                for planned in dataset.orders {
-                    var options = NewOrderOptions()
-                    options.channel = planned.channel
-                    options.address = "1 High St"
-                    _ = try await replica.commands.createOrder(
-                        customerEmail: planned.email, lines: planned.lines, options: options)
-                }
-            }
-            let raw = try RawBaseline(path: path("raw"))
-            let rawTime = try Clock.seconds { try raw.write(dataset) }
-            ratios.append(replicaTime / rawTime)
-            perOrder.append(replicaTime / Double(dataset.orders.count) * 1e6)
-        }
-        // Baskets: ten orders per commit on both sides (`Replica.transaction` against ten orders per transaction).
-        var basketRatios: [Double] = []
-        var basketPerOrder: [Double] = []
-        for _ in 0..<(quick ? 3 : 5) {
-            let replica = try Replica.create(at: path("basket"), name: "bench")
-            let replicaTime = try await Clock.seconds {
-                for start in stride(from: 0, to: dataset.orders.count, by: 10) {
-                    try await replica.transaction {
-                        for planned in dataset.orders[start..<min(dataset.orders.count, start + 10)] {
-                            var options = NewOrderOptions()
-                            options.channel = planned.channel
-                            options.address = "1 High St"
-                            _ = try await replica.commands.createOrder(
-                                customerEmail: planned.email, lines: planned.lines, options: options)
-                        }
+                for start in stride(from: 0, to: dataset.orders.count, by: perCommit) {
+                    let orders = dataset.orders[start..<min(dataset.orders.count, start + perCommit)]
+                    if perCommit == 1 {
+                        try await Self.sell(orders, on: replica)
+                    } else {
+                        try await replica.transaction { try await Self.sell(orders, on: replica) }
                     }
                 }
             }
-            let raw = try RawBaseline(path: path("raw-basket"))
-            let rawTime = try Clock.seconds { try raw.write(dataset, perCommit: 10) }
-            basketRatios.append(replicaTime / rawTime)
-            basketPerOrder.append(replicaTime / Double(dataset.orders.count) * 1e6)
+            let raw = try RawBaseline(path: path(perCommit == 1 ? "raw" : "raw-basket"))
+            let rawTime = try Clock.seconds { try raw.write(dataset, perCommit: perCommit) }
+            return (replicaTime / rawTime, replicaTime / Double(dataset.orders.count) * 1e6)
+        }
+        var ratios: [Double] = []
+        var perOrder: [Double] = []
+        var basketRatios: [Double] = []
+        var basketPerOrder: [Double] = []
+        for _ in 0..<(quick ? 3 : 5) {
+            let single = try await measure(perCommit: 1)
+            ratios.append(single.ratio)
+            perOrder.append(single.microseconds)
+        }
+        for _ in 0..<(quick ? 3 : 5) {
+            let basket = try await measure(perCommit: 10)
+            basketRatios.append(basket.ratio)
+            basketPerOrder.append(basket.microseconds)
         }
         return [
             Figure(key: "write_overhead_ratio", unit: "×", target: "≤ 1.25", runs: ratios, passes: { $0 <= 1.25 }),
@@ -143,6 +134,17 @@ struct Bench {
                 passes: { $0 <= 1.15 }),
             Figure(key: "write_order_basket_us", unit: "µs", target: "report", runs: basketPerOrder),
         ]
+    }
+
+    /// Creates `orders` through the replica's commands (address and channel as planned).
+    static func sell(_ orders: ArraySlice<Dataset.PlannedOrder>, on replica: Replica) async throws {
+        for planned in orders {
+            var options = NewOrderOptions()
+            options.channel = planned.channel
+            options.address = "1 High St"
+            _ = try await replica.commands.createOrder(
+                customerEmail: planned.email, lines: planned.lines, options: options)
+        }
     }
 
     // MARK: The line
