@@ -129,4 +129,29 @@ import Testing
         try await basket
         #expect(try await replica.queries.orders().count == 8)
     }
+
+    /// A basket on a file that may not write (a copy not yet given its own site id): each command inside throws
+    /// what it throws outside, the body sees it, and nothing is written.
+    @Test func aBasketOnACopyRefusesEachCommandLikeOutside() async throws {
+        let directory = try TemporaryDirectory()
+        let original = try Replica.create(at: directory.path("laptop.sqlite"), name: "laptop")
+        _ = try await original.commands.createOrder(customerEmail: "a@example.com", lines: [line("MUG", 1)])
+        _ = try original.replication.writeSnapshot(to: directory.path("copy.sqlite"))
+        let copy = try Replica.open(at: directory.path("copy.sqlite"))
+        let before = try await copy.rawDump()
+        let refusals = try await copy.transaction {
+            var codes: [ReplicaError.Code] = []
+            for index in 0..<2 {
+                do {
+                    _ = try await copy.commands.createOrder(
+                        customerEmail: "c\(index)@example.com", lines: [line("MUG", 1)])
+                } catch let error as ReplicaError {
+                    codes.append(error.code)
+                }
+            }
+            return codes
+        }
+        #expect(refusals == [.siteConflict, .siteConflict])
+        #expect(try await copy.rawDump() == before)
+    }
 }
