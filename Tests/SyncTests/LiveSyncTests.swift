@@ -225,8 +225,11 @@ import Testing
                 customerEmail: "c\(index)@example.com", lines: [LineSpec(sku: "MUG", quantity: 1, unitPrice: "4.00")])
         }
         #expect(try await Self.eventually(within: 30) { try await shop.fleet.identical() })
-        // The slow terminal fell behind the limit and was sent a batched stream in a new session.
-        #expect(shop.events[2].synced >= 2, "the slow terminal never went back to a batched stream")
+        // The slow terminal fell behind the limit and was sent a batched stream in a new session (whose end is
+        // reported just after its merge: the content can be identical a moment before the report).
+        #expect(
+            try await Self.eventually(within: 30) { shop.events[2].synced >= 2 },
+            "the slow terminal never went back to a batched stream")
         #expect(try await shop.orders(shop.slow) == 30)
         await shop.stop()
     }
