@@ -73,7 +73,7 @@ extension Replica {
         } catch {
             result = .failure(error)
         }
-        basket.end(commit: (try? result.get()) != nil)
+        if case .success = result { basket.end(commit: true) } else { basket.end(commit: false) }
         do {
             let (touched, lseqs) = try await outcome
             notify(touched, wrote: lseqs)

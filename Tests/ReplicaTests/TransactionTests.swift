@@ -101,6 +101,13 @@ import Testing
         }
         #expect(try await replica.queries.orders().count == 2)
         #expect(try await clock(replica).counter == before.counter + 1, "the nested basket joined the outer one")
+        // A body that returns nil (an optional result) still commits.
+        let none: Int? = try await replica.transaction {
+            _ = try await replica.commands.createOrder(customerEmail: "c@example.com", lines: [line("MUG", 1)])
+            return nil
+        }
+        #expect(none == nil)
+        #expect(try await replica.queries.orders().count == 3)
     }
 
     @Test func otherWritersWaitForTheBasket() async throws {
