@@ -333,7 +333,9 @@ public final class Replica: Sendable {
         if let basket = Basket.current, basket.replica === self, basket.isServing { return try basket.perform(body) }
         let wall = now()
         let random = self.random
-        let work = { (db: Database) throws -> (T, Set<String>, ClosedRange<Int64>) in
+        // @Sendable, so that `pool.write` is GRDB's asynchronous one: the synchronous one would block a thread of
+        // the cooperative pool for as long as another writer (a long merge, another process) holds the file.
+        let work: @Sendable (Database) throws -> (T, Set<String>, ClosedRange<Int64>) = { db in
             let context = try WriteContext(db, wallMilliseconds: wall, random: random)
             let result = try body(context)
             for id in context.touchedOrders.sorted() {
