@@ -90,7 +90,7 @@ public enum Entity: String, Hashable, Sendable, CaseIterable {
     /// The replicated fields, in field-index order.
     public var fields: [FieldSpec] { Self.fieldTable[Int(code)] }
 
-    /// Every entity's fields and their indexes by name, built once (each write looks them up per field).
+    /// Every entity's fields and their names, built once (each write looks them up per field).
     private static let fieldTable: [[FieldSpec]] = {
         var table = Array(repeating: [FieldSpec](), count: allCases.count)
         for entity in allCases { table[Int(entity.code)] = entity.declaredFields }

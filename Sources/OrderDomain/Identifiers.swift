@@ -61,15 +61,13 @@ public enum Identifiers {
                     out[position] = UInt8(ascii: "-")
                     position += 1
                 }
-                out[position] = hexDigits[Int(byte >> 4)]
-                out[position + 1] = hexDigits[Int(byte & 0x0F)]
+                out[position] = Hex.digits[Int(byte >> 4)]
+                out[position + 1] = Hex.digits[Int(byte & 0x0F)]
                 position += 2
             }
             return position
         }
     }
-
-    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// 128-bit FNV-1a: not cryptographic; only needs to be deterministic and well spread.
     static func fnv1a128(_ input: [UInt8]) -> [UInt8] {

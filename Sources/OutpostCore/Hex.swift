@@ -1,6 +1,7 @@
 /// Lower-case hexadecimal, the form of site ids and fingerprints.
 public enum Hex {
-    private static let digits = Array("0123456789abcdef".utf8)
+    /// The sixteen lower-case digits as UTF-8 bytes, for code that writes hex in place.
+    public static let digits = Array("0123456789abcdef".utf8)
 
     /// Two lower-case hex digits per byte.
     public static func encode<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {

@@ -341,9 +341,9 @@ struct FieldRow {
         self.entity = entity
     }
 
-    /// The row's column 0 is `id`, field i is column i + 1, and `lseq` follows the last field.
-    var id: String { row[0] }
-    var lseq: Int64 { row[entity.fields.count + 1] }
+    /// Field i is column i + 1 (column 0 is `id`; `lseq` follows the last field).
+    var id: String { row["id"] }
+    var lseq: Int64 { row["lseq"] }
 
     func text(_ field: String) -> String? {
         guard let column = column(field) else { return nil }
