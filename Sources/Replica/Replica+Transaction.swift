@@ -37,13 +37,12 @@ extension Replica {
         let basket = Basket(replica: self)
         let wall = now()
         let random = self.random
-        let pool = self.pool
         // The writer: a thread of its own holds the replica's write transaction and runs `body`'s jobs until it
         // ends (blocking a thread of the cooperative pool would starve every task).
         async let outcome: (Set<String>, ClosedRange<Int64>) = withCheckedThrowingContinuation { continuation in
             let thread = Thread {
                 let result = Result {
-                    try pool.writeWithoutTransaction { db in
+                    try self.writeWithoutTransactionBlocking { db in
                         // Each command is a savepoint, whose journal of pages SQLite keeps in a temporary file
                         // once past 64 KiB: in memory instead, it costs a copy rather than file writes. (Set
                         // outside a transaction, as SQLite requires; a savepoint's journal goes at its release.)

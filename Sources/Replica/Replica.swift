@@ -40,8 +40,12 @@ public final class Replica: Sendable {
     public let identity: ReplicaIdentity
     /// The connection pool. It is replaced once at most: when an empty replica takes a peer's snapshot by
     /// swapping files (`installSnapshot`).
+    /// Writes go through `writeQueued`, `writeBlocking` or `writeIfFree`, which count them (`writesInFlight`).
     var pool: DatabasePool { pools.withLock { $0 } }
     private let pools: Mutex<DatabasePool>
+    /// This instance's writes queued for the pool's writer or holding it: a command takes the writer on its own
+    /// thread only when there are none (`writeIfFree`).
+    let writesInFlight = Atomic<Int>(0)
     /// The writer's page cache in MB (0: SQLite's default).
     let cacheMegabytes: Int
     /// The wall clock this replica reads (Unix milliseconds, UTC): the system clock unless a test gave another.
@@ -90,9 +94,13 @@ public final class Replica: Sendable {
         self.claim = FileClaim(path: path)
     }
 
+    /// How long a write waits for another connection (another process, another `Replica` on the file) to let go
+    /// of the file before it fails with SQLite's busy error.
+    static let busyTimeout: TimeInterval = 5
+
     static func makePool(_ path: String, cacheMegabytes: Int, readonly: Bool = false) throws -> DatabasePool {
         var configuration = Configuration()
-        configuration.busyMode = .timeout(5)
+        configuration.busyMode = .timeout(busyTimeout)
         configuration.readonly = readonly
         configuration.prepareDatabase { db in
             // WAL + NORMAL: durable across application crashes; the benchmark's plain-SQLite baseline uses the same.
@@ -333,8 +341,6 @@ public final class Replica: Sendable {
         if let basket = Basket.current, basket.replica === self, basket.isServing { return try basket.perform(body) }
         let wall = now()
         let random = self.random
-        // @Sendable, so that `pool.write` is GRDB's asynchronous one: the synchronous one would block a thread of
-        // the cooperative pool for as long as another writer (a long merge, another process) holds the file.
         let work: @Sendable (Database) throws -> (T, Set<String>, ClosedRange<Int64>) = { db in
             let context = try WriteContext(db, wallMilliseconds: wall, random: random)
             let result = try body(context)
@@ -346,7 +352,10 @@ public final class Replica: Sendable {
                 result, context.touchedOrders.union(context.refreshedOrders), context.startLseq...context.currentLseq
             )
         }
-        let (result, touched, lseqs) = try await pool.write(work)
+        // A free writer is taken on this thread: handing the command to the writer's queue and back costs two
+        // thread wake-ups, as much as the command itself. Otherwise it waits in the queue, off this thread.
+        let done = try writeIfFree(work)
+        let (result, touched, lseqs) = if let done { done } else { try await writeQueued(work) }
         notify(touched, wrote: lseqs)
         return result
     }

@@ -12,7 +12,7 @@ extension ReplicationLog {
     /// stale values resurface (Replica.docc, "Streams are merged whole").
     public func stage(_ batch: ChangeBatch, from peer: String) async throws {
         let wall = now()
-        try await pool.write { db in try Self.stage(db, batch, from: peer, wall: wall) }
+        try await replica.writeQueued { db in try Self.stage(db, batch, from: peer, wall: wall) }
     }
 
     static func stage(_ db: Database, _ batch: ChangeBatch, from peer: String, wall: Int64) throws {
@@ -136,7 +136,7 @@ extension ReplicationLog {
         }
         // The stream's last batch may come with its end: staged and merged in one transaction (one commit
         // instead of two for the common one-batch delta).
-        let (summary, touched, lseqs) = try await pool.write { db in
+        let (summary, touched, lseqs) = try await replica.writeQueued { db in
             let before = try Replica.changeSequence(db)
             if let lastBatch { try Self.stage(db, lastBatch, from: peer, wall: wall) }
             let (summary, touched) = try Self.complete(db, from: peer, end: end, wall: wall)
@@ -259,9 +259,9 @@ extension ReplicationLog {
             return try Self.streamRequest(db, from: peer)
         }
         let end = try other.withChanges(for: request, batchSize: batchSize, estimate: nil) { batch in
-            try pool.write { db in try Self.stage(db, batch, from: peer, wall: wall) }
+            try replica.writeBlocking { db in try Self.stage(db, batch, from: peer, wall: wall) }
         }
-        return try pool.write { db in
+        return try replica.writeBlocking { db in
             let before = try Replica.changeSequence(db)
             let (summary, touched) = try Self.complete(db, from: peer, end: end, wall: wall)
             return (summary, touched, before...(try Replica.changeSequence(db)))
@@ -307,7 +307,7 @@ extension ReplicationLog {
 
     /// Discards a staged, unfinished stream from `peer` (for example when the peer was reset).
     public func discardStagedStream(from peer: String) async throws {
-        try await pool.write { db in try Self.clearStaging(db, from: peer) }
+        try await replica.writeQueued { db in try Self.clearStaging(db, from: peer) }
     }
 
     static func clearStaging(_ db: Database, from peer: String) throws {

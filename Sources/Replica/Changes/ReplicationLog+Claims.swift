@@ -20,7 +20,7 @@ extension ReplicationLog {
         // Most sessions find nothing to repair: a read decides.
         let over = try await pool.read { db in try Self.claimedAbove(db, peer: peer, peerCounter: peerCounter) }
         guard over else { return nil }
-        return try await pool.write { db in try Self.reconcileClaim(db, peer: peer, peerCounter: peerCounter) }
+        return try await replica.writeQueued { db in try Self.reconcileClaim(db, peer: peer, peerCounter: peerCounter) }
     }
 
     private static func claimedAbove(_ db: Database, peer: String, peerCounter: UInt64) throws -> Bool {

@@ -70,7 +70,7 @@ extension ReplicationLog {
     public func mergeLive(_ delta: LiveDelta, from peer: String) async throws -> MergeSummary {
         let wall = now()
         let known = replica.siteOrdinals.withLock { $0 }
-        let (summary, touched, lseqs, sites) = try await pool.write { db in
+        let (summary, touched, lseqs, sites) = try await replica.writeQueued { db in
             let before = try Replica.changeSequence(db)
             var sites = SiteOrdinals(known: known)
             let (summary, touched) = try Self.mergeLive(db, delta, from: peer, wall: wall, sites: &sites)

@@ -61,7 +61,7 @@ extension ReplicationLog {
     /// Marks this empty replica as bootstrapping from `peer`'s snapshot: local writes are refused until
     /// `installSnapshot` (or `abandonSnapshot` after a cut).
     func beginSnapshot(from peer: String) async throws {
-        try await pool.write { db in
+        try await replica.writeQueued { db in
             guard try Self.acceptsSnapshot(db, from: peer) else {
                 throw ReplicaError(
                     .unavailable, "this replica already holds data; only an empty replica starts from a snapshot",
@@ -74,7 +74,7 @@ extension ReplicationLog {
 
     /// Returns an empty replica whose snapshot from `peer` was cut to the ready state.
     func abandonSnapshot(from peer: String) async throws {
-        try await pool.write { db in
+        try await replica.writeQueued { db in
             guard try Self.bootstrapPeer(db) == peer, try Self.isEmpty(db),
                 try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM staged_streams)") == false
             else { return }

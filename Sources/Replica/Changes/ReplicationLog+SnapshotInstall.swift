@@ -73,7 +73,7 @@ extension ReplicationLog {
             try file.close()
             try replica.replaceFile(with: path)
         } else {
-            try pool.writeWithoutTransaction { db in
+            try replica.writeWithoutTransactionBlocking { db in
                 // One destination transaction: a crash leaves the empty replica as it was.
                 try source.read { copy in try copy.backup(to: db) }
                 // The copy went through the WAL; fold it into the file and give the space back.

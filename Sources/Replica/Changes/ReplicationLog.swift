@@ -63,7 +63,7 @@ extension ReplicationLog {
             try Int64.fetchOne(db, sql: "SELECT lseq FROM delivery_marks WHERE peer_site = ?", arguments: [peer])
         }
         if let current, current >= snapshotLseq { return }
-        try await pool.write { db in
+        try await replica.writeQueued { db in
             try db.execute(
                 sql:
                     "INSERT INTO delivery_marks (peer_site, lseq, delivered_at) VALUES (?, ?, ?) ON CONFLICT(peer_site) DO UPDATE SET lseq = max(lseq, excluded.lseq), delivered_at = excluded.delivered_at",
@@ -78,7 +78,7 @@ extension ReplicationLog {
     public func markSnapshotInstalled(by peer: String, snapshotLseq: Int64) async throws {
         try await markDelivered(to: peer, snapshotLseq: snapshotLseq)
         let wall = now()
-        try await pool.write { db in
+        try await replica.writeQueued { db in
             try db.execute(
                 sql: """
                     INSERT INTO sync_cursors (peer_site, lseq, synced_at) VALUES (?, ?, ?)
@@ -111,7 +111,7 @@ extension ReplicationLog {
         if let bound, [UInt8](bound) != key { throw Self.boundElsewhere(site: site, name: name) }
         if known != name || bound == nil {
             let wall = now()
-            try await pool.write { db in
+            try await replica.writeQueued { db in
                 if let bound = try Data.fetchOne(
                     db, sql: "SELECT public_key FROM site_keys WHERE site_id = ?", arguments: [site]),
                     [UInt8](bound) != key

@@ -1,0 +1,66 @@
+import Foundation
+import GRDB
+import GRDBSQLite
+import Synchronization
+
+/// The ways into the pool's writer, each counted among the instance's writes in flight while it is queued or
+/// runs, so that a command knows when it may take the writer on its own thread (`writeIfFree`).
+extension Replica {
+    /// Runs `updates` in a write transaction on the writer's queue, off the caller's thread: the way for
+    /// anything that may wait for the writer (a merge, a sync session's bookkeeping).
+    func writeQueued<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        writesInFlight.add(1, ordering: .sequentiallyConsistent)
+        defer { writesInFlight.subtract(1, ordering: .sequentiallyConsistent) }
+        return try await pool.write(updates)
+    }
+
+    /// Runs `updates` in a write transaction on the caller's thread, waiting for the writer if it is busy: only
+    /// for threads that may block (a basket's thread, a merge pulled on a dispatch thread).
+    func writeBlocking<T>(_ updates: (Database) throws -> T) throws -> T {
+        writesInFlight.add(1, ordering: .sequentiallyConsistent)
+        defer { writesInFlight.subtract(1, ordering: .sequentiallyConsistent) }
+        return try pool.write(updates)
+    }
+
+    /// `writeBlocking` without a transaction: `updates` manages its own.
+    func writeWithoutTransactionBlocking<T>(_ updates: (Database) throws -> T) throws -> T {
+        writesInFlight.add(1, ordering: .sequentiallyConsistent)
+        defer { writesInFlight.subtract(1, ordering: .sequentiallyConsistent) }
+        return try pool.writeWithoutTransaction(updates)
+    }
+
+    /// Runs `updates` in a write transaction on the caller's thread when the writer is free right now, and
+    /// returns nil, having done nothing, when it is not.
+    ///
+    /// Free means no other write of this instance queued or running (so GRDB's writer queue runs the block on
+    /// this thread at once) and no other connection holding the file's write lock (another process, another
+    /// `Replica` on the file): the transaction begins with SQLite's busy timeout at zero, so a held lock
+    /// answers busy at once instead of being waited for. Either way the caller's thread never waits for
+    /// another writer, so a thread of Swift's cooperative pool may call it.
+    func writeIfFree<T>(_ updates: (Database) throws -> T) throws -> T? {
+        guard
+            writesInFlight.compareExchange(expected: 0, desired: 1, ordering: .sequentiallyConsistent).exchanged
+        else { return nil }
+        defer { writesInFlight.subtract(1, ordering: .sequentiallyConsistent) }
+        return try pool.writeWithoutTransaction { db -> T? in
+            let connection = db.sqliteConnection
+            let waitMilliseconds = Int32(Self.busyTimeout * 1000)
+            sqlite3_busy_timeout(connection, 0)
+            var began = false
+            defer { if !began { sqlite3_busy_timeout(connection, waitMilliseconds) } }
+            var result: T?
+            do {
+                try db.inTransaction(.immediate) {
+                    began = true
+                    sqlite3_busy_timeout(connection, waitMilliseconds)
+                    result = try updates(db)
+                    return .commit
+                }
+            } catch let error as DatabaseError where !began && error.resultCode == .SQLITE_BUSY {
+                return nil
+            }
+            guard let result else { throw ReplicaError.corrupt("a write transaction committed without a result") }
+            return result
+        }
+    }
+}
