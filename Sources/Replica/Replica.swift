@@ -68,6 +68,8 @@ public final class Replica: Sendable {
     let notedPeers = Mutex<[String: (name: String, key: [UInt8])]>([:])
     /// This instance's claim on the file (nil on read-only media): a snapshot is installed only alone.
     let claim: FileClaim?
+    /// Copies the write-ahead log into the file off the writer's commits (nil on read-only media).
+    let checkpointer: Checkpointer?
 
     /// The schema version of replicated records; peers must agree on it to sync.
     public static let schemaVersion = Schema.version
@@ -83,8 +85,9 @@ public final class Replica: Sendable {
 
     private init(
         path: String, pool: DatabasePool, identity: ReplicaIdentity, now: @escaping @Sendable () -> Int64,
-        random: @escaping @Sendable () -> UInt64, cacheMegabytes: Int
+        random: @escaping @Sendable () -> UInt64, cacheMegabytes: Int, checkpointer: Checkpointer?
     ) {
+        self.checkpointer = checkpointer
         self.path = path
         self.pools = Mutex(pool)
         self.cacheMegabytes = cacheMegabytes
@@ -98,7 +101,9 @@ public final class Replica: Sendable {
     /// of the file before it fails with SQLite's busy error.
     static let busyTimeout: TimeInterval = 5
 
-    static func makePool(_ path: String, cacheMegabytes: Int, readonly: Bool = false) throws -> DatabasePool {
+    static func makePool(
+        _ path: String, cacheMegabytes: Int, readonly: Bool = false, checkpointer: Checkpointer? = nil
+    ) throws -> DatabasePool {
         var configuration = Configuration()
         configuration.busyMode = .timeout(busyTimeout)
         configuration.readonly = readonly
@@ -108,6 +113,7 @@ public final class Replica: Sendable {
             // Deleted rows are zeroed, not just freed: a peer's staged stream, once merged or discarded, leaves
             // no bytes behind for a file copy (a snapshot, a backup) to carry.
             try db.execute(sql: "PRAGMA secure_delete = ON")
+            if !db.configuration.readonly { checkpointer?.attach(to: db) }
             if !db.configuration.readonly && cacheMegabytes > 0 {
                 try db.execute(sql: "PRAGMA cache_size = -\(cacheMegabytes * 1024)")
             }
@@ -168,9 +174,11 @@ public final class Replica: Sendable {
             removeDatabaseFiles(at: building)
             throw error
         }
-        let pool = try makePool(path, cacheMegabytes: cacheMegabytes)
+        let checkpointer = Checkpointer(path: path)
+        let pool = try makePool(path, cacheMegabytes: cacheMegabytes, checkpointer: checkpointer)
         return Replica(
-            path: path, pool: pool, identity: identity, now: now, random: random, cacheMegabytes: cacheMegabytes)
+            path: path, pool: pool, identity: identity, now: now, random: random, cacheMegabytes: cacheMegabytes,
+            checkpointer: checkpointer)
     }
 
     /// Opens an existing replica file.
@@ -194,9 +202,10 @@ public final class Replica: Sendable {
         // is immutable (a URI parameter; Debian's SQLite reads URIs): then it reads the file as it is.
         let escaped = path.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "?", with: "%3f")
             .replacingOccurrences(of: "#", with: "%23")
+        let checkpointer = writable ? Checkpointer(path: path) : nil
         let pool =
             writable
-            ? try makePool(path, cacheMegabytes: cacheMegabytes)
+            ? try makePool(path, cacheMegabytes: cacheMegabytes, checkpointer: checkpointer)
             : try makePool("file:\(escaped)?immutable=1", cacheMegabytes: cacheMegabytes, readonly: true)
         let readIdentity = { (db: Database) throws -> (ReplicaIdentity, Int) in
             guard try db.tableExists("replica_info"),
@@ -246,7 +255,8 @@ public final class Replica: Sendable {
             try noteFileIdentity(pool, path: path)
         }
         let replica = Replica(
-            path: path, pool: pool, identity: identity, now: now, random: random, cacheMegabytes: cacheMegabytes)
+            path: path, pool: pool, identity: identity, now: now, random: random, cacheMegabytes: cacheMegabytes,
+            checkpointer: checkpointer)
         // Snapshot copies kept for receivers that have not come back within the retention go.
         if writable { replica.replication.pruneKeptSnapshots() }
         return replica
@@ -304,18 +314,21 @@ public final class Replica: Sendable {
     }
 
     private func swapFile(with prepared: String) throws {
+        // The checkpointer's connection goes too, and comes back on the new file.
+        checkpointer?.pause()
+        defer { checkpointer?.resume() }
         try pools.withLock { pool in
             try pool.close()
             for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
             guard Glibc.rename(prepared, path) == 0 else {
                 let reason = String(cString: strerror(errno))
-                pool = try Self.makePool(path, cacheMegabytes: cacheMegabytes)
+                pool = try Self.makePool(path, cacheMegabytes: cacheMegabytes, checkpointer: checkpointer)
                 throw ReplicaError(
                     .unavailable, "cannot move the snapshot into place: \(reason)",
                     hint: "check the directory's permissions and free space")
             }
             Self.syncDirectory(of: path)
-            pool = try Self.makePool(path, cacheMegabytes: cacheMegabytes)
+            pool = try Self.makePool(path, cacheMegabytes: cacheMegabytes, checkpointer: checkpointer)
         }
     }
 
@@ -358,6 +371,23 @@ public final class Replica: Sendable {
         let (result, touched, lseqs) = if let done { done } else { try await writeQueued(work) }
         notify(touched, wrote: lseqs)
         return result
+    }
+
+    /// Copies the write-ahead log into the database file now, and returns when it is done.
+    ///
+    /// A replica's commits go to SQLite's write-ahead log (`<file>-wal`) first; a checkpointer copies the log
+    /// into the file on a thread of its own as it grows. Call this before copying the file with a tool that
+    /// does not read the log (`cp`, a backup of the file alone), or to have the file complete at a point you
+    /// choose. Writes that commit while it runs may stay in the log. A replica opened read-only has nothing to
+    /// copy, and this returns at once.
+    ///
+    /// - Throws: SQLite's busy error when another process is copying the log at that moment (try again).
+    public func checkpoint() async throws {
+        guard let checkpointer else { return }
+        // File writes and flushes block: off Swift's cooperative threads.
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            DispatchQueue.global().async { continuation.resume(with: Result { try checkpointer.checkpointNow() }) }
+        }
     }
 
     /// The replica's change sequence: every committed change of a replicated record raises it.

@@ -171,3 +171,51 @@ import Testing
         #expect(till.writesInFlight.load(ordering: .sequentiallyConsistent) == 0)
     }
 }
+
+/// The checkpointer (`Storage/Checkpointer.swift`): the log is copied into the file off the commands, and stays
+/// bounded under writes that never pause.
+@Suite struct CheckpointerTests {
+    private func walPages(_ path: String) -> Int {
+        let bytes = (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0
+        return max(0, bytes - 32) / (4_096 + 24)
+    }
+
+    @Test func theLogIsCopiedInTheBackgroundAndStaysBounded() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path("till.sqlite")
+        let replica = try Replica.create(at: path, name: "till")
+        let checkpointer = try #require(replica.checkpointer)
+        var largest = 0
+        // About 20 pages a sale: past the limit (8,000 pages) twice, with no pause between commands.
+        for index in 0..<900 {
+            _ = try await replica.commands.createOrder(
+                customerEmail: "c\(index)@example.com", lines: [line("MUG", 1), line("CAP", 2)])
+            largest = max(largest, walPages(path))
+        }
+        #expect(checkpointer.runs.load(ordering: .relaxed) > 0, "the checkpointer copied the log")
+        #expect(largest > Int(Checkpointer.threshold), "the log grew past where SQLite would have copied it")
+        #expect(
+            largest <= Int(Checkpointer.limit) + 200,
+            "the writer copied the log itself at the limit, and it started over (largest: \(largest) pages)")
+    }
+
+    @Test func afterACheckpointTheFileAloneHoldsEveryCommit() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path("till.sqlite")
+        let replica = try Replica.create(at: path, name: "till")
+        var created: Set<String> = []
+        for index in 0..<40 {
+            created.insert(
+                try await replica.commands.createOrder(
+                    customerEmail: "c\(index)@example.com", lines: [line("MUG", 1)]
+                ).orderID)
+        }
+        try await replica.checkpoint()
+        // A copy of the file without its log, as `cp replica.sqlite` would make while the replica is open.
+        let copy = directory.path("copy.sqlite")
+        try FileManager.default.copyItem(atPath: path, toPath: copy)
+        #expect(!FileManager.default.fileExists(atPath: copy + "-wal"))
+        let ids = try readOnlyRows(copy, "SELECT id FROM orders")
+        #expect(Set(ids.map { $0[0] }) == created)
+    }
+}
