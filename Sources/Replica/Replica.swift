@@ -101,6 +101,11 @@ public final class Replica: Sendable {
     /// of the file before it fails with SQLite's busy error.
     static let busyTimeout: TimeInterval = 5
 
+    deinit {
+        // A checkpoint already running ends on its own; none starts on a file nobody here has open any more.
+        checkpointer?.stop()
+    }
+
     static func makePool(
         _ path: String, cacheMegabytes: Int, readonly: Bool = false, checkpointer: Checkpointer? = nil
     ) throws -> DatabasePool {

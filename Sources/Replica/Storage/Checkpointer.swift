@@ -134,6 +134,11 @@ final class Checkpointer: Sendable {
         queue.sync { connection.withLock { $0 = nil } }
     }
 
+    /// Stops checkpointing for good, without waiting for a checkpoint in progress (when the replica goes away).
+    func stop() {
+        state.withLock { $0.paused = true }
+    }
+
     /// Checkpoints again after `pause`, on the file now at the path.
     func resume() {
         state.withLock { $0.paused = false }
