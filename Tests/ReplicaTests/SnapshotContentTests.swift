@@ -49,4 +49,31 @@ import Testing
         #expect(leftovers.allSatisfy { $0 == 0 }, "\(leftovers)")
         #expect(try await opened.queries.orders().count == 2)
     }
+
+    @Test func aSnapshotInAnotherDirectoryIsCopiedIntoTheReplicasFile() async throws {
+        let directory = try TemporaryDirectory()
+        let hub = try Replica.create(at: directory.path("hub.sqlite"), name: "hub")
+        try await hub.transaction {
+            for index in 0..<300 {
+                _ = try await hub.commands.createOrder(
+                    customerEmail: "h\(index)@example.com",
+                    lines: [LineSpec(sku: "CAP", quantity: 1, unitPrice: "9.00")])
+            }
+        }
+        // Not beside the replica, so not renamed over it: copied in with SQLite's online backup (and the log
+        // folded into the file after), from the snapshot file still open.
+        let elsewhere = try TemporaryDirectory()
+        let file = elsewhere.path("snapshot.sqlite")
+        try Self.snapshotBytes(of: hub).write(to: URL(fileURLWithPath: file))
+        let terminal = try Replica.create(at: directory.path("terminal.sqlite"), name: "terminal")
+        try await terminal.replication.beginSnapshot(from: hub.identity.siteID)
+        let lseq = try await hub.pool.read { db in try Replica.changeSequence(db) }
+        try await terminal.replication.installSnapshot(from: file, peer: hub.identity.siteID, snapshotLseq: lseq)
+        #expect(
+            try await terminal.contentDigest() == hub.contentDigest(), "the terminal holds the hub's replicated records"
+        )
+        _ = try await terminal.commands.createOrder(
+            customerEmail: "t@example.com", lines: [LineSpec(sku: "MUG", quantity: 1, unitPrice: "5.00")])
+        #expect(try await terminal.queries.orders().count == 301)
+    }
 }

@@ -63,8 +63,8 @@ extension ReplicationLog {
             }
             summary.ordersTouched = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM orders") ?? 0
         }
-        try source.close()
         if Self.directory(of: path) == Self.directory(of: self.path) {
+            try source.close()
             // Durable before it replaces ours: a crash then leaves the empty replica or the complete copy.
             guard let file = FileHandle(forUpdatingAtPath: path) else {
                 throw ReplicaError(.unavailable, "cannot open the snapshot at \(path)")
@@ -73,12 +73,20 @@ extension ReplicationLog {
             try file.close()
             try replica.replaceFile(with: path)
         } else {
+            // This replica's checkpointer waits meanwhile: its checkpoint would make the one below answer busy.
+            replica.checkpointer?.pause()
+            defer { replica.checkpointer?.resume() }
             try replica.writeWithoutTransactionBlocking { db in
                 // One destination transaction: a crash leaves the empty replica as it was.
                 try source.read { copy in try copy.backup(to: db) }
-                // The copy went through the WAL; fold it into the file and give the space back.
-                try db.checkpoint(.truncate)
+                // The copy went through the WAL; fold it into the file and give the space back. Another process
+                // copying the log at this moment makes this answer busy: the copy is committed all the same,
+                // and that process's checkpoint, or the next, folds it in.
+                do {
+                    try db.checkpoint(.truncate)
+                } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {}
             }
+            try source.close()
         }
         return summary
     }
