@@ -57,7 +57,7 @@ extension OrderCommands {
         }
         let prefix = identity.numberPrefix
         let valid = checked
-        return try await write { context in
+        return try await write(bulk: true) { context in
             var summary = ImportSummary()
             var customers: Set<String> = []
             let exists = try context.db.cachedStatement(sql: "SELECT 1 FROM orders WHERE id = ?")

@@ -42,9 +42,11 @@ public struct CommandResult: Hashable, Sendable {
 public struct OrderCommands: Sendable {
     let replica: Replica
 
-    /// Runs `body` as one write transaction of the replica.
-    func write<T: Sendable>(_ body: @escaping @Sendable (WriteContext) throws -> T) async throws -> T {
-        try await replica.write(body)
+    /// Runs `body` as one write transaction of the replica (`bulk`: a long one, see `Replica.write`).
+    func write<T: Sendable>(bulk: Bool = false, _ body: @escaping @Sendable (WriteContext) throws -> T) async throws
+        -> T
+    {
+        try await replica.write(bulk: bulk, body)
     }
 
     /// The replica's identity (order numbers carry its prefix).

@@ -46,6 +46,10 @@ public final class Replica: Sendable {
     /// This instance's writes queued for the pool's writer or holding it: a command takes the writer on its own
     /// thread only when there are none (`writeIfFree`).
     let writesInFlight = Atomic<Int>(0)
+    /// When a command taken on its caller's thread last let other tasks run (`DispatchTime` nanoseconds).
+    private let lastYield = Atomic<UInt64>(0)
+    /// How long commands taken on their callers' threads may run back to back before one yields: 2 ms.
+    private static let yieldEvery: UInt64 = 2_000_000
     /// The writer's page cache in MB (0: SQLite's default).
     let cacheMegabytes: Int
     /// The wall clock this replica reads (Unix milliseconds, UTC): the system clock unless a test gave another.
@@ -354,7 +358,12 @@ public final class Replica: Sendable {
 
     /// Runs `body` as one write transaction: allocates at most one dot, refreshes the derived view of every
     /// order it touched, persists the clock, commits, then tells observers which orders changed.
-    func write<T: Sendable>(_ body: @escaping @Sendable (WriteContext) throws -> T) async throws -> T {
+    ///
+    /// - Parameter bulk: the transaction is long (an import of many orders): it always runs on the writer's
+    ///   thread, never on the caller's, which may be one of the few threads every task shares.
+    func write<T: Sendable>(bulk: Bool = false, _ body: @escaping @Sendable (WriteContext) throws -> T) async throws
+        -> T
+    {
         // Inside `transaction`: the command joins it, on the thread that holds it.
         if let basket = Basket.current, basket.replica === self, basket.isServing { return try basket.perform(body) }
         let wall = now()
@@ -372,8 +381,19 @@ public final class Replica: Sendable {
         }
         // A free writer is taken on this thread: handing the command to the writer's queue and back costs two
         // thread wake-ups, as much as the command itself. Otherwise it waits in the queue, off this thread.
-        let done = try writeIfFree(work)
-        let (result, touched, lseqs) = if let done { done } else { try await writeQueued(work) }
+        if !bulk, let (result, touched, lseqs) = try writeIfFree(work) {
+            notify(touched, wrote: lseqs)
+            // The command never suspended: a loop of them would keep this thread from every other task. Every few
+            // milliseconds of them, the task lets the others run (a yield costs a thread wake-up, about a third
+            // of a command, so not after each).
+            let now = DispatchTime.now().uptimeNanoseconds
+            if now &- lastYield.load(ordering: .relaxed) > Self.yieldEvery {
+                lastYield.store(now, ordering: .relaxed)
+                await Task.yield()
+            }
+            return result
+        }
+        let (result, touched, lseqs) = try await writeQueued(work)
         notify(touched, wrote: lseqs)
         return result
     }
