@@ -10,7 +10,8 @@ extension OrderCommands {
     public func setSetting(_ key: String, to value: String?) async throws {
         let definition = try Settings.known(key)
         let stored = try value.map { try Settings.check(key, $0) }
-        try await write { context in
+        // A setting that moves thresholds rewrites every order's schedules: a long transaction.
+        try await write(bulk: Settings.reschedules(key)) { context in
             if definition.scope == .device {
                 if let stored {
                     try context.db.execute(
