@@ -73,15 +73,12 @@ extension ReplicationLog {
             try file.close()
             try replica.replaceFile(with: path)
         } else {
-            // This replica's checkpointer waits meanwhile: its checkpoint would make the one below answer busy.
-            replica.checkpointer?.pause()
-            defer { replica.checkpointer?.resume() }
             try replica.writeWithoutTransactionBlocking { db in
                 // One destination transaction: a crash leaves the empty replica as it was.
                 try source.read { copy in try copy.backup(to: db) }
-                // The copy went through the WAL; fold it into the file and give the space back. Another process
-                // copying the log at this moment makes this answer busy: the copy is committed all the same,
-                // and that process's checkpoint, or the next, folds it in.
+                // The copy went through the WAL; fold it into the file and give the space back. A checkpoint
+                // already running (this replica's checkpointer, another process's) makes this answer busy: the
+                // copy is committed all the same, and that checkpoint, or the next, folds it in.
                 do {
                     try db.checkpoint(.truncate)
                 } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {}

@@ -17,16 +17,19 @@ extension Replica {
     /// Runs `updates` in a write transaction on the caller's thread, waiting for the writer if it is busy: only
     /// for threads that may block (a basket's thread, a merge pulled on a dispatch thread).
     func writeBlocking<T>(_ updates: (Database) throws -> T) throws -> T {
-        writesInFlight.add(1, ordering: .sequentiallyConsistent)
-        defer { writesInFlight.subtract(1, ordering: .sequentiallyConsistent) }
-        return try pool.write(updates)
+        try counted { try pool.write(updates) }
     }
 
     /// `writeBlocking` without a transaction: `updates` manages its own.
     func writeWithoutTransactionBlocking<T>(_ updates: (Database) throws -> T) throws -> T {
+        try counted { try pool.writeWithoutTransaction(updates) }
+    }
+
+    /// Runs `body` counted among the writes in flight.
+    private func counted<T>(_ body: () throws -> T) rethrows -> T {
         writesInFlight.add(1, ordering: .sequentiallyConsistent)
         defer { writesInFlight.subtract(1, ordering: .sequentiallyConsistent) }
-        return try pool.writeWithoutTransaction(updates)
+        return try body()
     }
 
     /// Runs `updates` in a write transaction on the caller's thread when the writer is free right now, and
