@@ -43,15 +43,24 @@ extension OrderQueries {
 
     static func settings(_ db: Database) throws -> Settings {
         var values: [String: String] = [:]
-        for row in try Row.fetchAll(
-            db.cachedStatement(sql: "SELECT id, value FROM settings WHERE value IS NOT NULL"))
-        {
-            values[row["id"]] = row["value"]
+        // One statement for both tables (every command reads them; a statement's fixed cost in GRDB is most of
+        // it), by column position. This device's own settings (never synced) win over any shared row with their key.
+        let rows = try Row.fetchCursor(
+            db.cachedStatement(
+                sql: """
+                    SELECT 0, id, value FROM settings WHERE value IS NOT NULL
+                    UNION ALL SELECT 1, key, value FROM device_settings
+                    """))
+        var own: [String: String] = [:]
+        while let row = try rows.next() {
+            let key: String = row[1]
+            if row[0] as Int64 == 0 {
+                values[key] = row[2]
+            } else if Settings.definition(key)?.scope == .device {
+                own[key] = row[2]
+            }
         }
-        // This device's own settings (never synced); their keys are never shared ones.
-        for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT key, value FROM device_settings")) {
-            if Settings.definition(row["key"])?.scope == .device { values[row["key"]] = row["value"] }
-        }
+        values.merge(own) { _, device in device }
         return Settings(values)
     }
 }

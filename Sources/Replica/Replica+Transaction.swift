@@ -199,23 +199,19 @@ final class Basket: TaskExecutor, @unchecked Sendable {
                 .unavailable, "the transaction this command belongs to has ended",
                 hint: "run the command inside the `transaction` body, or after it returns")
         }
-        var result: T?
         defer {
             context.touchedOrders = []
             context.refreshedOrders = []
         }
-        try db.inSavepoint {
+        return try db.savepoint {
             let value = try body(context)
             for id in context.touchedOrders.sorted() {
                 try OrderRecords.refresh(db, id: id, schedules: try context.dueSchedules())
             }
             touched.formUnion(context.touchedOrders)
             touched.formUnion(context.refreshedOrders)
-            result = value
-            return .commit
+            return value
         }
-        guard let result else { throw ReplicaError.corrupt("a savepoint committed without a result") }
-        return result
     }
 
     /// The body threw: the transaction rolls back.

@@ -52,3 +52,13 @@ public func connectLoopback(port: Int) -> Int32 {
     }
     return descriptor
 }
+
+/// Runs blocking `work` (a child process, a socket read) on a thread of its own and waits for it without holding
+/// one of Swift's cooperative threads. `Task.detached` would hold one for as long as `work` blocks: with one
+/// such test waiting for a child that talks to this process's listener, and another test's blocking work on the
+/// second thread of a 2-core machine, the listener's tasks have no thread left and the child times out.
+public func offThePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try work() }) }.start()
+    }
+}

@@ -54,7 +54,7 @@ import Testing
             }
         }
         let port = listener.port
-        let result = try await Task.detached {
+        let result = try await offThePool {
             try Self.run(
                 python,
                 [
@@ -63,7 +63,7 @@ import Testing
                     "--key", pythonKey.privateKeyCopy().hex, "--listener", listenerKey.publicKey.hex, "--network",
                     network.hex,
                 ])
-        }.value
+        }
         #expect(result.status == 0, "python: \(result.stdout) \(result.stderr)")
         #expect(result.stdout.contains("ok: 5 records echoed"))
         await listener.close()
@@ -87,13 +87,13 @@ import Testing
         process.standardOutput = out
         try process.run()
         defer { if process.isRunning { process.terminate() } }
-        let firstLine = try await Task.detached { () -> String in
+        let firstLine = try await offThePool { () -> String in
             var line = Data()
             while let byte = try out.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data([10]) {
                 line += byte
             }
             return String(decoding: line, as: UTF8.self)
-        }.value
+        }
         let port = try #require(Int(firstLine.replacingOccurrences(of: "port ", with: "")), "python said \(firstLine)")
         let bodies = try await SecureLine.dial(
             host: "127.0.0.1", port: port, identity: ourKey, listenerKey: pythonKey.publicKey, networkID: network,
@@ -113,7 +113,7 @@ import Testing
             return sizes
         }
         #expect(bodies == [1, 1000, 150_000])
-        let rest = try await Task.detached { out.fileHandleForReading.readDataToEndOfFile() }.value
+        let rest = try await offThePool { out.fileHandleForReading.readDataToEndOfFile() }
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
         #expect(String(decoding: rest, as: UTF8.self).contains("ok: echoed 3 records"))

@@ -54,28 +54,27 @@ final class WriteContext {
         self.db = db
         self.wallMilliseconds = wallMilliseconds
         self.random = RandomSource(source: random)
+        // Columns by position: by name, GRDB compares every column's name, case-insensitively, per lookup.
         let statement = try db.cachedStatement(
             sql: """
-                SELECT counter, hlc, lseq, order_sequence, (SELECT bootstrap_peer FROM replica_info) AS bootstrap_peer,
-                       (SELECT local_ordinal FROM replica_info) AS local_ordinal,
-                       (SELECT copied_from FROM replica_info) AS copied_from
-                FROM replica_clock
+                SELECT counter, hlc, lseq, order_sequence, bootstrap_peer, local_ordinal, copied_from
+                FROM replica_clock, replica_info
                 """)
         guard let row = try Row.fetchOne(statement) else {
-            throw ReplicaError.corrupt("replica_clock is empty")
+            throw ReplicaError.corrupt("replica_clock or replica_info is empty")
         }
-        if local, let copiedFrom: String = row["copied_from"] { throw Replica.copiedError(copiedFrom, path: nil) }
-        if local, let peer: String = row["bootstrap_peer"] {
+        if local, let copiedFrom: String = row[6] { throw Replica.copiedError(copiedFrom, path: nil) }
+        if local, let peer: String = row[4] {
             throw ReplicaError(
                 .unavailable, "this replica is still bootstrapping from site \(peer)",
                 hint: "sync with that peer again to finish; local changes are refused until then")
         }
-        localSite = UInt32(truncatingIfNeeded: row["local_ordinal"] as Int64)
-        counter = row["counter"]
-        hybrid = HybridClock(last: HybridTime(rawValue: UInt64(bitPattern: row["hlc"] as Int64)))
-        lseq = row["lseq"]
+        localSite = UInt32(truncatingIfNeeded: row[5] as Int64)
+        counter = row[0]
+        hybrid = HybridClock(last: HybridTime(rawValue: UInt64(bitPattern: row[1] as Int64)))
+        lseq = row[2]
         startLseq = lseq
-        orderSequence = row["order_sequence"]
+        orderSequence = row[3]
     }
 
     /// This transaction's dot and time; every field it writes records them.
