@@ -1,4 +1,5 @@
 import GRDB
+import GRDBSQLite
 import OrderDomain
 
 extension OrderCommands {
@@ -43,21 +44,21 @@ extension OrderQueries {
 
     static func settings(_ db: Database) throws -> Settings {
         var values: [String: String] = [:]
-        // One statement for both tables (every command reads them; a statement's fixed cost in GRDB is most of
-        // it), by column position. This device's own settings (never synced) win over any shared row with their key.
-        let rows = try Row.fetchCursor(
-            db.cachedStatement(
-                sql: """
-                    SELECT 0, id, value FROM settings WHERE value IS NOT NULL
-                    UNION ALL SELECT 1, key, value FROM device_settings
-                    """))
+        // Every command reads them: one statement for both tables, stepped directly (GRDB's rows would cost more
+        // than the query). This device's own settings (never synced) win over any shared row with their key.
+        let statement = try db.cachedStatement(
+            sql: """
+                SELECT 0, id, value FROM settings WHERE value IS NOT NULL
+                UNION ALL SELECT 1, key, value FROM device_settings
+                """)
+        try statement.bind([])
         var own: [String: String] = [:]
-        while let row = try rows.next() {
-            let key: String = row[1]
-            if row[0] as Int64 == 0 {
-                values[key] = row[2]
+        try statement.forEachRow { row in
+            guard let key = Statement.text(row, 1), let value = Statement.text(row, 2) else { return }
+            if sqlite3_column_int64(row, 0) == 0 {
+                values[key] = value
             } else if Settings.definition(key)?.scope == .device {
-                own[key] = row[2]
+                own[key] = value
             }
         }
         values.merge(own) { _, device in device }

@@ -1,4 +1,5 @@
 import GRDB
+import GRDBSQLite
 import OrderDomain
 
 /// One SKU at one location as this replica knows it: the aggregates on-hand is computed from, and the rights.
@@ -85,7 +86,11 @@ enum StockLedger {
         var values = skus.map(\.databaseValue)
         values.append(location.databaseValue)
         try statement.bind(values)
-        return Set(try String.fetchAll(statement))
+        var found: Set<String> = []
+        try statement.forEachRow { row in
+            if let sku = Statement.text(row, 0) { found.insert(sku) }
+        }
+        return found
     }
 
     /// The SQL of `tracked` for `count` SKUs, built once for the common counts.

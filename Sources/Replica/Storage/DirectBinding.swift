@@ -70,3 +70,35 @@ extension Statement {
         }
     }
 }
+
+extension Statement {
+    /// Steps a query (its arguments bound with `bind`) through SQLite's C API and hands each row's statement
+    /// handle to `row`, then resets it: for the small queries every command runs (its clock, a record's
+    /// existence, the settings), where GRDB's cursor and row objects cost more than SQLite's work. Read the
+    /// columns with `sqlite3_column_*` inside `row` only.
+    ///
+    /// - Throws: GRDB's `DatabaseError` for anything SQLite refuses; what `row` throws.
+    func forEachRow(_ row: (OpaquePointer) throws -> Void) throws {
+        let handle = sqliteStatement
+        defer { sqlite3_reset(handle) }
+        while true {
+            let code = sqlite3_step(handle)
+            switch code {
+            case SQLITE_ROW: try row(handle)
+            case SQLITE_DONE: return
+            default:
+                throw DatabaseError(
+                    resultCode: ResultCode(rawValue: code),
+                    message: String(cString: sqlite3_errmsg(sqlite3_db_handle(handle))), sql: sql)
+            }
+        }
+    }
+
+    /// The text of column `index` of the current row, nil when NULL.
+    static func text(_ handle: OpaquePointer, _ index: CInt) -> String? {
+        guard sqlite3_column_type(handle, index) != SQLITE_NULL, let bytes = sqlite3_column_text(handle, index) else {
+            return nil
+        }
+        return String(cString: bytes)
+    }
+}

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import OrderDomain
 
 /// One replicated record with the full state of each field (every sibling with its dot), in field-index
@@ -98,7 +99,11 @@ enum RowStore {
 
     /// Whether the record `id` exists (an index probe; nothing decoded).
     static func exists(_ db: Database, _ entity: Entity, id: String) throws -> Bool {
-        try Bool.fetchOne(db.cachedStatement(sql: sql(entity).exists), arguments: [id]) ?? false
+        let statement = try db.cachedStatement(sql: sql(entity).exists)
+        try statement.bind([id.databaseValue])
+        var found = false
+        try statement.forEachRow { found = sqlite3_column_int64($0, 0) != 0 }
+        return found
     }
 
     /// Decodes a row selected with `selectSQL`.

@@ -1,4 +1,5 @@
 import GRDB
+import GRDBSQLite
 import OrderDomain
 
 /// A `RandomNumberGenerator` over a replica's random source (system or seeded).
@@ -54,27 +55,36 @@ final class WriteContext {
         self.db = db
         self.wallMilliseconds = wallMilliseconds
         self.random = RandomSource(source: random)
-        // Columns by position: by name, GRDB compares every column's name, case-insensitively, per lookup.
+        // Stepped directly: GRDB's row objects would cost more than the query.
         let statement = try db.cachedStatement(
             sql: """
                 SELECT counter, hlc, lseq, order_sequence, bootstrap_peer, local_ordinal, copied_from
                 FROM replica_clock, replica_info
                 """)
-        guard let row = try Row.fetchOne(statement) else {
-            throw ReplicaError.corrupt("replica_clock or replica_info is empty")
+        try statement.bind([])
+        var read: (clock: (Int64, Int64, Int64, Int64), peer: String?, ordinal: Int64, copiedFrom: String?)?
+        try statement.forEachRow { row in
+            read = (
+                (
+                    sqlite3_column_int64(row, 0), sqlite3_column_int64(row, 1), sqlite3_column_int64(row, 2),
+                    sqlite3_column_int64(row, 3)
+                ),
+                Statement.text(row, 4), sqlite3_column_int64(row, 5), Statement.text(row, 6)
+            )
         }
-        if local, let copiedFrom: String = row[6] { throw Replica.copiedError(copiedFrom, path: nil) }
-        if local, let peer: String = row[4] {
+        guard let read else { throw ReplicaError.corrupt("replica_clock or replica_info is empty") }
+        if local, let copiedFrom = read.copiedFrom { throw Replica.copiedError(copiedFrom, path: nil) }
+        if local, let peer = read.peer {
             throw ReplicaError(
                 .unavailable, "this replica is still bootstrapping from site \(peer)",
                 hint: "sync with that peer again to finish; local changes are refused until then")
         }
-        localSite = UInt32(truncatingIfNeeded: row[5] as Int64)
-        counter = row[0]
-        hybrid = HybridClock(last: HybridTime(rawValue: UInt64(bitPattern: row[1] as Int64)))
-        lseq = row[2]
+        localSite = UInt32(truncatingIfNeeded: read.ordinal)
+        counter = read.clock.0
+        hybrid = HybridClock(last: HybridTime(rawValue: UInt64(bitPattern: read.clock.1)))
+        lseq = read.clock.2
         startLseq = lseq
-        orderSequence = row[3]
+        orderSequence = read.clock.3
     }
 
     /// This transaction's dot and time; every field it writes records them.
@@ -119,7 +129,10 @@ final class WriteContext {
     func finish() throws {
         guard dirty else { return }
         try db.cachedStatement(sql: "UPDATE replica_clock SET counter = ?, hlc = ?, lseq = ?, order_sequence = ?")
-            .execute(arguments: [counter, Int64(bitPattern: hybrid.last.rawValue), lseq, orderSequence])
+            .run(binding: [
+                counter.databaseValue, Int64(bitPattern: hybrid.last.rawValue).databaseValue, lseq.databaseValue,
+                orderSequence.databaseValue,
+            ])
     }
 
     // MARK: Local writes
