@@ -96,8 +96,9 @@ struct Bench {
         let dataset = Dataset(count: quick ? 1_000 : 5_000, seed: 1)
         /// The dataset through the replica's commands, `perCommit` orders per commit (a basket of them through
         /// `Replica.transaction` when more than one), then into plain SQLite with as many per transaction.
-        func measure(perCommit: Int) async throws -> (ratio: Double, microseconds: Double) {
-            let replica = try Replica.create(at: path(perCommit == 1 ? "write" : "basket"), name: "bench")
+        func measure(perCommit: Int) async throws -> (ratio: Double, microseconds: Double, floor: Double) {
+            let replicaPath = path(perCommit == 1 ? "write" : "basket")
+            let replica = try Replica.create(at: replicaPath, name: "bench")
             let replicaTime = try await Clock.seconds {
                 for start in stride(from: 0, to: dataset.orders.count, by: perCommit) {
                     let orders = dataset.orders[start..<min(dataset.orders.count, start + perCommit)]
@@ -111,23 +112,31 @@ struct Bench {
                 // own in the committing connection).
                 try await replica.checkpoint()
             }
+            // The same sales' rows and statements without the replica's code (`StorageFloor`).
+            let sales = try StorageFloor.sales(ofReplicaAt: replicaPath)
+            let floor = try StorageFloor(path: path(perCommit == 1 ? "floor" : "floor-basket"))
+            let floorTime = try await Clock.seconds { try await floor.write(sales, perCommit: perCommit) }
             let raw = try RawBaseline(path: path(perCommit == 1 ? "raw" : "raw-basket"))
             let rawTime = try Clock.seconds { try raw.write(dataset, perCommit: perCommit) }
-            return (replicaTime / rawTime, replicaTime / Double(dataset.orders.count) * 1e6)
+            return (replicaTime / rawTime, replicaTime / Double(dataset.orders.count) * 1e6, floorTime / rawTime)
         }
         var ratios: [Double] = []
         var perOrder: [Double] = []
         var basketRatios: [Double] = []
         var basketPerOrder: [Double] = []
+        var floors: [Double] = []
+        var basketFloors: [Double] = []
         for _ in 0..<(quick ? 3 : 5) {
             let single = try await measure(perCommit: 1)
             ratios.append(single.ratio)
             perOrder.append(single.microseconds)
+            floors.append(single.floor)
         }
         for _ in 0..<(quick ? 3 : 5) {
             let basket = try await measure(perCommit: 10)
             basketRatios.append(basket.ratio)
             basketPerOrder.append(basket.microseconds)
+            basketFloors.append(basket.floor)
         }
         return [
             Figure(key: "write_overhead_ratio", unit: "×", target: "≤ 1.25", runs: ratios, passes: { $0 <= 1.25 }),
@@ -136,6 +145,9 @@ struct Bench {
                 key: "write_overhead_ratio_basket", unit: "×", target: "≤ 1.15", runs: basketRatios,
                 passes: { $0 <= 1.15 }),
             Figure(key: "write_order_basket_us", unit: "µs", target: "report", runs: basketPerOrder),
+            // What the replica stores, written without its code: the lowest ratio its storage allows.
+            Figure(key: "write_storage_floor_ratio", unit: "×", target: "report", runs: floors),
+            Figure(key: "write_storage_floor_ratio_basket", unit: "×", target: "report", runs: basketFloors),
         ]
     }
 

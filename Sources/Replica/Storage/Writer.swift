@@ -124,3 +124,12 @@ extension Database {
         return result
     }
 }
+
+extension Replica {
+    /// Runs `body` on the writer's connection, outside any command, blocking: for this package's benchmark, whose
+    /// storage floor replays a replica's rows through the same connection, settings and checkpointer as the
+    /// commands have (`OutpostBench`). What `body` writes is no replicated change: nothing records or announces it.
+    package func withWriterConnection<T>(_ body: (Database) throws -> T) throws -> T {
+        try writeWithoutTransactionBlocking(body)
+    }
+}
