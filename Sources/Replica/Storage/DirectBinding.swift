@@ -1,5 +1,6 @@
 import GRDB
 import GRDBSQLite
+import OrderDomain
 
 extension Statement {
     /// Runs the statement with `values` bound through SQLite's C API on GRDB's statement handle, then executed
@@ -96,9 +97,24 @@ extension Statement {
 
     /// The text of column `index` of the current row, nil when NULL.
     static func text(_ handle: OpaquePointer, _ index: CInt) -> String? {
-        guard sqlite3_column_type(handle, index) != SQLITE_NULL, let bytes = sqlite3_column_text(handle, index) else {
-            return nil
+        guard sqlite3_column_type(handle, index) != SQLITE_NULL else { return nil }
+        return string(handle, index)
+    }
+
+    /// Column `index` of the current row as a field value, as `FieldValue(DatabaseValue)` reads it.
+    static func fieldValue(_ handle: OpaquePointer, _ index: CInt) -> FieldValue {
+        switch sqlite3_column_type(handle, index) {
+        case SQLITE_NULL: .null
+        case SQLITE_INTEGER: .integer(sqlite3_column_int64(handle, index))
+        case SQLITE_FLOAT: .integer(Int64(exactly: sqlite3_column_double(handle, index).rounded()) ?? 0)
+        default: .text(string(handle, index))
         }
-        return String(cString: bytes)
+    }
+
+    /// The column's bytes as UTF-8 text (all of them, NUL bytes included; a blob's too).
+    private static func string(_ handle: OpaquePointer, _ index: CInt) -> String {
+        guard let bytes = sqlite3_column_text(handle, index) else { return "" }
+        return String(
+            decoding: UnsafeBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(handle, index))), as: UTF8.self)
     }
 }

@@ -18,14 +18,15 @@ enum OrderRecords {
 
     /// Loads order `id` with every fact recorded against it.
     static func load(_ db: Database, id: String) throws -> Order? {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: orderSQL + " WHERE id = ?"), arguments: [id]) else {
-            return nil
-        }
+        guard
+            let row = try FieldRow.fetchAll(
+                db.cachedStatement(sql: orderSQL + " WHERE id = ?"), [id.databaseValue], .orders
+            ).first
+        else { return nil }
         var order = makeOrder(row)
         for entity in factEntities {
             let statement = try db.cachedStatement(sql: factSQL(entity) + " WHERE order_id = ? ORDER BY id")
-            let rows = try Row.fetchCursor(statement, arguments: [id])
-            while let fact = try rows.next() { add(entity, fact, to: &order) }
+            for fact in try FieldRow.fetchAll(statement, [id.databaseValue], entity) { add(fact, to: &order) }
         }
         return order
     }
@@ -46,8 +47,7 @@ enum OrderRecords {
     }
 
     /// An order from a row selected by `orderSQL`.
-    static func makeOrder(_ row: Row) -> Order {
-        let order = FieldRow(row, .orders)
+    static func makeOrder(_ order: FieldRow) -> Order {
         return Order(
             id: order.id, number: order.text("number") ?? "", customerID: order.text("customer_id") ?? "",
             channel: Channel(rawValue: order.text("channel") ?? "") ?? .manual,
@@ -62,10 +62,9 @@ enum OrderRecords {
     }
 
     /// Adds a fact selected by `factSQL(entity)` to `order`.
-    static func add(_ entity: Entity, _ row: Row, to order: inout Order) {
-        let fact = FieldRow(row, entity)
+    static func add(_ fact: FieldRow, to order: inout Order) {
         let id = fact.id
-        switch entity {
+        switch fact.entity {
         case .orderLines:
             order.lines.append(
                 OrderLine(
@@ -142,7 +141,7 @@ enum OrderRecords {
         var count = 0
         while true {
             // Each page is read completely before its rows are updated: no cursor is open across a write.
-            let rows = try Row.fetchAll(page, arguments: [after])
+            let rows = try FieldRow.fetchAll(page, [after.databaseValue], .orders)
             var orders = rows.map(makeOrder)
             guard let first = orders.first?.id, let last = orders.last?.id else { return count }
             var position: [String: Int] = [:]
@@ -151,18 +150,16 @@ enum OrderRecords {
             for entity in factEntities {
                 let statement = try db.cachedStatement(
                     sql: factSQL(entity) + " WHERE order_id BETWEEN ? AND ? ORDER BY order_id, id")
-                let facts = try Row.fetchCursor(statement, arguments: [first, last])
-                while let row = try facts.next() {
-                    let fact = FieldRow(row, entity)
+                for fact in try FieldRow.fetchAll(statement, [first.databaseValue, last.databaseValue], entity) {
                     guard let owner = fact.text("order_id"), let index = position[owner] else { continue }
-                    add(entity, row, to: &orders[index])
+                    add(fact, to: &orders[index])
                     if entity == .orderLines { lineLseqs[fact.id] = fact.lseq }
                 }
             }
             let schedules = Schedules(try OrderQueries.settings(db), now: now)
             for (order, row) in zip(orders, rows) {
                 let progress = order.progress
-                try updateOrder.run(binding: values(orderDerived(progress), FieldRow(row, .orders).lseq))
+                try updateOrder.run(binding: values(orderDerived(progress), row.lseq))
                 try storeSchedules(db, order, schedules, fresh: fresh, progress: progress)
                 for line in progress.lines {
                     guard let lseq = lineLseqs[line.lineID] else { continue }
@@ -333,25 +330,36 @@ enum OrderRecords {
 /// `Entity.fields` once per entity, so no reader depends on where a field sits. Naming a field the entity does
 /// not have is a programming error (it traps in debug builds, which every test runs, and reads NULL otherwise).
 struct FieldRow {
-    let row: Row
+    /// Column i of the row: `id`, then field i - 1, then `lseq`.
+    let values: [FieldValue]
     let entity: Entity
 
-    init(_ row: Row, _ entity: Entity) {
-        self.row = row
-        self.entity = entity
+    /// The rows `statement` (selecting `id, <fields>, lseq` of `entity`) returns for `arguments`, read column by
+    /// column through SQLite's C API (a page of orders and their facts is read this way for every order a stream
+    /// brings: GRDB's row objects cost more than the query).
+    static func fetchAll(_ statement: Statement, _ arguments: [DatabaseValue], _ entity: Entity) throws -> [FieldRow] {
+        try statement.bind(arguments)
+        let width = CInt(entity.fields.count + 2)
+        var rows: [FieldRow] = []
+        try statement.forEachRow { row in
+            var values: [FieldValue] = []
+            values.reserveCapacity(Int(width))
+            for column in 0..<width { values.append(Statement.fieldValue(row, column)) }
+            rows.append(FieldRow(values: values, entity: entity))
+        }
+        return rows
     }
 
-    /// Field i is column i + 1 (column 0 is `id`; `lseq` follows the last field).
-    var id: String { row["id"] }
-    var lseq: Int64 { row["lseq"] }
+    var id: String { values.first?.text ?? "" }
+    var lseq: Int64 { values.last?.integer ?? 0 }
 
     func text(_ field: String) -> String? {
         guard let column = column(field) else { return nil }
-        return FieldValue(row[column] as DatabaseValue).text
+        return values[column].text
     }
     func integer(_ field: String) -> Int64? {
         guard let column = column(field) else { return nil }
-        return FieldValue(row[column] as DatabaseValue).integer
+        return values[column].integer
     }
 
     private func column(_ field: String) -> Int? {
