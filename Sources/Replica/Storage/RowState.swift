@@ -200,6 +200,29 @@ enum RowStore {
         }
     }
 
+    /// Inserts a new record whose every field one local write wrote (`values` in field order, absent ones null):
+    /// what `save` stores for such a record, bound in one pass without building its field states (every command
+    /// that creates a record comes this way).
+    static func insertWritten(
+        _ db: Database, _ entity: Entity, id: String, values: [FieldValue], dot: Dot, time: HybridTime, lseq: Int64,
+        derived: [(String, DatabaseValue)]
+    ) throws {
+        let statements = sql(entity)
+        guard derived.isEmpty || derived.elementsEqual(statements.derivedNames, by: { $0.0 == $1 }) else {
+            throw ReplicaError.corrupt("derived columns of \(entity.rawValue) written out of order")
+        }
+        var dots = RowDots()
+        if !values.isEmpty {
+            dots.assign(values.count == 64 ? .max : (UInt64(1) << UInt64(values.count)) - 1, to: dot, time: time)
+        }
+        var list: [DatabaseValue] = [lseq.databaseValue, id.databaseValue]
+        list.reserveCapacity(values.count + 3 + derived.count)
+        for value in values { list.append(value.databaseValue) }
+        list.append(Data(dots.encoded()).databaseValue)
+        for (_, value) in derived { list.append(value) }
+        try db.cachedStatement(sql: derived.isEmpty ? statements.insert : statements.insertDerived).run(binding: list)
+    }
+
     /// Inserts a record loaded straight from a first stream when every field holds at most one sibling (nearly
     /// every record): its dots renamed to this replica's site ordinals, its visible values and `dots` bound in
     /// one pass, without building renamed field states (what `save` would take). `note` sees each dot and time.

@@ -147,7 +147,7 @@ final class WriteContext {
         let fields = entity.fields.map { field in
             let value = values[field.name]
             if value != nil { named += 1 }
-            return FieldState.written(value ?? .null, dot: dot, time: time)
+            return value ?? .null
         }
         // A value for a field the entity lacks is the one thing the loop above cannot have used.
         if named != values.count {
@@ -155,8 +155,8 @@ final class WriteContext {
                 try Self.programmingError("\(entity.rawValue) has no field \(name)")
             }
         }
-        try RowStore.save(
-            db, RowState(entity: entity, id: id, fields: fields), lseq: nextLseq(), previousLseq: nil, derived: derived)
+        try RowStore.insertWritten(
+            db, entity, id: id, values: fields, dot: dot, time: time, lseq: nextLseq(), derived: derived)
         if let order = values["order_id"]?.text { touchedOrders.insert(order) }
         if entity == .orders { touchedOrders.insert(id) }
     }

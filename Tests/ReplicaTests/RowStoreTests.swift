@@ -1,0 +1,48 @@
+import Foundation
+import GRDB
+import OrderDomain
+import OutpostTestSupport
+import Testing
+
+@testable import Replica
+
+/// `RowStore` (`Storage/RowState.swift`): the one-pass insert a local write takes stores exactly what the general
+/// `save` stores for the same record.
+@Suite struct RowStoreTests {
+    @Test(arguments: [Entity.customers, .orders, .orderLines, .payments, .settings])
+    func aWrittenRecordIsStoredAsSaveStoresIt(entity: Entity) async throws {
+        let directory = try TemporaryDirectory()
+        let replica = try Replica.create(at: directory.path("till.sqlite"), name: "till")
+        let dot = Dot(site: 1, counter: 42)
+        let time = HybridTime(rawValue: 0x1234_5678_9ABC)
+        // Every other field set, the rest absent (null), texts and integers by the field's kind.
+        let values: [FieldValue] = entity.fields.enumerated().map { index, field in
+            guard index % 2 == 0 else { return .null }
+            return field.type == .integer ? .integer(Int64(index) * 1_000 + 7) : .text("value \(index)")
+        }
+        let derived: [(String, DatabaseValue)] = Schema.derivedColumns(entity).enumerated().map { index, column in
+            (column.0, column.1 == "INTEGER" ? Int64(index).databaseValue : "derived \(index)".databaseValue)
+        }
+        let rows = try await replica.pool.write { db -> [Row] in
+            try RowStore.insertWritten(
+                db, entity, id: "one-pass", values: values, dot: dot, time: time, lseq: 1_000, derived: derived)
+            let state = RowState(
+                entity: entity, id: "general",
+                fields: values.map { FieldState.written($0, dot: dot, time: time) })
+            try RowStore.save(db, state, lseq: 1_001, previousLseq: nil, derived: derived)
+            return try Row.fetchAll(db, sql: "SELECT * FROM \(entity.rawValue) ORDER BY lseq")
+        }
+        try #require(rows.count == 2)
+        // Every column but the two that differ on purpose (lseq, id): the values, the dots, the derived columns.
+        let columns = rows[0].columnNames.filter { $0 != "lseq" && $0 != "id" }
+        #expect(columns.contains("dots"))
+        for column in columns {
+            #expect(
+                rows[0][column] as DatabaseValue == rows[1][column] as DatabaseValue,
+                "\(entity.rawValue).\(column): \(rows[0][column] as DatabaseValue) against \(rows[1][column] as DatabaseValue)"
+            )
+        }
+        let loaded = try await replica.pool.read { db in try RowStore.load(db, entity, id: "one-pass") }
+        #expect(loaded?.state.fields == values.map { FieldState.written($0, dot: dot, time: time) })
+    }
+}
