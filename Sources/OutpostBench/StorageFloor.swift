@@ -3,8 +3,8 @@ import GRDB
 import GRDBSQLite
 import Replica
 
-/// The floor under a replica's write: the statements a sale through the replica runs, replayed into a file of the
-/// replica's schema with plain SQLite and none of the replica's own code.
+/// The floor under a replica's write: the statements a sale through the replica runs, replayed into a new replica's
+/// file as plain SQL through its writer's connection, with none of the replica's own code.
 ///
 /// Each sale's rows are read back from a replica that made them (the same bytes: values, dots, derived columns,
 /// its attention schedule and its outbox), then written again in the same transactions with the same statements a

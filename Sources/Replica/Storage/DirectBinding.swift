@@ -75,8 +75,8 @@ extension Statement {
 extension Statement {
     /// Steps a query (its arguments bound with `bind`) through SQLite's C API and hands each row's statement
     /// handle to `row`, then resets it: for the small queries every command runs (its clock, a record's
-    /// existence, the settings), where GRDB's cursor and row objects cost more than SQLite's work. Read the
-    /// columns with `sqlite3_column_*` inside `row` only.
+    /// existence, the settings) and the pages the derivation pass reads, where GRDB's cursor and row objects cost
+    /// more than SQLite's work. Read the columns with `sqlite3_column_*` inside `row` only.
     ///
     /// - Throws: GRDB's `DatabaseError` for anything SQLite refuses; what `row` throws.
     func forEachRow(_ row: (OpaquePointer) throws -> Void) throws {
