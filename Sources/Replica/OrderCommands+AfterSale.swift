@@ -123,7 +123,7 @@ extension OrderCommands {
                     id: Self.newID(context), sku: priced.sku, name: priced.sku, quantity: priced.quantity,
                     unitPriceMinor: priced.unitPriceMinor, exchangeID: exchangeID,
                     position: Int64(order.lines.count + offset))
-                try context.insert(.orderLines, id: line.id, Self.lineValues(line, orderID: order.id))
+                try context.insert(Self.lineValues(line, orderID: order.id), id: line.id)
                 outbound.append(line.id)
             }
             try context.insert(

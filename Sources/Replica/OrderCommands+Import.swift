@@ -70,7 +70,7 @@ extension OrderCommands {
                 if !customers.contains(customer.id) {
                     customers.insert(customer.id)
                     if try !RowStore.exists(context.db, .customers, id: customer.id) {
-                        try context.insert(.customers, id: customer.id, Self.customerValues(customer))
+                        try context.insert(Self.customerValues(customer), id: customer.id)
                         summary.customersCreated += 1
                         summary.records += 1
                     }
@@ -89,15 +89,10 @@ extension OrderCommands {
     /// Writes one checked order: every record with the transaction's dot, derived columns computed in memory.
     private static func insertImported(_ context: WriteContext, _ order: Order) throws -> Int {
         let progress = order.progress
-        var values = orderValues(order)
-        values["cancelled_at"] = FieldValue(order.cancelledAt)
-        values["cancel_reason"] = FieldValue(order.cancelReason)
-        values["processing_at"] = FieldValue(order.processingAt)
-        try context.insert(.orders, id: order.id, values, derived: OrderRecords.orderDerived(progress))
+        try context.insert(orderValues(order), id: order.id, derived: OrderRecords.orderDerived(progress))
         for (line, lineProgress) in zip(order.lines, progress.lines) {
             try context.insert(
-                .orderLines, id: line.id, lineValues(line, orderID: order.id),
-                derived: OrderRecords.lineDerived(lineProgress))
+                lineValues(line, orderID: order.id), id: line.id, derived: OrderRecords.lineDerived(lineProgress))
         }
         try OrderRecords.storeSchedules(context.db, order, try context.dueSchedules())
         for payment in order.payments {

@@ -73,7 +73,7 @@ extension OrderCommands {
                 throw DomainError(
                     .invalidInput, "a customer with e-mail \(email) already exists", hint: "use `customer edit`")
             }
-            try context.insert(.customers, id: customer.id, Self.customerValues(customer))
+            try context.insert(Self.customerValues(customer), id: customer.id)
             return customer
         }
     }
@@ -100,11 +100,15 @@ extension OrderCommands {
         }
     }
 
-    static func customerValues(_ customer: Customer) -> [String: FieldValue] {
-        [
-            "email": .text(customer.email), "name": FieldValue(customer.name), "phone": FieldValue(customer.phone),
-            "address": FieldValue(customer.address), "created_at": .integer(customer.createdAt),
-        ]
+    static let customerLayout = FieldLayout(.customers, ["email", "name", "phone", "address", "created_at"])
+
+    static func customerValues(_ customer: Customer) -> NewRecord {
+        NewRecord(
+            layout: customerLayout,
+            values: [
+                .text(customer.email), FieldValue(customer.name), FieldValue(customer.phone),
+                FieldValue(customer.address), .integer(customer.createdAt),
+            ])
     }
 
     // MARK: Orders
@@ -136,7 +140,7 @@ extension OrderCommands {
             let customerID = Identifiers.customerID(email: customerEmail)
             if try !RowStore.exists(db, .customers, id: customerID) {
                 let customer = Customer(email: customerEmail, createdAt: context.eventTime)
-                try context.insert(.customers, id: customerID, Self.customerValues(customer))
+                try context.insert(Self.customerValues(customer), id: customerID)
             }
             let id = Identifiers.uuidV7(milliseconds: context.eventTime, using: &context.random)
             let number = OrderNumber(prefix: self.identity.numberPrefix, sequence: context.nextOrderSequence())
@@ -156,11 +160,10 @@ extension OrderCommands {
             try order.checkTotals()
             // The derived view is computed in memory and written with the rows: one write per row.
             let progress = order.progress
-            try context.insert(.orders, id: id, Self.orderValues(order), derived: OrderRecords.orderDerived(progress))
+            try context.insert(Self.orderValues(order), id: id, derived: OrderRecords.orderDerived(progress))
             for (line, lineProgress) in zip(order.lines, progress.lines) {
                 try context.insert(
-                    .orderLines, id: line.id, Self.lineValues(line, orderID: id),
-                    derived: OrderRecords.lineDerived(lineProgress))
+                    Self.lineValues(line, orderID: id), id: line.id, derived: OrderRecords.lineDerived(lineProgress))
             }
             try OrderRecords.storeSchedules(
                 context.db, order, try context.dueSchedules(), fresh: true, progress: progress)
@@ -180,25 +183,37 @@ extension OrderCommands {
         }
     }
 
-    static func orderValues(_ order: Order) -> [String: FieldValue] {
+    static let orderLayout = FieldLayout(
+        .orders,
         [
-            "number": .text(order.number), "customer_id": .text(order.customerID),
-            "channel": .text(order.channel.rawValue),
-            "location": .text(order.location), "currency": .text(order.currency.code),
-            "shipping_minor": .integer(order.shippingMinor), "tax_minor": .integer(order.taxMinor),
-            "discount_minor": .integer(order.discountMinor), "ship_by": FieldValue(order.shipBy),
-            "created_at": .integer(order.createdAt), "notes": FieldValue(order.notes), "phone": FieldValue(order.phone),
-            "address": FieldValue(order.address), "tags": TagSet.value(of: order.tags),
-        ]
+            "number", "customer_id", "channel", "location", "currency", "shipping_minor", "tax_minor", "discount_minor",
+            "ship_by", "created_at", "notes", "phone", "address", "tags", "cancelled_at", "cancel_reason",
+            "processing_at",
+        ])
+
+    static func orderValues(_ order: Order) -> NewRecord {
+        NewRecord(
+            layout: orderLayout,
+            values: [
+                .text(order.number), .text(order.customerID), .text(order.channel.rawValue), .text(order.location),
+                .text(order.currency.code), .integer(order.shippingMinor), .integer(order.taxMinor),
+                .integer(order.discountMinor), FieldValue(order.shipBy), .integer(order.createdAt),
+                FieldValue(order.notes), FieldValue(order.phone), FieldValue(order.address),
+                TagSet.value(of: order.tags), FieldValue(order.cancelledAt), FieldValue(order.cancelReason),
+                FieldValue(order.processingAt),
+            ])
     }
 
-    static func lineValues(_ line: OrderLine, orderID: String) -> [String: FieldValue] {
-        [
-            "order_id": .text(orderID), "sku": .text(line.sku), "name": .text(line.name),
-            "quantity": .integer(line.quantity),
-            "unit_price_minor": .integer(line.unitPriceMinor), "exchange_id": FieldValue(line.exchangeID),
-            "position": .integer(line.position),
-        ]
+    static let lineLayout = FieldLayout(
+        .orderLines, ["order_id", "sku", "name", "quantity", "unit_price_minor", "exchange_id", "position"])
+
+    static func lineValues(_ line: OrderLine, orderID: String) -> NewRecord {
+        NewRecord(
+            layout: lineLayout,
+            values: [
+                .text(orderID), .text(line.sku), .text(line.name), .integer(line.quantity),
+                .integer(line.unitPriceMinor), FieldValue(line.exchangeID), .integer(line.position),
+            ])
     }
 
     static func newID(_ context: WriteContext) -> String {

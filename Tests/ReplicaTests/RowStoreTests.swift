@@ -45,4 +45,15 @@ import Testing
         let loaded = try await replica.pool.read { db in try RowStore.load(db, entity, id: "one-pass") }
         #expect(loaded?.state.fields == values.map { FieldState.written($0, dot: dot, time: time) })
     }
+
+    /// The layouts the commands build new records in name fields of their entity, each once (a wrong name would
+    /// trap at the first insert; this says which).
+    @Test func everyCommandLayoutNamesItsEntitysFieldsOnce() {
+        for layout in [OrderCommands.customerLayout, OrderCommands.orderLayout, OrderCommands.lineLayout] {
+            for (name, position) in zip(layout.names, layout.positions) {
+                #expect(position != nil, "\(layout.entity.rawValue) has no field \(name)")
+            }
+            #expect(Set(layout.names).count == layout.names.count, "\(layout.entity.rawValue): a name twice")
+        }
+    }
 }

@@ -161,6 +161,33 @@ final class WriteContext {
         if entity == .orders { touchedOrders.insert(id) }
     }
 
+    /// Inserts a new record from `record`'s values, listed in its layout's order: what `insert` with a dictionary
+    /// does, without hashing each field's name twice (the commands that create orders, lines and customers come
+    /// this way).
+    func insert(_ record: NewRecord, id: String, derived: [(String, DatabaseValue)] = []) throws {
+        let layout = record.layout
+        guard record.values.count == layout.names.count else {
+            try Self.programmingError("\(record.values.count) values for the \(layout.names.count) fields of a layout")
+            return
+        }
+        var fields = [FieldValue](repeating: .null, count: layout.entity.fields.count)
+        for (index, value) in record.values.enumerated() {
+            guard let position = layout.positions[index] else {
+                try Self.programmingError("\(layout.entity.rawValue) has no field \(layout.names[index])")
+                continue
+            }
+            if let text = value.text {
+                try InputRules.checkText(text, field: layout.names[index].replacingOccurrences(of: "_", with: " "))
+            }
+            fields[position] = value
+        }
+        let (dot, time) = stamp
+        try RowStore.insertWritten(
+            db, layout.entity, id: id, values: fields, dot: dot, time: time, lseq: nextLseq(), derived: derived)
+        if let position = layout.orderID, let order = record.values[position].text { touchedOrders.insert(order) }
+        if layout.entity == .orders { touchedOrders.insert(id) }
+    }
+
     /// Writes `values` into an existing record; each written field's siblings are all replaced (a local write
     /// settles a conflict, which the conflict history records as resolved).
     func update(_ entity: Entity, id: String, _ values: [String: FieldValue]) throws {
@@ -210,4 +237,27 @@ final class WriteContext {
         assertionFailure(message)
         throw ReplicaError(.internalError, message, hint: "this is a bug in Outpost; nothing was written")
     }
+}
+
+/// An entity's fields in the order a command lists them, placed once onto the entity's own order.
+struct FieldLayout: Sendable {
+    let entity: Entity
+    let names: [String]
+    /// The entity's field index of each name (nil: the entity has no such field, a bug in the command).
+    let positions: [Int?]
+    /// Where `order_id` is among `names`.
+    let orderID: Int?
+
+    init(_ entity: Entity, _ names: [String]) {
+        self.entity = entity
+        self.names = names
+        positions = names.map { entity.fieldIndex($0) }
+        orderID = names.firstIndex(of: "order_id")
+    }
+}
+
+/// A new record's values as a command builds them: in its layout's order, not keyed by name.
+struct NewRecord {
+    let layout: FieldLayout
+    var values: [FieldValue]
 }
