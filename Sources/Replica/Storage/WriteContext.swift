@@ -141,29 +141,14 @@ final class WriteContext {
     func insert(
         _ entity: Entity, id: String, _ values: [String: FieldValue], derived: [(String, DatabaseValue)] = []
     ) throws {
-        try Self.checkText(values)
-        let (dot, time) = stamp
-        var named = 0
-        let fields = entity.fields.map { field in
-            let value = values[field.name]
-            if value != nil { named += 1 }
-            return value ?? .null
-        }
-        // A value for a field the entity lacks is the one thing the loop above cannot have used.
-        if named != values.count {
-            for name in values.keys where entity.fieldIndex(name) == nil {
-                try Self.programmingError("\(entity.rawValue) has no field \(name)")
-            }
-        }
-        try RowStore.insertWritten(
-            db, entity, id: id, values: fields, dot: dot, time: time, lseq: nextLseq(), derived: derived)
-        if let order = values["order_id"]?.text { touchedOrders.insert(order) }
-        if entity == .orders { touchedOrders.insert(id) }
+        try insert(
+            NewRecord(layout: FieldLayout(entity, Array(values.keys)), values: Array(values.values)), id: id,
+            derived: derived)
     }
 
-    /// Inserts a new record from `record`'s values, listed in its layout's order: what `insert` with a dictionary
-    /// does, without hashing each field's name twice (the commands that create orders, lines and customers come
-    /// this way).
+    /// Inserts a new record from `record`'s values, listed in its layout's order; every field is written with this
+    /// transaction's dot (absent ones as null). A command that creates records often lists them in a layout made
+    /// once (orders, lines, customers): a dictionary by name costs hashing each name twice.
     func insert(_ record: NewRecord, id: String, derived: [(String, DatabaseValue)] = []) throws {
         let layout = record.layout
         guard record.values.count == layout.names.count else {
@@ -176,9 +161,7 @@ final class WriteContext {
                 try Self.programmingError("\(layout.entity.rawValue) has no field \(layout.names[index])")
                 continue
             }
-            if let text = value.text {
-                try InputRules.checkText(text, field: layout.names[index].replacingOccurrences(of: "_", with: " "))
-            }
+            try Self.checkText(value, field: layout.names[index])
             fields[position] = value
         }
         let (dot, time) = stamp
@@ -223,12 +206,14 @@ final class WriteContext {
 
     /// Every text a local command stores passes `InputRules.checkText` here, in one place: no control
     /// characters, no unbounded lengths, whichever command or import wrote it.
-    private static func checkText(_ values: [String: FieldValue]) throws {
-        for (name, value) in values {
-            if let text = value.text {
-                try InputRules.checkText(text, field: name.replacingOccurrences(of: "_", with: " "))  // label built on failure only
-            }
+    private static func checkText(_ value: FieldValue, field name: String) throws {
+        if let text = value.text {
+            try InputRules.checkText(text, field: name.replacingOccurrences(of: "_", with: " "))  // label built on failure only
         }
+    }
+
+    private static func checkText(_ values: [String: FieldValue]) throws {
+        for (name, value) in values { try checkText(value, field: name) }
     }
 
     /// A write naming a field the entity lacks, or changing one fixed at creation, is a bug in the command:
