@@ -1,6 +1,5 @@
 import Foundation
 import GRDB
-import GRDBSQLite
 import Replica
 
 /// The floor under a replica's write: the statements a sale through the replica runs, replayed into a new replica's
@@ -9,8 +8,9 @@ import Replica
 /// Each sale's rows are read back from a replica that made them (the same bytes: values, dots, derived columns,
 /// its attention schedule and its outbox), then written again in the same transactions with the same statements a
 /// command runs — the clock read and update, the customer probe, the inserts, the settings read, the stock probe, a
-/// savepoint per sale in a basket — prepared once and bound through SQLite's C API, the replica's fastest path, on
-/// a replica's own writer connection (its settings, its checkpointer).
+/// savepoint per sale in a basket — their texts from `CommandStatements`, prepared once and bound through the
+/// replica's own C-API binding (`run(binding:)`, `forEachRow`), on a replica's own writer connection (its
+/// settings, its checkpointer).
 /// What is left out is everything the replica computes: the order model and its checks, the dots, the schedules,
 /// the derived columns. Its time over the plain-SQLite baseline's is the lowest ratio a replica storing what this
 /// one stores could reach, whatever its code.
@@ -81,106 +81,46 @@ struct StorageFloor {
             let (attention, outbox) = (try insert("attention_items"), try insert("message_outbox"))
             // Every order has a line: `tracked[0]` is never used.
             let tracked = try (0...(sales.map(\.skus.count).max() ?? 0)).map {
-                try $0 == 0 ? nil : statement(Self.trackedSQL($0))
+                try $0 == 0 ? nil : statement(CommandStatements.stockProbe($0))
             }
             let begin = try statement("BEGIN IMMEDIATE TRANSACTION")
             let commit = try statement("COMMIT TRANSACTION")
             let (savepoint, release) = (try statement("SAVEPOINT command"), try statement("RELEASE SAVEPOINT command"))
-            let clock = try statement(
-                """
-                SELECT counter, hlc, lseq, order_sequence, bootstrap_peer, local_ordinal, copied_from
-                FROM replica_clock, replica_info
-                """)
-            let settings = try statement(
-                """
-                SELECT 0, id, value FROM settings WHERE value IS NOT NULL
-                UNION ALL SELECT 1, key, value FROM device_settings
-                """)
-            let customerExists = try statement("SELECT EXISTS(SELECT 1 FROM customers WHERE id = ?)")
-            let clockUpdate = try statement(
-                "UPDATE replica_clock SET counter = counter + 1, hlc = ?, lseq = ?, order_sequence = ?")
+            let clock = try statement(CommandStatements.clock)
+            let settings = try statement(CommandStatements.settings)
+            let customerExists = try statement(CommandStatements.customerExists)
+            let clockUpdate = try statement(CommandStatements.clockUpdate)
+            // Writes as a command runs them (`run(binding:)`), queries stepped to their end as a command reads them.
+            func write(_ statement: Statement, _ values: [DatabaseValue]) throws { try statement.run(binding: values) }
+            func query(_ statement: Statement, _ values: [DatabaseValue]) throws {
+                try statement.bind(values)
+                try statement.forEachRow { _ in }
+            }
             // As a basket does: a savepoint's journal in memory, not in a temporary file.
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
             defer { try? db.execute(sql: "PRAGMA temp_store = DEFAULT") }
             for start in stride(from: 0, to: sales.count, by: perCommit) {
-                try Self.run(begin, [])
-                try Self.run(clock, [])
-                try Self.run(settings, [])
+                try write(begin, [])
+                try query(clock, [])
+                try query(settings, [])
                 for sale in sales[start..<min(sales.count, start + perCommit)] {
-                    if perCommit > 1 { try Self.run(savepoint, []) }
-                    try Self.run(customerExists, [sale.customerID.databaseValue])
-                    if let customer = sale.customer { try Self.run(customers, customer) }
-                    try Self.run(orders, sale.order)
-                    for line in sale.lines { try Self.run(lines, line) }
-                    for item in sale.attention { try Self.run(attention, item) }
-                    for message in sale.outbox { try Self.run(outbox, message) }
+                    if perCommit > 1 { try write(savepoint, []) }
+                    try query(customerExists, [sale.customerID.databaseValue])
+                    if let customer = sale.customer { try write(customers, customer) }
+                    try write(orders, sale.order)
+                    for line in sale.lines { try write(lines, line) }
+                    for item in sale.attention { try write(attention, item) }
+                    for message in sale.outbox { try write(outbox, message) }
                     if let probe = tracked[sale.skus.count] {
-                        try Self.run(probe, sale.skus.map(\.databaseValue) + [sale.location.databaseValue])
+                        try query(probe, sale.skus.map(\.databaseValue) + [sale.location.databaseValue])
                     }
-                    if perCommit > 1 { try Self.run(release, []) }
+                    if perCommit > 1 { try write(release, []) }
                 }
                 let stamp = Int64(start).databaseValue
-                try Self.run(clockUpdate, [stamp, stamp, stamp])
-                try Self.run(commit, [])
+                try write(clockUpdate, [stamp, stamp, stamp, stamp])
+                try write(commit, [])
             }
         }
         try await replica.checkpoint()
-    }
-
-    /// The replica's stock probe for `count` SKUs (`StockLedger.tracked`).
-    private static func trackedSQL(_ count: Int) -> String {
-        (0..<count).map { index in
-            """
-            SELECT ?\(index + 1) WHERE EXISTS (SELECT 1 FROM stock_movements WHERE sku = ?\(index + 1) AND location = ?\(count + 1))
-                OR EXISTS (SELECT 1 FROM stock WHERE sku = ?\(index + 1) AND location = ?\(count + 1))
-            """
-        }.joined(separator: "\nUNION ALL\n")
-    }
-
-    /// SQLite copies the bytes before the call returns.
-    private static let transient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
-
-    /// Binds `values` through SQLite's C API and steps `statement` to its end (every row a query returns is
-    /// stepped over, as the replica reads them), then resets it.
-    private static func run(_ statement: Statement, _ values: [DatabaseValue]) throws {
-        let handle = statement.sqliteStatement
-        sqlite3_reset(handle)
-        sqlite3_clear_bindings(handle)
-        for (offset, value) in values.enumerated() {
-            let index = CInt(offset + 1)
-            let code: CInt
-            switch value.storage {
-            case .null: code = sqlite3_bind_null(handle, index)
-            case .int64(let integer): code = sqlite3_bind_int64(handle, index, integer)
-            case .double(let double): code = sqlite3_bind_double(handle, index, double)
-            case .string(let string):
-                var text = string
-                code = text.withUTF8 { bytes in
-                    guard let base = bytes.baseAddress, !bytes.isEmpty else {
-                        return sqlite3_bind_text(handle, index, "", 0, transient)
-                    }
-                    return base.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
-                        sqlite3_bind_text(handle, index, $0, CInt(bytes.count), transient)
-                    }
-                }
-            case .blob(let data):
-                code = data.withUnsafeBytes { bytes in
-                    sqlite3_bind_blob(handle, index, bytes.baseAddress, CInt(bytes.count), transient)
-                }
-            }
-            guard code == SQLITE_OK else {
-                throw DatabaseError(
-                    resultCode: ResultCode(rawValue: code), message: "binding failed", sql: statement.sql)
-            }
-        }
-        defer { sqlite3_reset(handle) }
-        while true {
-            let code = sqlite3_step(handle)
-            if code == SQLITE_ROW { continue }
-            if code == SQLITE_DONE { return }
-            throw DatabaseError(
-                resultCode: ResultCode(rawValue: code),
-                message: String(cString: sqlite3_errmsg(sqlite3_db_handle(handle))), sql: statement.sql)
-        }
     }
 }

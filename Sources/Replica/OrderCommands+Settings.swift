@@ -46,11 +46,7 @@ extension OrderQueries {
         var values: [String: String] = [:]
         // Every command reads them: one statement for both tables, stepped directly (GRDB's rows would cost more
         // than the query). This device's own settings (never synced) win over any shared row with their key.
-        let statement = try db.cachedStatement(
-            sql: """
-                SELECT 0, id, value FROM settings WHERE value IS NOT NULL
-                UNION ALL SELECT 1, key, value FROM device_settings
-                """)
+        let statement = try db.cachedStatement(sql: CommandStatements.settings)
         try statement.bind([])
         var own: [String: String] = [:]
         try statement.forEachRow { row in

@@ -82,7 +82,7 @@ enum StockLedger {
     /// there): one query for all of an order's lines, so that selling untracked goods costs one probe per order.
     static func tracked(_ db: Database, skus: [String], location: String) throws -> Set<String> {
         guard !skus.isEmpty else { return [] }
-        let statement = try db.cachedStatement(sql: trackedSQL(skus.count))
+        let statement = try db.cachedStatement(sql: CommandStatements.stockProbe(skus.count))
         var values = skus.map(\.databaseValue)
         values.append(location.databaseValue)
         try statement.bind(values)
@@ -91,22 +91,6 @@ enum StockLedger {
             if let sku = Statement.text(row, 0) { found.insert(sku) }
         }
         return found
-    }
-
-    /// The SQL of `tracked` for `count` SKUs, built once for the common counts.
-    private static func trackedSQL(_ count: Int) -> String {
-        count < trackedSQLs.count ? trackedSQLs[count] : makeTrackedSQL(count)
-    }
-    private static let trackedSQLs = (0..<17).map(makeTrackedSQL)
-    private static func makeTrackedSQL(_ count: Int) -> String {
-        // One probe pair per SKU joined by UNION ALL: an `IN (…)` list or a `UNION` would make SQLite build an
-        // ephemeral table for every execution, which costs more than the probes.
-        (0..<count).map { index in
-            """
-            SELECT ?\(index + 1) WHERE EXISTS (SELECT 1 FROM stock_movements WHERE sku = ?\(index + 1) AND location = ?\(count + 1))
-                OR EXISTS (SELECT 1 FROM stock WHERE sku = ?\(index + 1) AND location = ?\(count + 1))
-            """
-        }.joined(separator: "\nUNION ALL\n")
     }
 
     /// The rights state of `key`.

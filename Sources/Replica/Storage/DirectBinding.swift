@@ -12,13 +12,13 @@ extension Statement {
     ///
     /// - Throws: `ReplicaError(.internalError)` when `values` does not match the statement's parameters;
     ///   GRDB's `DatabaseError` for anything SQLite refuses.
-    func run(binding values: [DatabaseValue]) throws {
+    package func run(binding values: [DatabaseValue]) throws {
         try bind(values)
         try execute()
     }
 
     /// Binds `values` as `run(binding:)` does, for a query then fetched with no arguments (`fetchAll(statement)`).
-    func bind(_ values: [DatabaseValue]) throws {
+    package func bind(_ values: [DatabaseValue]) throws {
         // Clears the bindings of any earlier use and marks the (empty) arguments as bound, so that an execution
         // or fetch without arguments resets and steps without binding again.
         setUncheckedArguments(StatementArguments())
@@ -79,7 +79,7 @@ extension Statement {
     /// more than SQLite's work. Read the columns with `sqlite3_column_*` inside `row` only.
     ///
     /// - Throws: GRDB's `DatabaseError` for anything SQLite refuses; what `row` throws.
-    func forEachRow(_ row: (OpaquePointer) throws -> Void) throws {
+    package func forEachRow(_ row: (OpaquePointer) throws -> Void) throws {
         let handle = sqliteStatement
         defer { sqlite3_reset(handle) }
         while true {

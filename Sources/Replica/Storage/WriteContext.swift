@@ -56,11 +56,7 @@ final class WriteContext {
         self.wallMilliseconds = wallMilliseconds
         self.random = RandomSource(source: random)
         // Stepped directly: GRDB's row objects would cost more than the query.
-        let statement = try db.cachedStatement(
-            sql: """
-                SELECT counter, hlc, lseq, order_sequence, bootstrap_peer, local_ordinal, copied_from
-                FROM replica_clock, replica_info
-                """)
+        let statement = try db.cachedStatement(sql: CommandStatements.clock)
         try statement.bind([])
         var read: (clock: (Int64, Int64, Int64, Int64), peer: String?, ordinal: Int64, copiedFrom: String?)?
         try statement.forEachRow { row in
@@ -128,7 +124,7 @@ final class WriteContext {
     /// Persists the clock row (one small UPDATE per transaction).
     func finish() throws {
         guard dirty else { return }
-        try db.cachedStatement(sql: "UPDATE replica_clock SET counter = ?, hlc = ?, lseq = ?, order_sequence = ?")
+        try db.cachedStatement(sql: CommandStatements.clockUpdate)
             .run(binding: [
                 counter.databaseValue, Int64(bitPattern: hybrid.last.rawValue).databaseValue, lseq.databaseValue,
                 orderSequence.databaseValue,
