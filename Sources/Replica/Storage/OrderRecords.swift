@@ -127,50 +127,6 @@ enum OrderRecords {
         }
     }
 
-    /// Recomputes the derived columns of every order whose `status` is NULL (rows loaded without them) a page
-    /// of orders at a time: each page's facts are read with one range scan per fact table (order_id index)
-    /// instead of one query per order and table. `fresh`: no order has schedules stored yet (a replica loading
-    /// its first stream), so there are none to delete first. Returns how many orders it derived.
-    static func refreshUnderived(_ db: Database, now: Int64, fresh: Bool = false, pageSize: Int = 2_000) throws -> Int {
-        let page = try db.cachedStatement(
-            sql: orderSQL + " WHERE +status IS NULL AND id > ? ORDER BY id LIMIT \(pageSize)")
-        // By rowid: one b-tree descent per update instead of two (the id index, then the table).
-        let updateOrder = try db.cachedStatement(sql: refreshSQL(.orders, by: "lseq"))
-        let updateLine = try db.cachedStatement(sql: refreshSQL(.orderLines, by: "lseq"))
-        var after = ""
-        var count = 0
-        while true {
-            // Each page is read completely before its rows are updated: no cursor is open across a write.
-            let rows = try FieldRow.fetchAll(page, [after.databaseValue], .orders)
-            var orders = rows.map(makeOrder)
-            guard let first = orders.first?.id, let last = orders.last?.id else { return count }
-            var position: [String: Int] = [:]
-            for (index, order) in orders.enumerated() { position[order.id] = index }
-            var lineLseqs: [String: Int64] = [:]
-            for entity in factEntities {
-                let statement = try db.cachedStatement(
-                    sql: factSQL(entity) + " WHERE order_id BETWEEN ? AND ? ORDER BY order_id, id")
-                for fact in try FieldRow.fetchAll(statement, [first.databaseValue, last.databaseValue], entity) {
-                    guard let owner = fact.text("order_id"), let index = position[owner] else { continue }
-                    add(fact, to: &orders[index])
-                    if entity == .orderLines { lineLseqs[fact.id] = fact.lseq }
-                }
-            }
-            let schedules = Schedules(try OrderQueries.settings(db), now: now)
-            for (order, row) in zip(orders, rows) {
-                let progress = order.progress
-                try updateOrder.run(binding: values(orderDerived(progress), row.lseq))
-                try storeSchedules(db, order, schedules, fresh: fresh, progress: progress)
-                for line in progress.lines {
-                    guard let lseq = lineLseqs[line.lineID] else { continue }
-                    try updateLine.run(binding: values(lineDerived(line), lseq))
-                }
-            }
-            count += orders.count
-            after = last
-        }
-    }
-
     /// The derived columns of an `orders` row.
     static func orderDerived(_ progress: OrderProgress) -> [(String, DatabaseValue)] {
         [
@@ -252,16 +208,22 @@ enum OrderRecords {
         if !fresh {
             try db.cachedStatement(sql: "DELETE FROM message_outbox WHERE order_id = ?").execute(arguments: [order.id])
         }
-        let insert = try db.cachedStatement(
-            sql:
-                "INSERT INTO message_outbox (id, order_id, kind, trigger, at, due_at, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
-        )
+        let insert = try db.cachedStatement(sql: outboxInsertSQL)
+        for row in outboxRows(order, schedules) { try insert.run(binding: row) }
+    }
+
+    static let outboxInsertSQL =
+        "INSERT INTO message_outbox (id, order_id, kind, trigger, at, due_at, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+
+    /// The outbox rows `storeOutbox` stores for `order` (the values of `outboxInsertSQL`); no database needed.
+    static func outboxRows(_ order: Order, _ schedules: Schedules) -> [[DatabaseValue]] {
         let recorded = Dictionary(order.messages.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         var stored: Set<String> = []
+        var rows: [[DatabaseValue]] = []
         for trigger in order.messageTriggers(reviewDelay: schedules.reviewDelay) {
             stored.insert(trigger.id)
             if recorded[trigger.id] == nil, trigger.dueAt &+ schedules.messageExpiry < schedules.now { continue }
-            try insert.run(binding: [
+            rows.append([
                 trigger.id.databaseValue, order.id.databaseValue, trigger.kind.rawValue.databaseValue,
                 trigger.trigger.databaseValue, trigger.at.databaseValue, trigger.dueAt.databaseValue,
                 recorded[trigger.id]?.sentAt.databaseValue ?? .null,
@@ -269,10 +231,12 @@ enum OrderRecords {
         }
         for message in order.messages where !stored.contains(message.id) {
             let at = message.sentAt ?? message.failedAt ?? order.createdAt
-            try insert.execute(arguments: [
-                message.id, order.id, message.kind.rawValue, message.trigger, at, at, message.sentAt,
+            rows.append([
+                message.id.databaseValue, order.id.databaseValue, message.kind.rawValue.databaseValue,
+                message.trigger.databaseValue, at.databaseValue, at.databaseValue, message.sentAt.databaseValue,
             ])
         }
+        return rows
     }
 
     /// Stores `order`'s attention schedule (`Order.attentionSchedule`) for the SQL view `attention`, which lists
@@ -285,14 +249,24 @@ enum OrderRecords {
         if !fresh {
             try db.cachedStatement(sql: "DELETE FROM attention_items WHERE order_id = ?").execute(arguments: [order.id])
         }
-        let insert = try db.cachedStatement(
-            sql: "INSERT INTO attention_items (order_id, position, kind, since, due_at, why) VALUES (?, ?, ?, ?, ?, ?)")
-        let schedule = order.attentionSchedule(thresholds: thresholds, conflicted: false, progress: progress)
-        for (position, entry) in schedule.enumerated() {
-            try insert.run(binding: [
+        let insert = try db.cachedStatement(sql: attentionInsertSQL)
+        for row in attentionRows(order, thresholds, progress: progress) { try insert.run(binding: row) }
+    }
+
+    static let attentionInsertSQL =
+        "INSERT INTO attention_items (order_id, position, kind, since, due_at, why) VALUES (?, ?, ?, ?, ?, ?)"
+
+    /// The attention rows `storeAttention` stores for `order` (the values of `attentionInsertSQL`); no database
+    /// needed.
+    static func attentionRows(_ order: Order, _ thresholds: AttentionThresholds, progress: OrderProgress?)
+        -> [[DatabaseValue]]
+    {
+        order.attentionSchedule(thresholds: thresholds, conflicted: false, progress: progress).enumerated().map {
+            position, entry in
+            [
                 order.id.databaseValue, position.databaseValue, entry.item.kind.rawValue.databaseValue,
                 entry.item.since.databaseValue, entry.dueAt.databaseValue, entry.item.why.databaseValue,
-            ])
+            ]
         }
     }
 
@@ -317,7 +291,7 @@ enum OrderRecords {
     }
 
     /// The derived columns' values, then the row's key (the layout of `refreshSQL`).
-    private static func values(_ columns: [(String, DatabaseValue)], _ key: some DatabaseValueConvertible)
+    static func values(_ columns: [(String, DatabaseValue)], _ key: some DatabaseValueConvertible)
         -> [DatabaseValue]
     {
         var list = columns.map { $0.1 }
