@@ -8,35 +8,107 @@ extension Statement {
     ///
     /// For the statements every command and every merged row runs: building a `StatementArguments` from an
     /// array costs GRDB a generic, unspecialised conversion per value (a key path, an existential box), more
-    /// than SQLite's own work for a small insert. Values are copied by SQLite (`SQLITE_TRANSIENT`).
+    /// than SQLite's own work for a small insert. The bytes of every text and blob are copied once, into one
+    /// buffer that outlives the execution, and bound without another copy (`SQLITE_STATIC`): SQLite would
+    /// otherwise allocate, copy and free each of them. The bindings are cleared before the buffer goes.
     ///
     /// - Throws: `ReplicaError(.internalError)` when `values` does not match the statement's parameters;
     ///   GRDB's `DatabaseError` for anything SQLite refuses.
     package func run(binding values: [DatabaseValue]) throws {
-        try bind(values)
-        try execute()
-    }
-
-    /// Binds `values` as `run(binding:)` does, for a query then fetched with no arguments (`fetchAll(statement)`).
-    package func bind(_ values: [DatabaseValue]) throws {
-        // Clears the bindings of any earlier use and marks the (empty) arguments as bound, so that an execution
-        // or fetch without arguments resets and steps without binding again.
-        setUncheckedArguments(StatementArguments())
-        let handle = sqliteStatement
-        guard values.count == Int(sqlite3_bind_parameter_count(handle)) else {
-            throw ReplicaError(
-                .internalError,
-                "\(values.count) values for the \(sqlite3_bind_parameter_count(handle)) parameters of \(sql)",
-                hint: "this is a bug in Outpost; nothing was written")
-        }
-        for (offset, value) in values.enumerated() {
-            let code = Self.bind(value, to: handle, at: CInt(offset + 1))
-            guard code == SQLITE_OK else {
-                throw DatabaseError(
-                    resultCode: ResultCode(rawValue: code),
-                    message: String(cString: sqlite3_errmsg(sqlite3_db_handle(handle))), sql: sql)
+        try prepareBinding(count: values.count)
+        var length = 0
+        for value in values {
+            switch value.storage {
+            case .string(let string): length += string.utf8.count
+            case .blob(let data): length += data.count
+            default: break
             }
         }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(length)
+        for value in values {
+            switch value.storage {
+            case .string(let string): bytes.append(contentsOf: string.utf8)
+            case .blob(let data): bytes.append(contentsOf: data)
+            default: break
+            }
+        }
+        let handle = sqliteStatement
+        // Nothing may point into the buffer once it goes: a later execution without new bindings would read
+        // freed memory.
+        defer { sqlite3_clear_bindings(handle) }
+        try bytes.withUnsafeBufferPointer { buffer in
+            var offset = 0
+            for (index, value) in values.enumerated() {
+                let position = CInt(index + 1)
+                let code: CInt
+                switch value.storage {
+                case .null: code = sqlite3_bind_null(handle, position)
+                case .int64(let integer): code = sqlite3_bind_int64(handle, position, integer)
+                case .double(let double): code = sqlite3_bind_double(handle, position, double)
+                case .string(let string):
+                    let count = string.utf8.count
+                    code = Self.bindText(handle, position, buffer, offset: offset, count: count)
+                    offset += count
+                case .blob(let data):
+                    code = Self.bindBlob(handle, position, buffer, offset: offset, count: data.count)
+                    offset += data.count
+                }
+                try check(code)
+            }
+            try execute()
+        }
+    }
+
+    /// Binds `values` as `run(binding:)` does, for a query then fetched with no arguments (`fetchAll(statement)`);
+    /// SQLite keeps its own copy of every text and blob (`SQLITE_TRANSIENT`), since the query runs later.
+    package func bind(_ values: [DatabaseValue]) throws {
+        try prepareBinding(count: values.count)
+        for (offset, value) in values.enumerated() {
+            try check(Self.bind(value, to: sqliteStatement, at: CInt(offset + 1)))
+        }
+    }
+
+    /// Clears the bindings of any earlier use and marks the (empty) arguments as bound, so that an execution
+    /// or fetch without arguments resets and steps without binding again; checks that `count` values fill the
+    /// statement's parameters.
+    private func prepareBinding(count: Int) throws {
+        setUncheckedArguments(StatementArguments())
+        let parameters = Int(sqlite3_bind_parameter_count(sqliteStatement))
+        guard count == parameters else {
+            throw ReplicaError(
+                .internalError, "\(count) values for the \(parameters) parameters of \(sql)",
+                hint: "this is a bug in Outpost; nothing was written")
+        }
+    }
+
+    private func check(_ code: CInt) throws {
+        guard code == SQLITE_OK else {
+            throw DatabaseError(
+                resultCode: ResultCode(rawValue: code),
+                message: String(cString: sqlite3_errmsg(sqlite3_db_handle(sqliteStatement))), sql: sql)
+        }
+    }
+
+    // The binders below pass no destructor (`SQLITE_STATIC`): SQLite reads the bytes where they are until the
+    // bindings are cleared or replaced.
+    private static func bindText(
+        _ handle: OpaquePointer, _ index: CInt, _ buffer: UnsafeBufferPointer<UInt8>, offset: Int, count: Int
+    ) -> CInt {
+        // An empty buffer may have no address, which SQLite would bind as NULL.
+        guard count > 0, let base = buffer.baseAddress else {
+            return sqlite3_bind_text(handle, index, "", 0, transient)
+        }
+        return (base + offset).withMemoryRebound(to: CChar.self, capacity: count) {
+            sqlite3_bind_text(handle, index, $0, CInt(count), nil)
+        }
+    }
+
+    private static func bindBlob(
+        _ handle: OpaquePointer, _ index: CInt, _ buffer: UnsafeBufferPointer<UInt8>, offset: Int, count: Int
+    ) -> CInt {
+        guard count > 0, let base = buffer.baseAddress else { return sqlite3_bind_zeroblob(handle, index, 0) }
+        return sqlite3_bind_blob(handle, index, base + offset, CInt(count), nil)
     }
 
     /// SQLite copies the bytes before the call returns.
