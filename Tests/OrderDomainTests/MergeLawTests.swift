@@ -84,6 +84,28 @@ import Testing
         #expect(merged.field.resolved(by: .latest) == .text("x"))
     }
 
+    /// Renaming sites (ordinals to a batch's indexes) keeps one sibling per dot, sorted by dot, as a field built
+    /// from the renamed siblings would be.
+    @Test func renamingSitesKeepsSiblingsSortedByDot() {
+        let siblings = [
+            Sibling(value: .text("x"), dot: Dot(site: 3, counter: 7), time: HybridTime(milliseconds: 5)),
+            Sibling(value: .text("y"), dot: Dot(site: 9, counter: 2), time: HybridTime(milliseconds: 4)),
+        ]
+        let rename: (UInt32) -> UInt32 = { $0 == 3 ? 1 : 0 }
+        var field = FieldState(siblings: siblings)
+        field.renameSites(rename)
+        #expect(field.siblings.map(\.dot) == [Dot(site: 0, counter: 2), Dot(site: 1, counter: 7)])
+        let built = FieldState(
+            siblings: siblings.map {
+                Sibling(value: $0.value, dot: Dot(site: rename($0.dot.site), counter: $0.dot.counter), time: $0.time)
+            })
+        #expect(field == built)
+
+        var single = FieldState.written(.integer(4), dot: Dot(site: 3, counter: 1), time: HybridTime(milliseconds: 1))
+        single.renameSites(rename)
+        #expect(single.siblings.map(\.dot) == [Dot(site: 1, counter: 1)])
+    }
+
     /// Lattice fields: version vectors join by per-site maximum.
     @Test func versionVectorJoinIsAJoin() async {
         let vector = Gen.int(in: 0...5).array(of: 3).map { counts in

@@ -103,9 +103,9 @@ extension ReplicationLog {
                 }
                 let statement = try db.cachedStatement(
                     sql: RowStore.selectSQL(entity, where: "WHERE lseq > ? ORDER BY lseq"))
-                let cursor = try Row.fetchCursor(statement, arguments: [lower])
-                while let row = try cursor.next() {
-                    let (state, lseq) = try RowStore.decode(db, entity, row: row)
+                try statement.bind([lower.databaseValue])
+                try statement.forEachRow { row in
+                    let (state, lseq) = try RowStore.decode(db, entity, columns: row)
                     let position = StreamPosition(entity: entity.code, lseq: lseq)
                     let changedSinceSnapshot = request.resume.map { lseq > $0.snapshotLseq } ?? false
                     let dots = state.dots
@@ -114,7 +114,7 @@ extension ReplicationLog {
                             "\(entity.rawValue) \(state.id) holds a write (\(sites[uncovered.site] ?? "?"), \(uncovered.counter)) that this replica's vector does not cover"
                         )
                     }
-                    guard changedSinceSnapshot || dots.contains(where: { !receiver.covers($0) }) else { continue }
+                    guard changedSinceSnapshot || dots.contains(where: { !receiver.covers($0) }) else { return }
                     batch.append(state, position: position)
                     if batch.rows.count >= batchSize { try emit(batch.take()) }
                 }
@@ -186,13 +186,12 @@ private struct BatchBuilder {
         return next
     }
 
-    mutating func append(_ state: RowState, position: StreamPosition) {
-        let fields = state.fields.map { field in
-            FieldState(
-                siblings: field.siblings.map {
-                    Sibling(value: $0.value, dot: Dot(site: local($0.dot.site), counter: $0.dot.counter), time: $0.time)
-                })
-        }
+    /// Adds `state` with its dots renamed to the batch's site indexes (in place: the arrays are the caller's
+    /// own, so a field of one sibling is renamed without a new array).
+    mutating func append(_ state: consuming RowState, position: StreamPosition) {
+        var fields = state.fields
+        state.fields = []
+        for field in fields.indices { fields[field].renameSites { local($0) } }
         rows.append(RowChange(entity: state.entity, id: state.id, fields: fields))
         self.position = position
     }

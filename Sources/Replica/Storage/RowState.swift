@@ -108,10 +108,38 @@ enum RowStore {
 
     /// Decodes a row selected with `selectSQL`.
     static func decode(_ db: Database, _ entity: Entity, row: Row) throws -> (state: RowState, lseq: Int64) {
-        let lseq: Int64 = row[Self.lseqColumn]
-        let id: String = row[Self.idColumn]
+        let blob: [UInt8] = (row[Self.firstFieldColumn + entity.fields.count] as DatabaseValue).storage.blobBytes
+        let state = try decode(db, entity, id: row[Self.idColumn], dots: blob) { index in
+            FieldValue(row[Self.firstFieldColumn + index] as DatabaseValue)
+        }
+        return (state, row[Self.lseqColumn])
+    }
+
+    /// The record on the current row of a statement selecting `selectSQL(entity, …)`, read through SQLite's C API
+    /// (inside `Statement.forEachRow`): for the records a stream sends, where GRDB's row decoding costs more than
+    /// the query.
+    static func decode(_ db: Database, _ entity: Entity, columns handle: OpaquePointer) throws -> (
+        state: RowState, lseq: Int64
+    ) {
+        let dotsColumn = CInt(Self.firstFieldColumn + entity.fields.count)
+        var blob: [UInt8] = []
+        if let bytes = sqlite3_column_blob(handle, dotsColumn) {
+            blob = Array(
+                UnsafeRawBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(handle, dotsColumn))))
+        }
+        let id = Statement.text(handle, CInt(Self.idColumn)) ?? ""
+        let state = try decode(db, entity, id: id, dots: blob) { index in
+            Statement.fieldValue(handle, CInt(Self.firstFieldColumn + index))
+        }
+        return (state, sqlite3_column_int64(handle, CInt(Self.lseqColumn)))
+    }
+
+    /// A record from its id, its `dots` BLOB and its stored values (`value(i)`: field i's column), with the
+    /// siblings of multi-sibling fields from their side table.
+    private static func decode(
+        _ db: Database, _ entity: Entity, id: String, dots blob: [UInt8], value: (Int) -> FieldValue
+    ) throws -> RowState {
         let count = entity.fields.count
-        let blob: [UInt8] = (row[Self.firstFieldColumn + count] as DatabaseValue).storage.blobBytes
         let dots = try RowDots(decoding: blob)
         var fields: [FieldState] = []
         fields.reserveCapacity(count)
@@ -119,8 +147,7 @@ enum RowStore {
             if dots.siblingMask & (1 << UInt64(index)) != 0 {
                 fields.append(.empty)  // filled below from the side table
             } else if let group = dots.writer(of: index) {
-                let value = FieldValue(row[Self.firstFieldColumn + index] as DatabaseValue)
-                fields.append(FieldState(siblings: [Sibling(value: value, dot: group.dot, time: group.time)]))
+                fields.append(FieldState(siblings: [Sibling(value: value(index), dot: group.dot, time: group.time)]))
             } else {
                 fields.append(.empty)
             }
@@ -140,7 +167,7 @@ enum RowStore {
             }
             for (field, siblings) in collected where field < count { fields[field] = FieldState(siblings: siblings) }
         }
-        return (RowState(entity: entity, id: id, fields: fields), lseq)
+        return RowState(entity: entity, id: id, fields: fields)
     }
 
     /// Writes `state` as the record's new content at `lseq` (its new position in the change order).
