@@ -46,14 +46,26 @@ public enum InputRules {
     /// Checks an e-mail address: one `@`, a dotted domain, no spaces or control characters, and RFC 5321's
     /// length limits (64 characters before the `@`, 254 in all).
     public static func checkEmail(_ email: String) throws(DomainError) {
-        let parts = email.split(separator: "@", omittingEmptySubsequences: false)
-        // Printable ASCII has neither white space nor control characters (decided on the bytes).
+        // Printable ASCII has neither white space nor control characters, and each of its bytes is a character:
+        // the common case is decided on the bytes, without breaking the text into characters.
         let printableASCII = email.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F }
-        guard email.utf8.count <= 254, parts.count == 2, (1...64).contains(parts[0].utf8.count),
-            parts[1].contains("."), !parts[1].hasPrefix("."), !parts[1].hasSuffix("."),
-            printableASCII
-                || (!email.contains(where: \.isWhitespace) && !email.unicodeScalars.contains(where: isControl))
-        else {
+        let valid: Bool
+        if printableASCII {
+            let bytes = Array(email.utf8)
+            let at = bytes.firstIndex(of: UInt8(ascii: "@")) ?? bytes.endIndex
+            let domain = bytes[min(at + 1, bytes.endIndex)...]
+            valid =
+                bytes.count <= 254 && at < bytes.endIndex && (1...64).contains(at)
+                && !domain.contains(UInt8(ascii: "@")) && domain.contains(UInt8(ascii: "."))
+                && domain.first != UInt8(ascii: ".") && domain.last != UInt8(ascii: ".")
+        } else {
+            let parts = email.split(separator: "@", omittingEmptySubsequences: false)
+            valid =
+                email.utf8.count <= 254 && parts.count == 2 && (1...64).contains(parts[0].utf8.count)
+                && parts[1].contains(".") && !parts[1].hasPrefix(".") && !parts[1].hasSuffix(".")
+                && !email.contains(where: \.isWhitespace) && !email.unicodeScalars.contains(where: isControl)
+        }
+        guard valid else {
             let shown = email.count > 80 ? "\(email.prefix(40))…" : email
             throw DomainError(
                 .invalidInput, "'\(shown.escapingControlCharacters)' is not an e-mail address",

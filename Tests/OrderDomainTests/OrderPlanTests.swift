@@ -1,4 +1,5 @@
 import OrderDomain
+import OutpostTestSupport
 import Testing
 
 /// The decisions commands make before writing, as pure functions (`OrderPlans.swift`).
@@ -135,5 +136,34 @@ import Testing
     ])
     func whatIsNotAnEmailAddressIsRefused(email: String) {
         #expect(throws: DomainError.self) { try InputRules.checkEmail(email) }
+    }
+
+    /// The check decides printable ASCII on its bytes and anything else on its characters; both must agree with
+    /// the rule stated on characters, here over random texts of `@`, dots, letters, spaces and non-ASCII.
+    @Test func theEmailCheckDecidesAsTheRuleOnCharacters() {
+        func rule(_ email: String) -> Bool {
+            let parts = email.split(separator: "@", omittingEmptySubsequences: false)
+            return email.utf8.count <= 254 && parts.count == 2 && (1...64).contains(parts[0].utf8.count)
+                && parts[1].contains(".") && !parts[1].hasPrefix(".") && !parts[1].hasSuffix(".")
+                && !email.contains(where: \.isWhitespace)
+                && !email.unicodeScalars.contains(where: InputRules.isControl)
+        }
+        let pieces = [
+            "a", "b", "@", "@", ".", ".", "-", " ", "é", "\u{301}", "\n", "\u{7F}", String(repeating: "x", count: 63),
+        ]
+        var random = SeededGenerator(seed: 18)
+        func text(_ count: ClosedRange<Int>) -> String {
+            (0..<Int.random(in: count, using: &random)).map { _ in pieces.randomElement(using: &random) ?? "" }
+                .joined()
+        }
+        var accepted = 0
+        for round in 0..<20_000 {
+            // Half of them shaped like an address, so that both verdicts are common.
+            let email = round.isMultiple(of: 2) ? text(0...9) : text(0...3) + "@" + text(0...3) + "." + text(0...3)
+            let checked = (try? InputRules.checkEmail(email)) != nil
+            #expect(checked == rule(email), "\(email.debugDescription)")
+            if checked { accepted += 1 }
+        }
+        #expect(accepted > 100, "the texts include addresses")
     }
 }
