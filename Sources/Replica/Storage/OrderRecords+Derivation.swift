@@ -43,8 +43,8 @@ extension OrderRecords {
         let insertAttention = try db.cachedStatement(sql: attentionInsertSQL)
         let insertOutbox = try db.cachedStatement(sql: outboxInsertSQL)
         if !fresh {
-            let clearAttention = try db.cachedStatement(sql: "DELETE FROM attention_items WHERE order_id = ?")
-            let clearOutbox = try db.cachedStatement(sql: "DELETE FROM message_outbox WHERE order_id = ?")
+            let clearAttention = try db.cachedStatement(sql: attentionClearSQL)
+            let clearOutbox = try db.cachedStatement(sql: outboxClearSQL)
             for id in derived.orderIDs {
                 try clearAttention.run(binding: [id.databaseValue])
                 try clearOutbox.run(binding: [id.databaseValue])

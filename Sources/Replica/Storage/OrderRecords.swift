@@ -206,12 +206,13 @@ enum OrderRecords {
     /// so it could never be sent (a hub's years of history would otherwise keep rows no one will use).
     static func storeOutbox(_ db: Database, _ order: Order, _ schedules: Schedules, fresh: Bool = false) throws {
         if !fresh {
-            try db.cachedStatement(sql: "DELETE FROM message_outbox WHERE order_id = ?").execute(arguments: [order.id])
+            try db.cachedStatement(sql: outboxClearSQL).execute(arguments: [order.id])
         }
         let insert = try db.cachedStatement(sql: outboxInsertSQL)
         for row in outboxRows(order, schedules) { try insert.run(binding: row) }
     }
 
+    static let outboxClearSQL = "DELETE FROM message_outbox WHERE order_id = ?"
     static let outboxInsertSQL =
         "INSERT INTO message_outbox (id, order_id, kind, trigger, at, due_at, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
 
@@ -247,12 +248,13 @@ enum OrderRecords {
         progress: OrderProgress? = nil
     ) throws {
         if !fresh {
-            try db.cachedStatement(sql: "DELETE FROM attention_items WHERE order_id = ?").execute(arguments: [order.id])
+            try db.cachedStatement(sql: attentionClearSQL).execute(arguments: [order.id])
         }
         let insert = try db.cachedStatement(sql: attentionInsertSQL)
         for row in attentionRows(order, thresholds, progress: progress) { try insert.run(binding: row) }
     }
 
+    static let attentionClearSQL = "DELETE FROM attention_items WHERE order_id = ?"
     static let attentionInsertSQL =
         "INSERT INTO attention_items (order_id, position, kind, since, due_at, why) VALUES (?, ?, ?, ?, ?, ?)"
 
