@@ -46,6 +46,44 @@ import Testing
         #expect(loaded?.state.fields == values.map { FieldState.written($0, dot: dot, time: time) })
     }
 
+    /// A stream's sender reads records through SQLite's C API (`decode(_:_:columns:)`); it must read what the
+    /// GRDB-row decoder reads and what was saved: absent fields, single writers, and a field of concurrent siblings
+    /// kept in the side table.
+    @Test(arguments: [Entity.orders, .payments, .stock])
+    func theDirectDecoderReadsWhatWasSaved(entity: Entity) async throws {
+        let directory = try TemporaryDirectory()
+        let replica = try Replica.create(at: directory.path("hub.sqlite"), name: "hub")
+        let fields: [FieldState] = entity.fields.enumerated().map { index, field in
+            let value: FieldValue = field.type == .integer ? .integer(Int64(index) - 3) : .text("v\(index) é")
+            let time = HybridTime(rawValue: 0x1000 + UInt64(index))
+            switch index % 3 {
+            case 0: return .empty
+            case 1: return .written(value, dot: Dot(site: 2, counter: UInt64(index) + 1), time: time)
+            default:
+                return FieldState(siblings: [
+                    Sibling(value: value, dot: Dot(site: 3, counter: 9), time: time),
+                    Sibling(value: .null, dot: Dot(site: 1, counter: 4), time: time),
+                ])
+            }
+        }
+        let saved = RowState(entity: entity, id: "record-1", fields: fields)
+        let (byRow, direct) = try await replica.pool.write { db in
+            try RowStore.save(db, saved, lseq: 77, previousLseq: nil)
+            let sql = RowStore.selectSQL(entity, where: "WHERE id = ?")
+            let row = try #require(try Row.fetchOne(db, sql: sql, arguments: ["record-1"]))
+            let byRow = try RowStore.decode(db, entity, row: row)
+            let statement = try db.makeStatement(sql: sql)
+            try statement.bind(["record-1".databaseValue])
+            var direct: [(state: RowState, lseq: Int64)] = []
+            try statement.forEachRow { columns in direct.append(try RowStore.decode(db, entity, columns: columns)) }
+            return (byRow, direct)
+        }
+        #expect(byRow.state == saved && byRow.lseq == 77)
+        #expect(direct.count == 1)
+        #expect(direct.first?.state == saved && direct.first?.lseq == 77)
+        #expect(saved.fields.contains { $0.isConflict }, "the record holds a multi-sibling field")
+    }
+
     /// The layouts the commands build new records in name fields of their entity, each once (a wrong name would
     /// trap at the first insert; this says which).
     @Test func everyCommandLayoutNamesItsEntitysFieldsOnce() {
