@@ -104,6 +104,16 @@ import Testing
         var single = FieldState.written(.integer(4), dot: Dot(site: 3, counter: 1), time: HybridTime(milliseconds: 1))
         single.renameSites(rename)
         #expect(single.siblings.map(\.dot) == [Dot(site: 1, counter: 1)])
+
+        // A batch naming one site twice: two siblings renamed to one dot keep the first, as a field built from them.
+        let twice = [
+            Sibling(value: .text("x"), dot: Dot(site: 3, counter: 5), time: HybridTime(milliseconds: 5)),
+            Sibling(value: .text("y"), dot: Dot(site: 4, counter: 5), time: HybridTime(milliseconds: 4)),
+        ]
+        var collapsed = FieldState(siblings: twice)
+        collapsed.renameSites { _ in 0 }
+        #expect(collapsed.siblings.map(\.value) == [.text("x")])
+        #expect(collapsed.siblings.map(\.dot) == [Dot(site: 0, counter: 5)])
     }
 
     /// Lattice fields: version vectors join by per-site maximum.

@@ -41,12 +41,12 @@ public struct FieldState: Hashable, Sendable, CustomStringConvertible {
         FieldState(siblings: [Sibling(value: value, dot: dot, time: time)])
     }
 
-    /// Renames every sibling's site with `rename`, a one-to-one map (a replica's ordinals to a batch's site
-    /// indexes, or back), in place: the siblings stay sorted by dot, and a field of one sibling allocates
-    /// nothing.
+    /// Renames every sibling's site with `rename` (a replica's ordinals to a batch's site indexes, or back), in
+    /// place: a field of one sibling allocates nothing; several are sorted by dot again, and two that renaming
+    /// gave the same dot (a batch naming one site twice) keep the first, as `init(siblings:)` does.
     public mutating func renameSites(_ rename: (UInt32) throws -> UInt32) rethrows {
         for index in siblings.indices { siblings[index].dot.site = try rename(siblings[index].dot.site) }
-        if siblings.count > 1 { siblings.sort { $0.dot < $1.dot } }
+        if siblings.count > 1 { self = FieldState(siblings: siblings) }
     }
 
     /// The empty state (a field nobody has written).

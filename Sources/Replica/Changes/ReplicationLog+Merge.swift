@@ -92,20 +92,17 @@ extension ReplicationLog {
 
     /// Renames batch-local site indexes to local ordinals.
     static func rename(_ fields: [FieldState], _ ordinals: [UInt32]) throws -> [FieldState] {
-        try fields.map { field in
-            FieldState(
-                siblings: try field.siblings.map { sibling in
-                    guard Int(sibling.dot.site) < ordinals.count else {
-                        throw ReplicaError(
-                            .protocolViolation,
-                            "a dot names site \(sibling.dot.site) of a batch with \(ordinals.count) sites")
-                    }
-                    return Sibling(
-                        value: sibling.value,
-                        dot: Dot(site: ordinals[Int(sibling.dot.site)], counter: sibling.dot.counter),
-                        time: sibling.time)
-                })
+        var renamed = fields
+        for index in renamed.indices {
+            try renamed[index].renameSites { site in
+                guard Int(site) < ordinals.count else {
+                    throw ReplicaError(
+                        .protocolViolation, "a dot names site \(site) of a batch with \(ordinals.count) sites")
+                }
+                return ordinals[Int(site)]
+            }
         }
+        return renamed
     }
 
     /// Stores the remote entries of `vector` (the local entry lives in `replica_clock`).
