@@ -14,6 +14,7 @@ struct Bench {
         if arguments.first == "receive" { return try await receive(Array(arguments.dropFirst())) }
         if arguments.first == "hub" { return try await serveHub(Array(arguments.dropFirst())) }
         if arguments.first == "fanin-hub" { return try await serveFanInHub(Array(arguments.dropFirst())) }
+        if arguments.first == "write-parts" { return try await writeParts(Array(arguments.dropFirst())) }
         let quick = arguments.contains("--quick")
         let out =
             arguments.firstIndex(of: "--out").flatMap {
@@ -100,17 +101,7 @@ struct Bench {
             let replicaPath = path(perCommit == 1 ? "write" : "basket")
             let replica = try Replica.create(at: replicaPath, name: "bench")
             let replicaTime = try await Clock.seconds {
-                for start in stride(from: 0, to: dataset.orders.count, by: perCommit) {
-                    let orders = dataset.orders[start..<min(dataset.orders.count, start + perCommit)]
-                    if perCommit == 1 {
-                        try await Self.sell(orders, on: replica)
-                    } else {
-                        try await replica.transaction { try await Self.sell(orders, on: replica) }
-                    }
-                }
-                // The log its checkpointer was still copying is the replica's work too (plain SQLite copies its
-                // own in the committing connection).
-                try await replica.checkpoint()
+                try await Self.sell(dataset.orders[...], perCommit: perCommit, on: replica)
             }
             // The same sales' rows and statements without the replica's code (`StorageFloor`).
             let sales = try StorageFloor.sales(ofReplicaAt: replicaPath)
@@ -149,6 +140,22 @@ struct Bench {
             Figure(key: "write_storage_floor_ratio", unit: "×", target: "report", runs: floors),
             Figure(key: "write_storage_floor_ratio_basket", unit: "×", target: "report", runs: basketFloors),
         ]
+    }
+
+    /// Creates `orders` through the replica's commands, `perCommit` to a commit (a basket through
+    /// `Replica.transaction` when more than one), then copies the log into the file.
+    static func sell(_ orders: ArraySlice<Dataset.PlannedOrder>, perCommit: Int, on replica: Replica) async throws {
+        for start in stride(from: orders.startIndex, to: orders.endIndex, by: perCommit) {
+            let basket = orders[start..<min(orders.endIndex, start + perCommit)]
+            if perCommit == 1 {
+                try await sell(basket, on: replica)
+            } else {
+                try await replica.transaction { try await sell(basket, on: replica) }
+            }
+        }
+        // The log its checkpointer was still copying is the replica's work too (plain SQLite copies its own in the
+        // committing connection).
+        try await replica.checkpoint()
     }
 
     /// Creates `orders` through the replica's commands (address and channel as planned).
