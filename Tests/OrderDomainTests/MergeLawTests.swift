@@ -116,6 +116,41 @@ import Testing
         #expect(collapsed.siblings.map(\.dot) == [Dot(site: 0, counter: 5)])
     }
 
+    /// A field's siblings keep one inline (`Siblings`): whatever way a state is made (from an array of any length,
+    /// from one sibling, by renaming in place), it holds what an array sorted by dot with one sibling per dot holds,
+    /// and states holding the same siblings are equal and hash equal.
+    @Test func siblingsHoldWhatTheirArrayHolds() async {
+        let sibling = Gen.int(in: 0...3).array(of: 3).map { parts in
+            Sibling(
+                value: parts[2] == 0 ? .null : .integer(Int64(parts[2])),
+                dot: Dot(site: UInt32(parts[0]), counter: UInt64(parts[1]) + 1), time: HybridTime(milliseconds: 7))
+        }
+        await propertyCheck(count: 300, input: sibling.array(of: 0...4)) { siblings in
+            var seen = Set<Dot>()
+            let expected = siblings.filter { seen.insert($0.dot).inserted }.sorted { $0.dot < $1.dot }
+            let state = FieldState(siblings: siblings)
+            #expect(Array(state.siblings) == expected)
+            #expect(state.siblings.array == expected)
+            #expect(state.siblings.count == expected.count)
+            #expect(state.siblings.first == expected.first)
+            #expect(state.isConflict == (expected.count > 1))
+            // Made another way: from the expected array, or from its one sibling.
+            let again = expected.count == 1 ? FieldState(only: expected[0]) : FieldState(siblings: expected)
+            #expect(again == state)
+            #expect(again.hashValue == state.hashValue)
+            // Renamed in place, as a state built from renamed siblings.
+            var renamed = state
+            renamed.renameSites { $0 + 1 }
+            let built = FieldState(
+                siblings: expected.map {
+                    Sibling(value: $0.value, dot: Dot(site: $0.dot.site + 1, counter: $0.dot.counter), time: $0.time)
+                })
+            #expect(renamed == built)
+        }
+        #expect(FieldState.empty == FieldState(siblings: []))
+        #expect(FieldState.empty.siblings.isEmpty)
+    }
+
     /// Lattice fields: version vectors join by per-site maximum.
     @Test func versionVectorJoinIsAJoin() async {
         let vector = Gen.int(in: 0...5).array(of: 3).map { counts in

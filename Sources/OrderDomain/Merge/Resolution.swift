@@ -11,7 +11,7 @@ public enum Resolution: String, Hashable, Sendable, CaseIterable {
     case union
 
     /// The visible value of `siblings` under this rule; `.null` when there are none.
-    public func resolve(_ siblings: [Sibling]) -> FieldValue {
+    public func resolve(_ siblings: some Collection<Sibling>) -> FieldValue {
         guard let first = siblings.first else { return .null }
         if siblings.count == 1 { return first.value }
         switch self {

@@ -108,13 +108,14 @@ extension ReplicationLog {
                     let (state, lseq) = try RowStore.decode(db, entity, columns: row)
                     let position = StreamPosition(entity: entity.code, lseq: lseq)
                     let changedSinceSnapshot = request.resume.map { lseq > $0.snapshotLseq } ?? false
-                    let dots = state.dots
-                    if let uncovered = dots.first(where: { !own.covers($0) }) {
+                    // `state.dots` read afresh each time: a sequence kept alive would hold the fields, and the
+                    // batch could not rename them in place.
+                    if let uncovered = state.dots.first(where: { !own.covers($0) }) {
                         throw ReplicaError.corrupt(
                             "\(entity.rawValue) \(state.id) holds a write (\(sites[uncovered.site] ?? "?"), \(uncovered.counter)) that this replica's vector does not cover"
                         )
                     }
-                    guard changedSinceSnapshot || dots.contains(where: { !receiver.covers($0) }) else { return }
+                    guard changedSinceSnapshot || state.dots.contains(where: { !receiver.covers($0) }) else { return }
                     batch.append(state, position: position)
                     if batch.rows.count >= batchSize { try emit(batch.take()) }
                 }

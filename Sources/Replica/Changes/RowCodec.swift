@@ -59,7 +59,9 @@ public enum RowCodec {
             guard siblingCount <= 1024 else {
                 throw ReplicaError(.protocolViolation, "a field claims \(siblingCount) siblings")
             }
+            // One sibling (almost every field) is read into its state directly, without an array.
             var siblings: [Sibling] = []
+            var only: Sibling?
             for _ in 0..<siblingCount {
                 let site = try reader.next()
                 let counter = try reader.next()
@@ -85,11 +87,11 @@ public enum RowCodec {
                     reader.offset = end
                 default: throw ReplicaError(.protocolViolation, "unknown value tag \(tag)")
                 }
-                siblings.append(
-                    Sibling(
-                        value: value, dot: Dot(site: UInt32(site), counter: counter), time: HybridTime(rawValue: time)))
+                let sibling = Sibling(
+                    value: value, dot: Dot(site: UInt32(site), counter: counter), time: HybridTime(rawValue: time))
+                if siblingCount == 1 { only = sibling } else { siblings.append(sibling) }
             }
-            fields.append(FieldState(siblings: siblings))
+            fields.append(only.map(FieldState.init(only:)) ?? FieldState(siblings: siblings))
         }
         return fields
     }

@@ -16,7 +16,7 @@ struct RowState: Equatable, Sendable {
     }
 
     /// Every dot held by any sibling of any field.
-    var dots: some Sequence<Dot> { fields.lazy.flatMap { $0.siblings.map(\.dot) } }
+    var dots: some Sequence<Dot> { fields.lazy.flatMap { $0.siblings.lazy.map(\.dot) } }
 
     func value(_ name: String) -> FieldValue {
         guard let index = entity.fieldIndex(name) else { return .null }
@@ -147,7 +147,7 @@ enum RowStore {
             if dots.siblingMask & (1 << UInt64(index)) != 0 {
                 fields.append(.empty)  // filled below from the side table
             } else if let group = dots.writer(of: index) {
-                fields.append(FieldState(siblings: [Sibling(value: value(index), dot: group.dot, time: group.time)]))
+                fields.append(FieldState(only: Sibling(value: value(index), dot: group.dot, time: group.time)))
             } else {
                 fields.append(.empty)
             }
