@@ -1,5 +1,6 @@
 import Dispatch
 import GRDB
+import GRDBSQLite
 import OrderDomain
 import Synchronization
 
@@ -28,9 +29,9 @@ extension OrderRecords {
             let records = try RecordPage.read(page, facts, after: after)
             let next = records.map { records in Background { DerivedPage(records, schedules) } }
             if let computing { try store(computing.value(), db, fresh: fresh) }
-            guard let records, let last = records.orders.last?.id else { return count }
+            guard let records else { return count }
             count += records.orders.count
-            after = last
+            after = records.lastID
             computing = next
         }
     }
@@ -58,23 +59,99 @@ extension OrderRecords {
 }
 
 /// A page of orders as stored, with every fact recorded against them: what deriving the page needs, read by the
-/// writer and handed to the thread that computes.
+/// writer and handed to the deriving thread as the columns' bytes (`RawRows`), which that thread makes into values.
 private struct RecordPage: Sendable {
-    let orders: [FieldRow]
+    let orders: RawRows
     /// The facts of the page's orders, per entity of `OrderRecords.factEntities`, ordered by order then id.
-    let facts: [(Entity, [FieldRow])]
+    let facts: [RawRows]
+    /// The last order's id: where the next page starts.
+    let lastID: String
 
     /// The page of underived orders after id `after` (`page` selects it) and their facts (`facts`, one range
     /// query per fact entity); nil when no order is left.
     static func read(_ page: Statement, _ facts: [Statement], after: String) throws -> RecordPage? {
-        let orders = try FieldRow.fetchAll(page, [after.databaseValue], .orders)
-        guard let first = orders.first?.id, let last = orders.last?.id else { return nil }
+        let orders = try RawRows.read(page, [after.databaseValue], .orders)
+        guard let first = orders.id(ofRow: 0), let last = orders.id(ofRow: orders.count - 1) else { return nil }
         let range = [first.databaseValue, last.databaseValue]
         return RecordPage(
             orders: orders,
             facts: try zip(OrderRecords.factEntities, facts).map { entity, statement in
-                (entity, try FieldRow.fetchAll(statement, range, entity))
-            })
+                try RawRows.read(statement, range, entity)
+            },
+            lastID: last)
+    }
+}
+
+/// Rows of `id, <fields>, lseq` as SQLite returned them, copied without making Swift values of them: the writer only
+/// copies bytes, and the deriving thread builds the values (`fieldRows`), as `FieldRow.fetchAll` would have.
+private struct RawRows: Sendable {
+    let entity: Entity
+    /// Columns per row.
+    let width: Int
+    /// Per cell: SQLite's type of the value.
+    private var types: [CInt] = []
+    /// Per cell: the integer (an integer or a real, rounded) or, for text, where its bytes start in `bytes` (the
+    /// high 32 bits) and how many there are (the low 32).
+    private var cells: [Int64] = []
+    private var bytes: [UInt8] = []
+
+    private init(entity: Entity) {
+        self.entity = entity
+        width = entity.fields.count + 2
+    }
+
+    var count: Int { width == 0 ? 0 : types.count / width }
+
+    /// The rows `statement` returns for `arguments`.
+    static func read(_ statement: Statement, _ arguments: [DatabaseValue], _ entity: Entity) throws -> RawRows {
+        try statement.bind(arguments)
+        var rows = RawRows(entity: entity)
+        try statement.forEachRow { handle in
+            for column in 0..<CInt(rows.width) {
+                let type = sqlite3_column_type(handle, column)
+                rows.types.append(type)
+                switch type {
+                case SQLITE_NULL: rows.cells.append(0)
+                case SQLITE_INTEGER: rows.cells.append(sqlite3_column_int64(handle, column))
+                case SQLITE_FLOAT:
+                    rows.cells.append(Int64(exactly: sqlite3_column_double(handle, column).rounded()) ?? 0)
+                default:
+                    let start = Int64(rows.bytes.count)
+                    var length: Int64 = 0
+                    if let text = sqlite3_column_text(handle, column) {
+                        length = Int64(sqlite3_column_bytes(handle, column))
+                        rows.bytes.append(contentsOf: UnsafeBufferPointer(start: text, count: Int(length)))
+                    }
+                    rows.cells.append(start << 32 | length)
+                }
+            }
+        }
+        return rows
+    }
+
+    /// The id (column 0) of row `row`, nil past the end.
+    func id(ofRow row: Int) -> String? {
+        guard row >= 0, row < count else { return nil }
+        return value(row * width).text
+    }
+
+    /// The rows as `FieldRow.fetchAll` reads them.
+    func fieldRows() -> [FieldRow] {
+        (0..<count).map { row in
+            FieldRow(values: (0..<width).map { value(row * width + $0) }, entity: entity)
+        }
+    }
+
+    /// The value of cell `cell`, as `Statement.fieldValue` reads it.
+    private func value(_ cell: Int) -> FieldValue {
+        switch types[cell] {
+        case SQLITE_NULL: return .null
+        case SQLITE_INTEGER, SQLITE_FLOAT: return .integer(cells[cell])
+        default:
+            let start = Int(cells[cell] >> 32)
+            let end = start + Int(cells[cell] & 0xFFFF_FFFF)
+            return .text(String(decoding: bytes[start..<end], as: UTF8.self))
+        }
     }
 }
 
@@ -89,12 +166,15 @@ private struct DerivedPage: Sendable {
     var outbox: [[DatabaseValue]] = []
 
     init(_ records: RecordPage, _ schedules: OrderRecords.Schedules) {
-        var orders = records.orders.map(OrderRecords.makeOrder)
+        let orderRows = records.orders.fieldRows()
+        var orders = orderRows.map(OrderRecords.makeOrder)
         var position: [String: Int] = [:]
         position.reserveCapacity(orders.count)
         for (index, order) in orders.enumerated() { position[order.id] = index }
         var lineLseqs: [String: Int64] = [:]
-        for (entity, facts) in records.facts {
+        for raw in records.facts {
+            let entity = raw.entity
+            let facts = raw.fieldRows()
             if entity == .orderLines { lineLseqs.reserveCapacity(facts.count) }
             for fact in facts {
                 guard let owner = fact.text("order_id"), let index = position[owner] else { continue }
@@ -104,7 +184,7 @@ private struct DerivedPage: Sendable {
         }
         orderIDs.reserveCapacity(orders.count)
         self.orders.reserveCapacity(orders.count)
-        for (order, row) in zip(orders, records.orders) {
+        for (order, row) in zip(orders, orderRows) {
             let progress = order.progress
             orderIDs.append(order.id)
             self.orders.append(OrderRecords.values(OrderRecords.orderDerived(progress), row.lseq))
