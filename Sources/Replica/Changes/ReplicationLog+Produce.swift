@@ -90,6 +90,7 @@ extension ReplicationLog {
                 try estimate(total)
             }
             var batch = BatchBuilder(sites: sites, snapshotLseq: snapshotLseq)
+            let (ownCounters, receiverCounters) = (DenseVector(own), DenseVector(receiver))
             for entity in Entity.allCases {
                 // Records after the resume point, or changed since the original snapshot (possibly staged
                 // already, now stale), are sent whatever the receiver's vector says: they replace staged copies.
@@ -108,14 +109,20 @@ extension ReplicationLog {
                     let (state, lseq) = try RowStore.decode(db, entity, columns: row)
                     let position = StreamPosition(entity: entity.code, lseq: lseq)
                     let changedSinceSnapshot = request.resume.map { lseq > $0.snapshotLseq } ?? false
-                    // `state.dots` read afresh each time: a sequence kept alive would hold the fields, and the
-                    // batch could not rename them in place.
-                    if let uncovered = state.dots.first(where: { !own.covers($0) }) {
-                        throw ReplicaError.corrupt(
-                            "\(entity.rawValue) \(state.id) holds a write (\(sites[uncovered.site] ?? "?"), \(uncovered.counter)) that this replica's vector does not cover"
-                        )
+                    // Plain loops over the fields' siblings: no sequence holds the fields (the batch renames
+                    // them in place) and no generic iteration runs for each of a stream's millions of fields.
+                    var wanted = changedSinceSnapshot
+                    for field in state.fields {
+                        for sibling in field.siblings {
+                            guard ownCounters.covers(sibling.dot) else {
+                                throw ReplicaError.corrupt(
+                                    "\(entity.rawValue) \(state.id) holds a write (\(sites[sibling.dot.site] ?? "?"), \(sibling.dot.counter)) that this replica's vector does not cover"
+                                )
+                            }
+                            if !wanted, !receiverCounters.covers(sibling.dot) { wanted = true }
+                        }
                     }
-                    guard changedSinceSnapshot || state.dots.contains(where: { !receiver.covers($0) }) else { return }
+                    guard wanted else { return }
                     batch.append(state, position: position)
                     if batch.rows.count >= batchSize { try emit(batch.take()) }
                 }
@@ -166,10 +173,36 @@ extension ReplicationLog {
 }
 
 /// Accumulates one batch, renaming the sender's ordinals to batch-local site indexes.
+/// A version vector as an array indexed by site ordinal: what the sender checks every sibling it reads against,
+/// without hashing. A replica numbers its sites from 0; a vector naming an ordinal past `limit` is kept as it is.
+private struct DenseVector {
+    static let limit = 1 << 16
+    private var counters: [UInt64] = []
+    private var sparse: VersionVector?
+
+    init(_ vector: VersionVector) {
+        guard let top = vector.counters.keys.max() else { return }
+        guard Int(top) < Self.limit else {
+            sparse = vector
+            return
+        }
+        counters = Array(repeating: 0, count: Int(top) + 1)
+        for (site, counter) in vector.counters { counters[Int(site)] = counter }
+    }
+
+    /// `VersionVector.covers`.
+    func covers(_ dot: Dot) -> Bool {
+        if let sparse { return sparse.covers(dot) }
+        return (Int(dot.site) < counters.count ? counters[Int(dot.site)] : 0) >= dot.counter
+    }
+}
+
 private struct BatchBuilder {
     let sites: [UInt32: String]
     let snapshotLseq: Int64
-    var index: [UInt32: UInt32] = [:]
+    /// Per replica site ordinal, its index in this batch's site list plus one (0: not listed yet). Ordinals are
+    /// small and dense: an array, not a dictionary hashing every sibling's site.
+    var index: [UInt32] = []
     var siteList: [String] = []
     var rows: [RowChange] = []
     var position = StreamPosition(entity: 0, lseq: 0)
@@ -179,10 +212,20 @@ private struct BatchBuilder {
         self.snapshotLseq = snapshotLseq
     }
 
+    /// The index of larger ordinals than `index` holds (none in a replica's own numbering, which counts up from 0).
+    var sparse: [UInt32: UInt32] = [:]
+
     mutating func local(_ ordinal: UInt32) -> UInt32 {
-        if let known = index[ordinal] { return known }
+        let slot = Int(ordinal)
+        if slot < index.count, index[slot] != 0 { return index[slot] - 1 }
         let next = UInt32(siteList.count)
-        index[ordinal] = next
+        if slot < DenseVector.limit {
+            if slot >= index.count { index += repeatElement(0, count: slot + 1 - index.count) }
+            index[slot] = next + 1
+        } else {
+            if let known = sparse[ordinal] { return known }
+            sparse[ordinal] = next
+        }
         siteList.append(sites[ordinal] ?? "")
         return next
     }
@@ -201,7 +244,8 @@ private struct BatchBuilder {
         defer {
             rows = []
             siteList = []
-            index = [:]
+            index = []
+            sparse = [:]
         }
         return ChangeBatch(sites: siteList, rows: rows, position: position, snapshotLseq: snapshotLseq)
     }
