@@ -73,24 +73,43 @@ public struct Money: Hashable, Sendable, CustomStringConvertible {
     /// than the currency has, signs other than a leading `-`, exponents and overflow.
     public init(parsing text: String, currency: CurrencyCode) throws(DomainError) {
         let digits = currency.minorDigits
-        var body = Substring(text.trimmingWhitespace())
-        let negative = body.hasPrefix("-")
+        // One pass over the bytes (every command parses its prices): `[-]digits[.digits]`, accumulated as it goes.
+        var body = text.trimmingWhitespace().utf8[...]
+        let negative = body.first == UInt8(ascii: "-")
         if negative { body = body.dropFirst() }
-        let parts = body.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
-        let whole = parts.first ?? ""
-        let fraction = parts.count > 1 ? parts[1] : ""
-        let isDigits = { (s: Substring) in s.utf8.allSatisfy { (48...57).contains($0) } }
-        guard !whole.isEmpty, isDigits(whole), isDigits(fraction), parts.count == 1 || !fraction.isEmpty else {
+        var value: Int64 = 0
+        var overflow = false
+        var (wholeDigits, fractionDigits, dots) = (0, 0, 0)
+        for byte in body {
+            if byte == UInt8(ascii: ".") {
+                dots += 1
+                continue
+            }
+            guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte), dots == 0 || dots == 1 else {
+                dots = 2  // not an amount
+                break
+            }
+            if dots == 0 { wholeDigits += 1 } else { fractionDigits += 1 }
+            let (tens, over) = value.multipliedReportingOverflow(by: 10)
+            let (sum, over2) = tens.addingReportingOverflow(Int64(byte - UInt8(ascii: "0")))
+            overflow = overflow || over || over2
+            value = sum
+        }
+        guard wholeDigits > 0, dots <= 1, dots == 0 || fractionDigits > 0 else {
             throw DomainError(
                 .invalidInput, "'\(text)' is not an amount", hint: "write amounts as decimals, e.g. 12.50")
         }
-        guard fraction.count <= digits else {
+        guard fractionDigits <= digits else {
             throw DomainError(
                 .invalidInput, "'\(text)' has more decimals than \(currency) allows (\(digits))",
                 hint: "round the amount to \(digits) decimal places")
         }
-        let padded = String(fraction) + String(repeating: "0", count: digits - fraction.count)
-        guard let value = Int64(String(whole) + padded), value <= Int64.max / 2 else {
+        for _ in fractionDigits..<digits {
+            let (tens, over) = value.multipliedReportingOverflow(by: 10)
+            overflow = overflow || over
+            value = tens
+        }
+        guard !overflow, value <= Int64.max / 2 else {
             throw DomainError(.invalidInput, "'\(text)' is too large an amount")
         }
         self.init(minorUnits: negative ? -value : value, currency: currency)

@@ -1,3 +1,4 @@
+import Foundation
 import OrderDomain
 import PropertyBased
 import Testing
@@ -46,6 +47,52 @@ import Testing
             try Money(minorUnits: .max, currency: eur).adding(Money(minorUnits: 1, currency: eur))
         }
         #expect(throws: DomainError.self) { try Money(minorUnits: .max / 2, currency: eur).multiplied(by: 3) }
+    }
+
+    /// The parser reads bytes in one pass; it must decide as the rule stated on the text's parts does (this was
+    /// the parser before): trimmed, an optional leading `-`, digits, then optionally `.` and at least one digit, no
+    /// more decimals than the currency has, at most half of `Int64.max` — and refuse for the same reason.
+    @Test func parsingDecidesAsTheRuleOnParts() async {
+        enum Outcome: Equatable {
+            case amount(Int64)
+            case refused(String)
+        }
+        func byTheRule(_ text: String, _ currency: CurrencyCode) -> Outcome {
+            let digits = currency.minorDigits
+            var body = Substring(text.trimmingCharacters(in: .whitespacesAndNewlines))
+            let negative = body.hasPrefix("-")
+            if negative { body = body.dropFirst() }
+            let parts = body.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+            let whole = parts.first ?? ""
+            let fraction = parts.count > 1 ? parts[1] : ""
+            let isDigits = { (s: Substring) in s.utf8.allSatisfy { (48...57).contains($0) } }
+            guard !whole.isEmpty, isDigits(whole), isDigits(fraction), parts.count == 1 || !fraction.isEmpty else {
+                return .refused("not an amount")
+            }
+            guard fraction.count <= digits else { return .refused("more decimals") }
+            let padded = String(fraction) + String(repeating: "0", count: digits - fraction.count)
+            guard let value = Int64(String(whole) + padded), value <= Int64.max / 2 else {
+                return .refused("too large")
+            }
+            return .amount(negative ? -value : value)
+        }
+        let alphabet: [Character] = ["0", "1", "5", "9", ".", "-", " ", "x", "+"]
+        let text = Gen.int(in: 0..<alphabet.count).array(of: 0...22).map { String($0.map { alphabet[$0] }) }
+        await propertyCheck(count: 3000, input: text) { text in
+            for currency in [eur, jpy] {
+                let parsed: Outcome
+                do {
+                    parsed = .amount(try Money(parsing: text, currency: currency).minorUnits)
+                } catch let error as DomainError {
+                    parsed = .refused(
+                        error.message.contains("not an amount")
+                            ? "not an amount" : error.message.contains("more decimals") ? "more decimals" : "too large")
+                } catch {
+                    parsed = .refused("\(error)")
+                }
+                #expect(parsed == byTheRule(text, currency), "\(String(reflecting: text)) in \(currency)")
+            }
+        }
     }
 
     @Test func formattingRoundTripsEveryAmount() async {
