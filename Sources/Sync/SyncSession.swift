@@ -92,9 +92,9 @@ struct SyncSession {
         // The newest batch is held until the next one or the END arrives: a one-batch delta is then staged and
         // merged in a single transaction. A cut session loses only that unacknowledged batch, which resume re-sends.
         var held: ChangeBatch?
-        // Staging runs beside the decoding of the next batch (one at a time, in order): the line and the
-        // decoder on one core, SQLite on the other.
-        var staging: Task<Void, any Error>?
+        // Staging runs beside the receiving and decoding of the next batches, in order: up to two batches queued
+        // for the writer, so that when it finishes one the next is there, while this loop decodes the one after.
+        var staging = StagingQueue()
         // A file snapshot being received (only into an empty replica).
         var incoming: SnapshotReceiver?
         do {
@@ -181,9 +181,8 @@ struct SyncSession {
                     guard case .changes(let changes, let body) = message else { break }
                     let batch = try BatchCodec.decode(body, position: position, snapshotLseq: changes.snapshot)
                     if let previous = held, let previousNumber = stagePrevious {
-                        try await staging?.value
                         let (replica, sender) = (self.replica, session.sender)
-                        staging = Task {
+                        try await staging.add { [previous] in
                             try await replica.stage(previous, from: peerSite)
                             try await sender.send(SessionMessage.ack(.init(batch: previousNumber)).record())
                         }
@@ -195,8 +194,7 @@ struct SyncSession {
                     progress?(SyncProgress(direction: .receiving, done: summary.rowsReceived, total: receivingTotal))
                 case .complete(let end, let lastBatch):
                     peerVector.merge(end.vector, uniquingKeysWith: max)
-                    try await staging?.value
-                    staging = nil
+                    try await staging.finish()
                     let merged = try await replica.completeStream(from: peerSite, end: end, lastBatch: held)
                     if let lastBatch { try await session.send(SessionMessage.ack(.init(batch: lastBatch)).record()) }
                     held = nil
@@ -228,7 +226,7 @@ struct SyncSession {
                 }
             }
         } catch let error as LineError where error.code == .peerError && error.message.hasPrefix("unavailable:") {
-            _ = await staging?.result
+            await staging.settle()
             throw SyncError(
                 .unavailable,
                 "the peer \(peerName) is still loading its first stream from another peer (\(error.message))",
@@ -237,7 +235,7 @@ struct SyncSession {
             )
         } catch {
             // A stage in flight finishes (or fails) before the session reports: nothing lands after it returns.
-            _ = await staging?.result
+            await staging.settle()
             if let receiving = incoming {
                 // A cut snapshot: the replica is still empty; it returns to ready, keeping what arrived of a
                 // resumable copy (synced to disk) for the next session to continue.
@@ -298,5 +296,36 @@ struct SyncSession {
                 "conflicts": "\(summary.conflicts)",
             ])
         return summary
+    }
+}
+
+/// The batches of a stream waiting for the writer: at most `depth` staged at once, each after the one before it
+/// (a failed one fails those after it, so nothing lands out of order).
+struct StagingQueue {
+    static let depth = 2
+    private var tasks: [Task<Void, any Error>] = []
+
+    /// Queues `stage` after the ones queued; first waits for the oldest when `depth` are queued.
+    mutating func add(_ stage: @escaping @Sendable () async throws -> Void) async throws {
+        if tasks.count >= Self.depth { try await tasks.removeFirst().value }
+        let before = tasks.last
+        tasks.append(
+            Task {
+                try await before?.value
+                try await stage()
+            })
+    }
+
+    /// Waits for every queued batch; throws the first failure.
+    mutating func finish() async throws {
+        // On a failure the rest stay queued, for `settle` to wait for.
+        for task in tasks { try await task.value }
+        tasks = []
+    }
+
+    /// Waits for every queued batch to end, staged or failed (a session that failed reports after them).
+    mutating func settle() async {
+        for task in tasks { _ = await task.result }
+        tasks = []
     }
 }
