@@ -299,8 +299,8 @@ struct SyncSession {
     }
 }
 
-/// The batches of a stream waiting for the writer: at most `depth` staged at once, each after the one before it
-/// (a failed one fails those after it, so nothing lands out of order).
+/// The batches of a stream waiting for the writer: at most `depth` queued, each staged after the one before it
+/// (a failed one fails those after it, so nothing lands out of order and no batch is acknowledged early).
 struct StagingQueue {
     static let depth = 2
     private var tasks: [Task<Void, any Error>] = []

@@ -172,7 +172,6 @@ extension ReplicationLog {
     }
 }
 
-/// Accumulates one batch, renaming the sender's ordinals to batch-local site indexes.
 /// A version vector as an array indexed by site ordinal: what the sender checks every sibling it reads against,
 /// without hashing. A replica numbers its sites from 0; a vector naming an ordinal past `limit` is kept as it is.
 private struct DenseVector {
@@ -197,12 +196,15 @@ private struct DenseVector {
     }
 }
 
+/// Accumulates one batch, renaming the sender's ordinals to batch-local site indexes.
 private struct BatchBuilder {
     let sites: [UInt32: String]
     let snapshotLseq: Int64
     /// Per replica site ordinal, its index in this batch's site list plus one (0: not listed yet). Ordinals are
     /// small and dense: an array, not a dictionary hashing every sibling's site.
     var index: [UInt32] = []
+    /// The same for ordinals past `DenseVector.limit` (none in a replica's own numbering, which counts up from 0).
+    var sparse: [UInt32: UInt32] = [:]
     var siteList: [String] = []
     var rows: [RowChange] = []
     var position = StreamPosition(entity: 0, lseq: 0)
@@ -211,9 +213,6 @@ private struct BatchBuilder {
         self.sites = sites
         self.snapshotLseq = snapshotLseq
     }
-
-    /// The index of larger ordinals than `index` holds (none in a replica's own numbering, which counts up from 0).
-    var sparse: [UInt32: UInt32] = [:]
 
     mutating func local(_ ordinal: UInt32) -> UInt32 {
         let slot = Int(ordinal)
