@@ -1,4 +1,5 @@
 import GRDB
+import GRDBSQLite
 import OrderDomain
 
 /// Reads orders with their lines and facts from the replica, and keeps the derived columns (status,
@@ -314,16 +315,7 @@ struct FieldRow {
     /// column through SQLite's C API (a page of orders and their facts is read this way for every order a stream
     /// brings: GRDB's row objects cost more than the query).
     static func fetchAll(_ statement: Statement, _ arguments: [DatabaseValue], _ entity: Entity) throws -> [FieldRow] {
-        try statement.bind(arguments)
-        let width = CInt(entity.fields.count + 2)
-        var rows: [FieldRow] = []
-        try statement.forEachRow { row in
-            var values: [FieldValue] = []
-            values.reserveCapacity(Int(width))
-            for column in 0..<width { values.append(Statement.fieldValue(row, column)) }
-            rows.append(FieldRow(values: values, entity: entity))
-        }
-        return rows
+        try RawRows.read(statement, arguments, entity).fieldRows()
     }
 
     var id: String { values.first?.text ?? "" }
@@ -342,5 +334,79 @@ struct FieldRow {
         let column = entity.fieldIndex(field).map { $0 + 1 }
         assert(column != nil, "\(entity.rawValue) has no field \(field)")
         return column
+    }
+}
+
+/// Rows of `id, <fields>, lseq` as SQLite returned them, copied without making Swift values of them: the one way
+/// such rows are read. `FieldRow.fetchAll` makes the values at once; the derivation pass has its writer only copy
+/// the bytes and its deriving thread make the values (`fieldRows`).
+struct RawRows: Sendable {
+    let entity: Entity
+    /// Columns per row.
+    let width: Int
+    /// Per cell: SQLite's type of the value.
+    private var types: [CInt] = []
+    /// Per cell: the integer (an integer or a real, rounded) or, for text, where its bytes start in `bytes` (the
+    /// high 32 bits) and how many there are (the low 32).
+    private var cells: [Int64] = []
+    private var bytes: [UInt8] = []
+
+    private init(entity: Entity) {
+        self.entity = entity
+        width = entity.fields.count + 2
+    }
+
+    var count: Int { width == 0 ? 0 : types.count / width }
+
+    /// The rows `statement` returns for `arguments`.
+    static func read(_ statement: Statement, _ arguments: [DatabaseValue], _ entity: Entity) throws -> RawRows {
+        try statement.bind(arguments)
+        var rows = RawRows(entity: entity)
+        try statement.forEachRow { handle in
+            for column in 0..<CInt(rows.width) {
+                let type = sqlite3_column_type(handle, column)
+                rows.types.append(type)
+                switch type {
+                case SQLITE_NULL: rows.cells.append(0)
+                case SQLITE_INTEGER: rows.cells.append(sqlite3_column_int64(handle, column))
+                case SQLITE_FLOAT:
+                    rows.cells.append(Int64(exactly: sqlite3_column_double(handle, column).rounded()) ?? 0)
+                default:
+                    let start = Int64(rows.bytes.count)
+                    var length: Int64 = 0
+                    if let text = sqlite3_column_text(handle, column) {
+                        length = Int64(sqlite3_column_bytes(handle, column))
+                        rows.bytes.append(contentsOf: UnsafeBufferPointer(start: text, count: Int(length)))
+                    }
+                    rows.cells.append(start << 32 | length)
+                }
+            }
+        }
+        return rows
+    }
+
+    /// The id (column 0) of row `row`, nil past the end.
+    func id(ofRow row: Int) -> String? {
+        guard row >= 0, row < count else { return nil }
+        return value(row * width).text
+    }
+
+    /// The rows with their values (as `Statement.fieldValue` reads a column).
+    func fieldRows() -> [FieldRow] {
+        (0..<count).map { row in
+            FieldRow(values: (0..<width).map { value(row * width + $0) }, entity: entity)
+        }
+    }
+
+    /// The value of cell `cell`, as `Statement.fieldValue` reads it.
+    private func value(_ cell: Int) -> FieldValue {
+        switch types[cell] {
+        case SQLITE_NULL: return .null
+        case SQLITE_INTEGER, SQLITE_FLOAT: return .integer(cells[cell])
+        default:
+            let start = Int(cells[cell] >> 32)
+            let end = start + Int(cells[cell] & 0xFFFF_FFFF)
+            return .text(String(decoding: bytes[start..<end], as: UTF8.self))
+        }
     }
 }
