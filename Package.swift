@@ -1,6 +1,7 @@
 // swift-tools-version:6.1
 // Outpost — an embedded, offline-first order replica for Linux.
-// Layers (imports flow one way): outpost → Sync → {SecureLine → CSodium, Replica → {OrderDomain, CSodium}}.
+// Layers (imports flow one way):
+//   outpost → Sync → {SecureLine → CSodium, Replica → {OrderDomain, CSodium, CSQLiteSetup}}.
 import PackageDescription
 
 let package = Package(
@@ -37,9 +38,12 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // SQLite's C API, for binding the values of the hottest statements straight onto GRDB's handles.
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                "CSQLiteSetup",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // SQLite's process-wide configuration (`sqlite3_config` is variadic: Swift cannot call it).
+        .systemLibrary(name: "CSQLiteSetup", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(
             name: "CSodium",
             pkgConfig: "libsodium",

@@ -1,3 +1,4 @@
+import CSQLiteSetup
 import CSodium
 import Foundation
 import GRDB
@@ -110,9 +111,16 @@ public final class Replica: Sendable {
         checkpointer?.stop()
     }
 
+    /// SQLite's process-wide settings, made once before this process opens its first connection: memory
+    /// statistics off, so that none of SQLite's allocations (several per statement a replica runs) takes a global
+    /// mutex. Nothing here reads those statistics. In a program that opened SQLite before its first replica the
+    /// setting is refused and SQLite keeps its default (false here): a replica works the same, a little slower.
+    static let sqliteConfigured: Bool = outpost_sqlite_memory_statistics(0) == 0
+
     static func makePool(
         _ path: String, cacheMegabytes: Int, readonly: Bool = false, checkpointer: Checkpointer? = nil
     ) throws -> DatabasePool {
+        _ = sqliteConfigured
         var configuration = Configuration()
         configuration.busyMode = .timeout(busyTimeout)
         configuration.readonly = readonly
@@ -298,6 +306,7 @@ public final class Replica: Sendable {
         }
         // Bytes 18 and 19: the file format's write and read versions, 2 in WAL mode.
         if header[18] != 2 || header[19] != 2 {
+            _ = sqliteConfigured
             var configuration = Configuration()
             configuration.readonly = true
             let isReplica = try? DatabaseQueue(path: path, configuration: configuration).read { db in

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import OrderDomain
 import OutpostTestSupport
 import Synchronization
@@ -217,5 +218,17 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: copy + "-wal"))
         let ids = try readOnlyRows(copy, "SELECT id FROM orders")
         #expect(Set(ids.map { $0[0] }) == created)
+    }
+
+    /// SQLite's memory statistics are off when the process's first connection is a replica's
+    /// (`Replica.sqliteConfigured`), so its allocations take no global mutex. With them on, an open connection
+    /// counts the bytes its caches hold; off, SQLite counts nothing. (A test process may open SQLite some other
+    /// way first; then the setting was refused and the count must be on.)
+    @Test func sqliteCountsNoMemoryOnceConfigured() throws {
+        let directory = try TemporaryDirectory()
+        let replica = try Replica.create(at: directory.path("till.sqlite"), name: "till")
+        let orders = try replica.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM orders") }
+        #expect(orders == 0)
+        #expect((sqlite3_memory_used() == 0) == Replica.sqliteConfigured)
     }
 }
