@@ -109,8 +109,9 @@ extension Order {
     public static let importedChannels: Set<Channel> = [.shopify, .woocommerce]
 
     /// The messages this order's facts call for, oldest first. `reviewDelay`: how long after the whole order was
-    /// delivered the review request is due (`messages.review_days`).
-    public func messageTriggers(reviewDelay: Int64) -> [MessageTrigger] {
+    /// delivered the review request is due (`messages.review_days`); `progress`: this order's `progress`, when the
+    /// caller has it (it is not cheap to compute again).
+    public func messageTriggers(reviewDelay: Int64, progress known: OrderProgress? = nil) -> [MessageTrigger] {
         guard !Self.importedChannels.contains(channel) else { return [] }
         var triggers: [MessageTrigger] = []
         func add(_ kind: MessageKind, _ trigger: String, at: Int64, due: Int64? = nil) {
@@ -135,7 +136,7 @@ extension Order {
         for refund in refunds { add(.refundIssued, refund.id, at: refund.at) }
         for item in returns { if let received = item.receivedAt { add(.returnReceived, item.id, at: received) } }
         // Only an order with a delivered parcel can be delivered as a whole (its progress is not cheap).
-        if let delivered = fulfilments.compactMap(\.deliveredAt).max(), progress.status == .delivered {
+        if let delivered = fulfilments.compactMap(\.deliveredAt).max(), (known ?? progress).status == .delivered {
             let (due, overflow) = delivered.addingReportingOverflow(reviewDelay)
             add(.reviewRequest, id, at: delivered, due: overflow ? .max : due)
         }
@@ -148,7 +149,7 @@ extension Identifiers {
     /// (version 8), so every device derives the same one. It is also the message's `Message-ID` (with
     /// `@outpost`), by which a receiving system can drop a copy sent twice.
     public static func messageID(orderID: String, kind: MessageKind, trigger: String) -> String {
-        sourceID("message:\(orderID):\(kind.rawValue):\(trigger)")
+        sourceID(joining: "message", orderID, kind.rawValue, trigger)
     }
 }
 

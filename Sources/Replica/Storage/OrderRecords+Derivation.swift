@@ -119,7 +119,7 @@ private struct DerivedPage: Sendable {
                 lines.append(OrderRecords.values(OrderRecords.lineDerived(line), lseq))
             }
             attention += OrderRecords.attentionRows(order, schedules.attention, progress: progress)
-            outbox += OrderRecords.outboxRows(order, schedules)
+            outbox += OrderRecords.outboxRows(order, schedules, progress: progress)
         }
     }
 }

@@ -179,7 +179,7 @@ enum OrderRecords {
         _ db: Database, _ order: Order, _ schedules: Schedules, fresh: Bool = false, progress: OrderProgress? = nil
     ) throws {
         try storeAttention(db, order, schedules.attention, fresh: fresh, progress: progress)
-        try storeOutbox(db, order, schedules, fresh: fresh)
+        try storeOutbox(db, order, schedules, fresh: fresh, progress: progress)
     }
 
     /// What the shared settings say about when things fall due, read once per transaction, and the writer's
@@ -205,12 +205,14 @@ enum OrderRecords {
     ///
     /// A message nobody sent or tried whose time is past `messages.expire_hours` is not stored: time only moves on,
     /// so it could never be sent (a hub's years of history would otherwise keep rows no one will use).
-    static func storeOutbox(_ db: Database, _ order: Order, _ schedules: Schedules, fresh: Bool = false) throws {
+    static func storeOutbox(
+        _ db: Database, _ order: Order, _ schedules: Schedules, fresh: Bool = false, progress: OrderProgress? = nil
+    ) throws {
         if !fresh {
             try db.cachedStatement(sql: outboxClearSQL).execute(arguments: [order.id])
         }
         let insert = try db.cachedStatement(sql: outboxInsertSQL)
-        for row in outboxRows(order, schedules) { try insert.run(binding: row) }
+        for row in outboxRows(order, schedules, progress: progress) { try insert.run(binding: row) }
     }
 
     static let outboxClearSQL = "DELETE FROM message_outbox WHERE order_id = ?"
@@ -218,11 +220,13 @@ enum OrderRecords {
         "INSERT INTO message_outbox (id, order_id, kind, trigger, at, due_at, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
 
     /// The outbox rows `storeOutbox` stores for `order` (the values of `outboxInsertSQL`); no database needed.
-    static func outboxRows(_ order: Order, _ schedules: Schedules) -> [[DatabaseValue]] {
+    /// `progress`: the order's progress when the caller has computed it.
+    static func outboxRows(_ order: Order, _ schedules: Schedules, progress: OrderProgress? = nil) -> [[DatabaseValue]]
+    {
         let recorded = Dictionary(order.messages.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         var stored: Set<String> = []
         var rows: [[DatabaseValue]] = []
-        for trigger in order.messageTriggers(reviewDelay: schedules.reviewDelay) {
+        for trigger in order.messageTriggers(reviewDelay: schedules.reviewDelay, progress: progress) {
             stored.insert(trigger.id)
             if recorded[trigger.id] == nil, trigger.dueAt &+ schedules.messageExpiry < schedules.now { continue }
             rows.append([
