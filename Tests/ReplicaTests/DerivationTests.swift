@@ -66,8 +66,10 @@ import Testing
         }
     }
 
-    @Test(arguments: [1, 2, 3, 50])
-    func aPassOverEveryPageStoresWhatTheCommandsStored(pageSize: Int) async throws {
+    /// Page sizes from one order to all of them; batches of stored rows (`Batched`) that leave remainders, that
+    /// divide a page's rows exactly, and that are larger than any page (rows one at a time).
+    @Test(arguments: [(1, 100), (2, 2), (3, 3), (50, 2), (50, 7), (50, 11), (11, 100)])
+    func aPassOverEveryPageStoresWhatTheCommandsStored(pageSize: Int, batchSize: Int) async throws {
         let (replica, directory) = try await Self.shop()
         _ = directory
         try await replica.pool.write { db in
@@ -80,18 +82,19 @@ import Testing
             // A replica loading its first stream: nothing derived, no schedules.
             try Self.underive(db, schedules: true)
             #expect(try Self.derivedState(db) != stored)
-            let fresh = try OrderRecords.refreshUnderived(db, now: now, fresh: true, pageSize: pageSize)
+            let fresh = try OrderRecords.refreshUnderived(
+                db, now: now, fresh: true, pageSize: pageSize, batchSize: batchSize)
             #expect(fresh == 11)
             #expect(try Self.derivedState(db) == stored)
 
             // A migration cleared the derived columns: the schedules stored are replaced, not doubled.
             try Self.underive(db, schedules: false)
-            let again = try OrderRecords.refreshUnderived(db, now: now, pageSize: pageSize)
+            let again = try OrderRecords.refreshUnderived(db, now: now, pageSize: pageSize, batchSize: batchSize)
             #expect(again == 11)
             #expect(try Self.derivedState(db) == stored)
 
             // Nothing left to derive: the pass reads one empty page.
-            #expect(try OrderRecords.refreshUnderived(db, now: now, pageSize: pageSize) == 0)
+            #expect(try OrderRecords.refreshUnderived(db, now: now, pageSize: pageSize, batchSize: batchSize) == 0)
         }
     }
 }

@@ -13,13 +13,17 @@ extension OrderRecords {
     /// reads a page and stores the one before it, another thread computes what the page between them derives —
     /// its orders, their progress, schedules and outboxes — from the records alone. Every read and write stays on
     /// the writer's connection, in its transaction; the other thread never touches the database.
-    static func refreshUnderived(_ db: Database, now: Int64, fresh: Bool = false, pageSize: Int = 500) throws -> Int {
+    /// `batchSize`: rows to a statement when storing (`Batched`; tests choose small ones).
+    static func refreshUnderived(
+        _ db: Database, now: Int64, fresh: Bool = false, pageSize: Int = 500, batchSize: Int = Batched.size
+    ) throws -> Int {
         let page = try db.cachedStatement(
             sql: orderSQL + " WHERE +status IS NULL AND id > ? ORDER BY id LIMIT \(pageSize)")
         let facts = try factEntities.map { entity in
             try db.cachedStatement(sql: factSQL(entity) + " WHERE order_id BETWEEN ? AND ? ORDER BY order_id, id")
         }
         let schedules = Schedules(try OrderQueries.settings(db), now: now)
+        let statements = Batched.Statements(size: batchSize)
         var after = ""
         var count = 0
         var computing: Background<DerivedPage>?
@@ -27,7 +31,7 @@ extension OrderRecords {
             // Each page is read completely before its rows are updated: no cursor is open across a write.
             let records = try RecordPage.read(page, facts, after: after)
             let next = records.map { records in Background { DerivedPage(records, schedules) } }
-            if let computing { try store(computing.value(), db, fresh: fresh) }
+            if let computing { try store(computing.value(), statements, db, fresh: fresh) }
             guard let records else { return count }
             count += records.orders.count
             after = records.lastID
@@ -36,12 +40,11 @@ extension OrderRecords {
     }
 
     /// Writes what a page of orders derives: the derived columns of its orders and lines (addressed by rowid:
-    /// one b-tree descent per update instead of two), and their attention schedules and outboxes.
-    private static func store(_ derived: DerivedPage, _ db: Database, fresh: Bool) throws {
-        let updateOrder = try db.cachedStatement(sql: refreshSQL(.orders, by: "lseq"))
-        let updateLine = try db.cachedStatement(sql: refreshSQL(.orderLines, by: "lseq"))
-        let insertAttention = try db.cachedStatement(sql: attentionInsertSQL)
-        let insertOutbox = try db.cachedStatement(sql: outboxInsertSQL)
+    /// one b-tree descent per update instead of two), and their attention schedules and outboxes, each a batch
+    /// of rows to a statement (`Batched`).
+    private static func store(_ derived: DerivedPage, _ statements: Batched.Statements, _ db: Database, fresh: Bool)
+        throws
+    {
         if !fresh {
             let clearAttention = try db.cachedStatement(sql: attentionClearSQL)
             let clearOutbox = try db.cachedStatement(sql: outboxClearSQL)
@@ -50,10 +53,78 @@ extension OrderRecords {
                 try clearOutbox.run(binding: [id.databaseValue])
             }
         }
-        for row in derived.orders { try updateOrder.run(binding: row) }
-        for row in derived.lines { try updateLine.run(binding: row) }
-        for row in derived.attention { try insertAttention.run(binding: row) }
-        for row in derived.outbox { try insertOutbox.run(binding: row) }
+        try statements.orders.run(derived.orders, db)
+        try statements.lines.run(derived.lines, db)
+        try statements.attention.run(derived.attention, db)
+        try statements.outbox.run(derived.outbox, db)
+    }
+
+    /// One of the pass's statements, and the same for `size` rows at once: SQLite starts, binds and resets a
+    /// statement once per run, and for rows this small that is a good part of the work (a stream of 100,000
+    /// orders stores about 560,000 rows in this pass). Rows past the last whole batch go one at a time.
+    struct Batched {
+        static let size = 100
+
+        /// The pass's four: derived columns of orders and of lines, attention schedules, outboxes.
+        struct Statements {
+            let orders: Batched
+            let lines: Batched
+            let attention: Batched
+            let outbox: Batched
+
+            init(size: Int) {
+                orders = Batched(update: .orders, size: size)
+                lines = Batched(update: .orderLines, size: size)
+                attention = Batched(insert: attentionInsertSQL, size: size)
+                outbox = Batched(insert: outboxInsertSQL, size: size)
+            }
+        }
+
+        /// Rows to a statement, the statement for one row, and the one for `size` rows.
+        let size: Int
+        let one: String
+        let many: String
+
+        /// `refreshSQL(entity, by: "lseq")`, and an `UPDATE … FROM (VALUES …)` setting the same columns of
+        /// `size` rows, each row's values in the same order (its derived columns, then its `lseq`).
+        init(update entity: Entity, size: Int) {
+            let columns = Schema.derivedColumns(entity).map(\.0)
+            let row = "(" + Array(repeating: "?", count: columns.count + 1).joined(separator: ", ") + ")"
+            let assignments = columns.enumerated().map { "\($1) = v.column\($0 + 1)" }.joined(separator: ", ")
+            self.size = size
+            one = refreshSQL(entity, by: "lseq")
+            many =
+                "UPDATE \(entity.rawValue) SET \(assignments) FROM (VALUES "
+                + Array(repeating: row, count: size).joined(separator: ", ")
+                + ") AS v WHERE \(entity.rawValue).lseq = v.column\(columns.count + 1)"
+        }
+
+        /// `insert` (`INSERT INTO … VALUES (?, …)`, one row), and the same with `size` rows of values.
+        init(insert: String, size: Int) {
+            let row = insert.range(of: " VALUES ").map { insert[$0.upperBound...] } ?? ""
+            self.size = size
+            one = insert
+            many = insert + String(repeating: ", " + row, count: size - 1)
+        }
+
+        /// Runs the statement for each of `rows` (one row's values each), `size` rows to a statement.
+        func run(_ rows: [[DatabaseValue]], _ db: Database) throws {
+            var start = 0
+            if size > 1 && rows.count >= size {
+                let statement = try db.cachedStatement(sql: many)
+                var values: [DatabaseValue] = []
+                values.reserveCapacity(size * rows[0].count)
+                while rows.count - start >= size {
+                    values.removeAll(keepingCapacity: true)
+                    for row in rows[start..<start + size] { values.append(contentsOf: row) }
+                    try statement.run(binding: values)
+                    start += size
+                }
+            }
+            guard start < rows.count else { return }
+            let statement = try db.cachedStatement(sql: one)
+            for row in rows[start...] { try statement.run(binding: row) }
+        }
     }
 }
 
