@@ -23,9 +23,8 @@ public enum BatchCodec {
         RowCodec.appendVarint(UInt64(batch.rows.count), to: &out)
         for row in batch.rows {
             out.append(row.entity.code)
-            let id = Array(row.id.utf8)
-            RowCodec.appendVarint(UInt64(id.count), to: &out)
-            out += id
+            RowCodec.appendVarint(UInt64(row.id.utf8.count), to: &out)
+            out.append(contentsOf: row.id.utf8)
             RowCodec.encode(row.fields, into: &out)
         }
         return out

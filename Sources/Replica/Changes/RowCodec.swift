@@ -32,9 +32,8 @@ public enum RowCodec {
                     Varint.append(UInt64(bitPattern: (value << 1) ^ (value >> 63)), to: &out)
                 case .text(let text):
                     out.append(2)
-                    let bytes = Array(text.utf8)
-                    Varint.append(UInt64(bytes.count), to: &out)
-                    out.append(contentsOf: bytes)
+                    Varint.append(UInt64(text.utf8.count), to: &out)
+                    out.append(contentsOf: text.utf8)
                 }
             }
         }
@@ -54,6 +53,7 @@ public enum RowCodec {
         let count = try reader.next()
         guard count <= 64 else { throw ReplicaError(.protocolViolation, "a record claims \(count) fields") }
         var fields: [FieldState] = []
+        fields.reserveCapacity(Int(count))
         for _ in 0..<count {
             let siblingCount = try reader.next()
             guard siblingCount <= 1024 else {
