@@ -15,7 +15,11 @@ extension ReplicationLog {
         try await replica.writeQueued { db in try Self.stage(db, batch, from: peer, wall: wall) }
     }
 
-    static func stage(_ db: Database, _ batch: ChangeBatch, from peer: String, wall: Int64) throws {
+    /// `loadTogether`: how many consecutive records of one entity a direct load inserts in one statement
+    /// (`RowStore.insertLoaded`; tests choose small ones).
+    static func stage(
+        _ db: Database, _ batch: ChangeBatch, from peer: String, wall: Int64, loadTogether: Int = 100
+    ) throws {
         let existing = try Row.fetchOne(
             db, sql: "SELECT position_entity, position_lseq, snapshot_lseq FROM staged_streams WHERE peer_site = ?",
             arguments: [peer])
@@ -37,35 +41,26 @@ extension ReplicationLog {
         let upsert = try db.cachedStatement(
             sql: "INSERT OR REPLACE INTO staged_rows (peer_site, entity, row_id, payload) VALUES (?, ?, ?, ?)")
         let context = direct ? try WriteContext(db, wallMilliseconds: wall, local: false) : nil
-        // Within one snapshot a record normally arrives once, so a direct load inserts without looking first; a
-        // batch delivered twice meets its earlier copy (the insert fails and the record is loaded and replaced).
-        // A resumed stream (new snapshot) re-sends records that changed meanwhile: those are always looked up.
         let sameSnapshot = existing.map { ($0["snapshot_lseq"] as Int64) == batch.snapshotLseq } ?? true
         // The highest counter per site among the dots this batch brings: `complete` refuses an end vector that
         // does not cover them, whether the records were staged or loaded directly.
         var highest: [UInt32: UInt64] = [:]
-        for row in batch.rows {
-            guard row.fields.count == row.entity.fields.count else {
-                throw ReplicaError(
-                    .protocolViolation,
-                    "a \(row.entity.rawValue) record has \(row.fields.count) fields, expected \(row.entity.fields.count)"
-                )
-            }
-            if let context, sameSnapshot {
-                // The common case of a first stream: one pass from the received fields to the row.
-                let lseq = context.nextLseq()
-                do {
-                    let loaded = try RowStore.insertLoaded(
-                        db, row.entity, id: row.id, fields: row.fields, ordinals: ordinals, lseq: lseq
-                    ) { dot, time in
-                        if dot.counter > highest[dot.site] ?? 0 { highest[dot.site] = dot.counter }
-                        context.observe(time)
-                    }
-                    if loaded { continue }
-                } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
-                    // Delivered twice: the general path below replaces the earlier copy.
-                }
-            }
+        // Records of one entity loaded directly wait here to be inserted together; any other record first sends
+        // them on, so records land in the order they came.
+        var loading: (entity: Entity, rows: [RowChange], values: [[DatabaseValue]])?
+        func flushLoading() throws {
+            guard let (entity, rows, values) = loading else { return }
+            loading = nil
+            // A full group goes in one statement, fewer one at a time: one prepared statement per entity for
+            // groups, not one per group size.
+            let skipped =
+                values.count >= loadTogether && loadTogether > 1
+                ? try RowStore.insertLoaded(db, entity, rows: values)
+                : try values.indices.filter { try !RowStore.insertLoaded(db, entity, rows: [values[$0]]).isEmpty }
+            // Delivered twice: the general path replaces the earlier copy.
+            for position in skipped { try stageOne(rows[position]) }
+        }
+        func stageOne(_ row: RowChange) throws {
             let fields = try Self.rename(row.fields, ordinals)
             for field in fields {
                 for sibling in field.siblings where sibling.dot.counter > highest[sibling.dot.site] ?? 0 {
@@ -89,6 +84,37 @@ extension ReplicationLog {
                 try upsert.execute(arguments: [peer, Int(row.entity.code), row.id, Data(payload)])
             }
         }
+        for row in batch.rows {
+            guard row.fields.count == row.entity.fields.count else {
+                throw ReplicaError(
+                    .protocolViolation,
+                    "a \(row.entity.rawValue) record has \(row.fields.count) fields, expected \(row.entity.fields.count)"
+                )
+            }
+            // The common case of a first stream: one pass from the received fields to the row's values, and the
+            // rows inserted together. Within one snapshot a record normally arrives once, so a direct load inserts
+            // without looking first; a batch delivered twice meets its earlier copy (the insert skips it and the
+            // record is loaded and replaced). A resumed stream (new snapshot) re-sends records that changed
+            // meanwhile: those are always looked up.
+            if let context, sameSnapshot,
+                let values = try RowStore.loadedValues(
+                    row.entity, id: row.id, fields: row.fields, ordinals: ordinals, lseq: context.nextLseq(),
+                    note: { dot, time in
+                        if dot.counter > highest[dot.site] ?? 0 { highest[dot.site] = dot.counter }
+                        context.observe(time)
+                    })
+            {
+                if let current = loading?.entity, current != row.entity { try flushLoading() }
+                if loading == nil { loading = (row.entity, [], []) }
+                loading?.rows.append(row)
+                loading?.values.append(values)
+                if (loading?.rows.count ?? 0) >= loadTogether { try flushLoading() }
+                continue
+            }
+            try flushLoading()
+            try stageOne(row)
+        }
+        try flushLoading()
         try context?.finish()
         let noteHighest = try db.cachedStatement(
             sql: """

@@ -250,21 +250,19 @@ enum RowStore {
         try db.cachedStatement(sql: derived.isEmpty ? statements.insert : statements.insertDerived).run(binding: list)
     }
 
-    /// Inserts a record loaded straight from a first stream when every field holds at most one sibling (nearly
-    /// every record): its dots renamed to this replica's site ordinals, its visible values and `dots` bound in
-    /// one pass, without building renamed field states (what `save` would take). `note` sees each dot and time.
-    ///
-    /// - Returns: false when the record has a field with several siblings (the caller takes the general path);
-    ///   otherwise inserted. Throws SQLite's constraint error when the id is already there.
-    static func insertLoaded(
-        _ db: Database, _ entity: Entity, id: String, fields: [FieldState], ordinals: [UInt32], lseq: Int64,
+    /// The values `insert` binds for a record loaded straight from a first stream, when every field holds at
+    /// most one sibling (nearly every record): its dots renamed to this replica's site ordinals, its visible values
+    /// and `dots` made in one pass, without building renamed field states (what `save` would take). `note` sees
+    /// each dot and time. Nil when a field has several siblings (the caller takes the general path).
+    static func loadedValues(
+        _ entity: Entity, id: String, fields: [FieldState], ordinals: [UInt32], lseq: Int64,
         note: (Dot, HybridTime) -> Void
-    ) throws -> Bool {
+    ) throws -> [DatabaseValue]? {
         var dots = RowDots()
         var list: [DatabaseValue] = [lseq.databaseValue, id.databaseValue]
         list.reserveCapacity(fields.count + 3)
         for (index, field) in fields.enumerated() {
-            guard field.siblings.count <= 1 else { return false }
+            guard field.siblings.count <= 1 else { return nil }
             guard let only = field.siblings.first else {
                 list.append(.null)
                 continue
@@ -279,8 +277,40 @@ enum RowStore {
             list.append(only.value.databaseValue)
         }
         list.append(Data(dots.encoded()).databaseValue)
-        try db.cachedStatement(sql: sql(entity).insert).run(binding: list)
-        return true
+        return list
+    }
+
+    /// Inserts records of `entity` loaded from a first stream (`loadedValues` each) and returns the positions of
+    /// those whose id was already there, of which nothing is written (a batch delivered twice).
+    ///
+    /// One record goes alone. Several go in one statement (`INSERT OR IGNORE` of all their rows: SQLite starts,
+    /// binds and resets it once, and a record already there is skipped rather than undoing the others, so the
+    /// statement needs no journal of its own); when fewer rows than given were inserted, each is looked up by id.
+    static func insertLoaded(_ db: Database, _ entity: Entity, rows: [[DatabaseValue]]) throws -> [Int] {
+        guard rows.count > 1 else {
+            guard let row = rows.first else { return [] }
+            do {
+                try db.cachedStatement(sql: sql(entity).insert).run(binding: row)
+                return []
+            } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
+                return [0]
+            }
+        }
+        let single = sql(entity).insert
+        let values = single.range(of: " VALUES ").map { single[$0.upperBound...] } ?? ""
+        let many =
+            single.replacingOccurrences(of: "INSERT INTO", with: "INSERT OR IGNORE INTO")
+            + String(repeating: ", " + values, count: rows.count - 1)
+        var flat: [DatabaseValue] = []
+        flat.reserveCapacity(rows.count * rows[0].count)
+        for row in rows { flat.append(contentsOf: row) }
+        try db.cachedStatement(sql: many).run(binding: flat)
+        guard db.changesCount < rows.count else { return [] }
+        let stored = try db.cachedStatement(sql: "SELECT lseq FROM \(entity.rawValue) WHERE id = ?")
+        return try rows.indices.filter { index in
+            try stored.bind([rows[index][1]])
+            return try Int64.fetchOne(stored) != Int64.fromDatabaseValue(rows[index][0])
+        }
     }
 
     /// The sibling mask stored for a record (0 when it has no multi-sibling field).
