@@ -296,6 +296,11 @@ enum RowStore {
                 return [0]
             }
         }
+        // An SQLite built with a low limit on a statement's parameters (999 before 3.32) gets them one at a time.
+        let limit = sqlite3_limit(db.sqliteConnection, SQLITE_LIMIT_VARIABLE_NUMBER, -1)
+        guard rows.count * rows[0].count <= Int(limit) else {
+            return try rows.indices.filter { try !insertLoaded(db, entity, rows: [rows[$0]]).isEmpty }
+        }
         let single = sql(entity).insert
         let values = single.range(of: " VALUES ").map { single[$0.upperBound...] } ?? ""
         let many =
