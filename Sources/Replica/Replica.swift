@@ -114,7 +114,7 @@ public final class Replica: Sendable {
     /// SQLite's process-wide settings, made once before this process opens its first connection: memory
     /// statistics off, so that none of SQLite's allocations (several per statement a replica runs) takes a global
     /// mutex. Nothing here reads those statistics. In a program that opened SQLite before its first replica the
-    /// setting is refused and SQLite keeps its default (false here): a replica works the same, a little slower.
+    /// setting is refused (this is false) and SQLite keeps its default: a replica works the same, a little slower.
     static let sqliteConfigured: Bool = outpost_sqlite_memory_statistics(0) == 0
 
     static func makePool(

@@ -101,10 +101,9 @@ extension OrderRecords {
 
         /// `insert` (`INSERT INTO … VALUES (?, …)`, one row), and the same with `size` rows of values.
         init(insert: String, size: Int) {
-            let row = insert.range(of: " VALUES ").map { insert[$0.upperBound...] } ?? ""
             self.size = size
             one = insert
-            many = insert + String(repeating: ", " + row, count: size - 1)
+            many = RowStore.insertingRows(insert, size)
         }
 
         /// Runs the statement for each of `rows` (one row's values each), `size` rows to a statement.

@@ -301,11 +301,8 @@ enum RowStore {
         guard rows.count * rows[0].count <= Int(limit) else {
             return try rows.indices.filter { try !insertLoaded(db, entity, rows: [rows[$0]]).isEmpty }
         }
-        let single = sql(entity).insert
-        let values = single.range(of: " VALUES ").map { single[$0.upperBound...] } ?? ""
-        let many =
-            single.replacingOccurrences(of: "INSERT INTO", with: "INSERT OR IGNORE INTO")
-            + String(repeating: ", " + values, count: rows.count - 1)
+        let many = insertingRows(sql(entity).insert, rows.count)
+            .replacingOccurrences(of: "INSERT INTO", with: "INSERT OR IGNORE INTO")
         var flat: [DatabaseValue] = []
         flat.reserveCapacity(rows.count * rows[0].count)
         for row in rows { flat.append(contentsOf: row) }
@@ -316,6 +313,12 @@ enum RowStore {
             try stored.bind([rows[index][1]])
             return try Int64.fetchOne(stored) != Int64.fromDatabaseValue(rows[index][0])
         }
+    }
+
+    /// `insert` (`INSERT INTO … VALUES (?, …)`, one row) made to insert `rows` rows of values at once.
+    static func insertingRows(_ insert: String, _ rows: Int) -> String {
+        let row = insert.range(of: " VALUES ").map { insert[$0.upperBound...] } ?? ""
+        return insert + String(repeating: ", " + row, count: max(0, rows - 1))
     }
 
     /// The sibling mask stored for a record (0 when it has no multi-sibling field).
