@@ -31,12 +31,7 @@ public enum Identifiers {
 
     /// A name-based UUID (version 8) for a record that comes from another system, e.g.
     /// `"shopify:5123:order"`: importing the same source again derives the same ids, so nothing is doubled.
-    public static func sourceID(_ name: String) -> String {
-        var fingerprint = Fingerprint()
-        fingerprint.update("source:".utf8)
-        fingerprint.update(name.utf8)
-        return nameBased(fingerprint)
-    }
+    public static func sourceID(_ name: String) -> String { sourceID(joining: name) }
 
     /// `sourceID` of `parts` joined with `:`, without joining them first (ids derived for every message of every
     /// order a stream loads).
@@ -47,11 +42,6 @@ public enum Identifiers {
             if index > 0 { fingerprint.update(CollectionOfOne(UInt8(ascii: ":"))) }
             fingerprint.update(part.utf8)
         }
-        return nameBased(fingerprint)
-    }
-
-    /// The name-based UUID (version 8) whose bits are `fingerprint`'s.
-    private static func nameBased(_ fingerprint: Fingerprint) -> String {
         var bytes = fingerprint.bytes
         bytes[6] = (bytes[6] & 0x0F) | 0x80  // version 8: custom
         bytes[8] = (bytes[8] & 0x3F) | 0x80

@@ -52,12 +52,8 @@ extension ReplicationLog {
             guard let (entity, rows, values) = loading else { return }
             loading = nil
             // A full group goes in one statement, fewer one at a time: one prepared statement per entity for
-            // groups, not one per group size.
-            let skipped =
-                values.count >= loadTogether && loadTogether > 1
-                ? try RowStore.insertLoaded(db, entity, rows: values)
-                : try values.indices.filter { try !RowStore.insertLoaded(db, entity, rows: [values[$0]]).isEmpty }
-            // Delivered twice: the general path replaces the earlier copy.
+            // groups, not one per group size. Records delivered twice: the general path replaces the earlier copy.
+            let skipped = try RowStore.insertLoaded(db, entity, rows: values, together: values.count >= loadTogether)
             for position in skipped { try stageOne(rows[position]) }
         }
         func stageOne(_ row: RowChange) throws {

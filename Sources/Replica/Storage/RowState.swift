@@ -283,28 +283,32 @@ enum RowStore {
     /// Inserts records of `entity` loaded from a first stream (`loadedValues` each) and returns the positions of
     /// those whose id was already there, of which nothing is written (a batch delivered twice).
     ///
-    /// One record goes alone. Several go in one statement (`INSERT OR IGNORE` of all their rows: SQLite starts,
-    /// binds and resets it once, and a record already there is skipped rather than undoing the others, so the
-    /// statement needs no journal of its own); when fewer rows than given were inserted, each is looked up by id.
-    static func insertLoaded(_ db: Database, _ entity: Entity, rows: [[DatabaseValue]]) throws -> [Int] {
-        guard rows.count > 1 else {
-            guard let row = rows.first else { return [] }
-            do {
-                try db.cachedStatement(sql: sql(entity).insert).run(binding: row)
-                return []
-            } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
-                return [0]
+    /// `together`: all in one statement (`INSERT OR IGNORE` of all their rows: SQLite starts, binds and resets it
+    /// once, and a record already there is skipped rather than undoing the others, so the statement needs no
+    /// journal of its own; when fewer rows than given went in, each is looked up by id). Otherwise, and where
+    /// SQLite's limit on a statement's parameters is lower than the rows need (999 before 3.32), one at a time.
+    static func insertLoaded(_ db: Database, _ entity: Entity, rows: [[DatabaseValue]], together: Bool) throws
+        -> [Int]
+    {
+        let parameters = rows.count * (rows.first?.count ?? 0)
+        guard together, rows.count > 1,
+            parameters <= Int(sqlite3_limit(db.sqliteConnection, SQLITE_LIMIT_VARIABLE_NUMBER, -1))
+        else {
+            // Taken from the cache for each row: a statement that failed (a record already there) cannot be run
+            // again, and GRDB drops it from the cache, so the next row gets a new one.
+            return try rows.indices.filter { index in
+                do {
+                    try db.cachedStatement(sql: sql(entity).insert).run(binding: rows[index])
+                    return false
+                } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
+                    return true
+                }
             }
-        }
-        // An SQLite built with a low limit on a statement's parameters (999 before 3.32) gets them one at a time.
-        let limit = sqlite3_limit(db.sqliteConnection, SQLITE_LIMIT_VARIABLE_NUMBER, -1)
-        guard rows.count * rows[0].count <= Int(limit) else {
-            return try rows.indices.filter { try !insertLoaded(db, entity, rows: [rows[$0]]).isEmpty }
         }
         let many = insertingRows(sql(entity).insert, rows.count)
             .replacingOccurrences(of: "INSERT INTO", with: "INSERT OR IGNORE INTO")
         var flat: [DatabaseValue] = []
-        flat.reserveCapacity(rows.count * rows[0].count)
+        flat.reserveCapacity(parameters)
         for row in rows { flat.append(contentsOf: row) }
         try db.cachedStatement(sql: many).run(binding: flat)
         guard db.changesCount < rows.count else { return [] }
