@@ -21,11 +21,12 @@ extension Replica {
     /// ```
     ///
     /// `body` runs on the thread that holds the replica's writer (a task executor of its own), so commands in
-    /// it cost no thread hops. Queries in it read the last commit: they do not see the basket's own writes
-    /// until it commits. Other writers wait meanwhile (other tasks' commands, sync sessions, other processes),
-    /// so keep `body` short, and do not await in it anything that writes this replica another way (a sync
-    /// session): that would wait for the transaction to end. A `transaction` on the same replica inside `body`
-    /// joins this one.
+    /// it cost no thread hops, and the basket commits on that thread as `body` returns: a basket costs two thread
+    /// wake-ups (into the writer and back), whatever its size. Queries in it read the last commit: they do not
+    /// see the basket's own writes until it commits. Other writers wait meanwhile (other tasks' commands, sync
+    /// sessions, other processes), so keep `body` short, and do not await in it anything that writes this
+    /// replica another way (a sync session): that would wait for the transaction to end. A `transaction` on the
+    /// same replica inside `body` joins this one.
     ///
     /// - Returns: what `body` returns, once committed.
     /// - Throws: what `body` throws (nothing is written then), or the error that kept the transaction from
@@ -37,58 +38,48 @@ extension Replica {
         let basket = Basket(replica: self)
         let wall = now()
         let random = self.random
-        // The writer: a thread of its own holds the replica's write transaction and runs `body`'s jobs until it
-        // ends (blocking a thread of the cooperative pool would starve every task).
-        async let outcome: (Set<String>, ClosedRange<Int64>) = withCheckedThrowingContinuation { continuation in
-            let thread = Thread {
-                let result = Result {
-                    try self.writeWithoutTransactionBlocking { db in
-                        // Each command is a savepoint, whose journal of pages SQLite keeps in a temporary file
-                        // once past 64 KiB: in memory instead, it costs a copy rather than file writes. (Set
-                        // outside a transaction, as SQLite requires; a savepoint's journal goes at its release.)
-                        try db.execute(sql: "PRAGMA temp_store = MEMORY")
-                        defer { try? db.execute(sql: "PRAGMA temp_store = DEFAULT") }
-                        var outcome: (Set<String>, ClosedRange<Int64>) = ([], 0...0)
-                        try db.inTransaction(.immediate) {
-                            outcome = try basket.serve(db: db, wallMilliseconds: wall, random: random)
-                            return .commit
-                        }
-                        return outcome
-                    }
+        // The writer: a thread of the transaction queue holds the replica's write transaction and runs `body`'s
+        // jobs until it ends (blocking a thread of the cooperative pool would starve every task).
+        transactionQueue.async {
+            do {
+                try self.writeWithoutTransactionBlocking { db in
+                    // Each command is a savepoint, whose journal of pages SQLite keeps in a temporary file once
+                    // past 64 KiB: in memory instead, it costs a copy rather than file writes. (Set outside a
+                    // transaction, as SQLite requires; a savepoint's journal goes at its release.)
+                    try db.execute(sql: "PRAGMA temp_store = MEMORY")
+                    defer { try? db.execute(sql: "PRAGMA temp_store = DEFAULT") }
+                    try basket.serve(db: db, wallMilliseconds: wall, random: random)
                 }
-                // Whatever `body` still does (the transaction never began, or ended) runs here, outside it.
-                basket.serveDetached(after: result)
-                continuation.resume(with: result)
+            } catch {
+                basket.writerFailed(error)
             }
-            thread.name = "outpost.transaction"
-            thread.start()
+            // Whatever `body` still does (the transaction never began) runs here, outside it.
+            basket.serveDetached()
         }
-        let result: Result<T, any Error>
-        do {
-            result = .success(
-                try await withTaskExecutorPreference(basket) {
-                    try await Basket.$current.withValue(basket) { try await body() }
-                })
-        } catch {
-            result = .failure(error)
+        let value = try await withTaskExecutorPreference(basket) {
+            try await Basket.$current.withValue(basket) {
+                let value: T
+                do {
+                    value = try await body()
+                } catch {
+                    try? await basket.end(commit: false)
+                    throw error
+                }
+                try await basket.end(commit: true)
+                return value
+            }
         }
-        if case .success = result { basket.end(commit: true) } else { basket.end(commit: false) }
-        do {
-            let (touched, lseqs) = try await outcome
-            notify(touched, wrote: lseqs)
-        } catch {
-            if case .failure(let bodyError) = result { throw bodyError }
-            throw error
-        }
-        return try result.get()
+        let (touched, lseqs) = basket.outcome
+        notify(touched, wrote: lseqs)
+        return value
     }
 }
 
 /// One `Replica.transaction` in progress: the task executor its body runs on (the thread holding the replica's
 /// writer) and the write context its commands share.
 ///
-/// The database and context are touched only on the serving thread, while it serves: that confinement is
-/// what `@unchecked Sendable` stands for.
+/// The database, the context and the failures are touched only on the serving thread, while it serves: that
+/// confinement is what `@unchecked Sendable` stands for.
 final class Basket: TaskExecutor, @unchecked Sendable {
     /// The transaction the current task's commands join, if any.
     @TaskLocal static var current: Basket?
@@ -96,7 +87,8 @@ final class Basket: TaskExecutor, @unchecked Sendable {
     let replica: Replica
     private enum Item {
         case job(UnownedJob)
-        case end(commit: Bool)
+        /// The body ended off the serving thread: commit or roll back there, then resume the body's task.
+        case end(commit: Bool, CheckedContinuation<Void, any Error>)
     }
     private let queue = Mutex<(items: [Item], closed: Bool)>(([], false))
     private let signal = DispatchSemaphore(value: 0)
@@ -106,6 +98,10 @@ final class Basket: TaskExecutor, @unchecked Sendable {
     private var touched: Set<String> = []
     /// Why the transaction could not run the commands (it never began), for those that come anyway.
     private var failure: (any Error)?
+    /// Why the writer could not be had at all: what the basket's commit throws.
+    private var writerFailure: (any Error)?
+    /// What the commit wrote: the orders the commands changed and the change sequences.
+    private let committed = Mutex<(Set<String>, ClosedRange<Int64>)>(([], 0...0))
 
     init(replica: Replica) {
         self.replica = replica
@@ -115,6 +111,9 @@ final class Basket: TaskExecutor, @unchecked Sendable {
     var isServing: Bool {
         servingThread.withLock { thread in thread.map { pthread_equal($0, pthread_self()) != 0 } ?? false }
     }
+
+    /// The orders the committed basket changed and the change sequences it wrote (none before it commits).
+    var outcome: (Set<String>, ClosedRange<Int64>) { committed.withLock { $0 } }
 
     func enqueue(_ job: consuming ExecutorJob) {
         let unowned = UnownedJob(job)
@@ -131,63 +130,118 @@ final class Basket: TaskExecutor, @unchecked Sendable {
         }
     }
 
-    /// The body ended: commit what its commands wrote, or roll it all back.
-    func end(commit: Bool) {
-        queue.withLock { $0.items.append(.end(commit: commit)) }
-        signal.signal()
+    /// The body ended: commit what its commands wrote, or roll it all back. On the serving thread (where the
+    /// body's last job runs) this happens at once; elsewhere the serving thread does it and the task waits.
+    func end(commit: Bool) async throws {
+        if isServing {
+            close()
+            try finish(commit: commit)
+            return
+        }
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let accepted = queue.withLock { state in
+                guard !state.closed else { return false }
+                state.items.append(.end(commit: commit, continuation))
+                return true
+            }
+            if accepted {
+                signal.signal()
+            } else {
+                continuation.resume()
+            }
+        }
     }
 
-    /// In the write transaction: runs the body's jobs until it ends, then stores the clock.
-    /// - Returns: the orders the commands changed, and the change sequences they wrote.
-    func serve(db: Database, wallMilliseconds: Int64, random: @escaping @Sendable () -> UInt64) throws -> (
-        Set<String>, ClosedRange<Int64>
-    ) {
+    /// On the writer's thread, holding the writer: begins the write transaction and runs the body's jobs until
+    /// it ends. Throws only when the transaction cannot begin.
+    func serve(db: Database, wallMilliseconds: Int64, random: @escaping @Sendable () -> UInt64) throws {
+        try db.beginTransaction(.immediate)
         do {
             session = (db, try WriteContext(db, wallMilliseconds: wallMilliseconds, random: random))
         } catch {
             // The commands of the body fail with the reason (a replica still bootstrapping, say).
+            try? db.rollback()
             failure = error
-            return ([], 0...0)
+            return
         }
         servingThread.withLock { $0 = pthread_self() }
-        let commit = runJobs()
+        let ending = runJobs()
         servingThread.withLock { $0 = nil }
-        defer { session = nil }
-        guard commit, let context = session?.context else { throw Rollback() }
-        try context.finish()
-        return (touched, context.startLseq...context.currentLseq)
+        if let (commit, continuation) = ending {
+            continuation.resume(with: Result { try finish(commit: commit) })
+        }
+        // The body's task always ends the basket; should it not have, nothing it wrote stays.
+        if session != nil { try? finish(commit: false) }
+    }
+
+    /// The writer could not be had or the transaction not begun: the commands fail with `error`, and so does the
+    /// basket's commit.
+    func writerFailed(_ error: any Error) {
+        if failure == nil { failure = error }
+        writerFailure = error
     }
 
     /// After the transaction (or instead of it): whatever the body still runs, on this thread, until it ends.
-    func serveDetached(after result: Result<(Set<String>, ClosedRange<Int64>), any Error>) {
-        if case .failure(let error) = result, failure == nil, !(error is Rollback) { failure = error }
+    func serveDetached() {
         if queue.withLock({ state in state.closed }) { return }
         servingThread.withLock { $0 = pthread_self() }
-        _ = runJobs()
+        let ending = runJobs()
         servingThread.withLock { $0 = nil }
+        if let (commit, continuation) = ending {
+            continuation.resume(with: Result { try finish(commit: commit) })
+        }
     }
 
-    /// Runs jobs until the end item; closes the queue. Returns whether to commit.
-    private func runJobs() -> Bool {
+    /// Runs jobs until the body ends (its last job ended the basket, or an end item came). Returns the end item.
+    private func runJobs() -> (Bool, CheckedContinuation<Void, any Error>)? {
         while true {
             signal.wait()
-            let (item, after) = queue.withLock { state -> (Item?, [Item]) in
-                guard !state.items.isEmpty else { return (nil, []) }
-                let item = state.items.removeFirst()
-                guard case .end = item else { return (item, []) }
-                state.closed = true
-                defer { state.items = [] }
-                return (item, state.items)
-            }
+            let item = queue.withLock { state in state.items.isEmpty ? nil : state.items.removeFirst() }
             switch item {
-            case .job(let job): job.runSynchronously(on: asUnownedTaskExecutor())
-            case .end(let commit):
-                // Jobs behind the end belong to tasks that outlived the body: they go on elsewhere.
-                for case .job(let job) in after { globalConcurrentExecutor.enqueue(ExecutorJob(job)) }
-                return commit
+            case .job(let job):
+                job.runSynchronously(on: asUnownedTaskExecutor())
+                if queue.withLock({ state in state.closed }) {
+                    close()
+                    return nil
+                }
+            case .end(let commit, let continuation):
+                close()
+                return (commit, continuation)
             case nil: continue
             }
         }
+    }
+
+    /// No more jobs: those already queued or still coming belong to tasks that outlived the body, and go on
+    /// elsewhere.
+    private func close() {
+        let after = queue.withLock { state in
+            state.closed = true
+            defer { state.items = [] }
+            return state.items
+        }
+        for case .job(let job) in after { globalConcurrentExecutor.enqueue(ExecutorJob(job)) }
+    }
+
+    /// On the serving thread: commits the basket (the clock stored with it) or rolls it back.
+    private func finish(commit: Bool) throws {
+        guard let (db, context) = session else {
+            if commit, let writerFailure { throw writerFailure }
+            return
+        }
+        session = nil
+        guard commit else {
+            try db.rollback()
+            return
+        }
+        do {
+            try context.finish()
+            try db.commit()
+        } catch {
+            try? db.rollback()
+            throw error
+        }
+        committed.withLock { $0 = (touched, context.startLseq...context.currentLseq) }
     }
 
     /// Runs one command's body in the transaction (on the serving thread), as one savepoint: a refusal undoes
@@ -213,7 +267,4 @@ final class Basket: TaskExecutor, @unchecked Sendable {
             return value
         }
     }
-
-    /// The body threw: the transaction rolls back.
-    struct Rollback: Error {}
 }

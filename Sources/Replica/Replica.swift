@@ -47,6 +47,9 @@ public final class Replica: Sendable {
     /// This instance's writes queued for the pool's writer or holding it: a command takes the writer on its own
     /// thread only when there are none (`writeIfFree`).
     let writesInFlight = Atomic<Int>(0)
+    /// Where `transaction` holds the writer and runs a basket's commands: a serial dispatch queue, whose threads
+    /// the system keeps between transactions (a thread of its own per basket cost a thread's creation each).
+    let transactionQueue = DispatchQueue(label: "outpost.transaction")
     /// When a command taken on its caller's thread last let other tasks run (`DispatchTime` nanoseconds).
     private let lastYield = Atomic<UInt64>(0)
     /// How long commands taken on their callers' threads may run back to back before one yields: 2 ms.
