@@ -36,26 +36,7 @@ extension Replica {
             return try await body()
         }
         let basket = Basket(replica: self)
-        let wall = now()
-        let random = self.random
-        // The writer: a thread of the transaction queue holds the replica's write transaction and runs `body`'s
-        // jobs until it ends (blocking a thread of the cooperative pool would starve every task).
-        transactionQueue.async {
-            do {
-                try self.writeWithoutTransactionBlocking { db in
-                    // Each command is a savepoint, whose journal of pages SQLite keeps in a temporary file once
-                    // past 64 KiB: in memory instead, it costs a copy rather than file writes. (Set outside a
-                    // transaction, as SQLite requires; a savepoint's journal goes at its release.)
-                    try db.execute(sql: "PRAGMA temp_store = MEMORY")
-                    defer { try? db.execute(sql: "PRAGMA temp_store = DEFAULT") }
-                    try basket.serve(db: db, wallMilliseconds: wall, random: random)
-                }
-            } catch {
-                basket.writerFailed(error)
-            }
-            // Whatever `body` still does (the transaction never began) runs here, outside it.
-            basket.serveDetached()
-        }
+        basket.begin(wallMilliseconds: now(), random: random)
         let value = try await withTaskExecutorPreference(basket) {
             try await Basket.$current.withValue(basket) {
                 let value: T
@@ -152,9 +133,31 @@ final class Basket: TaskExecutor, @unchecked Sendable {
         }
     }
 
+    /// Starts the writer: a thread of the replica's transaction queue takes the replica's writer, begins the
+    /// write transaction and runs the body's jobs until the body ends (blocking a thread of the cooperative pool
+    /// would starve every task).
+    func begin(wallMilliseconds: Int64, random: @escaping @Sendable () -> UInt64) {
+        replica.transactionQueue.async {
+            do {
+                try self.replica.writeWithoutTransactionBlocking { db in
+                    // Each command is a savepoint, whose journal of pages SQLite keeps in a temporary file once
+                    // past 64 KiB: in memory instead, it costs a copy rather than file writes. (Set outside a
+                    // transaction, as SQLite requires; a savepoint's journal goes at its release.)
+                    try db.execute(sql: "PRAGMA temp_store = MEMORY")
+                    defer { try? db.execute(sql: "PRAGMA temp_store = DEFAULT") }
+                    try self.serve(db: db, wallMilliseconds: wallMilliseconds, random: random)
+                }
+            } catch {
+                self.writerFailed(error)
+            }
+            // Whatever the body still does (the transaction never began) runs here, outside it.
+            self.serveDetached()
+        }
+    }
+
     /// On the writer's thread, holding the writer: begins the write transaction and runs the body's jobs until
     /// it ends. Throws only when the transaction cannot begin.
-    func serve(db: Database, wallMilliseconds: Int64, random: @escaping @Sendable () -> UInt64) throws {
+    private func serve(db: Database, wallMilliseconds: Int64, random: @escaping @Sendable () -> UInt64) throws {
         try db.beginTransaction(.immediate)
         do {
             session = (db, try WriteContext(db, wallMilliseconds: wallMilliseconds, random: random))
@@ -164,26 +167,27 @@ final class Basket: TaskExecutor, @unchecked Sendable {
             failure = error
             return
         }
-        servingThread.withLock { $0 = pthread_self() }
-        let ending = runJobs()
-        servingThread.withLock { $0 = nil }
-        if let (commit, continuation) = ending {
-            continuation.resume(with: Result { try finish(commit: commit) })
-        }
+        serveUntilEnd()
         // The body's task always ends the basket; should it not have, nothing it wrote stays.
         if session != nil { try? finish(commit: false) }
     }
 
     /// The writer could not be had or the transaction not begun: the commands fail with `error`, and so does the
     /// basket's commit.
-    func writerFailed(_ error: any Error) {
+    private func writerFailed(_ error: any Error) {
         if failure == nil { failure = error }
         writerFailure = error
     }
 
     /// After the transaction (or instead of it): whatever the body still runs, on this thread, until it ends.
-    func serveDetached() {
+    private func serveDetached() {
         if queue.withLock({ state in state.closed }) { return }
+        serveUntilEnd()
+    }
+
+    /// Runs the body's jobs on this thread until the body ends; an end handed over from another thread is done
+    /// here, and its task resumed.
+    private func serveUntilEnd() {
         servingThread.withLock { $0 = pthread_self() }
         let ending = runJobs()
         servingThread.withLock { $0 = nil }

@@ -137,6 +137,32 @@ import Testing
         #expect(try await replica.queries.orders().count == 8)
     }
 
+    /// A body's task that ends the basket off the writer's thread (not how `transaction` ends it, but what a
+    /// body running on another executor at its end would do) hands the commit or rollback to that thread and
+    /// waits for it.
+    @Test func aBasketEndedOffItsThreadCommitsOrRollsBackThere() async throws {
+        let directory = try TemporaryDirectory()
+        let replica = try Replica.create(at: directory.path("till.sqlite"), name: "till")
+        for commit in [true, false] {
+            let basket = Basket(replica: replica)
+            basket.begin(wallMilliseconds: replica.now(), random: replica.random)
+            let email = "\(commit)@example.com"
+            try await withTaskExecutorPreference(basket) {
+                try await Basket.$current.withValue(basket) {
+                    #expect(basket.isServing, "the body runs on the writer's thread")
+                    _ = try await replica.commands.createCustomer(email: email, name: "Off")
+                }
+            }
+            #expect(!basket.isServing, "the task is back on the global executor")
+            try await basket.end(commit: commit)
+            let found = try? await replica.queries.customer(email: email)
+            #expect((found != nil) == commit, "committed: \(commit)")
+        }
+        // The writer is free again: a command outside any basket writes.
+        _ = try await replica.commands.createOrder(customerEmail: "after@example.com", lines: [line("MUG", 1)])
+        #expect(try await replica.queries.orders().count == 1)
+    }
+
     /// A basket on a file that may not write (a copy not yet given its own site id): each command inside throws
     /// what it throws outside, the body sees it, and nothing is written.
     @Test func aBasketOnACopyRefusesEachCommandLikeOutside() async throws {
