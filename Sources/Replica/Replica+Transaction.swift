@@ -239,6 +239,8 @@ final class Basket: TaskExecutor, @unchecked Sendable {
             return
         }
         do {
+            // The clock is stored only with the basket it counts.
+            try Self.checkNotAborted(db)
             try context.finish()
             try db.commit()
         } catch {
@@ -246,6 +248,15 @@ final class Basket: TaskExecutor, @unchecked Sendable {
             throw error
         }
         committed.withLock { $0 = (touched, context.startLseq...context.currentLseq) }
+    }
+
+    /// Throws SQLite's abort error when SQLite has ended the basket's transaction by itself, as GRDB's
+    /// transaction block does for every statement inside it.
+    private static func checkNotAborted(_ db: Database) throws {
+        guard db.isInsideTransaction else {
+            throw DatabaseError(
+                resultCode: .SQLITE_ABORT, message: "the basket's transaction was rolled back by SQLite after an error")
+        }
     }
 
     /// Runs one command's body in the transaction (on the serving thread), as one savepoint: a refusal undoes
@@ -257,6 +268,9 @@ final class Basket: TaskExecutor, @unchecked Sendable {
                 .unavailable, "the transaction this command belongs to has ended",
                 hint: "run the command inside the `transaction` body, or after it returns")
         }
+        // SQLite rolled the whole basket back itself (a full disk, an I/O error) while a body caught the error and
+        // went on: this command would write outside any transaction.
+        try Self.checkNotAborted(db)
         defer {
             context.touchedOrders = []
             context.refreshedOrders = []

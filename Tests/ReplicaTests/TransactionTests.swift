@@ -1,7 +1,9 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import OrderDomain
 import OutpostTestSupport
+import Synchronization
 import Testing
 
 @testable import Replica
@@ -161,6 +163,41 @@ import Testing
         // The writer is free again: a command outside any basket writes.
         _ = try await replica.commands.createOrder(customerEmail: "after@example.com", lines: [line("MUG", 1)])
         #expect(try await replica.queries.orders().count == 1)
+    }
+
+    /// SQLite may roll a whole transaction back by itself (a full disk, an I/O error). A body that catches the
+    /// failing command and goes on must not write outside the basket: the next command and the commit fail with
+    /// SQLite's abort error, and nothing the basket did stays, the clock included.
+    @Test func aBasketSQLiteRolledBackWritesNothingMore() async throws {
+        let directory = try TemporaryDirectory()
+        let replica = try Replica.create(at: directory.path("till.sqlite"), name: "till")
+        _ = try await replica.commands.createOrder(customerEmail: "a@example.com", lines: [line("MUG", 1)])
+        let before = try await replica.rawDump()
+        // What each step inside threw (checked outside: the body runs inside the expectation).
+        let steps = Mutex<[any Error]>([])
+        let error = await #expect(throws: DatabaseError.self) {
+            try await replica.transaction {
+                _ = try await replica.commands.createOrder(customerEmail: "b@example.com", lines: [line("MUG", 1)])
+                // What SQLite does on a full disk: the whole transaction rolled back, under the command.
+                do {
+                    try await replica.write { context in
+                        sqlite3_exec(context.db.sqliteConnection, "ROLLBACK", nil, nil, nil)
+                    }
+                } catch { steps.withLock { $0.append(error) } }
+                do {
+                    _ = try await replica.commands.createOrder(
+                        customerEmail: "c@example.com", lines: [line("MUG", 1)])
+                } catch { steps.withLock { $0.append(error) } }
+            }
+        }
+        let thrown = steps.withLock { $0 }
+        #expect(thrown.count == 2, "the rolled-back command and the one after it failed: \(thrown)")
+        #expect((thrown.last as? DatabaseError)?.resultCode == .SQLITE_ABORT)
+        #expect(error?.resultCode == .SQLITE_ABORT)
+        #expect(try await replica.rawDump() == before)
+        // The writer is whole: the next command writes as usual.
+        _ = try await replica.commands.createOrder(customerEmail: "d@example.com", lines: [line("MUG", 1)])
+        #expect(try await replica.queries.orders().count == 2)
     }
 
     /// A basket on a file that may not write (a copy not yet given its own site id): each command inside throws

@@ -97,8 +97,8 @@ extension Database {
     ///
     /// What `inSavepoint` does for a basket's every command, with the three statements prepared once per
     /// connection instead of once per command (their parsing cost a basket's command more than SQLite's work
-    /// for them). It runs only inside a transaction begun by GRDB's `inTransaction`, which keeps guarding every
-    /// statement against a transaction SQLite has aborted.
+    /// for them). It runs only inside a basket's transaction, which checks before each command and before its
+    /// commit that SQLite has not aborted it (`Basket`).
     ///
     /// - Throws: what `body` throws; `ReplicaError(.internalError)` outside a transaction; SQLite's error when
     ///   the savepoint cannot begin or end (the transaction was aborted: the caller rolls it back).
