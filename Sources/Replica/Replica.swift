@@ -50,8 +50,10 @@ public final class Replica: Sendable {
     /// Where `transaction` holds the writer and runs a basket's commands: a serial dispatch queue, whose threads
     /// the system keeps between transactions (a thread of its own per basket cost a thread's creation each).
     let transactionQueue = DispatchQueue(label: "outpost.transaction")
-    /// When a command taken on its caller's thread last let other tasks run (`DispatchTime` nanoseconds).
-    private let lastYield = Atomic<UInt64>(0)
+    /// Since when commands taken on their callers' threads have run back to back without letting other tasks
+    /// run, and when the last of them ended (`DispatchTime` nanoseconds).
+    private let runStart = Atomic<UInt64>(0)
+    private let lastEnd = Atomic<UInt64>(0)
     /// How long commands taken on their callers' threads may run back to back before one yields: 2 ms.
     private static let yieldEvery: UInt64 = 2_000_000
     /// The writer's page cache in MB (0: SQLite's default).
@@ -393,14 +395,19 @@ public final class Replica: Sendable {
         }
         // A free writer is taken on this thread: handing the command to the writer's queue and back costs two
         // thread wake-ups, as much as the command itself. Otherwise it waits in the queue, off this thread.
+        let began = DispatchTime.now().uptimeNanoseconds
         if !bulk, let (result, touched, lseqs) = try writeIfFree(work) {
             notify(touched, wrote: lseqs)
             // The command never suspended: a loop of them would keep this thread from every other task. Every few
             // milliseconds of them, the task lets the others run (a yield costs a thread wake-up, about a third
-            // of a command, so not after each).
-            let now = DispatchTime.now().uptimeNanoseconds
-            if now &- lastYield.load(ordering: .relaxed) > Self.yieldEvery {
-                lastYield.store(now, ordering: .relaxed)
+            // of a command, so not after each). A command after a pause (a till's sale, a live edit) starts a new
+            // run, and returns at once unless it ran that long itself.
+            let ended = DispatchTime.now().uptimeNanoseconds
+            if began > lastEnd.exchange(ended, ordering: .relaxed) &+ Self.yieldEvery {
+                runStart.store(began, ordering: .relaxed)
+            }
+            if ended &- runStart.load(ordering: .relaxed) > Self.yieldEvery {
+                runStart.store(ended, ordering: .relaxed)
                 await Task.yield()
             }
             return result

@@ -71,8 +71,8 @@ extension Database {
     /// connection instead of parsed again per transaction (about 8 % of a sale's time in the profile). GRDB's block also
     /// makes every statement inside refuse to run once SQLite has rolled the transaction back by itself (a full
     /// disk, an I/O error), so that a body going on after such an error could not write outside it. Its one
-    /// caller, `writeIfFree` for a command (`Replica.write`), never goes on after an SQLite error (no command
-    /// catches one), and the transaction still ends with the same check: a body returning after SQLite ended its
+    /// caller, `writeIfFree` for a command (`Replica.write`) or a live delta's merge (`mergeLive`), never goes on
+    /// after an SQLite error (neither catches one), and the transaction still ends with the same check: a body returning after SQLite ended its
     /// transaction fails with `SQLITE_ABORT`.
     ///
     /// - Throws: what `body` throws, or SQLite's error for the transaction's beginning or end.
