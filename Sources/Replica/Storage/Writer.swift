@@ -72,8 +72,8 @@ extension Database {
     /// makes every statement inside refuse to run once SQLite has rolled the transaction back by itself (a full
     /// disk, an I/O error), so that a body going on after such an error could not write outside it. Its one
     /// caller, `writeIfFree` for a command (`Replica.write`) or a live delta's merge (`mergeLive`), never goes on
-    /// after an SQLite error (neither catches one), and the transaction still ends with the same check: a body returning after SQLite ended its
-    /// transaction fails with `SQLITE_ABORT`.
+    /// after an SQLite error (neither catches one), and the transaction still ends with the same check: a body
+    /// returning after SQLite ended its transaction fails with `SQLITE_ABORT`.
     ///
     /// - Throws: what `body` throws, or SQLite's error for the transaction's beginning or end.
     func immediateTransaction<T>(_ body: () throws -> T) throws -> T {
