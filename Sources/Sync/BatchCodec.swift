@@ -14,20 +14,11 @@ import Replica
 /// value = 0x00 (null) | 0x01 zigzag-varint (integer) | 0x02 varint length + UTF-8 (text)
 /// ```
 public enum BatchCodec {
-    public static let version: UInt8 = 1
+    public static let version = EncodedChangeBatch.version
 
+    /// The body of `batch` (`EncodedChangeBatch(_:)`: the replica writes the same bytes when it streams).
     public static func encode(_ batch: ChangeBatch) throws -> [UInt8] {
-        var out: [UInt8] = [version]
-        RowCodec.appendVarint(UInt64(batch.sites.count), to: &out)
-        for site in batch.sites { out += try siteBytes(site) }
-        RowCodec.appendVarint(UInt64(batch.rows.count), to: &out)
-        for row in batch.rows {
-            out.append(row.entity.code)
-            RowCodec.appendVarint(UInt64(row.id.utf8.count), to: &out)
-            out.append(contentsOf: row.id.utf8)
-            RowCodec.encode(row.fields, into: &out)
-        }
-        return out
+        try EncodedChangeBatch(batch).body
     }
 
     /// Decodes a batch body; `position` and `snapshotLseq` come from the record's JSON line.
@@ -76,9 +67,6 @@ public enum BatchCodec {
     }
 
     static func siteBytes(_ site: String) throws -> [UInt8] {
-        guard Hex.isLowercase(site, bytes: 16), let bytes = Hex.decode(site) else {
-            throw SyncError(.protocolViolation, "'\(site)' is not a site id")
-        }
-        return bytes
+        try EncodedChangeBatch.siteBytes(site)
     }
 }

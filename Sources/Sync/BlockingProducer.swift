@@ -70,7 +70,7 @@ final class BlockingProducer<Item: Sendable>: @unchecked Sendable {
 /// A change stream's items.
 enum ChangeItem: Sendable {
     case estimate(Int)
-    case batch(ChangeBatch)
+    case batch(EncodedChangeBatch)
     case end(StreamEnd)
 }
 
@@ -81,11 +81,11 @@ enum SnapshotItem: Sendable {
 }
 
 extension BlockingProducer where Item == ChangeItem {
-    /// The stream `request` asks `replica` for, in batches of `batchSize` records.
+    /// The stream `request` asks `replica` for, in batches of `batchSize` records in their wire form.
     static func changes(_ replica: any ReplicationStore, request: StreamRequest, batchSize: Int) -> BlockingProducer {
         BlockingProducer { emit in
             try withoutActuallyEscaping(emit) { emit in
-                let end = try replica.withChanges(
+                let end = try replica.withEncodedChanges(
                     for: request, batchSize: batchSize, estimate: { try emit(.estimate($0), false) }
                 ) { batch in
                     try emit(.batch(batch), true)

@@ -66,9 +66,9 @@ extension SyncSession {
                     let changes = SessionMessage.Changes(
                         batch: summary.batchesSent, position: [Int64(batch.position.entity), batch.position.lseq],
                         snapshot: batch.snapshotLseq)
-                    try await sender.send(SessionMessage.changes(changes, body: try BatchCodec.encode(batch)).record())
+                    try await sender.send(SessionMessage.changes(changes, body: batch.body).record())
                     producer.sent()
-                    summary.rowsSent += batch.rows.count
+                    summary.rowsSent += batch.rowCount
                     summary.changesSent += batch.fieldCount
                     progress?(SyncProgress(direction: .sending, done: summary.rowsSent, total: total))
                 case .end(let end):

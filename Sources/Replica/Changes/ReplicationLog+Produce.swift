@@ -1,4 +1,5 @@
 import GRDB
+import GRDBSQLite
 import OrderDomain
 
 extension ReplicationLog {
@@ -56,6 +57,26 @@ extension ReplicationLog {
         for request: StreamRequest, batchSize: Int = 500, estimate: ((Int) throws -> Void)? = nil,
         _ emit: (ChangeBatch) throws -> Void
     ) throws -> StreamEnd {
+        try scanChanges(for: request, batchSize: batchSize, estimate: estimate, into: BatchBuilder.self, emit)
+    }
+
+    /// `withChanges` with each batch in its wire form, written from the stored columns: a record whose fields each
+    /// hold one sibling (nearly all) goes from its columns and `dots` to the wire's bytes without becoming a
+    /// `RowState`, and a batch is not built as a `ChangeBatch` first. The bytes are those `EncodedChangeBatch(_:)`
+    /// makes of `withChanges`' batch.
+    public func withEncodedChanges(
+        for request: StreamRequest, batchSize: Int = 500, estimate: ((Int) throws -> Void)? = nil,
+        _ emit: (EncodedChangeBatch) throws -> Void
+    ) throws -> StreamEnd {
+        try scanChanges(for: request, batchSize: batchSize, estimate: estimate, into: WireBatchBuilder.self, emit)
+    }
+
+    /// What `withChanges` and `withEncodedChanges` share: one read transaction, the records the request lacks in
+    /// stream order, each added to a batch of `Builder` (which checks its dots) and emitted when full.
+    private func scanChanges<Builder: StreamBatchBuilder>(
+        for request: StreamRequest, batchSize: Int, estimate: ((Int) throws -> Void)?, into _: Builder.Type,
+        _ emit: (Builder.Batch) throws -> Void
+    ) throws -> StreamEnd {
         try pool.read { db in
             if let peer = try Self.bootstrapPeer(db) {
                 throw ReplicaError(
@@ -89,8 +110,8 @@ extension ReplicationLog {
                 }
                 try estimate(total)
             }
-            var batch = BatchBuilder(sites: sites, snapshotLseq: snapshotLseq)
-            let (ownCounters, receiverCounters) = (DenseVector(own), DenseVector(receiver))
+            var batch = Builder(
+                sites: sites, own: DenseVector(own), receiver: DenseVector(receiver), snapshotLseq: snapshotLseq)
             for entity in Entity.allCases {
                 // Records after the resume point, or changed since the original snapshot (possibly staged
                 // already, now stale), are sent whatever the receiver's vector says: they replace staged copies.
@@ -106,28 +127,15 @@ extension ReplicationLog {
                     sql: RowStore.selectSQL(entity, where: "WHERE lseq > ? ORDER BY lseq"))
                 try statement.bind([lower.databaseValue])
                 try statement.forEachRow { row in
-                    let (state, lseq) = try RowStore.decode(db, entity, columns: row)
-                    let position = StreamPosition(entity: entity.code, lseq: lseq)
+                    let lseq = sqlite3_column_int64(row, CInt(RowStore.lseqColumn))
                     let changedSinceSnapshot = request.resume.map { lseq > $0.snapshotLseq } ?? false
-                    // Plain loops over the fields' siblings: no sequence holds the fields (the batch renames
-                    // them in place) and no generic iteration runs for each of a stream's millions of fields.
-                    var wanted = changedSinceSnapshot
-                    for field in state.fields {
-                        for sibling in field.siblings {
-                            guard ownCounters.covers(sibling.dot) else {
-                                throw ReplicaError.corrupt(
-                                    "\(entity.rawValue) \(state.id) holds a write (\(sites[sibling.dot.site] ?? "?"), \(sibling.dot.counter)) that this replica's vector does not cover"
-                                )
-                            }
-                            if !wanted, !receiverCounters.covers(sibling.dot) { wanted = true }
-                        }
-                    }
-                    guard wanted else { return }
-                    batch.append(state, position: position)
-                    if batch.rows.count >= batchSize { try emit(batch.take()) }
+                    try batch.add(
+                        db, entity, row: row, position: StreamPosition(entity: entity.code, lseq: lseq),
+                        sendAnyway: changedSinceSnapshot)
+                    if batch.count >= batchSize { try emit(batch.take()) }
                 }
             }
-            if !batch.rows.isEmpty { try emit(batch.take()) }
+            if batch.count > 0 { try emit(batch.take()) }
             return StreamEnd(
                 sender: identity.siteID, vector: try Self.versionVectorBySite(db), snapshotLseq: snapshotLseq)
         }
@@ -172,69 +180,85 @@ extension ReplicationLog {
     }
 }
 
-/// A version vector as an array indexed by site ordinal: what the sender checks every sibling it reads against,
-/// without hashing. A replica numbers its sites from 0; a vector naming an ordinal past `limit` is kept as it is.
-private struct DenseVector {
-    static let limit = 1 << 16
-    private var counters: [UInt64] = []
-    private var sparse: VersionVector?
+/// Collects the records of one batch of a stream, in one form or another (`scanChanges`).
+private protocol StreamBatchBuilder {
+    associatedtype Batch
+    init(sites: [UInt32: String], own: DenseVector, receiver: DenseVector, snapshotLseq: Int64)
+    /// Records added since the last `take`.
+    var count: Int { get }
+    /// Adds the record on `row` (a statement selecting `RowStore.selectSQL(entity, …)`) when the receiver lacks a
+    /// dot of it or `sendAnyway`.
+    ///
+    /// - Throws: `ReplicaError(.corrupt)` when the record holds a dot this replica's vector does not cover.
+    mutating func add(_ db: Database, _ entity: Entity, row: OpaquePointer, position: StreamPosition, sendAnyway: Bool)
+        throws
+    /// The batch so far; the next one starts empty.
+    mutating func take() throws -> Batch
+}
 
-    init(_ vector: VersionVector) {
-        guard let top = vector.counters.keys.max() else { return }
-        guard Int(top) < Self.limit else {
-            sparse = vector
-            return
+extension StreamBatchBuilder {
+    /// Whether a stream sends `state` (the receiver lacks a dot of it); throws when this replica's own vector does
+    /// not cover one of its dots.
+    static func wanted(
+        _ state: RowState, own: DenseVector, receiver: DenseVector, sites: [UInt32: String], sendAnyway: Bool
+    ) throws -> Bool {
+        // Plain loops over the fields' siblings: no sequence holds the fields and no generic iteration runs for
+        // each of a stream's millions of fields.
+        var wanted = sendAnyway
+        for field in state.fields {
+            for sibling in field.siblings {
+                try checkCovered(sibling.dot, own: own, state.entity, id: state.id, sites: sites)
+                if !wanted, !receiver.covers(sibling.dot) { wanted = true }
+            }
         }
-        counters = Array(repeating: 0, count: Int(top) + 1)
-        for (site, counter) in vector.counters { counters[Int(site)] = counter }
+        return wanted
     }
 
-    /// `VersionVector.covers`.
-    func covers(_ dot: Dot) -> Bool {
-        if let sparse { return sparse.covers(dot) }
-        return (Int(dot.site) < counters.count ? counters[Int(dot.site)] : 0) >= dot.counter
+    static func checkCovered(_ dot: Dot, own: DenseVector, _ entity: Entity, id: String, sites: [UInt32: String])
+        throws
+    {
+        guard own.covers(dot) else {
+            throw ReplicaError.corrupt(
+                "\(entity.rawValue) \(id) holds a write (\(sites[dot.site] ?? "?"), \(dot.counter)) that this replica's vector does not cover"
+            )
+        }
     }
 }
 
-/// Accumulates one batch, renaming the sender's ordinals to batch-local site indexes.
-private struct BatchBuilder {
-    let sites: [UInt32: String]
+/// Accumulates one batch as a `ChangeBatch`, renaming the sender's ordinals to batch-local site indexes.
+private struct BatchBuilder: StreamBatchBuilder {
+    let own: DenseVector
+    let receiver: DenseVector
     let snapshotLseq: Int64
-    /// Per replica site ordinal, its index in this batch's site list plus one (0: not listed yet). Ordinals are
-    /// small and dense: an array, not a dictionary hashing every sibling's site.
-    var index: [UInt32] = []
-    /// The same for ordinals past `DenseVector.limit` (none in a replica's own numbering, which counts up from 0).
-    var sparse: [UInt32: UInt32] = [:]
-    var siteList: [String] = []
+    var sites: BatchSites
     var rows: [RowChange] = []
     var position = StreamPosition(entity: 0, lseq: 0)
 
-    init(sites: [UInt32: String], snapshotLseq: Int64) {
-        self.sites = sites
+    init(sites: [UInt32: String], own: DenseVector, receiver: DenseVector, snapshotLseq: Int64) {
+        self.sites = BatchSites(ids: sites)
+        self.own = own
+        self.receiver = receiver
         self.snapshotLseq = snapshotLseq
     }
 
-    mutating func local(_ ordinal: UInt32) -> UInt32 {
-        let slot = Int(ordinal)
-        if slot < index.count, index[slot] != 0 { return index[slot] - 1 }
-        let next = UInt32(siteList.count)
-        if slot < DenseVector.limit {
-            if slot >= index.count { index += repeatElement(0, count: slot + 1 - index.count) }
-            index[slot] = next + 1
-        } else {
-            if let known = sparse[ordinal] { return known }
-            sparse[ordinal] = next
+    var count: Int { rows.count }
+
+    mutating func add(_ db: Database, _ entity: Entity, row: OpaquePointer, position: StreamPosition, sendAnyway: Bool)
+        throws
+    {
+        let (state, _) = try RowStore.decode(db, entity, columns: row)
+        guard try Self.wanted(state, own: own, receiver: receiver, sites: sites.ids, sendAnyway: sendAnyway) else {
+            return
         }
-        siteList.append(sites[ordinal] ?? "")
-        return next
+        append(state, position: position)
     }
 
     /// Adds `state` with its dots renamed to the batch's site indexes (in place: the arrays are the caller's
     /// own, so a field of one sibling is renamed without a new array).
-    mutating func append(_ state: consuming RowState, position: StreamPosition) {
+    private mutating func append(_ state: consuming RowState, position: StreamPosition) {
         var fields = state.fields
         state.fields = []
-        for field in fields.indices { fields[field].renameSites { local($0) } }
+        for field in fields.indices { fields[field].renameSites { sites.local($0) } }
         rows.append(RowChange(entity: state.entity, id: state.id, fields: fields))
         self.position = position
     }
@@ -242,11 +266,100 @@ private struct BatchBuilder {
     mutating func take() -> ChangeBatch {
         defer {
             rows = []
-            siteList = []
-            index = []
-            sparse = [:]
+            sites.reset()
         }
-        return ChangeBatch(sites: siteList, rows: rows, position: position, snapshotLseq: snapshotLseq)
+        return ChangeBatch(sites: sites.list, rows: rows, position: position, snapshotLseq: snapshotLseq)
+    }
+}
+
+/// Accumulates one batch in its wire form (`EncodedChangeBatch`) straight from the stored columns.
+///
+/// A record none of whose fields holds several siblings (its `dots` has no sibling mask) is read from its columns:
+/// each field's dot and time from the `dots` group that wrote it, its value from its column. Any other record is
+/// decoded as `withChanges` decodes it (its siblings are in the side table) and encoded as its `RowChange` would be.
+private struct WireBatchBuilder: StreamBatchBuilder {
+    let own: DenseVector
+    let receiver: DenseVector
+    let snapshotLseq: Int64
+    var sites: BatchSites
+    var records: [UInt8] = []
+    var count = 0
+    var fieldCount = 0
+    var position = StreamPosition(entity: 0, lseq: 0)
+
+    init(sites: [UInt32: String], own: DenseVector, receiver: DenseVector, snapshotLseq: Int64) {
+        self.sites = BatchSites(ids: sites)
+        self.own = own
+        self.receiver = receiver
+        self.snapshotLseq = snapshotLseq
+    }
+
+    mutating func add(_ db: Database, _ entity: Entity, row: OpaquePointer, position: StreamPosition, sendAnyway: Bool)
+        throws
+    {
+        let fieldCount = entity.fields.count
+        let dotsColumn = CInt(RowStore.firstFieldColumn + fieldCount)
+        var blob: [UInt8] = []
+        if let bytes = sqlite3_column_blob(row, dotsColumn) {
+            blob = Array(UnsafeRawBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(row, dotsColumn))))
+        }
+        let dots = try RowDots(decoding: blob)
+        guard dots.siblingMask == 0 else {
+            let (state, _) = try RowStore.decode(db, entity, columns: row)
+            guard try Self.wanted(state, own: own, receiver: receiver, sites: sites.ids, sendAnyway: sendAnyway)
+            else { return }
+            EncodedChangeBatch.appendRecordStart(entity, id: state.id, to: &records)
+            var fields = state.fields
+            for field in fields.indices { fields[field].renameSites { sites.local($0) } }
+            RowCodec.encode(fields, into: &records)
+            added(fieldCount, position)
+            return
+        }
+        // Field by field, as `withChanges` checks the fields of the `RowState` it decodes.
+        var wanted = sendAnyway
+        for index in 0..<fieldCount {
+            guard let group = dots.writer(of: index) else { continue }
+            if !own.covers(group.dot) {
+                try Self.checkCovered(
+                    group.dot, own: own, entity, id: Statement.text(row, CInt(RowStore.idColumn)) ?? "",
+                    sites: sites.ids)
+            }
+            if !wanted, !receiver.covers(group.dot) { wanted = true }
+        }
+        guard wanted else { return }
+        records.append(entity.code)
+        appendWireText(row, CInt(RowStore.idColumn), to: &records)
+        Varint.append(UInt64(fieldCount), to: &records)
+        for index in 0..<fieldCount {
+            guard let group = dots.writer(of: index) else {
+                records.append(0)
+                continue
+            }
+            records.append(1)
+            Varint.append(UInt64(sites.local(group.dot.site)), to: &records)
+            Varint.append(group.dot.counter, to: &records)
+            Varint.append(group.time.rawValue, to: &records)
+            appendWireValue(row, CInt(RowStore.firstFieldColumn + index), to: &records)
+        }
+        added(fieldCount, position)
+    }
+
+    private mutating func added(_ fields: Int, _ position: StreamPosition) {
+        count += 1
+        fieldCount += fields
+        self.position = position
+    }
+
+    mutating func take() throws -> EncodedChangeBatch {
+        defer {
+            records.removeAll(keepingCapacity: true)
+            sites.reset()
+            count = 0
+            fieldCount = 0
+        }
+        return EncodedChangeBatch(
+            body: try EncodedChangeBatch.body(sites: sites.list, rowCount: count, records: records), rowCount: count,
+            fieldCount: fieldCount, position: position, snapshotLseq: snapshotLseq)
     }
 }
 

@@ -53,6 +53,14 @@ public protocol ReplicationStore: Sendable {
         _ emit: (ChangeBatch) throws -> Void
     ) throws -> StreamEnd
 
+    /// `withChanges` with each batch in its wire form (`EncodedChangeBatch`), which is what a sender ships: a store
+    /// that can write its stored records straight into that form does so, without building `ChangeBatch`es (a
+    /// replica file does). The default encodes each batch `withChanges` makes.
+    func withEncodedChanges(
+        for request: StreamRequest, batchSize: Int, estimate: ((Int) throws -> Void)?,
+        _ emit: (EncodedChangeBatch) throws -> Void
+    ) throws -> StreamEnd
+
     /// Stages one batch of a stream from `peer` durably, without touching live state; idempotent.
     func stage(_ batch: ChangeBatch, from peer: String) async throws
 
@@ -85,6 +93,18 @@ public protocol ReplicationStore: Sendable {
     /// File snapshots, when this store can send and take a page-level copy of itself; nil when it cannot
     /// (then an empty peer gets a record stream).
     var snapshots: (any SnapshotStore)? { get }
+}
+
+extension ReplicationStore {
+    /// Encodes each batch `withChanges` makes (`EncodedChangeBatch(_:)`).
+    public func withEncodedChanges(
+        for request: StreamRequest, batchSize: Int, estimate: ((Int) throws -> Void)?,
+        _ emit: (EncodedChangeBatch) throws -> Void
+    ) throws -> StreamEnd {
+        try withChanges(for: request, batchSize: batchSize, estimate: estimate) { batch in
+            try emit(EncodedChangeBatch(batch))
+        }
+    }
 }
 
 /// A store that can send a consistent copy of itself and be bootstrapped from a peer's (Replica.docc, "A new

@@ -53,10 +53,10 @@ enum RowStore {
         return "SELECT lseq, id, \(columns), dots FROM \(entity.rawValue) \(clause)"
     }
 
-    private static let lseqColumn = 0
-    private static let idColumn = 1
+    static let lseqColumn = 0
+    static let idColumn = 1
     /// Field i of `Entity.fields` is column `firstFieldColumn + i`; `dots` follows the last field.
-    private static let firstFieldColumn = 2
+    static let firstFieldColumn = 2
 
     /// Statements built once per entity (building SQL text per row costs more than executing it).
     struct Statements: Sendable {
