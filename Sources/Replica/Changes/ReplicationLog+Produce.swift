@@ -111,7 +111,8 @@ extension ReplicationLog {
                 try estimate(total)
             }
             var batch = Builder(
-                sites: sites, own: DenseVector(own), receiver: DenseVector(receiver), snapshotLseq: snapshotLseq)
+                StreamScope(
+                    own: DenseVector(own), receiver: DenseVector(receiver), siteIDs: sites, snapshotLseq: snapshotLseq))
             for entity in Entity.allCases {
                 // Records after the resume point, or changed since the original snapshot (possibly staged
                 // already, now stale), are sent whatever the receiver's vector says: they replace staged copies.
@@ -180,10 +181,44 @@ extension ReplicationLog {
     }
 }
 
+/// What every record of one stream is checked against, and what its batches are numbered by.
+private struct StreamScope {
+    /// This replica's vector: every dot sent must be covered by it.
+    let own: DenseVector
+    /// The receiver's: a record is sent when it holds a dot this does not cover.
+    let receiver: DenseVector
+    /// Site id by this replica's site ordinal.
+    let siteIDs: [UInt32: String]
+    let snapshotLseq: Int64
+
+    /// Whether a stream sends `state` (the receiver lacks a dot of it); throws when this replica's own vector does
+    /// not cover one of its dots.
+    func wanted(_ state: RowState, sendAnyway: Bool) throws -> Bool {
+        // Plain loops over the fields' siblings: no sequence holds the fields and no generic iteration runs for
+        // each of a stream's millions of fields.
+        var wanted = sendAnyway
+        for field in state.fields {
+            for sibling in field.siblings {
+                try checkCovered(sibling.dot, state.entity, id: state.id)
+                if !wanted, !receiver.covers(sibling.dot) { wanted = true }
+            }
+        }
+        return wanted
+    }
+
+    func checkCovered(_ dot: Dot, _ entity: Entity, id: @autoclosure () -> String) throws {
+        guard own.covers(dot) else {
+            throw ReplicaError.corrupt(
+                "\(entity.rawValue) \(id()) holds a write (\(siteIDs[dot.site] ?? "?"), \(dot.counter)) that this replica's vector does not cover"
+            )
+        }
+    }
+}
+
 /// Collects the records of one batch of a stream, in one form or another (`scanChanges`).
 private protocol StreamBatchBuilder {
     associatedtype Batch
-    init(sites: [UInt32: String], own: DenseVector, receiver: DenseVector, snapshotLseq: Int64)
+    init(_ scope: StreamScope)
     /// Records added since the last `take`.
     var count: Int { get }
     /// Adds the record on `row` (a statement selecting `RowStore.selectSQL(entity, …)`) when the receiver lacks a
@@ -196,49 +231,16 @@ private protocol StreamBatchBuilder {
     mutating func take() throws -> Batch
 }
 
-extension StreamBatchBuilder {
-    /// Whether a stream sends `state` (the receiver lacks a dot of it); throws when this replica's own vector does
-    /// not cover one of its dots.
-    static func wanted(
-        _ state: RowState, own: DenseVector, receiver: DenseVector, sites: [UInt32: String], sendAnyway: Bool
-    ) throws -> Bool {
-        // Plain loops over the fields' siblings: no sequence holds the fields and no generic iteration runs for
-        // each of a stream's millions of fields.
-        var wanted = sendAnyway
-        for field in state.fields {
-            for sibling in field.siblings {
-                try checkCovered(sibling.dot, own: own, state.entity, id: state.id, sites: sites)
-                if !wanted, !receiver.covers(sibling.dot) { wanted = true }
-            }
-        }
-        return wanted
-    }
-
-    static func checkCovered(_ dot: Dot, own: DenseVector, _ entity: Entity, id: String, sites: [UInt32: String])
-        throws
-    {
-        guard own.covers(dot) else {
-            throw ReplicaError.corrupt(
-                "\(entity.rawValue) \(id) holds a write (\(sites[dot.site] ?? "?"), \(dot.counter)) that this replica's vector does not cover"
-            )
-        }
-    }
-}
-
 /// Accumulates one batch as a `ChangeBatch`, renaming the sender's ordinals to batch-local site indexes.
 private struct BatchBuilder: StreamBatchBuilder {
-    let own: DenseVector
-    let receiver: DenseVector
-    let snapshotLseq: Int64
+    let scope: StreamScope
     var sites: BatchSites
     var rows: [RowChange] = []
     var position = StreamPosition(entity: 0, lseq: 0)
 
-    init(sites: [UInt32: String], own: DenseVector, receiver: DenseVector, snapshotLseq: Int64) {
-        self.sites = BatchSites(ids: sites)
-        self.own = own
-        self.receiver = receiver
-        self.snapshotLseq = snapshotLseq
+    init(_ scope: StreamScope) {
+        self.scope = scope
+        sites = BatchSites(ids: scope.siteIDs)
     }
 
     var count: Int { rows.count }
@@ -247,9 +249,7 @@ private struct BatchBuilder: StreamBatchBuilder {
         throws
     {
         let (state, _) = try RowStore.decode(db, entity, columns: row)
-        guard try Self.wanted(state, own: own, receiver: receiver, sites: sites.ids, sendAnyway: sendAnyway) else {
-            return
-        }
+        guard try scope.wanted(state, sendAnyway: sendAnyway) else { return }
         append(state, position: position)
     }
 
@@ -268,7 +268,7 @@ private struct BatchBuilder: StreamBatchBuilder {
             rows = []
             sites.reset()
         }
-        return ChangeBatch(sites: sites.list, rows: rows, position: position, snapshotLseq: snapshotLseq)
+        return ChangeBatch(sites: sites.list, rows: rows, position: position, snapshotLseq: scope.snapshotLseq)
     }
 }
 
@@ -278,20 +278,16 @@ private struct BatchBuilder: StreamBatchBuilder {
 /// each field's dot and time from the `dots` group that wrote it, its value from its column. Any other record is
 /// decoded as `withChanges` decodes it (its siblings are in the side table) and encoded as its `RowChange` would be.
 private struct WireBatchBuilder: StreamBatchBuilder {
-    let own: DenseVector
-    let receiver: DenseVector
-    let snapshotLseq: Int64
+    let scope: StreamScope
     var sites: BatchSites
     var records: [UInt8] = []
     var count = 0
     var fieldCount = 0
     var position = StreamPosition(entity: 0, lseq: 0)
 
-    init(sites: [UInt32: String], own: DenseVector, receiver: DenseVector, snapshotLseq: Int64) {
-        self.sites = BatchSites(ids: sites)
-        self.own = own
-        self.receiver = receiver
-        self.snapshotLseq = snapshotLseq
+    init(_ scope: StreamScope) {
+        self.scope = scope
+        sites = BatchSites(ids: scope.siteIDs)
     }
 
     mutating func add(_ db: Database, _ entity: Entity, row: OpaquePointer, position: StreamPosition, sendAnyway: Bool)
@@ -306,8 +302,7 @@ private struct WireBatchBuilder: StreamBatchBuilder {
         let dots = try RowDots(decoding: blob)
         guard dots.siblingMask == 0 else {
             let (state, _) = try RowStore.decode(db, entity, columns: row)
-            guard try Self.wanted(state, own: own, receiver: receiver, sites: sites.ids, sendAnyway: sendAnyway)
-            else { return }
+            guard try scope.wanted(state, sendAnyway: sendAnyway) else { return }
             EncodedChangeBatch.appendRecordStart(entity, id: state.id, to: &records)
             var fields = state.fields
             for field in fields.indices { fields[field].renameSites { sites.local($0) } }
@@ -319,12 +314,8 @@ private struct WireBatchBuilder: StreamBatchBuilder {
         var wanted = sendAnyway
         for index in 0..<fieldCount {
             guard let group = dots.writer(of: index) else { continue }
-            if !own.covers(group.dot) {
-                try Self.checkCovered(
-                    group.dot, own: own, entity, id: Statement.text(row, CInt(RowStore.idColumn)) ?? "",
-                    sites: sites.ids)
-            }
-            if !wanted, !receiver.covers(group.dot) { wanted = true }
+            try scope.checkCovered(group.dot, entity, id: Statement.text(row, CInt(RowStore.idColumn)) ?? "")
+            if !wanted, !scope.receiver.covers(group.dot) { wanted = true }
         }
         guard wanted else { return }
         records.append(entity.code)
@@ -359,7 +350,7 @@ private struct WireBatchBuilder: StreamBatchBuilder {
         }
         return EncodedChangeBatch(
             body: try EncodedChangeBatch.body(sites: sites.list, rowCount: count, records: records), rowCount: count,
-            fieldCount: fieldCount, position: position, snapshotLseq: snapshotLseq)
+            fieldCount: fieldCount, position: position, snapshotLseq: scope.snapshotLseq)
     }
 }
 
