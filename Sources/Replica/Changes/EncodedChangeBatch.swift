@@ -1,4 +1,3 @@
-import GRDB
 import GRDBSQLite
 import OrderDomain
 import OutpostCore
@@ -72,69 +71,6 @@ public struct EncodedChangeBatch: Hashable, Sendable {
         out.append(entity.code)
         Varint.append(UInt64(id.utf8.count), to: &out)
         out.append(contentsOf: id.utf8)
-    }
-}
-
-/// The sites of one batch: each replica site ordinal gets the next index of the batch's site list the first time a
-/// dot names it.
-struct BatchSites {
-    /// Per replica site ordinal, its index in the list plus one (0: not listed yet). Ordinals are small and dense:
-    /// an array, not a dictionary hashing every sibling's site.
-    private var index: [UInt32] = []
-    /// The same for ordinals past `DenseVector.limit` (none in a replica's own numbering, which counts up from 0).
-    private var sparse: [UInt32: UInt32] = [:]
-    /// The site ids, in the batch's order.
-    private(set) var list: [String] = []
-    /// Site id by replica ordinal.
-    let ids: [UInt32: String]
-
-    init(ids: [UInt32: String]) { self.ids = ids }
-
-    /// The batch's index of the site with replica ordinal `ordinal`.
-    mutating func local(_ ordinal: UInt32) -> UInt32 {
-        let slot = Int(ordinal)
-        if slot < index.count, index[slot] != 0 { return index[slot] - 1 }
-        let next = UInt32(list.count)
-        if slot < DenseVector.limit {
-            if slot >= index.count { index += repeatElement(0, count: slot + 1 - index.count) }
-            index[slot] = next + 1
-        } else {
-            if let known = sparse[ordinal] { return known }
-            sparse[ordinal] = next
-        }
-        list.append(ids[ordinal] ?? "")
-        return next
-    }
-
-    /// Starts the next batch's list.
-    mutating func reset() {
-        index = []
-        sparse = [:]
-        list = []
-    }
-}
-
-/// A version vector as an array indexed by site ordinal: what the sender checks every sibling it reads against,
-/// without hashing. A replica numbers its sites from 0; a vector naming an ordinal past `limit` is kept as it is.
-struct DenseVector {
-    static let limit = 1 << 16
-    private var counters: [UInt64] = []
-    private var sparse: VersionVector?
-
-    init(_ vector: VersionVector) {
-        guard let top = vector.counters.keys.max() else { return }
-        guard Int(top) < Self.limit else {
-            sparse = vector
-            return
-        }
-        counters = Array(repeating: 0, count: Int(top) + 1)
-        for (site, counter) in vector.counters { counters[Int(site)] = counter }
-    }
-
-    /// `VersionVector.covers`.
-    func covers(_ dot: Dot) -> Bool {
-        if let sparse { return sparse.covers(dot) }
-        return (Int(dot.site) < counters.count ? counters[Int(dot.site)] : 0) >= dot.counter
     }
 }
 
