@@ -182,10 +182,11 @@ struct SyncSession {
                     let batch = try BatchCodec.decode(body, position: position, snapshotLseq: changes.snapshot)
                     if let previous = held, let previousNumber = stagePrevious {
                         let (replica, sender) = (self.replica, session.sender)
-                        try await staging.add { [previous] in
-                            try await replica.stage(previous, from: peerSite)
-                            try await sender.send(SessionMessage.ack(.init(batch: previousNumber)).record())
-                        }
+                        try await staging.add(
+                            stage: { [previous] in try await replica.stage(previous, from: peerSite) },
+                            acknowledge: {
+                                try await sender.send(SessionMessage.ack(.init(batch: previousNumber)).record())
+                            })
                     }
                     held = batch
                     summary.batchesReceived = number
@@ -300,32 +301,46 @@ struct SyncSession {
 }
 
 /// The batches of a stream waiting for the writer: at most `depth` queued, each staged after the one before it
-/// (a failed one fails those after it, so nothing lands out of order and no batch is acknowledged early).
+/// and acknowledged after it is staged and the one before it acknowledged (a failed one fails those after it, so
+/// nothing lands out of order and no batch is acknowledged early). A batch's staging waits only for the staging
+/// before it, not for that batch's acknowledgement to be sent: the writer goes on to the next batch at once.
 struct StagingQueue {
     static let depth = 2
-    private var tasks: [Task<Void, any Error>] = []
+    /// Per queued batch: its staging, and its acknowledgement after it.
+    private var tasks: [(staged: Task<Void, any Error>, acknowledged: Task<Void, any Error>)] = []
 
-    /// Queues `stage` after the ones queued; first waits for the oldest when `depth` are queued.
-    mutating func add(_ stage: @escaping @Sendable () async throws -> Void) async throws {
-        if tasks.count >= Self.depth { try await tasks.removeFirst().value }
+    /// Queues `stage` after the ones queued and `acknowledge` after it; first waits for the oldest to be
+    /// acknowledged when `depth` are queued.
+    mutating func add(
+        stage: @escaping @Sendable () async throws -> Void, acknowledge: @escaping @Sendable () async throws -> Void
+    ) async throws {
+        if tasks.count >= Self.depth { try await tasks.removeFirst().acknowledged.value }
         let before = tasks.last
-        tasks.append(
-            Task {
-                try await before?.value
-                try await stage()
-            })
+        let staged = Task {
+            try await before?.staged.value
+            try await stage()
+        }
+        let acknowledged = Task {
+            try await staged.value
+            try await before?.acknowledged.value
+            try await acknowledge()
+        }
+        tasks.append((staged, acknowledged))
     }
 
     /// Waits for every queued batch; throws the first failure.
     mutating func finish() async throws {
         // On a failure the rest stay queued, for `settle` to wait for.
-        for task in tasks { try await task.value }
+        for task in tasks { try await task.acknowledged.value }
         tasks = []
     }
 
     /// Waits for every queued batch to end, staged or failed (a session that failed reports after them).
     mutating func settle() async {
-        for task in tasks { _ = await task.result }
+        for task in tasks {
+            _ = await task.staged.result
+            _ = await task.acknowledged.result
+        }
         tasks = []
     }
 }
