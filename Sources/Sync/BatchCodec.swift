@@ -65,8 +65,4 @@ public enum BatchCodec {
         guard offset == bytes.count else { throw SyncError(.protocolViolation, "trailing bytes after the batch") }
         return ChangeBatch(sites: sites, rows: rows, position: position, snapshotLseq: snapshotLseq)
     }
-
-    static func siteBytes(_ site: String) throws -> [UInt8] {
-        try EncodedChangeBatch.siteBytes(site)
-    }
 }

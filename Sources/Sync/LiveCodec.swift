@@ -70,7 +70,7 @@ struct LiveCodec {
         }
         var out: [UInt8] = []
         RowCodec.appendVarint(UInt64(newSites.count), to: &out)
-        for site in newSites { out += try BatchCodec.siteBytes(site) }
+        for site in newSites { out += try EncodedChangeBatch.siteBytes(site) }
 
         let risen = candidates.compactMap { site -> (String, UInt64)? in
             guard let counter = delta.end.vector[site], counter > vector[site] ?? 0 else { return nil }

@@ -357,12 +357,7 @@ private struct WireBatchBuilder: StreamBatchBuilder {
         throws
     {
         let fieldCount = entity.fields.count
-        let dotsColumn = CInt(RowStore.firstFieldColumn + fieldCount)
-        var blob: [UInt8] = []
-        if let bytes = sqlite3_column_blob(row, dotsColumn) {
-            blob = Array(UnsafeRawBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(row, dotsColumn))))
-        }
-        let dots = try RowDots(decoding: blob)
+        let dots = try RowDots(decoding: RowStore.dotsBytes(entity, columns: row))
         guard dots.siblingMask == 0 else {
             let (state, _) = try RowStore.decode(db, entity, columns: row)
             guard try scope.wanted(state, sendAnyway: sendAnyway) else { return }

@@ -124,17 +124,18 @@ enum RowStore {
     static func decode(_ db: Database, _ entity: Entity, columns handle: OpaquePointer) throws -> (
         state: RowState, lseq: Int64
     ) {
-        let dotsColumn = CInt(Self.firstFieldColumn + entity.fields.count)
-        var blob: [UInt8] = []
-        if let bytes = sqlite3_column_blob(handle, dotsColumn) {
-            blob = Array(
-                UnsafeRawBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(handle, dotsColumn))))
-        }
         let id = Statement.text(handle, CInt(Self.idColumn)) ?? ""
-        let state = try decode(db, entity, id: id, dots: blob) { index in
+        let state = try decode(db, entity, id: id, dots: dotsBytes(entity, columns: handle)) { index in
             Statement.fieldValue(handle, CInt(Self.firstFieldColumn + index))
         }
         return (state, sqlite3_column_int64(handle, CInt(Self.lseqColumn)))
+    }
+
+    /// The `dots` BLOB on the current row of a statement selecting `selectSQL(entity, …)`.
+    static func dotsBytes(_ entity: Entity, columns handle: OpaquePointer) -> [UInt8] {
+        let column = CInt(Self.firstFieldColumn + entity.fields.count)
+        guard let bytes = sqlite3_column_blob(handle, column) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(handle, column))))
     }
 
     /// A record from its id, its `dots` BLOB and its stored values (`value(i)`: field i's column), with the
