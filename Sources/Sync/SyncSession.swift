@@ -48,7 +48,17 @@ struct SyncSession {
         var name: String?
     }
 
+    /// Runs the session over `session`. A session that fails on a cut line reports why the line was cut, when
+    /// the reading side knows (the peer's `ERROR`, a deadline), rather than that a send found it closed.
     func run(_ session: inout LineSession) async throws -> SyncSummary {
+        do {
+            return try await exchange(&session)
+        } catch {
+            throw await session.reason(for: error)
+        }
+    }
+
+    private func exchange(_ session: inout LineSession) async throws -> SyncSummary {
         let clock = ContinuousClock()
         let start = clock.now
         let (peerSite, peerName) = try Self.peer(from: session.peerHello)

@@ -95,6 +95,66 @@ import Testing
         #expect(seen.value == 0)
     }
 
+    /// A listener that drops a dialler just after the handshake (it did not read the dialler's confirmation before
+    /// its deadline, or it stopped) is told apart from a session cut midway: nothing was exchanged.
+    @Test func aListenerThatSaysNothingBeforeClosingIsToldApart() async throws {
+        let listener = try await echoListener(trusting: diallerKey.publicKey)
+        let server = Task { try await listener.run { _ in } }  // confirms, then closes without a word
+        let silent = await #expect(throws: LineError.self) {
+            try await SecureLine.dial(
+                host: "127.0.0.1", port: listener.port, identity: diallerKey, listenerKey: listenerKey.publicKey,
+                networkID: network, hello: []
+            ) { session in _ = try await session.next() }
+        }
+        #expect(silent?.code == .truncated)
+        #expect(silent?.message.contains("before sending anything") == true, "\(String(describing: silent))")
+        await listener.close()
+        try await server.value
+
+        // One that answered first is a session cut midway.
+        let talking = try await echoListener(trusting: diallerKey.publicKey)
+        let talkingServer = Task { try await talking.run { session in try await session.send(Record(verb: "HI")) } }
+        let cut = await #expect(throws: LineError.self) {
+            try await SecureLine.dial(
+                host: "127.0.0.1", port: talking.port, identity: diallerKey, listenerKey: listenerKey.publicKey,
+                networkID: network, hello: []
+            ) { session in while try await session.next() != nil {} }
+        }
+        #expect(cut?.message == "the connection ended without a goodbye", "\(String(describing: cut))")
+        await talking.close()
+        try await talkingServer.value
+    }
+
+    /// A send that finds the line closed says only that; `reason(for:)` finds why: here the listener's `ERROR`.
+    @Test func aFailedSendFindsThePeersReason() async throws {
+        let listener = try await echoListener(trusting: diallerKey.publicKey)
+        let server = Task {
+            try await listener.run { session in try await session.sendError(code: "busy", message: "come back later") }
+        }
+        let reason = try await SecureLine.dial(
+            host: "127.0.0.1", port: listener.port, identity: diallerKey, listenerKey: listenerKey.publicKey,
+            networkID: network, hello: []
+        ) { session -> String in
+            var failure: (any Error)?
+            // Sends succeed into the socket's buffer until the close comes back.
+            for _ in 0..<10_000 where failure == nil {
+                do {
+                    try await session.send(Record(verb: "DATA", body: Array(repeating: 1, count: 1000)))
+                    try await Task.sleep(for: .milliseconds(1))
+                } catch {
+                    failure = error
+                }
+            }
+            guard let failure else { return "no send failed" }
+            #expect((failure as? LineError)?.code == .truncated, "\(failure)")
+            let reason = await session.reason(for: failure)
+            return "\(reason)"
+        }
+        #expect(reason.contains("busy: come back later"), "\(reason)")
+        await listener.close()
+        try await server.value
+    }
+
     @Test func anUnreachableAddressSaysSo() async throws {
         let error = await #expect(throws: LineError.self) {
             try await SecureLine.dial(

@@ -15,6 +15,9 @@ final class LineHandler: ChannelDuplexHandler {
     private var handshakeTimer: Scheduled<Void>?
     private var idleTimer: Scheduled<Void>?
     private var finished = false
+    /// Whether anything came from the peer after the handshake (a dialler cannot otherwise tell a session the
+    /// listener cut from one it never confirmed).
+    private var heardFromPeer = false
     let counters: LineCounters
 
     init(machine: LineMachine, dialling: Bool, settings: LineSettings, counters: LineCounters) {
@@ -74,6 +77,8 @@ final class LineHandler: ChannelDuplexHandler {
                 if case .established = event {
                     handshakeTimer?.cancel()
                     handshakeTimer = nil
+                } else {
+                    heardFromPeer = true
                 }
                 context.fireChannelRead(wrapInboundOut(event))
                 if case .goodbye = event {
@@ -109,7 +114,12 @@ final class LineHandler: ChannelDuplexHandler {
             finished = true
             let error: LineError =
                 machine.isEstablished
-                ? LineError(.truncated, "the connection ended without a goodbye")
+                ? (dialling && !heardFromPeer
+                    ? LineError(
+                        .truncated,
+                        "the listener closed the line before sending anything: it may not have confirmed the handshake before its deadline (a listener too busy to read it in time), or it stopped; nothing was exchanged",
+                        hint: "sync again; if it keeps happening, the listener's machine is overloaded")
+                    : LineError(.truncated, "the connection ended without a goodbye"))
                 : dialling
                     ? LineError(
                         .rejected,

@@ -94,6 +94,24 @@ public struct LineSession {
     /// Sends a record.
     public func send(_ record: Record) async throws { try await sender.send(record) }
 
+    /// Why the line closed, for a session that failed with `error`: when that is a cut line (`.truncated`, such
+    /// as a send that found the connection closed), the reading side knows more — the peer's `ERROR`, a record
+    /// that failed to authenticate, a deadline — so the records still buffered are read past to the error that
+    /// ended them. Any other error is returned as it is. Call it only once the session is abandoned: it consumes
+    /// what the peer sent.
+    public mutating func reason(for error: any Error) async -> any Error {
+        guard let cut = error as? LineError, cut.code == .truncated else { return error }
+        do {
+            // A closed connection ends its inbound stream: this reads at most what was buffered before the close.
+            while try await next() != nil {}
+        } catch let reason as LineError where reason.code != .truncated || cut.message.contains("while sending") {
+            return reason
+        } catch {
+            return cut
+        }
+        return cut
+    }
+
     /// Sends an `ERROR` record (the peer's `next()` throws it).
     public func sendError(code: String, message: String) async throws {
         try await sender.sendError(code: code, message: message)
