@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// Carrier trouble and promises as flags, read at a time (`--as-of`), never stored.
-@Suite(.ownThread) struct AttentionFlagTests {
+@Suite(.oneAtATime) struct AttentionFlagTests {
     static func flags(_ outpost: Outpost, _ number: String, asOf: String? = nil) throws -> [String] {
         let arguments = ["order", "show", number, "--json"] + (asOf.map { ["--as-of", $0] } ?? [])
         return try outpost.run(arguments).object["flags"] as? [String] ?? ["<missing>"]

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// `outpost attention`: what needs a person, read at a time, with the command that settles it.
-@Suite(.ownThread) struct AttentionTests {
+@Suite(.oneAtATime) struct AttentionTests {
     static func kinds(_ outpost: Outpost, asOf: String) throws -> [String: [String]] {
         var byKind: [String: [String]] = [:]
         for entry in try outpost("attention", "--as-of", asOf, "--json").array {

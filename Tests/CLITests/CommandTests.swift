@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@Suite(.ownThread) struct CommandTests {
+@Suite(.oneAtATime) struct CommandTests {
     @Test func aShopDayThroughEveryCommand() throws {
         let scratch = try Scratch()
         let outpost = Outpost(directory: scratch.url, name: "till")

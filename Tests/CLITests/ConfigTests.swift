@@ -4,7 +4,7 @@ import Testing
 /// Shop settings every device shares: set on the hub, they change what a laptop's `attention` lists after a
 /// sync; a bad value is refused with what fits; two devices changing one setting at once keep the later change
 /// and show the conflict.
-@Suite(.ownThread) struct ConfigTests {
+@Suite(.oneAtATime) struct ConfigTests {
     @Test func aSettingSetOnTheHubChangesTheLaptopsAttentionAfterSync() throws {
         let scratch = try Scratch()
         let hub = Outpost(directory: scratch.url, name: "hub")

@@ -4,7 +4,7 @@ import Testing
 /// A laptop's whole device directory copied to a second laptop (`cp`): the copy refuses to write or sync and
 /// says why; after `outpost reidentify` both laptops sell, both sync with the hub, and every sale arrives
 /// everywhere, numbered apart.
-@Suite(.ownThread) struct CopiedReplicaTests {
+@Suite(.oneAtATime) struct CopiedReplicaTests {
     @Test func aCopiedLaptopIsStoppedUntilReidentifiedAndNothingIsLost() throws {
         let scratch = try Scratch()
         let hub = Outpost(directory: scratch.url, name: "hub")

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// `customer list`: totals and behaviour segments, filterable.
-@Suite(.ownThread) struct CustomerListTests {
+@Suite(.oneAtATime) struct CustomerListTests {
     @Test func customersFallIntoSegmentsByWhatTheyDid() throws {
         let scratch = try Scratch()
         let outpost = Outpost(directory: scratch.url, name: "till")

@@ -5,7 +5,7 @@ import Testing
 /// A trusted but hostile peer (the Python peer, writing from the SPEC alone) pushes an order whose end vector
 /// claims a billion of a laptop's changes. The laptop's next sale still reaches the hub: when the laptop syncs,
 /// its own counter shows the hub's entry false, the hub lowers it, and the laptop's changes are sent again.
-@Suite(.ownThread) struct ForgedClaimTests {
+@Suite(.oneAtATime) struct ForgedClaimTests {
     @Test func aForgedVectorCannotSilenceALaptop() throws {
         let python = try InteropOrderTests.python()
         let peer = Outpost.root.appendingPathComponent("tools/interop/noise_peer.py").path

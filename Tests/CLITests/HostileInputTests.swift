@@ -9,7 +9,7 @@ import Testing
 
 /// What a hostile or careless user types: every case exits with its documented status and an `error:` first
 /// line, never crashes, never changes the replica, and never touches a file that is not a replica.
-@Suite(.ownThread) struct HostileInputTests {
+@Suite(.oneAtATime) struct HostileInputTests {
     /// A replica with one order and stock, and a digest of everything a user can see of it.
     static func till(_ scratch: Scratch) throws -> (Outpost, String, () throws -> String) {
         let outpost = Outpost(directory: scratch.url, name: "till")

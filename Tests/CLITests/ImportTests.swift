@@ -5,7 +5,7 @@ import Testing
 /// Orders from Shopify's CSV export and WooCommerce's REST JSON, imported through the real binary: multi-line
 /// orders, payments, partial and full refunds, cancellations, partial shipments; bad records named by number
 /// while the rest goes in; a second import changes nothing.
-@Suite(.ownThread) struct ImportTests {
+@Suite(.oneAtATime) struct ImportTests {
     static let fixtures = Outpost.root.appendingPathComponent("Tests/Fixtures")
 
     static func show(_ outpost: Outpost, _ number: String) throws -> [String: Any] {

@@ -5,7 +5,7 @@ import Testing
 /// A third party that read only protocol/SPEC.md and protocol/schema.json (tools/interop/noise_peer.py,
 /// Python) creates a customer, an order and its lines on its own device and pushes them to `outpost serve`;
 /// the Swift side merges them and derives status and total, and the name-based customer id matches ours.
-@Suite(.ownThread) struct InteropOrderTests {
+@Suite(.oneAtATime) struct InteropOrderTests {
     static func python() throws -> String {
         let setup = Outpost.root.appendingPathComponent("tools/interop/setup").path
         let result = try run(setup, [])
@@ -75,7 +75,7 @@ import Testing
 
 /// The same third party receives live deltas (SPEC §15): it offers a live session to `outpost serve`, and an
 /// edit made by another `outpost` process on the hub's file reaches it as a `LIVE` record it decodes alone.
-@Suite(.ownThread) struct InteropLiveTests {
+@Suite(.oneAtATime) struct InteropLiveTests {
     @Test func aPythonPeerDecodesALiveDeltaFromTheHub() async throws {
         let python = try InteropOrderTests.python()
         let peer = Outpost.root.appendingPathComponent("tools/interop/noise_peer.py").path

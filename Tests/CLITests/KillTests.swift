@@ -3,7 +3,7 @@ import Testing
 
 /// The syncing process is killed (SIGKILL) at random moments, while the new laptop loads a file snapshot or
 /// (`--no-snapshot`) a record stream: the next sync converges, nothing lost, nothing applied twice.
-@Suite(.ownThread) struct KillTests {
+@Suite(.oneAtATime) struct KillTests {
     @Test(arguments: [false, true])
     func killedSyncsResumeAndConverge(noSnapshot: Bool) throws {
         let scratch = try Scratch()

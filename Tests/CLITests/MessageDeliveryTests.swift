@@ -7,7 +7,7 @@ import Testing
 /// sync and each expected message arrives once; laptops never send; a conflict holds a message until it is
 /// settled; a sender killed between handing a message over and recording it sends it once more, with the same
 /// Message-ID, and never again.
-@Suite(.serialized, .ownThread) struct MessageDeliveryTests {
+@Suite(.serialized, .oneAtATime) struct MessageDeliveryTests {
     /// The SMTP server: every message it accepted, as a file in its directory.
     final class Sink {
         let process: Process

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// `order list` finds orders by text, tag, SKU, dates and financial status.
-@Suite(.ownThread) struct OrderSearchTests {
+@Suite(.oneAtATime) struct OrderSearchTests {
     @Test func ordersAreFoundByWhatPeopleRemember() throws {
         let scratch = try Scratch()
         let outpost = Outpost(directory: scratch.url, name: "till")

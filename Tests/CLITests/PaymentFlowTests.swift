@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// The payment flows of an ordinary day through the real binary.
-@Suite(.ownThread) struct PaymentFlowTests {
+@Suite(.oneAtATime) struct PaymentFlowTests {
     static func order(_ outpost: Outpost) throws -> String {
         try #require(
             try outpost("order", "create", "--customer", "ana@example.com", "--line", "TEE-M:2:20", "--json").object[

@@ -4,7 +4,7 @@ import Testing
 
 /// The report's HTML page in a real browser (Debian's chromium, headless): it renders to a PNG with no console
 /// error, asks the network for nothing, every chart has a size, and the figures on it are the report's.
-@Suite(.ownThread) struct ReportPageTests {
+@Suite(.oneAtATime) struct ReportPageTests {
     static func chromium() -> String? {
         ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }
     }

@@ -4,7 +4,7 @@ import Testing
 
 /// `outpost report` against independent SQL over the same replica (imported Shopify and WooCommerce orders:
 /// paid, refunded, cancelled, shipped, partly shipped, two currencies, two channels).
-@Suite(.ownThread) struct ReportTests {
+@Suite(.oneAtATime) struct ReportTests {
     @Test func theReportsFiguresAreTheDatabases() throws {
         let scratch = try Scratch()
         let shop = Outpost(directory: scratch.url, name: "shop")

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// Returns and exchanges end to end through the real binary.
-@Suite(.ownThread) struct ReturnFlowTests {
+@Suite(.oneAtATime) struct ReturnFlowTests {
     /// A paid, shipped order of two mugs (12.00 each).
     static func shipped(_ outpost: Outpost) throws -> String {
         try outpost("init", "--name", "till-1")

@@ -4,7 +4,7 @@ import Testing
 
 /// A warehouse terminal's first sync by snapshot over a link that drops (a proxy cuts it after 150 kB): each
 /// `outpost sync` continues the copy where the last one was cut, and the terminal ends with the hub's orders.
-@Suite(.ownThread) struct SnapshotResumeTests {
+@Suite(.oneAtATime) struct SnapshotResumeTests {
     @Test func aCutFirstSyncContinuesAtTheNextSync() throws {
         let scratch = try Scratch()
         let hub = Outpost(directory: scratch.url, name: "hub")

@@ -6,7 +6,7 @@ import Testing
 /// The pop-up story through real processes: the hub receives one unit, two laptops sync, both try to sell it
 /// offline. Exactly one may (the hub topped it up as it synced); the other is refused with a hint, and can sell
 /// once it has rights (an allotment, by sync). Nothing ends negative anywhere.
-@Suite(.ownThread) struct StockRightsTests {
+@Suite(.oneAtATime) struct StockRightsTests {
     static func level(_ device: Outpost, _ sku: String) throws -> [String: Any] {
         try device("stock", "show", sku, "--by-device", "--json").array.first ?? [:]
     }

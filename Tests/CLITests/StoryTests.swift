@@ -3,7 +3,7 @@ import Testing
 
 /// A hub and two laptops as real processes: offline sales, conflicting operations, syncs in several orders →
 /// identical `order list --json` on all three.
-@Suite(.ownThread) struct StoryTests {
+@Suite(.oneAtATime) struct StoryTests {
     @Test func aHubAndTwoLaptopsConvergeThroughRealProcesses() throws {
         let scratch = try Scratch()
         let hub = Outpost(directory: scratch.url, name: "hub")

@@ -3,7 +3,7 @@ import Testing
 
 /// Two terminals kept in step with a hub by `outpost sync hub --watch`: a sale made on one (by a command in
 /// another process) shows on the other within seconds, with nobody running a sync; the watchers stop cleanly.
-@Suite(.ownThread) struct WatchTests {
+@Suite(.oneAtATime) struct WatchTests {
     @Test func anEditReachesTheOtherTerminalWithoutASyncCommand() throws {
         let scratch = try Scratch()
         let hub = Outpost(directory: scratch.url, name: "hub")

@@ -59,18 +59,6 @@ public func connectLoopback(port: Int) -> Int32 {
 /// second thread of a 2-core machine, the listener's tasks have no thread left and the child times out.
 public func offThePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
-        Thread {
-            blockSignalsOnThisThread()
-            continuation.resume(with: Result { try work() })
-        }.start()
+        Thread { continuation.resume(with: Result { try work() }) }.start()
     }
-}
-
-/// Blocks every signal on the calling thread, as Swift's own worker threads do: a child's `SIGCHLD` landing on a
-/// thread that reads a pipe would otherwise interrupt the read (`EINTR`), which Foundation's
-/// `readDataToEndOfFile` does not retry.
-public func blockSignalsOnThisThread() {
-    var signals = sigset_t()
-    sigfillset(&signals)
-    pthread_sigmask(SIG_BLOCK, &signals, nil)
 }
