@@ -187,9 +187,9 @@ import Testing
         let waited = clock.now - started
         #expect(error?.code == .timedOut, "\(String(describing: error))")
         #expect(error?.exitStatus.rawValue == 75)
-        // Bounded, not prompt: a loaded machine may take seconds to schedule the handshake itself, and the whole
-        // suite's tasks wait while its CPU-bound tests hold Swift's threads (up to half a minute measured). The
-        // listener's own idle deadline (120 s) and its handler (300 s) would end the session far later.
+        // Bounded, not prompt: a loaded machine may take seconds to schedule the handshake itself, and the suite's
+        // other tests may hold Swift's threads for seconds more. The listener's own idle deadline (120 s) and its
+        // handler (300 s) would end the session far later.
         #expect(waited >= .milliseconds(600) && waited < .seconds(100), "waited \(waited)")
         server.cancel()
         await listener.close()

@@ -16,6 +16,8 @@ public final class LineCounters: Sendable {
 /// The sending half of a session: safe to use from another task than the one reading.
 public struct LineSender: Sendable {
     let outbound: NIOAsyncChannelOutboundWriter<Record>
+    /// How a send that found the connection closed begins its message (`LineSession.reason(for:)` looks past it).
+    static let closedWhileSending = "the connection closed while sending"
 
     /// Sends a record (waits when the socket is backed up).
     /// - Throws: `LineError(.truncated)` when the connection has closed (the reading side reports why).
@@ -27,7 +29,7 @@ public struct LineSender: Sendable {
         } catch is CancellationError {
             throw CancellationError()
         } catch {
-            throw LineError(.truncated, "the connection closed while sending (\(error))")
+            throw LineError(.truncated, "\(Self.closedWhileSending) (\(error))")
         }
     }
 
@@ -104,7 +106,9 @@ public struct LineSession {
         do {
             // A closed connection ends its inbound stream: this reads at most what was buffered before the close.
             while try await next() != nil {}
-        } catch let reason as LineError where reason.code != .truncated || cut.message.contains("while sending") {
+        } catch let reason as LineError
+            where reason.code != .truncated || cut.message.hasPrefix(LineSender.closedWhileSending)
+        {
             return reason
         } catch {
             return cut
