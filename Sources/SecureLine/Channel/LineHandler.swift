@@ -109,6 +109,7 @@ final class LineHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        counters.markClosed()
         cancelTimers()
         if !finished {
             finished = true

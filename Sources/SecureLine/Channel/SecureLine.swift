@@ -2,11 +2,15 @@ import NIOCore
 import NIOPosix
 import Synchronization
 
-/// Bytes counted on one connection's socket, both ways (frames included, TCP/IP headers not).
+/// Bytes counted on one connection's socket, both ways (frames included, TCP/IP headers not), and whether it closed.
 public final class LineCounters: Sendable {
     private let sent = Atomic<Int>(0)
     private let received = Atomic<Int>(0)
+    private let closed = Atomic<Bool>(false)
     public init() {}
+    /// Whether the connection has closed (set on the event loop when it does).
+    var isClosed: Bool { closed.load(ordering: .acquiring) }
+    func markClosed() { closed.store(true, ordering: .releasing) }
     public var bytesSent: Int { sent.load(ordering: .relaxed) }
     public var bytesReceived: Int { received.load(ordering: .relaxed) }
     func addSent(_ count: Int) { sent.add(count, ordering: .relaxed) }
@@ -97,12 +101,12 @@ public struct LineSession {
     public func send(_ record: Record) async throws { try await sender.send(record) }
 
     /// Why the line closed, for a session that failed with `error`: when that is a cut line (`.truncated`, such
-    /// as a send that found the connection closed), the reading side knows more — the peer's `ERROR`, a record
-    /// that failed to authenticate, a deadline — so the records still buffered are read past to the error that
-    /// ended them. Any other error is returned as it is. Call it only once the session is abandoned: it consumes
-    /// what the peer sent.
+    /// as a send that found the connection closed) and the connection has closed, the reading side knows more —
+    /// the peer's `ERROR`, a record that failed to authenticate, a deadline — so the records still buffered are
+    /// read past to the error that ended them. Any other error, or one on a connection still open, is returned as
+    /// it is (reading there could wait). Call it only once the session is abandoned: it consumes what the peer sent.
     public mutating func reason(for error: any Error) async -> any Error {
-        guard let cut = error as? LineError, cut.code == .truncated else { return error }
+        guard let cut = error as? LineError, cut.code == .truncated, counters.isClosed else { return error }
         do {
             // A closed connection ends its inbound stream: this reads at most what was buffered before the close.
             while try await next() != nil {}
