@@ -100,19 +100,18 @@ public struct LineSession {
     /// Sends a record.
     public func send(_ record: Record) async throws { try await sender.send(record) }
 
-    /// Why the line closed, for a session that failed with `error`: when that is a cut line (`.truncated`, such
-    /// as a send that found the connection closed) and the connection has closed, the reading side knows more —
-    /// the peer's `ERROR`, a record that failed to authenticate, a deadline — so the records still buffered are
-    /// read past to the error that ended them. Any other error, or one on a connection still open, is returned as
-    /// it is (reading there could wait). Call it only once the session is abandoned: it consumes what the peer sent.
+    /// Why the line closed, for a session that failed with `error`: when that is a send that found the connection
+    /// closed, the reading side knows more — the peer's `ERROR`, a record that failed to authenticate, a deadline —
+    /// so once the connection has closed (never before: the read could wait), the records still buffered are read
+    /// past to the error that ended them. Any other error already is the reading side's, and is returned as it is.
+    /// Call it only once the session is abandoned: it consumes what the peer sent.
     public mutating func reason(for error: any Error) async -> any Error {
-        guard let cut = error as? LineError, cut.code == .truncated, counters.isClosed else { return error }
+        guard let cut = error as? LineError, cut.message.hasPrefix(LineSender.closedWhileSending), counters.isClosed
+        else { return error }
         do {
             // A closed connection ends its inbound stream: this reads at most what was buffered before the close.
             while try await next() != nil {}
-        } catch let reason as LineError
-            where reason.code != .truncated || cut.message.hasPrefix(LineSender.closedWhileSending)
-        {
+        } catch let reason as LineError {
             return reason
         } catch {
             return cut
